@@ -1,0 +1,95 @@
+// swift-tools-version:6.1
+// StoreIngest: ingest Rerun recordings (.rrd/.rbl) into per-store in-memory databases.
+import PackageDescription
+
+/// Settings shared by every Swift target (Swift 6 language mode is the default for tools 6.x).
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+/// The synchronous build: no threads, `submit` decodes inline. SwiftPM unites traits across a
+/// dependency graph, so one dependent enabling it makes every client of StoreIngest synchronous.
+let syncSettings: [SwiftSetting] = swiftSettings + [
+    .define("SYNCHRONOUS_INGESTION", .when(traits: ["SynchronousIngestion"]))
+]
+
+let package = Package(
+    name: "StoreIngest",
+    products: [
+        .library(name: "StoreIngest", targets: ["Ingestion"]),
+        .library(name: "IngestTestSupport", targets: ["IngestTestSupport"]),
+        .executable(name: "ingest", targets: ["ingest"]),
+    ],
+    traits: [
+        .trait(
+            name: "SynchronousIngestion",
+            description: "No worker threads: every submit decodes inline (the analogue of the reference's WASM mode)."
+        )
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-protobuf.git", exact: "1.39.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+    ],
+    targets: [
+        // C system libraries.
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
+
+        // Byte-level decoding: no threads, no Foundation.
+        .target(name: "RRD", dependencies: ["CLZ4", "CZstd"], swiftSettings: swiftSettings),
+        .target(name: "ArrowIPC", dependencies: ["CLZ4", "CZstd"], swiftSettings: swiftSettings),
+
+        // Chunk model built from a record batch.
+        .target(name: "Chunks", dependencies: ["RRD", "ArrowIPC"], swiftSettings: swiftSettings),
+
+        // Per-store chunk index and queries.
+        .target(name: "Store", dependencies: ["Chunks"], swiftSettings: swiftSettings),
+
+        // Threads, queues, workers, hub, replay.
+        .target(
+            name: "Ingestion",
+            dependencies: [
+                "RRD", "Chunks", "Store",
+                .product(name: "DequeModule", package: "swift-collections"),
+            ],
+            swiftSettings: syncSettings
+        ),
+        .target(name: "IngestTestSupport", dependencies: ["Ingestion", "RRD", "Chunks"], swiftSettings: syncSettings),
+
+        // The command-line tool.
+        .executableTarget(
+            name: "ingest",
+            dependencies: [
+                "RRD", "ArrowIPC", "Chunks", "Store", "Ingestion",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: syncSettings
+        ),
+
+        // Test support (locates Fixtures/ from #filePath, reads EXPECTED.json).
+        .target(name: "FixtureSupport", path: "Tests/FixtureSupport", swiftSettings: swiftSettings),
+
+        .testTarget(
+            name: "RRDTests",
+            dependencies: ["RRD", "FixtureSupport", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "ArrowIPCTests", dependencies: ["ArrowIPC", "FixtureSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "ChunksTests", dependencies: ["Chunks", "RRD", "ArrowIPC", "FixtureSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "Chunks", "RRD", "FixtureSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "IngestionTests",
+            dependencies: [
+                "Ingestion", "IngestTestSupport", "RRD", "Chunks", "FixtureSupport",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
+            swiftSettings: syncSettings
+        ),
+        .testTarget(name: "IngestCLITests", dependencies: ["ingest", "FixtureSupport"], swiftSettings: syncSettings),
+    ]
+)

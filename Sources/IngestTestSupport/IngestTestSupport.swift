@@ -1,0 +1,2 @@
+import Ingestion
+// Test-support product for other suites (issue 5).

@@ -1,0 +1,88 @@
+/// An immutable, heap-allocated block of bytes shared by every slice cut from it.
+///
+/// The reader fills one storage per message (or a larger read block) and then never writes to it
+/// again, which is what makes sharing it across threads sound.
+public final class ByteStorage: @unchecked Sendable {
+    // @unchecked: the memory is written only before the storage is published (in `init`'s
+    // `initializer` closure) and is immutable afterwards; it is freed in `deinit`.
+    public let baseAddress: UnsafeMutableRawPointer
+    public let count: Int
+
+    /// Allocates `count` bytes (16-byte aligned) and lets `initializer` fill them once.
+    public init<E: Error>(
+        count: Int,
+        initializingWith initializer: (UnsafeMutableRawBufferPointer) throws(E) -> Void
+    ) throws(E) {
+        let n = Swift.max(count, 1)
+        baseAddress = UnsafeMutableRawPointer.allocate(byteCount: n, alignment: 16)
+        self.count = count
+        do {
+            try initializer(UnsafeMutableRawBufferPointer(start: baseAddress, count: count))
+        } catch {
+            baseAddress.deallocate()
+            throw error
+        }
+    }
+
+    /// Copies `bytes` into a new storage.
+    public convenience init(copying bytes: UnsafeRawBufferPointer) {
+        self.init(count: bytes.count) { dst in
+            if let src = bytes.baseAddress, bytes.count > 0 { dst.baseAddress!.copyMemory(from: src, byteCount: bytes.count) }
+        }
+    }
+
+    /// Copies an array of bytes into a new storage.
+    public convenience init(_ bytes: [UInt8]) {
+        self.init(count: bytes.count) { dst in
+            bytes.withUnsafeBytes { src in
+                if src.count > 0 { dst.baseAddress!.copyMemory(from: src.baseAddress!, byteCount: src.count) }
+            }
+        }
+    }
+
+    deinit { baseAddress.deallocate() }
+}
+
+/// A range of bytes inside a ``ByteStorage``: how payloads travel without being copied.
+public struct ByteSlice: Sendable, Hashable {
+    public let storage: ByteStorage
+    public let range: Range<Int>
+
+    public init(storage: ByteStorage, range: Range<Int>) {
+        precondition(range.lowerBound >= 0 && range.upperBound <= storage.count, "slice out of bounds")
+        self.storage = storage
+        self.range = range
+    }
+
+    /// The whole storage.
+    public init(_ storage: ByteStorage) { self.init(storage: storage, range: 0..<storage.count) }
+
+    /// A new storage holding a copy of `bytes`.
+    public init(copying bytes: [UInt8]) { self.init(ByteStorage(bytes)) }
+
+    public var count: Int { range.count }
+    public var isEmpty: Bool { range.isEmpty }
+
+    /// Lends the bytes for the duration of `body`; the pointer must not escape.
+    @inlinable
+    public func withUnsafeBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+        try body(UnsafeRawBufferPointer(start: storage.baseAddress + range.lowerBound, count: range.count))
+    }
+
+    /// A sub-slice; `sub` is relative to this slice.
+    public func slice(_ sub: Range<Int>) -> ByteSlice {
+        precondition(sub.lowerBound >= 0 && sub.upperBound <= count, "sub-slice out of bounds")
+        return ByteSlice(storage: storage, range: (range.lowerBound + sub.lowerBound)..<(range.lowerBound + sub.upperBound))
+    }
+
+    /// A copy of the bytes as an array (tests and small values only).
+    public var bytes: [UInt8] { withUnsafeBytes { Array($0) } }
+
+    public static func == (lhs: ByteSlice, rhs: ByteSlice) -> Bool {
+        lhs.withUnsafeBytes { a in rhs.withUnsafeBytes { b in a.elementsEqual(b) } }
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        withUnsafeBytes { hasher.combine(bytes: $0) }
+    }
+}

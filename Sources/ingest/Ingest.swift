@@ -1,0 +1,9 @@
+import ArgumentParser
+
+@main
+struct Ingest: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ingest",
+        abstract: "Read, inspect, verify and replay Rerun recordings (.rrd/.rbl)."
+    )
+}
