@@ -124,14 +124,15 @@ final class InputSource {
             var output = ZSTD_outBuffer(dst: dst.baseAddress, size: dst.count, pos: 0)
             while output.pos < output.size {
                 if zInPos == zInSize {
-                    if eof { break }
-                    let n = try rawRead(zIn, zInCapacity)
-                    if n == 0 {
-                        eof = true
-                        // Let the decoder flush what it still holds.
+                    if !eof {
+                        let n = try rawRead(zIn, zInCapacity)
+                        if n == 0 { eof = true }
+                        zInSize = n
+                        zInPos = 0
                     }
-                    zInSize = n
-                    zInPos = 0
+                    // At the end of input, call once more only if a frame is unfinished: zstd may
+                    // still hold decoded bytes it could not flush into a full output block.
+                    if eof && zLastHint == 0 { break }
                 }
                 var input = ZSTD_inBuffer(src: zIn, size: zInSize, pos: zInPos)
                 let before = output.pos
