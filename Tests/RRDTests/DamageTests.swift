@@ -206,9 +206,15 @@ struct IPCFramingTests {
 
     @Test("every fixture chunk has schema, one record batch, EOS", arguments: Fixtures.rrdNames.filter { !$0.hasPrefix("corrupt") })
     func fixtures(name: String) throws {
+        var rows: Int64 = 0
+        defer {
+            let totals = Fixtures.expectation(name)["totals"] as? [String: Any]
+            #expect(u64(totals?["rows"]) == UInt64(rows))
+        }
         for case .message(let m) in try readEvents(Fixtures.rrdPath(name)) {
             guard case .arrowMsg(let a) = m.message else { continue }
             let (ipc, entries) = try a.checkedIPCPayload(source: name, offset: m.offset)
+            rows += entries.last?.rowCount ?? 0
             #expect(UInt64(ipc.count) == a.uncompressedSize)
             #expect(entries.first?.headerType == 1)
             #expect(entries.last?.headerType == 3)
