@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Reads one Arrow IPC **stream** (Schema, DictionaryBatch*, RecordBatch, EOS) into a zero-copy
 /// ``ArrowRecordBatch`` whose arrays point into the given storage.
 ///
@@ -24,6 +28,7 @@ public final class ArrowStreamReader {
 
     private struct CacheEntry {
         var bytes: [UInt8]
+        var masked: [Range<Int>]
         var schema: ArrowSchema
         var id: Int
     }
@@ -111,7 +116,8 @@ public final class ArrowStreamReader {
         guard first.headerType == 1, let schemaTable = first.header else {
             throw ArrowError(.malformed, offset: 0, "first IPC message has header type \(first.headerType), expected 1 (Schema)")
         }
-        let (schema, schemaID) = try cachedSchema(UnsafeRawBufferPointer(rebasing: buf[first.metaRange]), schemaTable)
+        _ = schemaTable
+        let (schema, schemaID) = try cachedSchema(UnsafeRawBufferPointer(rebasing: buf[first.metaRange]), first.table)
 
         var dictionaries: [Int64: [ArrowArray]] = [:]
         var pos = first.next
@@ -150,23 +156,50 @@ public final class ArrowStreamReader {
         }
     }
 
+    /// Looks the schema up by its metadata bytes, ignoring the contents of the schema-level
+    /// metadata *values* (Rerun puts the per-chunk id and the entity path there, so without this
+    /// every chunk's schema would differ); the metadata itself is always decoded fresh.
     private func cachedSchema(_ meta: UnsafeRawBufferPointer, _ t: FBTable) throws(ArrowError) -> (ArrowSchema, Int) {
+        guard let schemaTable = try t.table(2) else {
+            throw ArrowError(.malformed, offset: t.base, "schema message without its Schema table")
+        }
+        let masked = try schemaTable.keyValueValueRanges(2)
+        // Ranges must be disjoint and ordered for the masked comparison below.
+        var disjoint = true
+        for k in masked.indices.dropFirst() where masked[k].lowerBound < masked[k - 1].upperBound { disjoint = false }
         var h = Hasher()
-        h.combine(bytes: meta)
-        let key = h.finalize()
-        if let entries = cache[key] {
-            for e in entries where e.bytes.count == meta.count {
-                let same = e.bytes.withUnsafeBytes { $0.elementsEqual(meta) }
-                if same { return (e.schema, e.id) }
+        var at = 0
+        if disjoint {
+            for r in masked {
+                h.combine(bytes: UnsafeRawBufferPointer(rebasing: meta[at..<r.lowerBound]))
+                h.combine(r.count)
+                at = r.upperBound
             }
         }
-        let schema = try SchemaDecoding.schema(t)
+        h.combine(bytes: UnsafeRawBufferPointer(rebasing: meta[at...]))
+        let key = h.finalize()
+        let metadata = try schemaTable.keyValues(2).map { KeyValue(key: $0.key, value: $0.value) }
+        if let entries = cache[key] {
+            for e in entries where e.bytes.count == meta.count && e.masked == (disjoint ? masked : []) {
+                let same = e.bytes.withUnsafeBytes { stored -> Bool in
+                    var at = 0
+                    for r in e.masked {
+                        if memcmp(stored.baseAddress! + at, meta.baseAddress! + at, r.lowerBound - at) != 0 { return false }
+                        at = r.upperBound
+                    }
+                    return memcmp(stored.baseAddress! + at, meta.baseAddress! + at, meta.count - at) == 0
+                }
+                if same { return (ArrowSchema(fields: e.schema.fields, metadata: metadata), e.id) }
+            }
+        }
+        let schema = try SchemaDecoding.schema(schemaTable)
         if cachedCount >= maxCachedSchemas {
             cache.removeAll(keepingCapacity: true)
             cachedCount = 0
         }
         nextSchemaID += 1
-        cache[key, default: []].append(CacheEntry(bytes: Array(meta), schema: schema, id: nextSchemaID))
+        cache[key, default: []].append(
+            CacheEntry(bytes: Array(meta), masked: disjoint ? masked : [], schema: schema, id: nextSchemaID))
         cachedCount += 1
         return (schema, nextSchemaID)
     }

@@ -155,6 +155,21 @@ struct FBTable {
         return out
     }
 
+    /// Byte ranges (in `buf`) of the value strings of a `[KeyValue]` vector, length prefix included.
+    func keyValueValueRanges(_ slot: Int) throws(ArrowError) -> [Range<Int>] {
+        var out: [Range<Int>] = []
+        for kv in try tables(slot) {
+            guard let p = try kv.fieldPos(1, size: 4) else { continue }
+            let t = p + Int(try FBTable.u32(buf, p, base))
+            let n = Int(try FBTable.u32(buf, t, base))
+            guard n <= buf.count - t - 4 else {
+                throw ArrowError(.truncated, offset: base + t, "flatbuffer string of \(n) bytes runs past the metadata")
+            }
+            out.append(t..<(t + 4 + n))
+        }
+        return out.sorted { $0.lowerBound < $1.lowerBound }
+    }
+
     /// A `[KeyValue]` vector as ordered pairs.
     func keyValues(_ slot: Int) throws(ArrowError) -> [(key: String, value: String)] {
         var out: [(key: String, value: String)] = []
