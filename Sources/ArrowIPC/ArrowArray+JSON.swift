@@ -355,3 +355,13 @@ enum JSONText {
         return s
     }
 }
+
+/// JSON text helpers shared with the CLI's machine-readable output.
+public enum JSONString {
+    /// `s` as a quoted JSON string (escapes `"`, `\` and control characters; other text stays UTF-8).
+    public static func quoted(_ s: String) -> String {
+        var out = ""
+        JSONText.appendString(s, to: &out)
+        return out
+    }
+}
