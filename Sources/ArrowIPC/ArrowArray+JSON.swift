@@ -204,7 +204,9 @@ enum JSONText {
         let sign = d < 0 ? "-" : ""
         if decpt > -4 && decpt <= 16 {
             if decpt <= 0 { return sign + "0." + String(repeating: "0", count: -decpt) + digits }
-            if digits.count <= decpt { return sign + digits + String(repeating: "0", count: decpt - digits.count) + ".0" }
+            if digits.count <= decpt {
+                return sign + digits + String(repeating: "0", count: decpt - digits.count) + ".0"
+            }
             let idx = digits.index(digits.startIndex, offsetBy: decpt)
             return sign + digits[..<idx] + "." + digits[idx...]
         }
@@ -232,7 +234,9 @@ enum JSONText {
     /// Python `str(Decimal)` of a little-endian two's complement integer scaled by 10^-scale.
     static func decimalString(_ b: UnsafeRawBufferPointer, scale: Int) -> String {
         var limbs: [UInt64] = []
-        for k in 0..<(b.count / 8) { limbs.append(UInt64(littleEndian: b.loadUnaligned(fromByteOffset: 8 * k, as: UInt64.self))) }
+        for k in 0..<(b.count / 8) {
+            limbs.append(UInt64(littleEndian: b.loadUnaligned(fromByteOffset: 8 * k, as: UInt64.self)))
+        }
         let negative = (limbs.last ?? 0) >> 63 == 1
         if negative {  // two's complement negate
             var carry: UInt64 = 1

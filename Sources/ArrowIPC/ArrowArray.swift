@@ -146,7 +146,8 @@ public struct ArrowArray: Sendable {
             if n <= 12 { return try body(UnsafeRawBufferPointer(start: storage.base + v + 4, count: n)) }
             let bufIndex = Int(Int32(littleEndian: storage.base.loadUnaligned(fromByteOffset: v + 8, as: Int32.self)))
             let off = Int(Int32(littleEndian: storage.base.loadUnaligned(fromByteOffset: v + 12, as: Int32.self)))
-            return try body(UnsafeRawBufferPointer(start: storage.base + variadicBuffers[bufIndex].lowerBound + off, count: n))
+            return try body(
+                UnsafeRawBufferPointer(start: storage.base + variadicBuffers[bufIndex].lowerBound + off, count: n))
         case .fixedSizeBinary(let w):
             precondition(i >= 0 && i < length, "ArrowArray index \(i) out of 0..<\(length)")
             return try body(UnsafeRawBufferPointer(start: storage.base + values + i * w, count: w))
@@ -186,13 +187,22 @@ public struct ArrowArray: Sendable {
         switch (w, signed) {
         case (8, true): return Int(storage.base.load(fromByteOffset: values + i, as: Int8.self))
         case (8, false): return Int(storage.base.load(fromByteOffset: values + i, as: UInt8.self))
-        case (16, true): return Int(Int16(littleEndian: storage.base.loadUnaligned(fromByteOffset: values + 2 * i, as: Int16.self)))
-        case (16, false): return Int(UInt16(littleEndian: storage.base.loadUnaligned(fromByteOffset: values + 2 * i, as: UInt16.self)))
-        case (32, true): return Int(Int32(littleEndian: storage.base.loadUnaligned(fromByteOffset: values + 4 * i, as: Int32.self)))
-        case (32, false): return Int(UInt32(littleEndian: storage.base.loadUnaligned(fromByteOffset: values + 4 * i, as: UInt32.self)))
+        case (16, true):
+            return Int(Int16(littleEndian: storage.base.loadUnaligned(fromByteOffset: values + 2 * i, as: Int16.self)))
+        case (16, false):
+            return Int(
+                UInt16(littleEndian: storage.base.loadUnaligned(fromByteOffset: values + 2 * i, as: UInt16.self)))
+        case (32, true):
+            return Int(Int32(littleEndian: storage.base.loadUnaligned(fromByteOffset: values + 4 * i, as: Int32.self)))
+        case (32, false):
+            return Int(
+                UInt32(littleEndian: storage.base.loadUnaligned(fromByteOffset: values + 4 * i, as: UInt32.self)))
         case (64, false):
-            return Int(truncatingIfNeeded: UInt64(littleEndian: storage.base.loadUnaligned(fromByteOffset: values + 8 * i, as: UInt64.self)))
-        default: return Int(Int64(littleEndian: storage.base.loadUnaligned(fromByteOffset: values + 8 * i, as: Int64.self)))
+            return Int(
+                truncatingIfNeeded: UInt64(
+                    littleEndian: storage.base.loadUnaligned(fromByteOffset: values + 8 * i, as: UInt64.self)))
+        default:
+            return Int(Int64(littleEndian: storage.base.loadUnaligned(fromByteOffset: values + 8 * i, as: Int64.self)))
         }
     }
 

@@ -71,7 +71,9 @@ public final class ArrowStreamReader {
     private func message(_ buf: UnsafeRawBufferPointer, at pos: Int) throws(ArrowError) -> RawMessage? {
         if pos == buf.count { return nil }
         guard pos + 4 <= buf.count else {
-            throw ArrowError(.truncated, offset: pos, "\(buf.count - pos) trailing bytes where an IPC message header of 8 bytes was expected")
+            throw ArrowError(
+                .truncated, offset: pos,
+                "\(buf.count - pos) trailing bytes where an IPC message header of 8 bytes was expected")
         }
         var p = pos
         var size = Int32(littleEndian: buf.loadUnaligned(fromByteOffset: p, as: Int32.self))
@@ -86,7 +88,9 @@ public final class ArrowStreamReader {
         }
         if size == 0 { return nil }
         guard size > 0, Int(size) <= buf.count - p else {
-            throw ArrowError(.truncated, offset: pos, "IPC metadata of \(size) bytes does not fit in the \(buf.count - p) bytes left")
+            throw ArrowError(
+                .truncated, offset: pos, "IPC metadata of \(size) bytes does not fit in the \(buf.count - p) bytes left"
+            )
         }
         let metaRange = p..<(p + Int(size))
         let meta = UnsafeRawBufferPointer(rebasing: buf[metaRange])
@@ -100,7 +104,9 @@ public final class ArrowStreamReader {
         let bodyLength = try t.int64(3)
         let bodyStart = metaRange.upperBound
         guard bodyLength >= 0, bodyLength <= Int64(buf.count - bodyStart) else {
-            throw ArrowError(.truncated, offset: pos, "IPC message body of \(bodyLength) bytes does not fit in the \(buf.count - bodyStart) bytes left")
+            throw ArrowError(
+                .truncated, offset: pos,
+                "IPC message body of \(bodyLength) bytes does not fit in the \(buf.count - bodyStart) bytes left")
         }
         return RawMessage(
             table: t, headerType: headerType, header: header, version: version, start: pos, bodyStart: bodyStart,
@@ -114,7 +120,8 @@ public final class ArrowStreamReader {
             throw ArrowError(.malformed, offset: 0, "IPC stream ends before its schema message")
         }
         guard first.headerType == 1, let schemaTable = first.header else {
-            throw ArrowError(.malformed, offset: 0, "first IPC message has header type \(first.headerType), expected 1 (Schema)")
+            throw ArrowError(
+                .malformed, offset: 0, "first IPC message has header type \(first.headerType), expected 1 (Schema)")
         }
         _ = schemaTable
         let (schema, schemaID) = try cachedSchema(UnsafeRawBufferPointer(rebasing: buf[first.metaRange]), first.table)
@@ -123,30 +130,35 @@ public final class ArrowStreamReader {
         var pos = first.next
         while true {
             guard let m = try message(buf, at: pos) else {
-                throw ArrowError(.malformed, offset: pos, "IPC stream has no record batch (end of stream after the schema)")
+                throw ArrowError(
+                    .malformed, offset: pos, "IPC stream has no record batch (end of stream after the schema)")
             }
             guard let header = m.header else {
                 throw ArrowError(.malformed, offset: m.start, "IPC message without a header table")
             }
             switch m.headerType {
             case 2:
-                try readDictionary(buf, m, header, schema: schema, storage: storage, into: &dictionaries, full: validateFully)
+                try readDictionary(
+                    buf, m, header, schema: schema, storage: storage, into: &dictionaries, full: validateFully)
             case 3:
                 var ctx = try LoadContext(
                     buf: buf, message: m.start, batch: header, body: m.bodyStart..<m.next, storage: storage,
-                    version: m.version, dictionaries: dictionaries, full: validateFully, maxBody: maxDecompressedBodySize)
+                    version: m.version, dictionaries: dictionaries, full: validateFully,
+                    maxBody: maxDecompressedBodySize)
                 var columns: [ArrowArray] = []
                 columns.reserveCapacity(schema.fields.count)
                 for f in schema.fields {
                     let c = try ctx.load(f, path: f.name, depth: 0)
                     guard c.length == ctx.length else {
-                        throw ArrowError(.invalidData, offset: m.start, path: f.name,
+                        throw ArrowError(
+                            .invalidData, offset: m.start, path: f.name,
                             "column has \(c.length) slots but the record batch has \(ctx.length) rows")
                     }
                     columns.append(c)
                 }
                 try ctx.finish()
-                return ArrowRecordBatch(schema: schema, schemaID: schemaID, length: ctx.length, columns: columns, warnings: ctx.warnings)
+                return ArrowRecordBatch(
+                    schema: schema, schemaID: schemaID, length: ctx.length, columns: columns, warnings: ctx.warnings)
             case 1:
                 throw ArrowError(.malformed, offset: m.start, "second schema message in one IPC stream")
             default:
@@ -184,7 +196,9 @@ public final class ArrowStreamReader {
                 let same = e.bytes.withUnsafeBytes { stored -> Bool in
                     var at = 0
                     for r in e.masked {
-                        if memcmp(stored.baseAddress! + at, meta.baseAddress! + at, r.lowerBound - at) != 0 { return false }
+                        if memcmp(stored.baseAddress! + at, meta.baseAddress! + at, r.lowerBound - at) != 0 {
+                            return false
+                        }
                         at = r.upperBound
                     }
                     return memcmp(stored.baseAddress! + at, meta.baseAddress! + at, meta.count - at) == 0
@@ -214,7 +228,8 @@ public final class ArrowStreamReader {
         }
         let isDelta = try header.bool(2)
         guard var field = Self.dictionaryField(id: id, in: schema.fields) else {
-            throw ArrowError(.malformed, offset: m.start, "DictionaryBatch id \(id) matches no dictionary-encoded field")
+            throw ArrowError(
+                .malformed, offset: m.start, "DictionaryBatch id \(id) matches no dictionary-encoded field")
         }
         field.dictionary = nil
         var ctx = try LoadContext(

@@ -123,7 +123,8 @@ public indirect enum ArrowType: Sendable, Hashable, CustomStringConvertible {
     /// The child fields of a nested type (empty for flat types).
     public var children: [ArrowField] {
         switch self {
-        case .list(let f), .largeList(let f), .listView(let f), .largeListView(let f), .fixedSizeList(let f, _): return [f]
+        case .list(let f), .largeList(let f), .listView(let f), .largeListView(let f), .fixedSizeList(let f, _):
+            return [f]
         case .map(let f, _): return [f]
         case .structure(let fs), .union(_, let fs, _): return fs
         default: return []
@@ -152,7 +153,9 @@ public struct ArrowField: Sendable, Hashable, CustomStringConvertible {
     /// Present when the field is dictionary-encoded.
     public var dictionary: DictionaryEncoding?
 
-    public init(name: String, type: ArrowType, nullable: Bool, metadata: [KeyValue] = [], dictionary: DictionaryEncoding? = nil) {
+    public init(
+        name: String, type: ArrowType, nullable: Bool, metadata: [KeyValue] = [], dictionary: DictionaryEncoding? = nil
+    ) {
         self.name = name
         self.type = type
         self.nullable = nullable

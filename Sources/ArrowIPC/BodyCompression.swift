@@ -19,7 +19,8 @@ enum BodyCompression {
                 throw ArrowError(.decompression, offset: offset, "zstd body buffer: \(name)")
             }
             guard n == out.count else {
-                throw ArrowError(.decompression, offset: offset, "zstd body buffer gave \(n) bytes, expected \(out.count)")
+                throw ArrowError(
+                    .decompression, offset: offset, "zstd body buffer gave \(n) bytes, expected \(out.count)")
             }
         case .lz4Frame:
             var ctx: OpaquePointer?
@@ -43,12 +44,15 @@ enum BodyCompression {
                 consumed += srcSize
                 if hint == 0 { break }
                 if srcSize == 0 && dstSize == 0 {
-                    throw ArrowError(.decompression, offset: offset,
+                    throw ArrowError(
+                        .decompression, offset: offset,
                         "LZ4 frame body buffer ended early (\(produced) of \(out.count) bytes)")
                 }
             }
             guard produced == out.count else {
-                throw ArrowError(.decompression, offset: offset, "LZ4 frame body buffer gave \(produced) bytes, expected \(out.count)")
+                throw ArrowError(
+                    .decompression, offset: offset,
+                    "LZ4 frame body buffer gave \(produced) bytes, expected \(out.count)")
             }
         }
     }

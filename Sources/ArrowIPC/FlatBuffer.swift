@@ -23,12 +23,14 @@ struct FBTable {
         self.buf = buf
         self.base = base
         guard pos >= 0, pos <= buf.count - 4 else {
-            throw ArrowError(.malformed, offset: base + pos, "flatbuffer table offset \(pos) outside the \(buf.count)-byte metadata")
+            throw ArrowError(
+                .malformed, offset: base + pos, "flatbuffer table offset \(pos) outside the \(buf.count)-byte metadata")
         }
         let soff = Int(Int32(bitPattern: UInt32(littleEndian: buf.loadUnaligned(fromByteOffset: pos, as: UInt32.self))))
         let vt = pos - soff
         guard vt >= 0, vt <= buf.count - 4 else {
-            throw ArrowError(.malformed, offset: base + pos, "flatbuffer vtable offset \(vt) outside the \(buf.count)-byte metadata")
+            throw ArrowError(
+                .malformed, offset: base + pos, "flatbuffer vtable offset \(vt) outside the \(buf.count)-byte metadata")
         }
         let size = Int(UInt16(littleEndian: buf.loadUnaligned(fromByteOffset: vt, as: UInt16.self)))
         guard size >= 4, size % 2 == 0, vt + size <= buf.count else {
@@ -54,7 +56,8 @@ struct FBTable {
         if rel == 0 { return nil }
         let p = pos + rel
         guard p + size <= buf.count else {
-            throw ArrowError(.truncated, offset: base + p, "flatbuffer field \(slot) (\(size) bytes) runs past the metadata")
+            throw ArrowError(
+                .truncated, offset: base + p, "flatbuffer field \(slot) (\(size) bytes) runs past the metadata")
         }
         return p
     }
@@ -89,7 +92,8 @@ struct FBTable {
         guard let p = try fieldPos(slot, size: 4) else { return nil }
         let t = p + Int(try FBTable.u32(buf, p, base))
         guard t < buf.count else {
-            throw ArrowError(.malformed, offset: base + p, "flatbuffer offset in field \(slot) points past the metadata")
+            throw ArrowError(
+                .malformed, offset: base + p, "flatbuffer offset in field \(slot) points past the metadata")
         }
         return t
     }
@@ -121,7 +125,8 @@ struct FBTable {
         guard let t = try target(slot) else { return nil }
         let n = Int(try FBTable.u32(buf, t, base))
         guard n <= (buf.count - t - 4) / elementSize else {
-            throw ArrowError(.truncated, offset: base + t, "flatbuffer vector of \(n)×\(elementSize) bytes runs past the metadata")
+            throw ArrowError(
+                .truncated, offset: base + t, "flatbuffer vector of \(n)×\(elementSize) bytes runs past the metadata")
         }
         return (t + 4, n)
     }
@@ -143,7 +148,9 @@ struct FBTable {
         guard let (start, n) = try vector(slot, elementSize: 8) else { return [] }
         var out: [Int64] = []
         out.reserveCapacity(n)
-        for i in 0..<n { out.append(Int64(littleEndian: buf.loadUnaligned(fromByteOffset: start + 8 * i, as: Int64.self))) }
+        for i in 0..<n {
+            out.append(Int64(littleEndian: buf.loadUnaligned(fromByteOffset: start + 8 * i, as: Int64.self)))
+        }
         return out
     }
 
@@ -151,7 +158,9 @@ struct FBTable {
         guard let (start, n) = try vector(slot, elementSize: 4) else { return nil }
         var out: [Int32] = []
         out.reserveCapacity(n)
-        for i in 0..<n { out.append(Int32(littleEndian: buf.loadUnaligned(fromByteOffset: start + 4 * i, as: Int32.self))) }
+        for i in 0..<n {
+            out.append(Int32(littleEndian: buf.loadUnaligned(fromByteOffset: start + 4 * i, as: Int32.self)))
+        }
         return out
     }
 

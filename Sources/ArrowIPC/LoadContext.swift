@@ -36,9 +36,11 @@ struct LoadContext {
             nodes.reserveCapacity(n)
             for i in 0..<n {
                 let l = Int64(littleEndian: batch.buf.loadUnaligned(fromByteOffset: start + 16 * i, as: Int64.self))
-                let nc = Int64(littleEndian: batch.buf.loadUnaligned(fromByteOffset: start + 16 * i + 8, as: Int64.self))
+                let nc = Int64(
+                    littleEndian: batch.buf.loadUnaligned(fromByteOffset: start + 16 * i + 8, as: Int64.self))
                 guard l >= 0, l <= Int64(Self.maxLength), nc >= 0, nc <= l else {
-                    throw ArrowError(.invalidData, offset: message, "field node \(i) has length \(l) and null count \(nc)")
+                    throw ArrowError(
+                        .invalidData, offset: message, "field node \(i) has length \(l) and null count \(nc)")
                 }
                 nodes.append((Int(l), Int(nc)))
             }
@@ -49,7 +51,8 @@ struct LoadContext {
                 let o = Int64(littleEndian: batch.buf.loadUnaligned(fromByteOffset: start + 16 * i, as: Int64.self))
                 let l = Int64(littleEndian: batch.buf.loadUnaligned(fromByteOffset: start + 16 * i + 8, as: Int64.self))
                 guard o >= 0, l >= 0, o <= Int64(body.count), l <= Int64(body.count) - o else {
-                    throw ArrowError(.invalidData, offset: message,
+                    throw ArrowError(
+                        .invalidData, offset: message,
                         "buffer \(i) at body offset \(o) with length \(l) lies outside the \(body.count)-byte body")
                 }
                 buffers.append((body.lowerBound + Int(o))..<(body.lowerBound + Int(o) + Int(l)))
@@ -79,12 +82,14 @@ struct LoadContext {
         for (i, r) in buffers.enumerated() {
             if r.isEmpty { sizes.append(0); continue }
             guard r.count >= 8 else {
-                throw ArrowError(.invalidData, offset: message, "compressed buffer \(i) of \(r.count) bytes has no length prefix")
+                throw ArrowError(
+                    .invalidData, offset: message, "compressed buffer \(i) of \(r.count) bytes has no length prefix")
             }
             let n = Int64(littleEndian: buf.loadUnaligned(fromByteOffset: r.lowerBound, as: Int64.self))
             let size = n == -1 ? r.count - 8 : Int(clamping: n)
             guard size >= 0, size <= maxBody, total <= maxBody - size else {
-                throw ArrowError(.tooLarge, offset: message, "compressed buffer \(i) declares \(n) bytes (cap \(maxBody) per body)")
+                throw ArrowError(
+                    .tooLarge, offset: message, "compressed buffer \(i) declares \(n) bytes (cap \(maxBody) per body)")
             }
             sizes.append(size)
             total += (size + 63) & ~63
@@ -116,10 +121,14 @@ struct LoadContext {
     /// Checks that every node and buffer was consumed.
     func finish() throws(ArrowError) {
         guard nodeIndex == nodes.count else {
-            throw ArrowError(.invalidData, offset: message, "record batch has \(nodes.count) field nodes, the schema uses \(nodeIndex)")
+            throw ArrowError(
+                .invalidData, offset: message,
+                "record batch has \(nodes.count) field nodes, the schema uses \(nodeIndex)")
         }
         guard bufferIndex == buffers.count else {
-            throw ArrowError(.invalidData, offset: message, "record batch has \(buffers.count) buffers, the schema uses \(bufferIndex)")
+            throw ArrowError(
+                .invalidData, offset: message,
+                "record batch has \(buffers.count) buffers, the schema uses \(bufferIndex)")
         }
     }
 
@@ -134,7 +143,9 @@ struct LoadContext {
     }
 
     private mutating func nextBuffer(_ path: String, need: Int = 0, what: String) throws(ArrowError) -> Range<Int> {
-        guard bufferIndex < buffers.count else { throw fail(path, "record batch has too few buffers (\(buffers.count))") }
+        guard bufferIndex < buffers.count else {
+            throw fail(path, "record batch has too few buffers (\(buffers.count))")
+        }
         let r = buffers[bufferIndex]
         bufferIndex += 1
         guard r.count >= need else { throw fail(path, "\(what) buffer has \(r.count) bytes, needs at least \(need)") }
@@ -153,15 +164,21 @@ struct LoadContext {
     }
 
     @inline(__always)
-    private func i32(_ at: Int) -> Int { Int(Int32(littleEndian: storage.base.loadUnaligned(fromByteOffset: at, as: Int32.self))) }
+    private func i32(_ at: Int) -> Int {
+        Int(Int32(littleEndian: storage.base.loadUnaligned(fromByteOffset: at, as: Int32.self)))
+    }
     @inline(__always)
-    private func i64(_ at: Int) -> Int64 { Int64(littleEndian: storage.base.loadUnaligned(fromByteOffset: at, as: Int64.self)) }
+    private func i64(_ at: Int) -> Int64 {
+        Int64(littleEndian: storage.base.loadUnaligned(fromByteOffset: at, as: Int64.self))
+    }
 
     /// Checks n+1 monotone offsets (4 or 8 bytes wide) ending at or below `limit`.
     private func checkOffsets(_ r: Range<Int>, n: Int, wide: Bool, limit: Int, _ path: String) throws(ArrowError) {
         if n == 0 && r.isEmpty { return }
         let w = wide ? 8 : 4
-        guard r.count >= (n + 1) * w else { throw fail(path, "offsets buffer has \(r.count) bytes, needs \((n + 1) * w)") }
+        guard r.count >= (n + 1) * w else {
+            throw fail(path, "offsets buffer has \(r.count) bytes, needs \((n + 1) * w)")
+        }
         var prev = wide ? i64(r.lowerBound) : Int64(i32(r.lowerBound))
         guard prev >= 0 else { throw fail(path, "first offset \(prev) is negative") }
         for i in stride(from: 1, through: n, by: 1) {
@@ -169,17 +186,23 @@ struct LoadContext {
             guard v >= prev else { throw fail(path, "offset \(i) (\(v)) is below offset \(i - 1) (\(prev))") }
             prev = v
         }
-        guard prev <= Int64(limit) else { throw fail(path, "last offset \(prev) exceeds the \(limit) available values") }
+        guard prev <= Int64(limit) else {
+            throw fail(path, "last offset \(prev) exceeds the \(limit) available values")
+        }
     }
 
-    private func checkUTF8(_ offsets: Range<Int>, data: Range<Int>, n: Int, wide: Bool, _ path: String) throws(ArrowError) {
+    private func checkUTF8(
+        _ offsets: Range<Int>, data: Range<Int>, n: Int, wide: Bool, _ path: String
+    ) throws(ArrowError) {
         if n == 0 { return }
         let w = wide ? 8 : 4
         for i in 0..<n {
             let a = wide ? Int(i64(offsets.lowerBound + w * i)) : i32(offsets.lowerBound + w * i)
             let b = wide ? Int(i64(offsets.lowerBound + w * i + w)) : i32(offsets.lowerBound + w * i + w)
             let bytes = UnsafeRawBufferPointer(start: storage.base + data.lowerBound + a, count: b - a)
-            guard String(validating: bytes, as: UTF8.self) != nil else { throw fail(path, "value \(i) is not valid UTF-8") }
+            guard String(validating: bytes, as: UTF8.self) != nil else {
+                throw fail(path, "value \(i) is not valid UTF-8")
+            }
         }
     }
 
@@ -206,7 +229,9 @@ struct LoadContext {
             let dictLen = a.dictionaryLength
             for i in 0..<n where !a.isNull(i) {
                 let k = a.dictionaryIndex(at: i)
-                guard k >= 0, k < dictLen else { throw fail(path, "dictionary index \(k) at slot \(i) outside 0..<\(dictLen)") }
+                guard k >= 0, k < dictLen else {
+                    throw fail(path, "dictionary index \(k) at slot \(i) outside 0..<\(dictLen)")
+                }
             }
             return a
         }
@@ -222,7 +247,9 @@ struct LoadContext {
 
         switch field.type {
         case .null:
-            return ArrowArray(type: .null, length: n, nullCount: n, storage: storage, validity: -1, values: empty, data: empty, children: [])
+            return ArrowArray(
+                type: .null, length: n, nullCount: n, storage: storage, validity: -1, values: empty, data: empty,
+                children: [])
         case .bool:
             let v = try validity(path, length: n, nullCount: nc)
             return make(v, try nextBuffer(path, need: (n + 7) / 8, what: "values"))
@@ -264,10 +291,13 @@ struct LoadContext {
                     let b = i32(p + 8)
                     let o = i32(p + 12)
                     guard b >= 0, b < variadic.count, o >= 0, o + len <= variadic[b].count else {
-                        throw fail(path, "view \(i) points at buffer \(b) offset \(o) length \(len) outside the data buffers")
+                        throw fail(
+                            path, "view \(i) points at buffer \(b) offset \(o) length \(len) outside the data buffers")
                     }
                 }
-                if full, field.type == .utf8View, a.string(at: i) == nil { throw fail(path, "value \(i) is not valid UTF-8") }
+                if full, field.type == .utf8View, a.string(at: i) == nil {
+                    throw fail(path, "value \(i) is not valid UTF-8")
+                }
             }
             return a
         case .list(let child), .largeList(let child), .map(let child, _):
@@ -301,7 +331,9 @@ struct LoadContext {
             let v = try validity(path, length: n, nullCount: nc)
             let c = try load(child, path: path + "." + child.name, depth: depth + 1)
             let need = try product(n, size, path)
-            guard c.length >= need else { throw fail(path, "child has \(c.length) values, needs \(n) × \(size) = \(need)") }
+            guard c.length >= need else {
+                throw fail(path, "child has \(c.length) values, needs \(n) × \(size) = \(need)")
+            }
             return make(v, empty, empty, [c])
         case .structure(let fields):
             let v = try validity(path, length: n, nullCount: nc)
@@ -309,7 +341,9 @@ struct LoadContext {
             cs.reserveCapacity(fields.count)
             for f in fields {
                 let c = try load(f, path: path + "." + f.name, depth: depth + 1)
-                guard c.length >= n else { throw fail(path + "." + f.name, "struct child has \(c.length) values, needs \(n)") }
+                guard c.length >= n else {
+                    throw fail(path + "." + f.name, "struct child has \(c.length) values, needs \(n)")
+                }
                 cs.append(c)
             }
             return make(v, empty, empty, cs)
@@ -330,11 +364,16 @@ struct LoadContext {
             for (i, id) in ids.enumerated() { childOf[Int(id)] = i }
             for i in 0..<n {
                 let t = Int(storage.base.load(fromByteOffset: types.lowerBound + i, as: Int8.self))
-                guard t >= 0, t < 128, childOf[t] >= 0 else { throw fail(path, "slot \(i) has undeclared union type id \(t)") }
+                guard t >= 0, t < 128, childOf[t] >= 0 else {
+                    throw fail(path, "slot \(i) has undeclared union type id \(t)")
+                }
                 if mode == .dense {
                     let o = i32(offsets.lowerBound + 4 * i)
                     guard o >= 0, o < cs[childOf[t]].length else {
-                        throw fail(path, "slot \(i) has dense union offset \(o) outside child \(childOf[t]) (\(cs[childOf[t]].length) values)")
+                        throw fail(
+                            path,
+                            "slot \(i) has dense union offset \(o) outside child \(childOf[t]) (\(cs[childOf[t]].length) values)"
+                        )
                     }
                 }
             }
@@ -345,7 +384,9 @@ struct LoadContext {
             warnings.append("\(path): \(name) is not decoded (kept raw)")
             var cs: [ArrowArray] = []
             for f in field.type.children { cs.append(try load(f, path: path + "." + f.name, depth: depth + 1)) }
-            return ArrowArray(type: field.type, length: n, nullCount: nc, storage: storage, validity: -1, values: empty, data: empty, children: cs)
+            return ArrowArray(
+                type: field.type, length: n, nullCount: nc, storage: storage, validity: -1, values: empty, data: empty,
+                children: cs)
         }
     }
 }

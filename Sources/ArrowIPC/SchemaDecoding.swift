@@ -17,7 +17,8 @@ enum SchemaDecoding {
     static func field(_ t: FBTable, depth: Int) throws(ArrowError) -> ArrowField {
         let name = try t.string(0) ?? ""
         guard depth < maxDepth else {
-            throw ArrowError(.tooLarge, offset: t.base + t.pos, path: name, "type nesting deeper than \(maxDepth) levels")
+            throw ArrowError(
+                .tooLarge, offset: t.base + t.pos, path: name, "type nesting deeper than \(maxDepth) levels")
         }
         let nullable = try t.bool(1)
         let tag = try t.uint8(2)
@@ -33,7 +34,9 @@ enum SchemaDecoding {
             if let it = try d.table(1) {
                 let w = Int(try it.int32(0))
                 guard [8, 16, 32, 64].contains(w) else {
-                    throw ArrowError(.malformed, offset: t.base + t.pos, path: name, "dictionary index width \(w) is not 8, 16, 32 or 64")
+                    throw ArrowError(
+                        .malformed, offset: t.base + t.pos, path: name,
+                        "dictionary index width \(w) is not 8, 16, 32 or 64")
                 }
                 indexType = .int(bitWidth: w, signed: try it.bool(1))
             }
@@ -47,11 +50,15 @@ enum SchemaDecoding {
     ) throws(ArrowError) -> ArrowType {
         func need(_ n: Int) throws(ArrowError) {
             guard children.count == n else {
-                throw ArrowError(.malformed, offset: offset, path: name, "type tag \(tag) needs \(n) child field(s), found \(children.count)")
+                throw ArrowError(
+                    .malformed, offset: offset, path: name,
+                    "type tag \(tag) needs \(n) child field(s), found \(children.count)")
             }
         }
         func table() throws(ArrowError) -> FBTable {
-            guard let t else { throw ArrowError(.malformed, offset: offset, path: name, "type tag \(tag) without its type table") }
+            guard let t else {
+                throw ArrowError(.malformed, offset: offset, path: name, "type tag \(tag) without its type table")
+            }
             return t
         }
         func unit(_ v: Int16) throws(ArrowError) -> TimeUnit {
@@ -66,7 +73,8 @@ enum SchemaDecoding {
             let t = try table()
             let w = Int(try t.int32(0))
             guard [8, 16, 32, 64].contains(w) else {
-                throw ArrowError(.malformed, offset: offset, path: name, "integer bit width \(w) is not 8, 16, 32 or 64")
+                throw ArrowError(
+                    .malformed, offset: offset, path: name, "integer bit width \(w) is not 8, 16, 32 or 64")
             }
             return .int(bitWidth: w, signed: try t.bool(1))
         case 3:
@@ -74,7 +82,8 @@ enum SchemaDecoding {
             case 0: return .float16
             case 1: return .float32
             case 2: return .float64
-            case let p: throw ArrowError(.malformed, offset: offset, path: name, "unknown floating point precision \(p)")
+            case let p:
+                throw ArrowError(.malformed, offset: offset, path: name, "unknown floating point precision \(p)")
             }
         case 4: return .binary
         case 5: return .utf8
@@ -98,7 +107,8 @@ enum SchemaDecoding {
             switch try t.int32(1, default: 32) {
             case 32 where u == .second || u == .millisecond: return .time32(u)
             case 64 where u == .microsecond || u == .nanosecond: return .time64(u)
-            case let w: throw ArrowError(.malformed, offset: offset, path: name, "time of \(w) bits with unit \(u.symbol)")
+            case let w:
+                throw ArrowError(.malformed, offset: offset, path: name, "time of \(w) bits with unit \(u.symbol)")
             }
         case 10:
             let t = try table()
@@ -120,20 +130,27 @@ enum SchemaDecoding {
             }
             let ids = try t.int32Vector(1) ?? children.indices.map { Int32($0) }
             guard ids.count == children.count else {
-                throw ArrowError(.malformed, offset: offset, path: name, "union has \(children.count) children but \(ids.count) type ids")
+                throw ArrowError(
+                    .malformed, offset: offset, path: name,
+                    "union has \(children.count) children but \(ids.count) type ids")
             }
             guard ids.allSatisfy({ $0 >= 0 && $0 < 128 }), Set(ids).count == ids.count else {
-                throw ArrowError(.malformed, offset: offset, path: name, "union type ids \(ids) are not distinct values in 0..<128")
+                throw ArrowError(
+                    .malformed, offset: offset, path: name, "union type ids \(ids) are not distinct values in 0..<128")
             }
             return .union(m, children, typeIds: ids)
         case 15:
             let w = Int(try table().int32(0))
-            guard w >= 0 else { throw ArrowError(.malformed, offset: offset, path: name, "negative fixed_size_binary width \(w)") }
+            guard w >= 0 else {
+                throw ArrowError(.malformed, offset: offset, path: name, "negative fixed_size_binary width \(w)")
+            }
             return .fixedSizeBinary(w)
         case 16:
             try need(1)
             let n = Int(try table().int32(0))
-            guard n >= 0 else { throw ArrowError(.malformed, offset: offset, path: name, "negative fixed_size_list size \(n)") }
+            guard n >= 0 else {
+                throw ArrowError(.malformed, offset: offset, path: name, "negative fixed_size_list size \(n)")
+            }
             return .fixedSizeList(children[0], n)
         case 17:
             try need(1)

@@ -24,7 +24,8 @@ public final class ChunkDecoder {
     private struct Layout {
         var rowIdColumn: Int
         var timelines: [(column: Int, name: String, kind: TimelineKind)]
-        var components: [(column: Int, archetype: String?, component: String, componentType: String?, arrowType: String)]
+        var components:
+            [(column: Int, archetype: String?, component: String, componentType: String?, arrowType: String)]
         var warnings: [String]
     }
 
@@ -56,7 +57,9 @@ public final class ChunkDecoder {
     /// - Parameters:
     ///   - chunkIdHint: `ArrowMsg.chunk_id`, used when the schema lacks `rerun:id`.
     ///   - isStaticHint: `ArrowMsg.is_static`, compared with the columns (a mismatch is a warning).
-    public func decode(ipc storage: ArrowStorage, chunkIdHint: Tuid? = nil, isStaticHint: Bool? = nil) throws(ChunkError) -> Chunk {
+    public func decode(
+        ipc storage: ArrowStorage, chunkIdHint: Tuid? = nil, isStaticHint: Bool? = nil
+    ) throws(ChunkError) -> Chunk {
         let batch: ArrowRecordBatch
         do {
             batch = try reader.read(storage, validateFully: validateFully)
@@ -136,7 +139,8 @@ public final class ChunkDecoder {
             components.append(
                 ComponentColumn(
                     name: schema.fields[c.column].name, archetype: c.archetype, component: c.component,
-                    componentType: c.componentType, arrowType: c.arrowType, column: batch.columns[c.column], rowOrder: order))
+                    componentType: c.componentType, arrowType: c.arrowType, column: batch.columns[c.column],
+                    rowOrder: order))
         }
         let isStatic = timelines.isEmpty
         if let hint = isStaticHint, hint != isStatic {
@@ -152,14 +156,16 @@ public final class ChunkDecoder {
     private static func layout(_ schema: ArrowSchema) throws(ChunkError) -> Layout {
         var rowId: Int?
         var timelines: [(column: Int, name: String, kind: TimelineKind)] = []
-        var components: [(column: Int, archetype: String?, component: String, componentType: String?, arrowType: String)] = []
+        var components:
+            [(column: Int, archetype: String?, component: String, componentType: String?, arrowType: String)] = []
         var warnings: [String] = []
         for (i, f) in schema.fields.enumerated() {
             let kind = f.metadata("rerun:kind") ?? f.metadata("rerun.kind")
             switch kind {
             case "control", "row_id":
                 guard case .fixedSizeBinary(16) = f.type, f.dictionary == nil else {
-                    throw ChunkError("row-id column \(f.name) has type \(f.typeDescription), expected fixed_size_binary[16]")
+                    throw ChunkError(
+                        "row-id column \(f.name) has type \(f.typeDescription), expected fixed_size_binary[16]")
                 }
                 guard rowId == nil else { throw ChunkError("two row-id columns (\(f.name))") }
                 rowId = i
@@ -185,8 +191,10 @@ public final class ChunkDecoder {
                 }
                 guard f.dictionary == nil else { throw ChunkError("component column \(f.name) is dictionary-encoded") }
                 components.append(
-                    (i, f.metadata("rerun:archetype"), f.metadata("rerun:component") ?? f.name,
-                     f.metadata("rerun:component_type"), f.typeDescription))
+                    (
+                        i, f.metadata("rerun:archetype"), f.metadata("rerun:component") ?? f.name,
+                        f.metadata("rerun:component_type"), f.typeDescription
+                    ))
             }
         }
         guard let rowId else {

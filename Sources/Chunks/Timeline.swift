@@ -27,7 +27,9 @@ public struct Timeline: Sendable {
     /// Smallest and largest time (nil for a chunk without rows).
     public let range: ClosedRange<Int64>?
 
-    init(name: String, columnName: String, kind: TimelineKind, arrowType: String, column: ArrowArray, rowOrder: [Int32]?) {
+    init(
+        name: String, columnName: String, kind: TimelineKind, arrowType: String, column: ArrowArray, rowOrder: [Int32]?
+    ) {
         self.name = name
         self.columnName = columnName
         self.kind = kind

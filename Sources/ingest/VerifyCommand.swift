@@ -55,7 +55,8 @@ struct VerifyCommand: ParsableCommand {
         }
         if timing {
             let mb = Double(totals.ipcBytes) / 1e6
-            let line = "decoded \(totals.chunks) chunk(s), \(String(mb)) MB of Arrow IPC in \(String(totals.seconds)) s: "
+            let line =
+                "decoded \(totals.chunks) chunk(s), \(String(mb)) MB of Arrow IPC in \(String(totals.seconds)) s: "
                 + "\(String(Int(mb / max(totals.seconds, 1e-9)))) MB/s, \(String(Int(Double(totals.chunks) / max(totals.seconds, 1e-9)))) chunks/s\n"
             _ = line.withCString { write(2, $0, strlen($0)) }
         }
@@ -110,7 +111,9 @@ struct VerifyCommand: ParsableCommand {
                     if json {
                         print(Self.json(chunk, store: msg.storeId))
                     } else {
-                        for w in chunk.warnings { print("\(path): at byte \(framed.offset): warning: \(chunk.id.chunkIdString): \(w)") }
+                        for w in chunk.warnings {
+                            print("\(path): at byte \(framed.offset): warning: \(chunk.id.chunkIdString): \(w)")
+                        }
                     }
                 } catch {
                     let id = msg.chunkId.map { " " + $0.chunkIdString } ?? ""
@@ -123,15 +126,19 @@ struct VerifyCommand: ParsableCommand {
             }
         }
         if !json && !quiet {
-            print("\(path): \(chunks) chunk(s), \(rows) row(s) verified" + (errors == 0 ? ", OK" : ", \(errors) error(s)"))
+            print(
+                "\(path): \(chunks) chunk(s), \(rows) row(s) verified" + (errors == 0 ? ", OK" : ", \(errors) error(s)")
+            )
         }
         return errors == 0
     }
 
     /// The `--json` line of one chunk.
     static func json(_ chunk: Chunk, store: StoreId) -> String {
-        var s = "{\"chunk_id\": \"\(chunk.id.chunkIdString)\", \"store\": {\"kind\": \(JSONString.quoted(store.kind.description)), "
-        s += "\"application_id\": \(JSONString.quoted(store.applicationId)), \"recording_id\": \(JSONString.quoted(store.recordingId))}, "
+        var s =
+            "{\"chunk_id\": \"\(chunk.id.chunkIdString)\", \"store\": {\"kind\": \(JSONString.quoted(store.kind.description)), "
+        s +=
+            "\"application_id\": \(JSONString.quoted(store.applicationId)), \"recording_id\": \(JSONString.quoted(store.recordingId))}, "
         s += "\"entity_path\": \(JSONString.quoted(chunk.entityPath)), \"num_rows\": \(chunk.numRows), "
         s += "\"is_static\": \(chunk.isStatic), \"timelines\": {"
         for (i, t) in chunk.timelines.enumerated() {

@@ -40,7 +40,9 @@ struct GoldenStreamTests {
     @Test("TYPES.json lists every golden file")
     func typesCoverFiles() throws {
         #expect(GoldenType.all.count >= 39)
-        let onDisk = try FileManager.default.contentsOfDirectory(atPath: Fixtures.arrow.path).filter { $0.hasSuffix(".arrows") }
+        let onDisk = try FileManager.default.contentsOfDirectory(atPath: Fixtures.arrow.path).filter {
+            $0.hasSuffix(".arrows")
+        }
         #expect(Set(onDisk) == Set(GoldenType.allFiles.map(\.1)))
     }
 

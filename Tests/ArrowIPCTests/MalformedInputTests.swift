@@ -38,7 +38,9 @@ struct MalformedInputTests {
     func bitFlips(_ file: String) throws {
         let bytes = try goldenBytes(file)
         for i in 0..<bytes.count {
-            for mask: UInt8 in file.contains(".arrows") && !file.contains(".lz4.") && !file.contains(".zstd.") ? [0xFF, 0x01] : [0x80] {
+            for mask: UInt8 in file.contains(".arrows") && !file.contains(".lz4.") && !file.contains(".zstd.")
+                ? [0xFF, 0x01] : [0x80]
+            {
                 var b = bytes
                 b[i] ^= mask
                 _ = Self.decodeAndTouch(b)
@@ -54,7 +56,8 @@ struct MalformedInputTests {
         #expect(batch.columns[0].valueRange(at: 0) == 0..<2)
         // Offsets [0, 2, 2, 2] as int32 little-endian.
         let pattern: [UInt8] = [0, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0]
-        let at = try #require((0...(bytes.count - pattern.count)).first { Array(bytes[$0..<($0 + pattern.count)]) == pattern })
+        let at = try #require(
+            (0...(bytes.count - pattern.count)).first { Array(bytes[$0..<($0 + pattern.count)]) == pattern })
         bytes[at + 12] = 99
         let error = try #require(throws: ArrowError.self) { try ArrowStreamReader().read(ArrowStorage(copying: bytes)) }
         #expect(error.code == .invalidData)
@@ -65,7 +68,9 @@ struct MalformedInputTests {
     @Test("empty input and EOS-only input are errors")
     func emptyStreams() {
         #expect(throws: ArrowError.self) { try ArrowStreamReader().read(ArrowStorage(copying: [])) }
-        #expect(throws: ArrowError.self) { try ArrowStreamReader().read(ArrowStorage(copying: [0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0])) }
+        #expect(throws: ArrowError.self) {
+            try ArrowStreamReader().read(ArrowStorage(copying: [0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0]))
+        }
     }
 
     @Test("schema cache returns the same schema id for identical schema bytes")

@@ -29,7 +29,9 @@ struct DecodedFile {
     }
 
     var chunks: [Chunk] { results.compactMap { try? $0.result.get() } }
-    var chunkErrors: [ChunkError] { results.compactMap { if case .failure(let e) = $0.result { return e } else { return nil } } }
+    var chunkErrors: [ChunkError] {
+        results.compactMap { if case .failure(let e) = $0.result { return e } else { return nil } }
+    }
 }
 
 /// Compares a value parsed from our JSON with an `EXPECTED.json` value, honouring its truncation

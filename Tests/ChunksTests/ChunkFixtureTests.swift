@@ -7,7 +7,9 @@ import Testing
 
 @Suite("Chunks decoded from the RRD fixtures match EXPECTED.json")
 struct ChunkFixtureTests {
-    @Test("ids, entity paths, rows, static flags, timelines, columns, types and sample values", arguments: chunkFixtureNames)
+    @Test(
+        "ids, entity paths, rows, static flags, timelines, columns, types and sample values",
+        arguments: chunkFixtureNames)
     func fixture(_ name: String) throws {
         let expectation = Fixtures.expectation(name)
         let expectedChunks = expectation["chunks"] as! [[String: Any]]
@@ -53,7 +55,8 @@ struct ChunkFixtureTests {
                     }
                 }
                 text += "]"
-                let mismatch = matchesExpected(try parseJSONValue(text), col["values"]!, path: "\(name) \(chunk.entityPath) \(col["name"]!)")
+                let mismatch = matchesExpected(
+                    try parseJSONValue(text), col["values"]!, path: "\(name) \(chunk.entityPath) \(col["name"]!)")
                 #expect(mismatch == nil, "\(mismatch ?? "")")
                 if col["kind"] as? String == "data" {
                     let c = try #require(chunk.component(named: col["name"] as! String))
@@ -92,7 +95,8 @@ struct ChunkFixtureTests {
     @Test("cells render as pyarrow's to_pylist JSON")
     func cellJSON() throws {
         let file = try DecodedFile("points3d.rrd")
-        let chunk = try #require(file.chunks.first { $0.component(named: "Points3D:positions") != nil && $0.numRows == 1 })
+        let chunk = try #require(
+            file.chunks.first { $0.component(named: "Points3D:positions") != nil && $0.numRows == 1 })
         let positions = try #require(chunk.component(named: "Points3D:positions"))
         #expect(positions.jsonValue(at: 0) == "[[0.0, 0.0, 0.0], [1.0, 1.0, 1.0]]")
         let labels = try #require(chunk.component(named: "Points3D:labels"))
