@@ -47,8 +47,18 @@ public final class ChunkDecoder {
         } catch {
             throw ChunkError(error.message)
         }
-        // The ByteStorage is immutable once built and `owner` keeps it alive for as long as any view does.
-        let storage = payload.withUnsafeBytes { ArrowStorage(unsafeBorrowing: $0, owner: payload.storage) }
+        let storage: ArrowStorage
+        if payload.storage.count > 2 * payload.count + 4096 {
+            // An uncompressed payload is a slice of the reader's block: copy it, so the chunk does not pin the block.
+            storage = payload.withUnsafeBytes { src in
+                ArrowStorage(count: src.count) { dst in
+                    if src.count > 0 { dst.copyMemory(from: src) }
+                }
+            }
+        } else {
+            // The ByteStorage is immutable once built and `owner` keeps it alive for as long as any view does.
+            storage = payload.withUnsafeBytes { ArrowStorage(unsafeBorrowing: $0, owner: payload.storage) }
+        }
         return try decode(ipc: storage, chunkIdHint: msg.chunkId, isStaticHint: msg.isStatic)
     }
 
