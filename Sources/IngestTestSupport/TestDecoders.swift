@@ -5,13 +5,15 @@ import RRD
 /// A decoder that stops at a gate before delegating.
 final class GatedDecoder: ChunkDecoding {
     let gate: WorkerGate
+    let applies: @Sendable (ArrowMsg) -> Bool
     let inner: any ChunkDecoding
-    init(gate: WorkerGate, inner: any ChunkDecoding) {
+    init(gate: WorkerGate, applies: @escaping @Sendable (ArrowMsg) -> Bool, inner: any ChunkDecoding) {
         self.gate = gate
+        self.applies = applies
         self.inner = inner
     }
     func decode(_ message: ArrowMsg) throws(ChunkError) -> Chunk {
-        gate.pass()
+        if applies(message) { gate.pass() }
         return try inner.decode(message)
     }
 }
@@ -31,11 +33,14 @@ final class FaultInjectingDecoder: ChunkDecoding {
 }
 
 extension IngestConfiguration {
-    /// This configuration with every worker stopping at `gate` before each `ArrowMsg` decode.
-    public func gated(by gate: WorkerGate) -> IngestConfiguration {
+    /// This configuration with workers stopping at `gate` before decoding each `ArrowMsg` that
+    /// `applies` picks (by default every one; pick by `storeId` to pause a single store).
+    public func gated(
+        by gate: WorkerGate, where applies: @escaping @Sendable (ArrowMsg) -> Bool = { _ in true }
+    ) -> IngestConfiguration {
         var c = self
         let make = makeDecoder
-        c.makeDecoder = { GatedDecoder(gate: gate, inner: make()) }
+        c.makeDecoder = { GatedDecoder(gate: gate, applies: applies, inner: make()) }
         return c
     }
 
