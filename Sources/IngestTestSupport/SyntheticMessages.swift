@@ -18,7 +18,9 @@ public enum SyntheticMessages {
 
     /// An `ArrowMsg` for `store` with a payload of `payloadBytes` bytes that is not valid LZ4/Arrow
     /// (so it decodes to an error item unless a test decoder says otherwise).
-    public static func arrow(_ store: StoreId, offset: UInt64, payloadBytes: Int = 16, chunk: UInt64? = nil)
+    public static func arrow(
+        _ store: StoreId, offset: UInt64, payloadBytes: Int = 16, chunk: UInt64? = nil
+    )
         -> FramedMessage
     {
         var bytes = [UInt8](repeating: 0xEE, count: payloadBytes)

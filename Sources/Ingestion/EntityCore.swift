@@ -44,9 +44,9 @@ final class EntityCore: @unchecked Sendable {
     /// guarded by `input`: total nanoseconds producers spent blocked on a full queue.
     var blockedNanoseconds: UInt64 = 0
     #if !SYNCHRONOUS_INGESTION
-        /// guarded by `input` (creation); `joined` by `joinLock`.
-        var thread: WorkerThread?
-        let joinLock = ConditionLock()
+    /// guarded by `input` (creation); `joined` by `joinLock`.
+    var thread: WorkerThread?
+    let joinLock = ConditionLock()
     #endif
     /// Set by a discarding shutdown; the worker drops what it has not processed yet.
     let discarding = Atomic<Bool>(false)
@@ -75,9 +75,9 @@ final class EntityCore: @unchecked Sendable {
         self.storeId = storeId
         self.configuration = configuration
         #if SYNCHRONOUS_INGESTION
-            ring = InputRing(capacity: 1)
+        ring = InputRing(capacity: 1)
         #else
-            ring = InputRing(capacity: configuration.queueCapacity)
+        ring = InputRing(capacity: configuration.queueCapacity)
         #endif
         processor = Processor(storeId: storeId, configuration: configuration)
     }
@@ -95,47 +95,47 @@ final class EntityCore: @unchecked Sendable {
     /// Admits one message (already checked to belong to this store) and returns its sequence number.
     func admit(_ message: Message, source: String, offset: UInt64, wait: AdmissionWait) throws(IngestError) -> UInt64 {
         #if SYNCHRONOUS_INGESTION
-            input.lock()
-            defer { input.unlock() }
-            if closed { throw closedError(source: source, offset: offset) }
-            let seq = nextSequence
-            nextSequence += 1
-            handleInline(
-                PendingMessage(
-                    message: message, source: source, offset: offset, sequence: seq,
-                    byteCount: PendingMessage.byteCount(of: message)))
-            return seq
+        input.lock()
+        defer { input.unlock() }
+        if closed { throw closedError(source: source, offset: offset) }
+        let seq = nextSequence
+        nextSequence += 1
+        handleInline(
+            PendingMessage(
+                message: message, source: source, offset: offset, sequence: seq,
+                byteCount: PendingMessage.byteCount(of: message)))
+        return seq
         #else
-            let bytes = PendingMessage.byteCount(of: message)
-            input.lock()
-            while true {
-                if closed {
+        let bytes = PendingMessage.byteCount(of: message)
+        input.lock()
+        while true {
+            if closed {
+                input.unlock()
+                throw closedError(source: source, offset: offset)
+            }
+            if hasRoom(for: bytes) { break }
+            switch wait {
+            case .never:
+                input.unlock()
+                throw IngestError(.full, source: source, offset: offset, "input queue of \(storeId) is full")
+            case .block:
+                blockOnFull(deadline: nil)
+            case .until(let deadline):
+                if !blockOnFull(deadline: deadline) && !closed && !hasRoom(for: bytes) {
                     input.unlock()
-                    throw closedError(source: source, offset: offset)
-                }
-                if hasRoom(for: bytes) { break }
-                switch wait {
-                case .never:
-                    input.unlock()
-                    throw IngestError(.full, source: source, offset: offset, "input queue of \(storeId) is full")
-                case .block:
-                    blockOnFull(deadline: nil)
-                case .until(let deadline):
-                    if !blockOnFull(deadline: deadline) && !closed && !hasRoom(for: bytes) {
-                        input.unlock()
-                        throw IngestError(
-                            .timedOut, source: source, offset: offset,
-                            "input queue of \(storeId) stayed full until the deadline")
-                    }
+                    throw IngestError(
+                        .timedOut, source: source, offset: offset,
+                        "input queue of \(storeId) stayed full until the deadline")
                 }
             }
-            let seq = pushLocked(message, source: source, offset: offset, bytes: bytes)
-            let wake = workerWaiting
-            let start = thread == nil
-            if start { startWorkerLocked() }
-            input.unlock()
-            if wake { input.signal(Self.notEmpty) }
-            return seq
+        }
+        let seq = pushLocked(message, source: source, offset: offset, bytes: bytes)
+        let wake = workerWaiting
+        let start = thread == nil
+        if start { startWorkerLocked() }
+        input.unlock()
+        if wake { input.signal(Self.notEmpty) }
+        return seq
         #endif
     }
 
@@ -146,45 +146,45 @@ final class EntityCore: @unchecked Sendable {
         _ messages: some Sequence<FramedMessage>, source: String, check: (Message) -> Bool
     ) throws(IngestError) -> Range<UInt64> {
         #if SYNCHRONOUS_INGESTION
-            var first: UInt64?
-            var last: UInt64 = 0
-            for m in messages {
-                guard check(m.message) else { throw wrongStoreError(m, source: source) }
-                let seq = try admit(m.message, source: source, offset: m.offset, wait: .block)
-                if first == nil { first = seq }
-                last = seq
-            }
-            return first.map { $0..<(last + 1) } ?? (0..<0)
+        var first: UInt64?
+        var last: UInt64 = 0
+        for m in messages {
+            guard check(m.message) else { throw wrongStoreError(m, source: source) }
+            let seq = try admit(m.message, source: source, offset: m.offset, wait: .block)
+            if first == nil { first = seq }
+            last = seq
+        }
+        return first.map { $0..<(last + 1) } ?? (0..<0)
         #else
-            var first: UInt64?
-            var last: UInt64 = 0
-            var signaled = false
-            input.lock()
-            defer {
-                let wake = workerWaiting && !signaled
-                input.unlock()
-                if wake { input.signal(Self.notEmpty) }
+        var first: UInt64?
+        var last: UInt64 = 0
+        var signaled = false
+        input.lock()
+        defer {
+            let wake = workerWaiting && !signaled
+            input.unlock()
+            if wake { input.signal(Self.notEmpty) }
+        }
+        for m in messages {
+            guard check(m.message) else { throw wrongStoreError(m, source: source) }
+            let bytes = PendingMessage.byteCount(of: m.message)
+            while true {
+                if closed { throw closedError(source: source, offset: m.offset) }
+                if hasRoom(for: bytes) { break }
+                if workerWaiting && !signaled { input.signal(Self.notEmpty) }
+                signaled = false
+                blockOnFull(deadline: nil)
             }
-            for m in messages {
-                guard check(m.message) else { throw wrongStoreError(m, source: source) }
-                let bytes = PendingMessage.byteCount(of: m.message)
-                while true {
-                    if closed { throw closedError(source: source, offset: m.offset) }
-                    if hasRoom(for: bytes) { break }
-                    if workerWaiting && !signaled { input.signal(Self.notEmpty) }
-                    signaled = false
-                    blockOnFull(deadline: nil)
-                }
-                let seq = pushLocked(m.message, source: source, offset: m.offset, bytes: bytes)
-                if thread == nil { startWorkerLocked() }
-                if workerWaiting && !signaled {
-                    input.signal(Self.notEmpty)
-                    signaled = true
-                }
-                if first == nil { first = seq }
-                last = seq
+            let seq = pushLocked(m.message, source: source, offset: m.offset, bytes: bytes)
+            if thread == nil { startWorkerLocked() }
+            if workerWaiting && !signaled {
+                input.signal(Self.notEmpty)
+                signaled = true
             }
-            return first.map { $0..<(last + 1) } ?? (0..<0)
+            if first == nil { first = seq }
+            last = seq
+        }
+        return first.map { $0..<(last + 1) } ?? (0..<0)
         #endif
     }
 
@@ -199,81 +199,81 @@ final class EntityCore: @unchecked Sendable {
     }
 
     #if !SYNCHRONOUS_INGESTION
-        /// Waits for room; `input` held. Returns false if the deadline passed.
-        @discardableResult
-        private func blockOnFull(deadline: UInt64?) -> Bool {
-            producersWaiting += 1
-            let t0 = MonotonicClock.now()
-            var inTime = true
-            if let deadline {
-                inTime = input.wait(Self.notFull, untilNanoseconds: deadline)
-            } else {
-                input.wait(Self.notFull)
+    /// Waits for room; `input` held. Returns false if the deadline passed.
+    @discardableResult
+    private func blockOnFull(deadline: UInt64?) -> Bool {
+        producersWaiting += 1
+        let t0 = MonotonicClock.now()
+        var inTime = true
+        if let deadline {
+            inTime = input.wait(Self.notFull, untilNanoseconds: deadline)
+        } else {
+            input.wait(Self.notFull)
+        }
+        blockedNanoseconds &+= MonotonicClock.now() &- t0
+        producersWaiting -= 1
+        return inTime
+    }
+
+    /// `input` held, room checked.
+    @inline(__always)
+    private func pushLocked(_ message: Message, source: String, offset: UInt64, bytes: Int) -> UInt64 {
+        let seq = nextSequence
+        nextSequence += 1
+        queuedBytes += bytes
+        ring.push(PendingMessage(message: message, source: source, offset: offset, sequence: seq, byteCount: bytes))
+        return seq
+    }
+
+    /// `input` held.
+    private func startWorkerLocked() {
+        thread = WorkerThread(name: WorkerThread.nextName()) { [self] in runWorker() }
+    }
+
+    // MARK: worker
+
+    private func runWorker() {
+        var batch: [PendingMessage] = []
+        batch.reserveCapacity(ring.capacity)
+        while true {
+            input.lock()
+            while ring.isEmpty && !closed {
+                workerWaiting = true
+                input.wait(Self.notEmpty)
+                workerWaiting = false
             }
-            blockedNanoseconds &+= MonotonicClock.now() &- t0
-            producersWaiting -= 1
-            return inTime
-        }
-
-        /// `input` held, room checked.
-        @inline(__always)
-        private func pushLocked(_ message: Message, source: String, offset: UInt64, bytes: Int) -> UInt64 {
-            let seq = nextSequence
-            nextSequence += 1
-            queuedBytes += bytes
-            ring.push(PendingMessage(message: message, source: source, offset: offset, sequence: seq, byteCount: bytes))
-            return seq
-        }
-
-        /// `input` held.
-        private func startWorkerLocked() {
-            thread = WorkerThread(name: WorkerThread.nextName()) { [self] in runWorker() }
-        }
-
-        // MARK: worker
-
-        private func runWorker() {
-            var batch: [PendingMessage] = []
-            batch.reserveCapacity(ring.capacity)
-            while true {
-                input.lock()
-                while ring.isEmpty && !closed {
-                    workerWaiting = true
-                    input.wait(Self.notEmpty)
-                    workerWaiting = false
-                }
-                if ring.isEmpty {
-                    input.unlock()
-                    break
-                }
-                // Take every ready item in one lock acquisition: all slots free at once.
-                ring.takeAll(into: &batch)
-                queuedBytes = 0
-                let wakeProducers = producersWaiting > 0
+            if ring.isEmpty {
                 input.unlock()
-                if wakeProducers { input.broadcast(Self.notFull) }
-
-                var discardedThrough: UInt64?
-                for item in batch {
-                    if discarding.load(ordering: .acquiring) {
-                        discardedThrough = item.sequence + 1
-                        continue
-                    }
-                    var counts = ProcessedCounts()
-                    let out = processor.process(item, counts: &counts)
-                    publish(out, counts: counts)
-                }
-                batch.removeAll(keepingCapacity: true)
-                if let discardedThrough { markDiscarded(through: discardedThrough) }
+                break
             }
+            // Take every ready item in one lock acquisition: all slots free at once.
+            ring.takeAll(into: &batch)
+            queuedBytes = 0
+            let wakeProducers = producersWaiting > 0
+            input.unlock()
+            if wakeProducers { input.broadcast(Self.notFull) }
+
+            var discardedThrough: UInt64?
+            for item in batch {
+                if discarding.load(ordering: .acquiring) {
+                    discardedThrough = item.sequence + 1
+                    continue
+                }
+                var counts = ProcessedCounts()
+                let out = processor.process(item, counts: &counts)
+                publish(out, counts: counts)
+            }
+            batch.removeAll(keepingCapacity: true)
+            if let discardedThrough { markDiscarded(through: discardedThrough) }
         }
+    }
     #else
-        /// `input` held: the synchronous build does the worker's job inline.
-        private func handleInline(_ item: PendingMessage) {
-            var counts = ProcessedCounts()
-            let out = processor.process(item, counts: &counts)
-            publish(out, counts: counts)
-        }
+    /// `input` held: the synchronous build does the worker's job inline.
+    private func handleInline(_ item: PendingMessage) {
+        var counts = ProcessedCounts()
+        let out = processor.process(item, counts: &counts)
+        publish(out, counts: counts)
+    }
     #endif
 
     // MARK: output
@@ -318,21 +318,21 @@ final class EntityCore: @unchecked Sendable {
     /// Waits until every message admitted before the call has been handled (or the deadline).
     func flush(deadline: UInt64?) -> Bool {
         #if SYNCHRONOUS_INGESTION
-            return true
+        return true
         #else
-            let target = admittedCount
-            output.lock()
-            defer { output.unlock() }
-            while handledThrough < target {
-                flushWaiters += 1
-                defer { flushWaiters -= 1 }
-                if let deadline {
-                    if !output.wait(Self.progress, untilNanoseconds: deadline) { return handledThrough >= target }
-                } else {
-                    output.wait(Self.progress)
-                }
+        let target = admittedCount
+        output.lock()
+        defer { output.unlock() }
+        while handledThrough < target {
+            flushWaiters += 1
+            defer { flushWaiters -= 1 }
+            if let deadline {
+                if !output.wait(Self.progress, untilNanoseconds: deadline) { return handledThrough >= target }
+            } else {
+                output.wait(Self.progress)
             }
-            return true
+        }
+        return true
         #endif
     }
 
@@ -345,17 +345,17 @@ final class EntityCore: @unchecked Sendable {
         closed = true
         if !drain { discarding.store(true, ordering: .releasing) }
         #if !SYNCHRONOUS_INGESTION
-            let t = thread
+        let t = thread
         #endif
         input.unlock()
         input.broadcast(Self.notEmpty)
         input.broadcast(Self.notFull)
         #if !SYNCHRONOUS_INGESTION
-            guard let t else { return }
-            precondition(!t.isCurrent, "an EntityDb must not be shut down from its own worker (insert hook)")
-            joinLock.withLock {
-                if !t.joined { t.join() }
-            }
+        guard let t else { return }
+        precondition(!t.isCurrent, "an EntityDb must not be shut down from its own worker (insert hook)")
+        joinLock.withLock {
+            if !t.joined { t.join() }
+        }
         #endif
     }
 
@@ -369,7 +369,8 @@ final class EntityCore: @unchecked Sendable {
         return output.withLock {
             StoreStatistics(
                 admitted: admitted, handled: handledThrough, queuedMessages: queued, queuedBytes: bytes,
-                readyOutputs: outputs.count, waitingProducers: waiting, producerBlockedNanoseconds: blocked, isClosed: isClosed,
+                readyOutputs: outputs.count, waitingProducers: waiting, producerBlockedNanoseconds: blocked,
+                isClosed: isClosed,
                 counters: counters)
         }
     }

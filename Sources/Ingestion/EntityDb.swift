@@ -82,7 +82,9 @@ public final class EntityDb: Sendable {
     /// - Throws: ``IngestError/Code/closed`` or ``IngestError/Code/wrongStore``; the messages
     ///   before the failing one stay admitted.
     @discardableResult
-    public func submit(contentsOf messages: some Sequence<FramedMessage>, source: String) throws(IngestError)
+    public func submit(
+        contentsOf messages: some Sequence<FramedMessage>, source: String
+    ) throws(IngestError)
         -> Range<UInt64>
     {
         let id = storeId

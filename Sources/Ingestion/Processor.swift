@@ -65,7 +65,8 @@ struct Processor {
             event = .activation(cmd)
         case .end:
             // Admission refuses `End` (it belongs to no store); kept total for safety.
-            event = .error(IngestError(.wrongStore, source: item.source, offset: item.offset, "End belongs to no store"))
+            event = .error(
+                IngestError(.wrongStore, source: item.source, offset: item.offset, "End belongs to no store"))
         }
         return IngestOutput(
             event: event, sequence: item.sequence, source: item.source, offset: item.offset,

@@ -42,9 +42,9 @@ public final class StoreHub: @unchecked Sendable {
     /// a dependency graph, so one package enabling the trait makes every client synchronous.
     public static var isSynchronous: Bool {
         #if SYNCHRONOUS_INGESTION
-            return true
+        return true
         #else
-            return false
+        return false
         #endif
     }
 
@@ -216,6 +216,12 @@ public final class StoreHub: @unchecked Sendable {
         let db: EntityDb? = lock.withLock {
             guard let db = stores.removeValue(forKey: id) else { return nil }
             order.removeAll { $0 == id }
+            // Later errors of its sources no longer wait for it (its shutdown settles it anyway).
+            let key = ObjectIdentifier(db.core)
+            for state in sources.values where state.touchedIds.remove(key) != nil {
+                state.touched.removeAll { $0 === db.core }
+                if state.lastTouched == key { state.lastTouched = nil }
+            }
             return db
         }
         db?.shutdown(drain: drain)

@@ -36,10 +36,14 @@ struct ReplayCommand: ParsableCommand {
             print(summary.json)
         } else {
             for st in summary.stores {
-                print("\(st.storeId): \(st.chunks) chunks, \(st.rows) rows" + (st.decodeErrors > 0 ? ", \(st.decodeErrors) decode errors" : ""))
+                print(
+                    "\(st.storeId): \(st.chunks) chunks, \(st.rows) rows"
+                        + (st.decodeErrors > 0 ? ", \(st.decodeErrors) decode errors" : ""))
             }
             for e in summary.sourceErrors { print("error: \(e.error)") }
-            print("\(summary.messages) messages, \(summary.stores.count) stores" + (StoreHub.isSynchronous ? " (synchronous build)" : ""))
+            print(
+                "\(summary.messages) messages, \(summary.stores.count) stores"
+                    + (StoreHub.isSynchronous ? " (synchronous build)" : ""))
         }
         if summary.hasErrors { throw ExitCode(1) }
     }

@@ -14,7 +14,8 @@ struct BackpressureTests {
     func parkedStore(capacity: Int = 2000, maxBytes: Int? = nil) throws -> (EntityDb, WorkerGate) {
         let gate = WorkerGate()
         let db = EntityDb(
-            storeId: store, configuration: IngestConfiguration(queueCapacity: capacity, maxQueuedBytes: maxBytes).gated(by: gate))
+            storeId: store,
+            configuration: IngestConfiguration(queueCapacity: capacity, maxQueuedBytes: maxBytes).gated(by: gate))
         try db.submit(M.arrow(store, offset: 0), source: "bp")
         #expect(gate.waitForArrivals(1, timeout: deadline))
         #expect(db.statistics.queuedMessages == 0)
@@ -50,7 +51,8 @@ struct BackpressureTests {
         try db.trySubmit(M.arrow(store, offset: 1, payloadBytes: 60), source: "bp")
         try db.trySubmit(M.arrow(store, offset: 2, payloadBytes: 40), source: "bp")
         #expect(db.statistics.queuedBytes == 100)
-        #expect(ingestError { try db.trySubmit(M.arrow(store, offset: 3, payloadBytes: 1), source: "bp") }?.code == .full)
+        #expect(
+            ingestError { try db.trySubmit(M.arrow(store, offset: 3, payloadBytes: 1), source: "bp") }?.code == .full)
         try db.trySubmit(M.storeInfo(store, offset: 4), source: "bp")
 
         let producer = TestThread { _ = try? db.submit(M.arrow(store, offset: 5, payloadBytes: 10), source: "bp") }
@@ -68,7 +70,8 @@ struct BackpressureTests {
     func oversizedMessageAlone() throws {
         let (db, gate) = try parkedStore(maxBytes: 100)
         try db.trySubmit(M.arrow(store, offset: 1, payloadBytes: 500), source: "bp")
-        #expect(ingestError { try db.trySubmit(M.arrow(store, offset: 2, payloadBytes: 1), source: "bp") }?.code == .full)
+        #expect(
+            ingestError { try db.trySubmit(M.arrow(store, offset: 2, payloadBytes: 1), source: "bp") }?.code == .full)
         gate.open()
         #expect(flushAndCollect(db).map(\.offset) == [0, 1])
         db.shutdown(drain: true)

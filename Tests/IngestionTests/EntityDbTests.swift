@@ -126,7 +126,8 @@ struct EntityDbTests {
         db.shutdown(drain: false)  // idempotent
     }
 
-    @Test("synchronous build: submit never blocks or reports full, outputs are ready at once",
+    @Test(
+        "synchronous build: submit never blocks or reports full, outputs are ready at once",
         .enabled(if: StoreHub.isSynchronous))
     func synchronousIsInline() throws {
         let db = EntityDb(storeId: store, configuration: IngestConfiguration(queueCapacity: 1, maxQueuedBytes: 1))

@@ -81,7 +81,8 @@ struct LifecycleTests {
         db.shutdown(drain: true)
     }
 
-    @Test("workers are named, one per store, and joined by remove, shutdown and release",
+    @Test(
+        "workers are named, one per store, and joined by remove, shutdown and release",
         .enabled(if: !StoreHub.isSynchronous))
     func threadCount() async {
         // In a child process, so that parallel tests' workers cannot disturb the count.
