@@ -320,7 +320,8 @@ final class EntityCore: @unchecked Sendable {
         #if SYNCHRONOUS_INGESTION
         return true
         #else
-        let target = admittedCount
+        let (target, worker) = input.withLock { (nextSequence, thread) }
+        precondition(worker?.isCurrent != true, "flush() called from the store's own insert hook would never return")
         output.lock()
         defer { output.unlock() }
         while handledThrough < target {
@@ -352,9 +353,15 @@ final class EntityCore: @unchecked Sendable {
         input.broadcast(Self.notFull)
         #if !SYNCHRONOUS_INGESTION
         guard let t else { return }
-        precondition(!t.isCurrent, "an EntityDb must not be shut down from its own worker (insert hook)")
         joinLock.withLock {
-            if !t.joined { t.join() }
+            if t.joined { return }
+            if t.isCurrent {
+                // Released or shut down from its own insert hook: a thread cannot join itself, so
+                // it is detached and ends as soon as the hook returns (the input is closed).
+                t.detach()
+            } else {
+                t.join()
+            }
         }
         #endif
     }

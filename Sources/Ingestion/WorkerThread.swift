@@ -64,6 +64,13 @@ package final class WorkerThread: @unchecked Sendable {
     /// Whether the calling thread is this one (a worker must never join itself).
     package var isCurrent: Bool { pthread_equal(pthread_self(), handle) != 0 }
 
+    /// Lets the thread end on its own (its resources are freed when it returns). Marks it joined.
+    package func detach() {
+        let rc = pthread_detach(handle)
+        precondition(rc == 0, "pthread_detach failed: \(rc)")
+        joined = true
+    }
+
     /// Waits for the thread to end. Call once, never from the thread itself.
     package func join() {
         let rc = pthread_join(handle, nil)
