@@ -36,13 +36,15 @@ import RRD
 /// (O(1) when chunks arrive in time order) and an O(rows) RowId-order check; latest-at is O(log n) plus
 /// the chunks within the longest span before `t`; range is O(log n + visited chunks' rows + k log k).
 public final class ChunkStore<C: StorableChunk>: @unchecked Sendable {
-    // @unchecked Sendable: `index` is guarded by `lock`; `subscribers`/`nextSubscriberId` by
+    // @unchecked Sendable: `index` is guarded by `lock`; `subscribers`, `subscriberBodies`, `nextSubscriberId` by
     // `subscribersMutex`; `writerMutex` serialises mutations and their event delivery.
     private let lock = ReadWriteLock()
     private let writerMutex = PThreadMutex()
     private let subscribersMutex = PThreadMutex()
     private var index = StoreIndex<C>()
     private var subscribers: [(id: Int, body: @Sendable ([StoreEvent<C>]) -> Void)] = []
+    /// The bodies of `subscribers`, kept in step so a mutation takes them with one retain.
+    private var subscriberBodies: [@Sendable ([StoreEvent<C>]) -> Void] = []
     private var nextSubscriberId = 0
 
     /// Creates an empty store.
@@ -142,17 +144,21 @@ public final class ChunkStore<C: StorableChunk>: @unchecked Sendable {
         subscribersMutex.withLock {
             nextSubscriberId += 1
             subscribers.append((nextSubscriberId, body))
+            subscriberBodies = subscribers.map(\.body)
             return StoreSubscription(id: nextSubscriberId)
         }
     }
 
     /// Removes a subscriber; it receives no event of a mutation that starts afterwards.
     public func unsubscribe(_ subscription: StoreSubscription) {
-        subscribersMutex.withLock { subscribers.removeAll { $0.id == subscription.id } }
+        subscribersMutex.withLock {
+            subscribers.removeAll { $0.id == subscription.id }
+            subscriberBodies = subscribers.map(\.body)
+        }
     }
 
     private func currentSubscribers() -> [@Sendable ([StoreEvent<C>]) -> Void] {
-        subscribersMutex.withLock { subscribers.isEmpty ? [] : subscribers.map(\.body) }
+        subscribersMutex.withLock { subscriberBodies }
     }
 
     // MARK: Queries

@@ -184,9 +184,6 @@ struct StoreIndex<C: StorableChunk> {
     private mutating func indexTemporal(_ chunk: C, slot: Int32) {
         let numRows = chunk.numRows
         let numComponents = chunk.componentCount
-        var componentNames: [String] = []
-        componentNames.reserveCapacity(numComponents)
-        for component in 0..<numComponents { componentNames.append(chunk.componentName(at: component)) }
 
         // The dictionary is modified in place (no copy of the entity's index).
         Self.modifyEntity(&entities, chunk.entityPath) { entity in
@@ -197,7 +194,7 @@ struct StoreIndex<C: StorableChunk> {
                 let name = chunk.timelineName(at: timeline)
                 Self.modifyTimeline(&entity.temporal, name) { byComponent in
                     for component in 0..<numComponents {
-                        byComponent[componentNames[component], default: ComponentTimeIndex()].insert(
+                        byComponent[chunk.componentName(at: component), default: ComponentTimeIndex()].insert(
                             TemporalEntry(
                                 minTime: range.lowerBound, maxTime: range.upperBound, slot: slot,
                                 timeline: Int32(timeline), component: Int32(component), timeSorted: sorted))
