@@ -14,14 +14,16 @@ public final class ByteStorage: @unchecked Sendable {
         initializingWith initializer: (UnsafeMutableRawBufferPointer) throws(E) -> Void
     ) throws(E) {
         let n = Swift.max(count, 1)
-        baseAddress = UnsafeMutableRawPointer.allocate(byteCount: n, alignment: 16)
-        self.count = count
+        let memory = UnsafeMutableRawPointer.allocate(byteCount: n, alignment: 16)
         do {
-            try initializer(UnsafeMutableRawBufferPointer(start: baseAddress, count: count))
+            try initializer(UnsafeMutableRawBufferPointer(start: memory, count: count))
         } catch {
-            baseAddress.deallocate()
+            // Stored properties are not yet initialized, so `deinit` will not run and free it again.
+            memory.deallocate()
             throw error
         }
+        baseAddress = memory
+        self.count = count
     }
 
     /// Copies `bytes` into a new storage.

@@ -1,0 +1,371 @@
+/// A push decoder for RRD bytes: feed the input in pieces of any size and receive
+/// ``StreamEvent``s in input order.
+///
+/// ```swift
+/// var decoder = StreamDecoder(source: "points3d.rrd")
+/// decoder.feed(block) { event in handle(event) }   // as often as needed
+/// decoder.finish { event in handle(event) }        // at end of input
+/// ```
+///
+/// Memory stays bounded by the largest message: bytes of a message that arrives in one piece are
+/// handed out as a slice of that piece (zero-copy); a message spanning pieces is assembled once
+/// into a storage of its own, allocated at the size the header declares (capped by
+/// ``ReaderOptions/maxMessageSize``). Headers and footers are accumulated in a 32-byte buffer.
+///
+/// Error policy: a bad protobuf payload inside a well-framed message is reported (with the message's
+/// offset) and decoding goes on with the next message; framing errors (bad stream header, unknown
+/// message kind, oversized or truncated message, a broken stream footer) are reported and end the
+/// input: later bytes are ignored. A stream footer whose checksum does not match is reported after
+/// the ``StreamEvent/streamFooter(_:offset:)`` event and decoding goes on.
+///
+/// - Note: do not copy a decoder in the middle of a message: both copies would share the storage
+///   being assembled.
+public struct StreamDecoder {
+    /// The input's name, copied into every error.
+    public let source: String
+    /// The limits in force.
+    public let options: ReaderOptions
+
+    private enum Phase {
+        /// 12 bytes of stream header; `first`: at the very start of the input (EOF is an error).
+        case streamHeader(first: Bool)
+        /// At a message boundary: 4 bytes decide between a new stream header and a message header.
+        case boundary
+        /// 16 bytes of message header.
+        case messageHeader
+        /// `length` payload bytes of a message whose header is at `unitStart`.
+        case payload(kind: MessageKind, length: Int)
+        /// After an End message: 4 bytes tell whether a stream footer follows.
+        case footerPeek
+        /// 32 bytes of stream footer.
+        case footer
+        /// After a framing error or `finish`.
+        case stopped
+    }
+
+    private var phase: Phase = .streamHeader(first: true)
+    /// Offset of the next input byte.
+    private var position: UInt64 = 0
+    /// Offset of the unit (header, message, footer) being decoded.
+    private var unitStart: UInt64 = 0
+    /// Accumulated prefix of a fixed-size unit split across pieces.
+    private var small: [UInt8] = []
+    /// Storage being assembled for a payload split across pieces, and how much of it is filled.
+    private var assembly: ByteStorage?
+    private var assembled = 0
+    /// Offset of the current stream's header (footer offsets are relative to it).
+    private var streamStart: UInt64 = 0
+    /// The last End message: header offset and payload.
+    private var endOffset: UInt64 = 0
+    private var endPayload: ByteSlice?
+    /// Application ids by recording id, from SetStoreInfo: legacy ArrowMsgs may lack theirs.
+    private var applicationIds: [String: String] = [:]
+
+    /// Offset just after the last complete unit (stream header, message or stream footer).
+    public private(set) var bytesConsumed: UInt64 = 0
+
+    /// Whether the decoder ignores further input (after a framing error or ``finish(_:)``).
+    public var isStopped: Bool {
+        if case .stopped = phase { return true }
+        return false
+    }
+
+    /// A decoder for the input named `source` (a path, `-`, or a label used in errors).
+    public init(source: String, options: ReaderOptions = .init()) {
+        self.source = source
+        self.options = options
+        small.reserveCapacity(StreamFooterInfo.size)
+    }
+
+    /// Feeds the next piece of input, copying it (use ``feed(_:_:)-(ByteSlice,_)`` to avoid the copy).
+    public mutating func feed(_ bytes: UnsafeRawBufferPointer, _ sink: (StreamEvent) -> Void) {
+        if isStopped || bytes.isEmpty {
+            position += UInt64(bytes.count)
+            return
+        }
+        feed(ByteSlice(ByteStorage(copying: bytes)), sink)
+    }
+
+    /// Feeds the next piece of input; payloads that lie wholly inside it are slices of it.
+    public mutating func feed(_ block: ByteSlice, _ sink: (StreamEvent) -> Void) {
+        var i = 0
+        let n = block.count
+        while i < n {
+            switch phase {
+            case .stopped:
+                position += UInt64(n - i)
+                return
+            case .payload(let kind, let length):
+                if assembly == nil && n - i >= length {
+                    let slice = block.slice(i..<(i + length))
+                    i += length
+                    position += UInt64(length)
+                    completeMessage(kind: kind, payload: slice, sink)
+                    continue
+                }
+                if assembly == nil {
+                    assembly = ByteStorage(count: length) { _ in }
+                    assembled = 0
+                }
+                let take = Swift.min(length - assembled, n - i)
+                let storage = assembly!
+                // The storage is private to this decoder until the message is complete: no slice
+                // of it exists yet, so writing to it here does not break its immutability contract.
+                block.withUnsafeBytes { src in
+                    storage.baseAddress.advanced(by: assembled)
+                        .copyMemory(from: src.baseAddress!.advanced(by: i), byteCount: take)
+                }
+                assembled += take
+                i += take
+                position += UInt64(take)
+                if assembled == length {
+                    assembly = nil
+                    completeMessage(kind: kind, payload: ByteSlice(storage), sink)
+                }
+            default:
+                let need = unitSize
+                if small.isEmpty && n - i >= need {
+                    let result = block.withUnsafeBytes { b in
+                        handleUnit(UnsafeRawBufferPointer(rebasing: b[i..<(i + need)]), sink)
+                    }
+                    if result != .peeked {
+                        i += need
+                        position += UInt64(need)
+                        if result == .consumed { unitStart = position }
+                    }
+                } else {
+                    let have = small.count
+                    if have < need {
+                        let take = Swift.min(need - have, n - i)
+                        block.withUnsafeBytes { b in small.append(contentsOf: b[i..<(i + take)]) }
+                        i += take
+                        position += UInt64(take)
+                    }
+                    if small.count < need { return }
+                    let unit = small
+                    let result = unit.withUnsafeBytes { handleUnit(UnsafeRawBufferPointer(rebasing: $0[0..<need]), sink) }
+                    if result != .peeked {
+                        small.removeAll(keepingCapacity: true)
+                        if result == .consumed { unitStart = position }
+                    }
+                }
+            }
+        }
+        // A zero-length payload completes without input.
+        completeEmptyPayload(sink)
+    }
+
+    /// Signals the end of input: reports a stream, message or footer cut short. Later feeds are ignored.
+    public mutating func finish(_ sink: (StreamEvent) -> Void) {
+        completeEmptyPayload(sink)
+        let have = UInt64(position - unitStart)
+        switch phase {
+        case .stopped:
+            break
+        case .streamHeader(let first):
+            if first && have == 0 {
+                sink(.error(RRDError(.notRRD, source: source, offset: 0, "empty input: expected an RRF2 stream header")))
+            } else if have > 0 {
+                sink(.error(RRDError(.truncated, source: source, offset: unitStart,
+                    "truncated stream header: expected 12 bytes, input ends after \(have)")))
+            }
+        case .boundary, .messageHeader:
+            if have > 0 {
+                sink(.error(RRDError(.truncated, source: source, offset: unitStart,
+                    "truncated message header: expected 16 bytes, input ends after \(have)")))
+            }
+        case .payload(let kind, let length):
+            sink(.error(RRDError(.truncated, source: source, offset: unitStart,
+                "truncated \(kind) payload: the message header declares \(length) bytes, input ends after \(have - 16)")))
+        case .footerPeek, .footer:
+            sink(.error(RRDError(.badFooter, source: source, offset: unitStart,
+                "End message at \(endOffset) is not followed by a complete 32-byte stream footer: input ends after \(have) bytes")))
+        }
+        assembly = nil
+        phase = .stopped
+    }
+
+    // MARK: - units
+
+    private var unitSize: Int {
+        switch phase {
+        case .streamHeader: return StreamHeader.size
+        case .boundary, .footerPeek: return 4
+        case .messageHeader: return 16
+        case .footer: return StreamFooterInfo.size
+        case .payload, .stopped: return 0
+        }
+    }
+
+    private static let rrf2: UInt32 = 0x3246_5252  // "RRF2" read little-endian
+
+    private static func isRRF2(_ b: UnsafeRawBufferPointer) -> Bool {
+        UInt32(littleEndian: b.loadUnaligned(as: UInt32.self)) == rrf2
+    }
+
+    /// What a fixed-size unit's handler did with its bytes.
+    private enum UnitResult {
+        /// Not consumed: they only decided what comes next, and the same bytes start the next unit.
+        case peeked
+        /// Consumed; the next unit starts after them.
+        case consumed
+        /// Consumed, but they are the start of a larger unit (a message header before its payload).
+        case continueUnit
+    }
+
+    /// Handles a complete fixed-size unit.
+    private mutating func handleUnit(_ b: UnsafeRawBufferPointer, _ sink: (StreamEvent) -> Void) -> UnitResult {
+        switch phase {
+        case .streamHeader(let first):
+            if !first && !Self.isRRF2(b) {
+                fail(RRDError(.notRRD, source: source, offset: unitStart,
+                    "trailing bytes after the end of a stream: expected an RRF2 stream header or end of input, found \"\(printable(Array(b[0..<4])))\""),
+                    sink)
+                return .peeked
+            }
+            do {
+                let header = try StreamHeader.parse(b, source: source, offset: unitStart)
+                streamStart = unitStart
+                bytesConsumed = unitStart + UInt64(StreamHeader.size)
+                phase = .boundary
+                sink(.streamHeader(header, offset: unitStart))
+                return .consumed
+            } catch {
+                fail(error, sink)
+                return .peeked
+            }
+        case .boundary:
+            phase = Self.isRRF2(b) ? .streamHeader(first: false) : .messageHeader
+            return .peeked
+        case .messageHeader:
+            let rawKind = UInt64(littleEndian: b.loadUnaligned(as: UInt64.self))
+            let length = UInt64(littleEndian: b.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+            guard let kind = MessageKind(rawValue: rawKind) else {
+                fail(RRDError(.unknownMessageKind, source: source, offset: unitStart,
+                    "unknown message kind: expected 0...3 (End, SetStoreInfo, ArrowMsg, BlueprintActivationCommand), found \(rawKind)"),
+                    sink)
+                return .peeked
+            }
+            guard length <= options.maxMessageSize, length <= UInt64(Int.max / 2) else {
+                fail(RRDError(.tooLarge, source: source, offset: unitStart,
+                    "\(kind) message declares a \(length)-byte payload, above the limit of \(options.maxMessageSize) bytes"),
+                    sink)
+                return .peeked
+            }
+            phase = .payload(kind: kind, length: Int(length))
+            return .continueUnit
+        case .footerPeek:
+            if Self.isRRF2(b) {
+                sink(.error(RRDError(.badFooter, source: source, offset: unitStart,
+                    "End message at \(endOffset) is not followed by a stream footer: expected 32 footer bytes, found an RRF2 stream header")))
+                phase = .streamHeader(first: false)
+            } else {
+                phase = .footer
+            }
+            return .peeked
+        case .footer:
+            return handleFooter(b, sink)
+        case .payload, .stopped:
+            return .peeked
+        }
+    }
+
+    private mutating func handleFooter(_ b: UnsafeRawBufferPointer, _ sink: (StreamEvent) -> Void) -> UnitResult {
+        let start = UInt64(littleEndian: b.loadUnaligned(as: UInt64.self))
+        let length = UInt64(littleEndian: b.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+        let crc = UInt32(littleEndian: b.loadUnaligned(fromByteOffset: 16, as: UInt32.self))
+        let magic = Array(b[20..<28])
+        let entries = UInt32(littleEndian: b.loadUnaligned(fromByteOffset: 28, as: UInt32.self))
+        guard magic == Array("RRF2FOOT".utf8) else {
+            fail(RRDError(.badFooter, source: source, offset: unitStart + 20,
+                "stream footer after the End message at \(endOffset): expected \"RRF2FOOT\", found \"\(printable(magic))\""),
+                sink)
+            return .peeked
+        }
+        guard entries == 1 else {
+            fail(RRDError(.badFooter, source: source, offset: unitStart + 28,
+                "stream footer after the End message at \(endOffset): expected 1 entry, found \(entries)"), sink)
+            return .peeked
+        }
+        let payload = endPayload ?? ByteSlice(copying: [])
+        let payloadStart = endOffset + 16 - streamStart
+        let points = start == payloadStart && length == UInt64(payload.count)
+        var crcOK = true
+        if options.verifyFooterChecksum {
+            crcOK = payload.withUnsafeBytes { XXHash32.hash($0, seed: StreamFooterInfo.checksumSeed) } == crc
+        }
+        let info = StreamFooterInfo(
+            endMessageOffset: endOffset, rrdFooterStart: start, rrdFooterLength: length, crc: crc, numEntries: entries,
+            pointsAtEndPayload: points, crcOK: crcOK)
+        bytesConsumed = unitStart + UInt64(StreamFooterInfo.size)
+        endPayload = nil
+        phase = .streamHeader(first: false)
+        sink(.streamFooter(info, offset: unitStart))
+        if !points {
+            sink(.error(RRDError(.badFooter, source: source, offset: unitStart,
+                "stream footer: expected rrd_footer_start \(payloadStart) and rrd_footer_len \(payload.count) (the End payload), found \(start) and \(length)")))
+        }
+        if !crcOK {
+            let actual = payload.withUnsafeBytes { XXHash32.hash($0, seed: StreamFooterInfo.checksumSeed) }
+            sink(.error(RRDError(.checksumMismatch, source: source, offset: unitStart + 16,
+                "stream footer checksum mismatch: expected xxHash32 \(hex32(actual)) of the \(payload.count)-byte End payload, found \(hex32(crc))")))
+        }
+        return .consumed
+    }
+
+    private mutating func fail(_ error: RRDError, _ sink: (StreamEvent) -> Void) {
+        phase = .stopped
+        assembly = nil
+        sink(.error(error))
+    }
+
+    // MARK: - messages
+
+    private mutating func completeEmptyPayload(_ sink: (StreamEvent) -> Void) {
+        if case .payload(let kind, 0) = phase {
+            completeMessage(kind: kind, payload: ByteSlice(copying: []), sink)
+        }
+    }
+
+    private mutating func completeMessage(kind: MessageKind, payload: ByteSlice, _ sink: (StreamEvent) -> Void) {
+        let offset = unitStart
+        unitStart = position
+        bytesConsumed = position
+        phase = .boundary
+        do throws(RRDError) {
+            let message: Message
+            switch kind {
+            case .arrowMsg:
+                var (msg, hasApplicationId): (ArrowMsg, Bool)
+                do {
+                    (msg, hasApplicationId) = try MessageDecoding.decodeArrowMsg(payload)
+                } catch {
+                    throw RRDError(.badProtobuf, source: source, offset: offset,
+                        "ArrowMsg payload (\(payload.count) bytes) is not a valid protobuf message: \(error.message) at payload byte \(error.position)")
+                }
+                if !hasApplicationId, let app = applicationIds[msg.storeId.recordingId] {
+                    msg.storeId.applicationId = app
+                }
+                message = .arrowMsg(msg)
+            case .end:
+                endOffset = offset
+                endPayload = payload
+                phase = .footerPeek
+                message = .end(footerPayload: payload)
+            default:
+                message = try MessageDecoding.decode(kind: kind, payload: payload, source: source, offset: offset)
+                if case .setStoreInfo(let info) = message, !info.info.storeId.applicationId.isEmpty {
+                    applicationIds[info.info.storeId.recordingId] = info.info.storeId.applicationId
+                }
+            }
+            sink(.message(FramedMessage(offset: offset, length: UInt64(payload.count), message: message)))
+        } catch {
+            sink(.error(error))
+        }
+    }
+}
+
+/// `0x` + 8 hex digits.
+func hex32(_ v: UInt32) -> String {
+    "0x" + hex(UInt8(v >> 24)) + hex(UInt8((v >> 16) & 0xFF)) + hex(UInt8((v >> 8) & 0xFF)) + hex(UInt8(v & 0xFF))
+}
