@@ -216,6 +216,11 @@ public final class ChunkStore<C: StorableChunk>: @unchecked Sendable {
         lock.withReadLock { index.timelines(of: entity) }
     }
 
+    /// The time range of one entity's temporal data on one timeline (any component), or nil.
+    public func timeRange(of entity: String, timeline: String) -> ClosedRange<Int64>? {
+        lock.withReadLock { index.timeRange(of: entity, timeline: timeline) }
+    }
+
     /// Every timeline with its time range and row count, sorted by name.
     public func timelines() -> [TimelineSummary] {
         let needsRecompute = lock.withReadLock { index.timelines.values.contains { $0.dirty } }

@@ -430,6 +430,18 @@ struct StoreIndex<C: StorableChunk> {
         return entityIndex.temporal.keys.sorted()
     }
 
+    func timeRange(of entity: String, timeline: String) -> ClosedRange<Int64>? {
+        guard let byComponent = entities[entity]?.temporal[timeline] else { return nil }
+        var lo = Int64.max
+        var hi = Int64.min
+        for index in byComponent.values {
+            guard let first = index.entries.first else { continue }
+            lo = min(lo, first.minTime)
+            for entry in index.entries { hi = max(hi, entry.maxTime) }
+        }
+        return lo <= hi ? lo...hi : nil
+    }
+
     mutating func timelineSummaries() -> [TimelineSummary] {
         if timelines.values.contains(where: { $0.dirty }) { recomputeTimelineExtents() }
         return timelines.map { TimelineSummary(name: $0.key, minTime: $0.value.minTime, maxTime: $0.value.maxTime, rowCount: $0.value.rows) }

@@ -160,6 +160,8 @@ struct ChunkStoreSemanticsTests {
         #expect(store.entityPaths() == ["/world/a", "/world/b\\/c"])
         #expect(store.components(of: "/world/a") == ["C:v", "S:s"])
         #expect(store.timelines(of: "/world/a") == ["frame"])
+        #expect(store.timeRange(of: "/world/a", timeline: "frame") == -2...4)
+        #expect(store.timeRange(of: "/world/a", timeline: "other") == nil)
         #expect(store.timelines() == [TimelineSummary(name: "frame", minTime: -2, maxTime: 10, rowCount: 3)])
         let tree = store.entityTree()
         #expect(tree.children.map(\.name) == ["world"])
