@@ -173,7 +173,9 @@ public final class ChunkStore<C: StorableChunk>: @unchecked Sendable {
     /// Range: every non-null cell of (entity, component) with `t0 <= time <= t1` on `timeline`, in
     /// (time, RowId) order, several rows at one time included. Empty when static data shadows the
     /// entity+component, or when `t0 > t1`.
-    public func range(entity: String, component: String, timeline: String, from t0: Int64, through t1: Int64)
+    public func range(
+        entity: String, component: String, timeline: String, from t0: Int64, through t1: Int64
+    )
         -> [CellHit<C>]
     {
         lock.withReadLock {
@@ -229,7 +231,8 @@ public final class ChunkStore<C: StorableChunk>: @unchecked Sendable {
         }
         return lock.withReadLock {
             index.timelines.map {
-                TimelineSummary(name: $0.key, minTime: $0.value.minTime, maxTime: $0.value.maxTime, rowCount: $0.value.rows)
+                TimelineSummary(
+                    name: $0.key, minTime: $0.value.minTime, maxTime: $0.value.maxTime, rowCount: $0.value.rows)
             }.sorted { $0.name < $1.name }
         }
     }

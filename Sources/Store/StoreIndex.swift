@@ -316,7 +316,9 @@ struct StoreIndex<C: StorableChunk> {
                 if entry.maxTime < b.time { continue }
             }
             let chunk = slots[Int(entry.slot)]!
-            if let candidate = Self.latestRow(in: chunk, entry: entry, atOrBefore: t), best.map({ $0 < candidate }) ?? true {
+            if let candidate = Self.latestRow(in: chunk, entry: entry, atOrBefore: t),
+                best.map({ $0 < candidate }) ?? true
+            {
                 best = candidate
             }
         }
@@ -376,7 +378,9 @@ struct StoreIndex<C: StorableChunk> {
         return lo
     }
 
-    func range(entity: String, component: String, timeline: String, from t0: Int64, through t1: Int64)
+    func range(
+        entity: String, component: String, timeline: String, from t0: Int64, through t1: Int64
+    )
         -> [CellHit<C>]
     {
         guard t0 <= t1, let entityIndex = entities[entity] else { return [] }
@@ -444,8 +448,10 @@ struct StoreIndex<C: StorableChunk> {
 
     mutating func timelineSummaries() -> [TimelineSummary] {
         if timelines.values.contains(where: { $0.dirty }) { recomputeTimelineExtents() }
-        return timelines.map { TimelineSummary(name: $0.key, minTime: $0.value.minTime, maxTime: $0.value.maxTime, rowCount: $0.value.rows) }
-            .sorted { $0.name < $1.name }
+        return timelines.map {
+            TimelineSummary(name: $0.key, minTime: $0.value.minTime, maxTime: $0.value.maxTime, rowCount: $0.value.rows)
+        }
+        .sorted { $0.name < $1.name }
     }
 
     /// Recomputes every timeline's extent from the chunks held (after removals).
@@ -461,7 +467,8 @@ struct StoreIndex<C: StorableChunk> {
                     extent.rows += chunk.numRows
                     fresh[name] = extent
                 } else {
-                    fresh[name] = TimelineExtent(minTime: range.lowerBound, maxTime: range.upperBound, rows: chunk.numRows)
+                    fresh[name] = TimelineExtent(
+                        minTime: range.lowerBound, maxTime: range.upperBound, rows: chunk.numRows)
                 }
             }
         }

@@ -35,8 +35,10 @@ struct ChunkStoreEventTests {
             log.entries.withLock { entries in
                 for e in events {
                     switch e.kind {
-                    case .addition(let c): entries.append(.init(id: e.id, isAddition: true, chunkId: c.id, onCallerThread: here))
-                    case .deletion(let c, _): entries.append(.init(id: e.id, isAddition: false, chunkId: c.id, onCallerThread: here))
+                    case .addition(let c):
+                        entries.append(.init(id: e.id, isAddition: true, chunkId: c.id, onCallerThread: here))
+                    case .deletion(let c, _):
+                        entries.append(.init(id: e.id, isAddition: false, chunkId: c.id, onCallerThread: here))
                     }
                 }
             }
@@ -99,7 +101,8 @@ struct ChunkStoreEventTests {
                     var lastCount = 0
                     while true {
                         let finished = done.value.load(ordering: .acquiring)
-                        let rows = store.range(entity: "/e", component: "B:b", timeline: "frame", from: 0, through: Int64.max)
+                        let rows = store.range(
+                            entity: "/e", component: "B:b", timeline: "frame", from: 0, through: Int64.max)
                         // Whole chunks only, a prefix of the insertion order, never shrinking.
                         #expect(rows.count % 3 == 0)
                         #expect(rows.count >= lastCount)

@@ -24,8 +24,10 @@ struct ChunkStorePropertyTests {
                             "seed \(seed): latest-at \(entity) \(component) \(timeline) @\(t)")
                     }
                     for (t0, t1) in [(Int64(-4), Int64(13)), (0, 0), (2, 6), (5, 4), (11, 20)] {
-                        let got = store.range(entity: entity, component: component, timeline: timeline, from: t0, through: t1)
-                        let want = oracle.range(entity: entity, component: component, timeline: timeline, from: t0, through: t1)
+                        let got = store.range(
+                            entity: entity, component: component, timeline: timeline, from: t0, through: t1)
+                        let want = oracle.range(
+                            entity: entity, component: component, timeline: timeline, from: t0, through: t1)
                         #expect(
                             got.map(Answer.init) == want,
                             "seed \(seed): range \(entity) \(component) \(timeline) [\(t0), \(t1)]")

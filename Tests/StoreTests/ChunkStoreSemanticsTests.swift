@@ -15,7 +15,9 @@ private func temporal(
 }
 
 /// A one-column static chunk.
-private func staticChunk(_ id: UInt64, entity: String = "/e", component: String = "C:v", rows: [UInt64], cells: [[Int]?])
+private func staticChunk(
+    _ id: UInt64, entity: String = "/e", component: String = "C:v", rows: [UInt64], cells: [[Int]?]
+)
     -> TestChunk
 {
     TestChunk(
@@ -35,10 +37,13 @@ struct ChunkStoreSemanticsTests {
             #expect(Answer(hit) == Answer(time: nil, rowId: row(1), value: [99]))
         }
         // Also on a timeline the entity has no data on.
-        #expect(store.latestAt(entity: "/e", component: "C:v", timeline: "other", at: 0).map(Answer.init)
-            == Answer(time: nil, rowId: row(1), value: [99]))
+        #expect(
+            store.latestAt(entity: "/e", component: "C:v", timeline: "other", at: 0).map(Answer.init)
+                == Answer(time: nil, rowId: row(1), value: [99]))
         #expect(store.range(entity: "/e", component: "C:v", timeline: "frame", from: -10, through: 10).isEmpty)
-        #expect(store.staticCell(entity: "/e", component: "C:v").map(Answer.init) == Answer(time: nil, rowId: row(1), value: [99]))
+        #expect(
+            store.staticCell(entity: "/e", component: "C:v").map(Answer.init)
+                == Answer(time: nil, rowId: row(1), value: [99]))
     }
 
     @Test("static: highest RowId wins, not the last inserted", arguments: [false, true])
@@ -51,7 +56,9 @@ struct ChunkStoreSemanticsTests {
         ]
         if reversed { chunks.reverse() }
         for c in chunks { try store.insert(c) }
-        #expect(store.staticCell(entity: "/e", component: "C:v").map(Answer.init) == Answer(time: nil, rowId: row(4), value: [4]))
+        #expect(
+            store.staticCell(entity: "/e", component: "C:v").map(Answer.init)
+                == Answer(time: nil, rowId: row(4), value: [4]))
         #expect(store.staticCell(entity: "/e", component: "C:other") == nil)
     }
 
@@ -67,8 +74,9 @@ struct ChunkStoreSemanticsTests {
         for c in chunks { try store.insert(c) }
         #expect(store.latestAt(entity: "/e", component: "C:v", timeline: "frame", at: 2) == nil)
         for t: Int64 in [3, 4] {
-            #expect(store.latestAt(entity: "/e", component: "C:v", timeline: "frame", at: t).map(Answer.init)
-                == Answer(time: 3, rowId: row(30), value: [2]))
+            #expect(
+                store.latestAt(entity: "/e", component: "C:v", timeline: "frame", at: t).map(Answer.init)
+                    == Answer(time: 3, rowId: row(30), value: [2]))
         }
         let range = store.range(entity: "/e", component: "C:v", timeline: "frame", from: 3, through: 3).map(Answer.init)
         #expect(range.map(\.rowId) == [row(5), row(10), row(20), row(30)])
@@ -78,7 +86,9 @@ struct ChunkStoreSemanticsTests {
     func nullsAndEmptyLists() throws {
         let store = ChunkStore<TestChunk>()
         try store.insert(temporal(1, rows: [1, 2, 3], times: [1, 2, 3], cells: [[1], nil, []]))
-        let at = { (t: Int64) in store.latestAt(entity: "/e", component: "C:v", timeline: "frame", at: t).map(Answer.init) }
+        let at = { (t: Int64) in
+            store.latestAt(entity: "/e", component: "C:v", timeline: "frame", at: t).map(Answer.init)
+        }
         #expect(at(0) == nil)
         #expect(at(1) == Answer(time: 1, rowId: row(1), value: [1]))
         #expect(at(2) == Answer(time: 1, rowId: row(1), value: [1]))
@@ -92,15 +102,18 @@ struct ChunkStoreSemanticsTests {
         let store = ChunkStore<TestChunk>()
         try store.insert(temporal(1, rows: [1], times: [1], cells: [[1]]))
         try store.insert(temporal(2, rows: [2, 3], times: [5, 6], cells: [nil, nil]))
-        #expect(store.latestAt(entity: "/e", component: "C:v", timeline: "frame", at: 9).map(Answer.init)
-            == Answer(time: 1, rowId: row(1), value: [1]))
+        #expect(
+            store.latestAt(entity: "/e", component: "C:v", timeline: "frame", at: 9).map(Answer.init)
+                == Answer(time: 1, rowId: row(1), value: [1]))
     }
 
     @Test("unsorted time columns answer like sorted ones")
     func unsortedTimes() throws {
         let store = ChunkStore<TestChunk>()
         try store.insert(temporal(1, rows: [1, 2, 3, 4], times: [7, 2, 9, 2], cells: [[7], [2], [9], [22]]))
-        let at = { (t: Int64) in store.latestAt(entity: "/e", component: "C:v", timeline: "frame", at: t).map(Answer.init) }
+        let at = { (t: Int64) in
+            store.latestAt(entity: "/e", component: "C:v", timeline: "frame", at: t).map(Answer.init)
+        }
         #expect(at(1) == nil)
         #expect(at(2) == Answer(time: 2, rowId: row(4), value: [22]))
         #expect(at(8) == Answer(time: 7, rowId: row(1), value: [7]))
@@ -118,7 +131,9 @@ struct ChunkStoreSemanticsTests {
         #expect(at(-2) == row(1))
         #expect(at(-1) == row(3))
         #expect(at(Int64.max) == row(2))
-        #expect(store.range(entity: "/e", component: "C:v", timeline: "frame", from: Int64.min, through: Int64.max).count == 3)
+        #expect(
+            store.range(entity: "/e", component: "C:v", timeline: "frame", from: Int64.min, through: Int64.max).count
+                == 3)
     }
 
     @Test("duplicates are no-ops and counted; empty chunks are dropped")

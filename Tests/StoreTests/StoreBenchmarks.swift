@@ -94,7 +94,10 @@ struct StoreBenchmarks {
         var rangeRows = 0
         let tRange = clock.measure {
             for t in times.prefix(queries / 10) {
-                rangeRows += store.range(entity: "/plot", component: "Scalars:scalars", timeline: "frame", from: t, through: t + 99).count
+                rangeRows +=
+                    store.range(
+                        entity: "/plot", component: "Scalars:scalars", timeline: "frame", from: t, through: t + 99
+                    ).count
             }
         }
         #expect(found == queries)

@@ -167,7 +167,8 @@ struct ChunkGenerator {
             }
             out.append(
                 TestChunk(
-                    id: Tuid(timeNs: 9_000_000 + nextChunk, inc: 0), entityPath: Self.entities.randomElement(using: &rng)!,
+                    id: Tuid(timeNs: 9_000_000 + nextChunk, inc: 0),
+                    entityPath: Self.entities.randomElement(using: &rng)!,
                     isStatic: isStatic, rowIds: rowIds, timelineColumns: timelines, columns: columns))
             nextChunk += 1
         }
