@@ -62,35 +62,45 @@ public struct StreamHeader: Hashable, Sendable {
     /// - Throws: ``RRDError/Code/incompatibleVersion`` for `RRF0`/`RRF1` or a version below 0.23,
     ///   ``RRDError/Code/notRRD`` for any other magic, ``RRDError/Code/badStreamHeader`` for a bad
     ///   compression, serializer or reserved field.
-    public static func parse(_ b: UnsafeRawBufferPointer, source: String, offset: UInt64) throws(RRDError) -> StreamHeader {
+    public static func parse(
+        _ b: UnsafeRawBufferPointer, source: String, offset: UInt64
+    ) throws(RRDError) -> StreamHeader {
         guard b.count >= size else {
-            throw RRDError(.truncated, source: source, offset: offset,
+            throw RRDError(
+                .truncated, source: source, offset: offset,
                 "truncated stream header: expected 12 bytes, found \(b.count)")
         }
         let magic = Array(b[0..<4])
         if magic == Array("RRF0".utf8) || magic == Array("RRF1".utf8) {
-            throw RRDError(.incompatibleVersion, source: source, offset: offset,
-                "recording from an old, incompatible Rerun version: expected FourCC \"RRF2\", found \"\(printable(magic))\"")
+            throw RRDError(
+                .incompatibleVersion, source: source, offset: offset,
+                "recording from an old, incompatible Rerun version: expected FourCC \"RRF2\", found \"\(printable(magic))\""
+            )
         }
         guard magic == Array("RRF2".utf8) else {
-            throw RRDError(.notRRD, source: source, offset: offset,
+            throw RRDError(
+                .notRRD, source: source, offset: offset,
                 "not an RRD stream: expected FourCC \"RRF2\", found \"\(printable(magic))\"")
         }
         let version = RRDVersion(major: b[4], minor: b[5], patch: b[6], meta: b[7])
         guard version >= RRDVersion.oldestSupported else {
-            throw RRDError(.incompatibleVersion, source: source, offset: offset + 4,
+            throw RRDError(
+                .incompatibleVersion, source: source, offset: offset + 4,
                 "recording from an old, incompatible Rerun version: expected version >= 0.23.0, found \(version)")
         }
         guard b[8] <= 1 else {
-            throw RRDError(.badStreamHeader, source: source, offset: offset + 8,
+            throw RRDError(
+                .badStreamHeader, source: source, offset: offset + 8,
                 "unknown stream compression: expected 0 (off) or 1 (LZ4), found \(b[8])")
         }
         guard b[9] == 2 else {
-            throw RRDError(.badStreamHeader, source: source, offset: offset + 9,
+            throw RRDError(
+                .badStreamHeader, source: source, offset: offset + 9,
                 "unsupported serializer: expected 2 (protobuf), found \(b[9])")
         }
         guard b[10] == 0, b[11] == 0 else {
-            throw RRDError(.badStreamHeader, source: source, offset: offset + 10,
+            throw RRDError(
+                .badStreamHeader, source: source, offset: offset + 10,
                 "reserved stream header bytes: expected 00 00, found \(hex(b[10])) \(hex(b[11]))")
         }
         return StreamHeader(version: version, compression: b[8], serializer: b[9])

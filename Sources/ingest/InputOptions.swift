@@ -55,7 +55,8 @@ func scanInput(
         case .message(let m):
             if case .arrowMsg(let a) = m.message {
                 do {
-                    let (ipc, entries) = try a.checkedIPCPayload(source: path, offset: m.offset, maxSize: options.maxMessageSize << 1)
+                    let (ipc, entries) = try a.checkedIPCPayload(
+                        source: path, offset: m.offset, maxSize: options.maxMessageSize << 1)
                     body(event, .ok(uncompressedBytes: ipc.count, rows: entries.last?.rowCount ?? 0))
                 } catch {
                     damaged = true
@@ -102,7 +103,10 @@ func printError(_ text: String) {
 extension StoreId {
     /// `{"kind": ..., "application_id": ..., "recording_id": ...}`.
     var json: JSONValue {
-        .object(["kind": .string(kind.description), "application_id": .string(applicationId), "recording_id": .string(recordingId)])
+        .object([
+            "kind": .string(kind.description), "application_id": .string(applicationId),
+            "recording_id": .string(recordingId),
+        ])
     }
 }
 

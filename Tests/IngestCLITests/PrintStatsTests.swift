@@ -102,7 +102,8 @@ struct PrintStatsTests {
         let ourStores = try #require(o["stores"] as? [[String: Any]])
         #expect(ourStores.count == stores.count)
         for s in stores {
-            let mine = try #require(ourStores.first { storeMatches($0, s) }, "\(name): store \(s["recording_id"] ?? "?")")
+            let mine = try #require(
+                ourStores.first { storeMatches($0, s) }, "\(name): store \(s["recording_id"] ?? "?")")
             for key in ["set_store_info_messages", "num_chunks", "num_rows", "num_static_chunks"] {
                 #expect(u64(mine[key]) == u64(s[key]), "\(key)")
             }
@@ -134,7 +135,8 @@ struct IngestBinaryTests {
     static func binary() throws -> URL {
         let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         let url = exe.deletingLastPathComponent().appendingPathComponent("ingest")
-        try #require(FileManager.default.isExecutableFile(atPath: url.path), "build the ingest product first: \(url.path)")
+        try #require(
+            FileManager.default.isExecutableFile(atPath: url.path), "build the ingest product first: \(url.path)")
         return url
     }
 
@@ -232,6 +234,8 @@ struct JSONWriterTests {
     @Test("64-bit integers are exact")
     func integers() {
         let o: JSONObject = ["u": .uint(UInt64.max), "i": .int(Int64.min), "n": nil, "arr": [1, "x", false]]
-        #expect(o.serialized() == #"{"u": 18446744073709551615, "i": -9223372036854775808, "n": null, "arr": [1, "x", false]}"#)
+        #expect(
+            o.serialized()
+                == #"{"u": 18446744073709551615, "i": -9223372036854775808, "n": null, "arr": [1, "x", false]}"#)
     }
 }

@@ -162,10 +162,11 @@ struct DamageTests {
     func ipcDamage() throws {
         let path = Fixtures.rrdPath("uncompressed.rrd")
         let events = try readEvents(path)
-        let (offset, arrow) = try #require(events.compactMap(\.framed).compactMap { m -> (UInt64, ArrowMsg)? in
-            if case .arrowMsg(let a) = m.message { return (m.offset, a) }
-            return nil
-        }.first)
+        let (offset, arrow) = try #require(
+            events.compactMap(\.framed).compactMap { m -> (UInt64, ArrowMsg)? in
+                if case .arrowMsg(let a) = m.message { return (m.offset, a) }
+                return nil
+            }.first)
         #expect(arrow.compression != .lz4)
         _ = try arrow.checkedIPCPayload(source: path, offset: offset)
         // The payload is a slice of the single read block, so its range is its file offset.
@@ -204,7 +205,9 @@ struct IPCFramingTests {
         #expect(check([0xFE, 0xFF, 0xFF, 0xFF, 8, 0, 0, 0])?.message.contains("continuation") == true)
     }
 
-    @Test("every fixture chunk has schema, one record batch, EOS", arguments: Fixtures.rrdNames.filter { !$0.hasPrefix("corrupt") })
+    @Test(
+        "every fixture chunk has schema, one record batch, EOS",
+        arguments: Fixtures.rrdNames.filter { !$0.hasPrefix("corrupt") })
     func fixtures(name: String) throws {
         var rows: Int64 = 0
         defer {

@@ -34,9 +34,13 @@ struct ProtobufOracleTests {
             check(s.rowId == (o.hasRowID ? tuid(o.rowID) : nil), "row_id")
             let fallback = o.info.hasApplicationID ? o.info.applicationID.id : nil
             check(storeIdMatches(s.info.storeId, o.info.storeID, fallbackApp: fallback), "store_id")
-            check(s.info.source?.kind == (o.info.hasStoreSource ? UInt64(o.info.storeSource.kind.rawValue) : nil), "store_source.kind")
+            check(
+                s.info.source?.kind == (o.info.hasStoreSource ? UInt64(o.info.storeSource.kind.rawValue) : nil),
+                "store_source.kind")
             check((s.info.source?.extra ?? []) == [UInt8](o.info.storeSource.extra.payload), "store_source.extra")
-            check(s.info.storeVersionBits == (o.info.hasStoreVersion ? o.info.storeVersion.crateVersionBits : nil), "store_version")
+            check(
+                s.info.storeVersionBits == (o.info.hasStoreVersion ? o.info.storeVersion.crateVersionBits : nil),
+                "store_version")
         case .arrowMsg(let a):
             let o = try RrdOracle_ArrowMsg(serializedBytes: payload)
             check(storeIdMatches(a.storeId, o.storeID), "store_id")
@@ -113,7 +117,8 @@ struct ProtobufOracleTests {
                     var p = original
                     p[Int(next() % UInt64(span))] = UInt8(truncatingIfNeeded: next())
                     tried += 1
-                    guard let ours = try? MessageDecoding.decode(kind: m.message.kind, payload: ByteSlice(copying: p)) else {
+                    guard let ours = try? MessageDecoding.decode(kind: m.message.kind, payload: ByteSlice(copying: p))
+                    else {
                         continue
                     }
                     // Ours accepted: the oracle must accept too, with the same fields.
