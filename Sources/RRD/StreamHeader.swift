@@ -34,6 +34,10 @@ public struct RRDVersion: Hashable, Sendable, Comparable, CustomStringConvertibl
 
     /// The oldest version whose streams this reader understands (protobuf serializer).
     public static let oldestSupported = RRDVersion(major: 0, minor: 23, patch: 0)
+
+    /// The newest writer version the format spec was checked against; newer streams are read,
+    /// but callers should warn (see ``StreamHeader/isNewerThanKnown``).
+    public static let newestKnown = RRDVersion(major: 0, minor: 41, patch: 0)
 }
 
 /// The 12-byte header that opens every RRD stream (`RRF2`, version, compression, serializer).
@@ -53,6 +57,12 @@ public struct StreamHeader: Hashable, Sendable {
 
     /// The version as text, e.g. `0.41.0`.
     public var versionString: String { version.description }
+
+    /// Whether the writer's major.minor is newer than ``RRDVersion/newestKnown`` (worth a warning;
+    /// patch releases do not change the format).
+    public var isNewerThanKnown: Bool {
+        (version.major, version.minor) > (RRDVersion.newestKnown.major, RRDVersion.newestKnown.minor)
+    }
 
     /// Size of the header in bytes.
     public static let size = 12

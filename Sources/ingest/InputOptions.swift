@@ -68,6 +68,11 @@ func scanInput(
         case .error:
             damaged = true
             body(event, nil)
+        case .streamHeader(let h, let offset) where h.isNewerThanKnown:
+            printError(
+                "warning: \(path): the stream at byte \(offset) was written by Rerun \(h.versionString), newer than "
+                    + "\(RRDVersion.newestKnown); reading it anyway")
+            body(event, nil)
         default:
             body(event, nil)
         }
