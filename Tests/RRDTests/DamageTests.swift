@@ -44,7 +44,9 @@ struct DamageTests {
         }
         #expect(h.versionString == "1.2.3-rc.1")
         #expect(h.isNewerThanKnown)
-        #expect(!StreamHeader(version: RRDVersion(major: 0, minor: 41, patch: 3), compression: 1, serializer: 2).isNewerThanKnown)
+        #expect(
+            !StreamHeader(version: RRDVersion(major: 0, minor: 41, patch: 3), compression: 1, serializer: 2)
+                .isNewerThanKnown)
         #expect(RRDVersion(major: 0, minor: 25, patch: 0, meta: 0x83).description == "0.25.0-alpha.3")
         #expect(RRDVersion(major: 0, minor: 25, patch: 0, meta: 0xC1).description == "0.25.0-alpha.1+dev")
         #expect(newer.count == 1)
