@@ -11,7 +11,9 @@ public enum IPCFraming {
         public var offset: Int
         /// `Message.header_type`: 1 Schema, 2 DictionaryBatch, 3 RecordBatch.
         public var headerType: UInt8
+        /// Size of the flatbuffer metadata (padding included) after the 8-byte prefix.
         public var metadataSize: Int
+        /// `Message.bodyLength`: bytes of body after the metadata.
         public var bodyLength: Int
         /// `RecordBatch.length` (rows) for a RecordBatch message, else `nil`.
         public var rowCount: Int64?

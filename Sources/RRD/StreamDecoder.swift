@@ -77,7 +77,7 @@ public struct StreamDecoder {
         small.reserveCapacity(StreamFooterInfo.size)
     }
 
-    /// Feeds the next piece of input, copying it (use ``feed(_:_:)-(ByteSlice,_)`` to avoid the copy).
+    /// Feeds the next piece of input, copying it (feed a ``ByteSlice`` to avoid the copy).
     public mutating func feed(_ bytes: UnsafeRawBufferPointer, _ sink: (StreamEvent) -> Void) {
         if isStopped || bytes.isEmpty {
             position += UInt64(bytes.count)

@@ -3,11 +3,16 @@
 /// `meta` is 0 for releases; otherwise its top two bits are a tag (`01` = `-rc.N`, `10` =
 /// `-alpha.N`, `11` = `-alpha.N+dev`) and its low six bits `N`.
 public struct RRDVersion: Hashable, Sendable, Comparable, CustomStringConvertible {
+    /// Major version (0 for every release so far).
     public var major: UInt8
+    /// Minor version (41 for 0.41.0).
     public var minor: UInt8
+    /// Patch version.
     public var patch: UInt8
+    /// Pre-release tag and number (0 for releases).
     public var meta: UInt8
 
+    /// A version from its four bytes.
     public init(major: UInt8, minor: UInt8, patch: UInt8, meta: UInt8 = 0) {
         self.major = major
         self.minor = minor
@@ -49,6 +54,7 @@ public struct StreamHeader: Hashable, Sendable {
     /// `2` = protobuf, the only value accepted.
     public var serializer: UInt8
 
+    /// A header with the given fields (use ``parse(_:source:offset:)`` to read one).
     public init(version: RRDVersion, compression: UInt8, serializer: UInt8) {
         self.version = version
         self.compression = compression
@@ -134,6 +140,7 @@ public struct StreamFooterInfo: Hashable, Sendable {
     /// Whether `crc` matches the End payload (`true` when verification is turned off).
     public var crcOK: Bool
 
+    /// A footer description with the given fields.
     public init(
         endMessageOffset: UInt64, rrdFooterStart: UInt64, rrdFooterLength: UInt64, crc: UInt32, numEntries: UInt32,
         pointsAtEndPayload: Bool, crcOK: Bool
