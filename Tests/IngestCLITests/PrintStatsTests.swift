@@ -201,6 +201,28 @@ struct IngestBinaryTests {
         #expect(p1 == p2)
     }
 
+    @Test("several inputs: every JSON line names its file; text mode has one line per JSON line")
+    func severalInputs() throws {
+        let a = Fixtures.rrdPath("no_footer.rrd")
+        let b = Fixtures.rrdPath("corrupt_truncated.rrd")
+        let (status, out, err) = try Self.run(["print", "--json", a, b])
+        #expect(status == 1)
+        #expect(err.contains("corrupt_truncated.rrd"))
+        let lines = out.split(separator: "\n").map(String.init)
+        let files = try lines.map { try #require(try parse($0)["file"] as? String) }
+        #expect(Set(files) == [a, b])
+        #expect(files == files.sorted { ($0 == a ? 0 : 1) < ($1 == a ? 0 : 1) }, "inputs in argument order")
+        let (_, text, _) = try Self.run(["print", a, b])
+        #expect(text.split(separator: "\n").count == lines.count)
+        #expect(text.contains("truncated ArrowMsg payload"))
+        let (statsStatus, statsOut, _) = try Self.run(["stats", "--json", a, b])
+        #expect(statsStatus == 1)
+        #expect(statsOut.split(separator: "\n").count == 2)
+        let (_, statsText, _) = try Self.run(["stats", a])
+        #expect(statsText.contains("footer none"))
+        #expect(statsText.contains("errors: none"))
+    }
+
     @Test("usage errors: no file, stdin twice")
     func usage() throws {
         let (s1, _, e1) = try Self.run(["print"])
