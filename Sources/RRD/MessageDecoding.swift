@@ -21,17 +21,19 @@ public enum MessageDecoding {
             case .end:
                 return .end(footerPayload: payload)
             case .setStoreInfo:
-                return .setStoreInfo(try payload.withUnsafeBytes { (b) throws(ProtobufError) in
-                    var r = ProtobufReader(b)
-                    return try decodeSetStoreInfo(&r)
-                })
+                return .setStoreInfo(
+                    try payload.withUnsafeBytes { (b) throws(ProtobufError) in
+                        var r = ProtobufReader(b)
+                        return try decodeSetStoreInfo(&r)
+                    })
             case .arrowMsg:
                 return .arrowMsg(try decodeArrowMsg(payload).message)
             case .blueprintActivationCommand:
-                return .blueprintActivationCommand(try payload.withUnsafeBytes { (b) throws(ProtobufError) in
-                    var r = ProtobufReader(b)
-                    return try decodeBlueprintActivationCommand(&r)
-                })
+                return .blueprintActivationCommand(
+                    try payload.withUnsafeBytes { (b) throws(ProtobufError) in
+                        var r = ProtobufReader(b)
+                        return try decodeBlueprintActivationCommand(&r)
+                    })
             }
         } catch {
             throw RRDError(
@@ -44,7 +46,8 @@ public enum MessageDecoding {
     // MARK: - common types
 
     /// `StoreId`; `hasApplicationId` tells whether field 3 was present (legacy files lack it).
-    static func decodeStoreId(_ r: inout ProtobufReader) throws(ProtobufError) -> (id: StoreId, hasApplicationId: Bool) {
+    static func decodeStoreId(_ r: inout ProtobufReader) throws(ProtobufError) -> (id: StoreId, hasApplicationId: Bool)
+    {
         var kind = StoreKind.unspecified
         var recordingId = ""
         var applicationId: String?
@@ -191,7 +194,8 @@ public enum MessageDecoding {
     // MARK: - ArrowMsg
 
     /// Decodes an `ArrowMsg`; `payload` becomes a sub-slice of `slice` (no copy).
-    static func decodeArrowMsg(_ slice: ByteSlice) throws(ProtobufError) -> (message: ArrowMsg, hasApplicationId: Bool) {
+    static func decodeArrowMsg(_ slice: ByteSlice) throws(ProtobufError) -> (message: ArrowMsg, hasApplicationId: Bool)
+    {
         var storeId = StoreId(kind: .unspecified, applicationId: "", recordingId: "")
         var hasApplicationId = false
         var compression = PayloadCompression.unspecified
@@ -240,7 +244,9 @@ public enum MessageDecoding {
 
     // MARK: - BlueprintActivationCommand
 
-    static func decodeBlueprintActivationCommand(_ r: inout ProtobufReader) throws(ProtobufError)
+    static func decodeBlueprintActivationCommand(
+        _ r: inout ProtobufReader
+    ) throws(ProtobufError)
         -> BlueprintActivationCommand
     {
         var cmd = BlueprintActivationCommand(
