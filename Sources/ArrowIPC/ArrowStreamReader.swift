@@ -179,17 +179,17 @@ public final class ArrowStreamReader {
         // Ranges must be disjoint and ordered for the masked comparison below.
         var disjoint = true
         for k in masked.indices.dropFirst() where masked[k].lowerBound < masked[k - 1].upperBound { disjoint = false }
-        var h = Hasher()
+        var h = SchemaHash()
         var at = 0
         if disjoint {
             for r in masked {
-                h.combine(bytes: UnsafeRawBufferPointer(rebasing: meta[at..<r.lowerBound]))
+                h.combine(UnsafeRawBufferPointer(rebasing: meta[at..<r.lowerBound]))
                 h.combine(r.count)
                 at = r.upperBound
             }
         }
-        h.combine(bytes: UnsafeRawBufferPointer(rebasing: meta[at...]))
-        let key = h.finalize()
+        h.combine(UnsafeRawBufferPointer(rebasing: meta[at...]))
+        let key = h.value
         let metadata = try schemaTable.keyValues(2).map { KeyValue(key: $0.key, value: $0.value) }
         if let entries = cache[key] {
             for e in entries where e.bytes.count == meta.count && e.masked == (disjoint ? masked : []) {
@@ -250,5 +250,38 @@ public final class ArrowStreamReader {
             if let found = dictionaryField(id: id, in: f.type.children) { return found }
         }
         return nil
+    }
+}
+
+/// A fast, non-cryptographic hash of schema bytes for the cache lookup (a hit is always confirmed
+/// by comparing the bytes, so collisions only cost a comparison). Reads 8 bytes at a time:
+/// `Hasher` (SipHash) showed up at 11% of a small-chunk profile.
+struct SchemaHash {
+    private(set) var value = 0
+
+    mutating func combine(_ n: Int) { mix(UInt64(bitPattern: Int64(n))) }
+
+    mutating func combine(_ bytes: UnsafeRawBufferPointer) {
+        var i = 0
+        while i + 8 <= bytes.count {
+            mix(bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+            i += 8
+        }
+        var tail: UInt64 = 0
+        var shift: UInt64 = 0
+        while i < bytes.count {
+            tail |= UInt64(bytes[i]) << shift
+            shift += 8
+            i += 1
+        }
+        mix(tail ^ (UInt64(bytes.count) << 56))
+    }
+
+    private mutating func mix(_ w: UInt64) {
+        // Wrapping arithmetic is the point of a multiplicative hash.
+        var h = UInt64(bitPattern: Int64(value)) ^ w
+        h = h &* 0x9E37_79B9_7F4A_7C15
+        h ^= h >> 29
+        value = Int(bitPattern: UInt(h))
     }
 }
