@@ -104,6 +104,8 @@ struct LoadContext {
         }
         let msg = message
         storage = try ArrowStorage(count: total) { (dst) throws(ArrowError) in
+            // Zero the padding between buffers: only buffer bytes are read, but keep the block defined.
+            dst.initializeMemory(as: UInt8.self, repeating: 0)
             for (i, r) in source.enumerated() where sizes[i] > 0 {
                 let out = UnsafeMutableRawBufferPointer(rebasing: dst[newRanges[i]])
                 let payload = UnsafeRawBufferPointer(rebasing: buf[(r.lowerBound + 8)..<r.upperBound])
