@@ -45,7 +45,9 @@ public final class ArrowStorage: @unchecked Sendable {
     /// Copies `bytes` into a new storage (tests and small inputs).
     public convenience init(copying bytes: [UInt8]) {
         self.init(count: bytes.count) { dst in
-            for i in 0..<bytes.count { dst[i] = bytes[i] }
+            bytes.withUnsafeBytes { src in
+                if !src.isEmpty { dst.copyMemory(from: src) }
+            }
         }
     }
 
