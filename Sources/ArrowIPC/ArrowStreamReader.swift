@@ -35,6 +35,7 @@ public final class ArrowStreamReader {
     private var cache: [Int: [CacheEntry]] = [:]
     private var cachedCount = 0
     private var nextSchemaID = 0
+    private var scratchRanges: [Range<Int>] = []
 
     /// Creates a reader with an empty schema cache.
     public init() {}
@@ -148,7 +149,7 @@ public final class ArrowStreamReader {
                 var columns: [ArrowArray] = []
                 columns.reserveCapacity(schema.fields.count)
                 for f in schema.fields {
-                    let c = try ctx.load(f, path: f.name, depth: 0)
+                    let c = try ctx.load(f, depth: 0)
                     guard c.length == ctx.length else {
                         throw ArrowError(
                             .invalidData, offset: m.start, path: f.name,
@@ -175,7 +176,8 @@ public final class ArrowStreamReader {
         guard let schemaTable = try t.table(2) else {
             throw ArrowError(.malformed, offset: t.base, "schema message without its Schema table")
         }
-        let masked = try schemaTable.keyValueValueRanges(2)
+        try schemaTable.keyValueValueRanges(2, into: &scratchRanges)
+        let masked = scratchRanges
         // Ranges must be disjoint and ordered for the masked comparison below.
         var disjoint = true
         for k in masked.indices.dropFirst() where masked[k].lowerBound < masked[k - 1].upperBound { disjoint = false }
@@ -190,7 +192,7 @@ public final class ArrowStreamReader {
         }
         h.combine(UnsafeRawBufferPointer(rebasing: meta[at...]))
         let key = h.value
-        let metadata = try schemaTable.keyValues(2).map { KeyValue(key: $0.key, value: $0.value) }
+        let metadata = try schemaTable.keyValues(2)
         if let entries = cache[key] {
             for e in entries where e.bytes.count == meta.count && e.masked == (disjoint ? masked : []) {
                 let same = e.bytes.withUnsafeBytes { stored -> Bool in
@@ -235,7 +237,7 @@ public final class ArrowStreamReader {
         var ctx = try LoadContext(
             buf: buf, message: m.start, batch: batch, body: m.bodyStart..<m.next, storage: storage,
             version: m.version, dictionaries: dictionaries, full: full, maxBody: maxDecompressedBodySize)
-        let values = try ctx.load(field, path: field.name + "(dictionary \(id))", depth: 0)
+        let values = try ctx.load(field, depth: 0, label: field.name + "(dictionary \(id))")
         try ctx.finish()
         if isDelta {
             dictionaries[id, default: []].append(values)
