@@ -106,4 +106,18 @@ struct HandBuiltStreamTests {
         let error = try #require(throws: ArrowError.self) { try Self.render(bytes + IPCBuilder.eos) }
         #expect(error.message.contains("values buffer has 8 bytes, needs at least 16"))
     }
+
+    @Test("an error inside a nested array names the full column path")
+    func nestedPath() throws {
+        let schema = IPCBuilder.schemaMessage(of: try goldenBytes("list_int32.arrows"))
+        let bytes =
+            schema
+            + IPCBuilder.recordBatch(
+                length: 3, nodes: [(3, 0), (3, 0)],
+                buffers: [[], IPCBuilder.le([Int32(0), 1, 2, 3]), [], IPCBuilder.le([Int32(7), 8])])
+            + IPCBuilder.eos
+        let error = try #require(throws: ArrowError.self) { try Self.render(bytes) }
+        #expect(error.path == "col.item")
+        #expect(error.description.contains("column col.item"))
+    }
 }
