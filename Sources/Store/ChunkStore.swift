@@ -1,2 +1,249 @@
-import Chunks
-// The per-store chunk index lives in this module (see issue 6).
+import RRD
+
+/// The chunks of one store (one `EntityDb`), indexed for latest-at and range queries, with the reference
+/// viewer's semantics (`engine-semantics.md` §3):
+///
+/// - **Dedupe**: inserting a chunk whose id is present is a no-op, counted in
+///   ``StoreStatistics/duplicatesSkipped``. Chunks without rows or component columns are dropped.
+/// - **Static** data (no timelines): per (entity, component) the non-null cell with the highest RowId
+///   wins, whatever the insertion order, and it shadows temporal data of that entity+component at every
+///   time and on every timeline (ranges then return nothing).
+/// - **Temporal** data: per (entity, timeline, component) the chunks are kept ordered by start time, with
+///   the longest chunk span, so a query only visits chunks that can overlap its time. Ties at one time go
+///   to the highest RowId. Null cells are "not logged" and skipped; an empty list is a value.
+///
+/// ## Threads
+/// Every method may be called from any thread. State sits behind a reader-writer lock: queries share it,
+/// an insert (or a whole ``insert(contentsOf:)`` batch) holds it exclusively, so a query sees each chunk
+/// either fully indexed or not at all. Writers are serialised by a second mutex that they keep while
+/// subscribers run, so events are delivered in ``StoreEvent/id`` order.
+///
+/// ## Events
+/// Subscribers (``subscribe(_:)``) are called **synchronously on the mutating thread**, after the
+/// mutation is visible to queries and before the mutating call returns, once per call with that call's
+/// events in order. A subscriber may query the store and subscribe/unsubscribe, but must not insert or
+/// remove (that would deadlock on the writer mutex).
+///
+/// ```swift
+/// let store = ChunkStore<Chunk>()
+/// _ = try store.insert(chunk)
+/// if let hit = store.latestAt(entity: "/points", component: "Points3D:positions", timeline: "frame", at: 7) {
+///     print(hit.rowId, hit.time as Any)
+/// }
+/// ```
+///
+/// Complexity: insert is O(timelines × components) dictionary look-ups plus one sorted-array insert
+/// (O(1) when chunks arrive in time order) and an O(rows) RowId-order check; latest-at is O(log n) plus
+/// the chunks within the longest span before `t`; range is O(log n + visited chunks' rows + k log k).
+public final class ChunkStore<C: StorableChunk>: @unchecked Sendable {
+    // @unchecked Sendable: `index` is guarded by `lock`; `subscribers`, `subscriberBodies`, `nextSubscriberId` by
+    // `subscribersMutex`; `writerMutex` serialises mutations and their event delivery.
+    private let lock = ReadWriteLock()
+    private let writerMutex = PThreadMutex()
+    private let subscribersMutex = PThreadMutex()
+    private var index = StoreIndex<C>()
+    private var subscribers: [(id: Int, body: @Sendable ([StoreEvent<C>]) -> Void)] = []
+    /// The bodies of `subscribers`, kept in step so a mutation takes them with one retain.
+    private var subscriberBodies: [@Sendable ([StoreEvent<C>]) -> Void] = []
+    private var nextSubscriberId = 0
+
+    /// Creates an empty store.
+    public init() {}
+
+    // MARK: Mutations
+
+    /// Inserts one chunk (see the type's notes on dedupe and dropping).
+    /// - Returns: whether it was inserted, a duplicate, or dropped as empty.
+    /// - Throws: ``StoreError/Code/rowsNotSorted`` when the chunk's RowIds are not ascending; the store is
+    ///   then unchanged.
+    @discardableResult
+    public func insert(_ chunk: C) throws(StoreError) -> InsertOutcome {
+        try writerMutex.withLock { () throws(StoreError) -> InsertOutcome in
+            let subscribers = currentSubscribers()
+            var event: StoreEvent<C>?
+            let outcome = try lock.withWriteLock { () throws(StoreError) -> InsertOutcome in
+                let outcome = try index.insert(chunk)
+                if outcome == .inserted {
+                    index.stats.eventsEmitted += 1
+                    if !subscribers.isEmpty {
+                        event = StoreEvent(id: index.stats.eventsEmitted, kind: .addition(chunk))
+                    }
+                }
+                return outcome
+            }
+            if let event {
+                for subscriber in subscribers { subscriber([event]) }
+            }
+            return outcome
+        }
+    }
+
+    /// Inserts a batch under one lock acquisition; subscribers get one call with the batch's events.
+    /// Chunks that break the conventions are skipped and returned with their errors.
+    /// - Returns: the counts, and the errors of skipped chunks (in batch order).
+    @discardableResult
+    public func insert(contentsOf chunks: some Sequence<C>) -> (summary: InsertSummary, errors: [StoreError]) {
+        writerMutex.withLock {
+            let subscribers = currentSubscribers()
+            var events: [StoreEvent<C>] = []
+            var summary = InsertSummary()
+            var errors: [StoreError] = []
+            lock.withWriteLock {
+                for chunk in chunks {
+                    do throws(StoreError) {
+                        switch try index.insert(chunk) {
+                        case .inserted:
+                            summary.inserted += 1
+                            index.stats.eventsEmitted += 1
+                            if !subscribers.isEmpty {
+                                events.append(StoreEvent(id: index.stats.eventsEmitted, kind: .addition(chunk)))
+                            }
+                        case .duplicate: summary.duplicates += 1
+                        case .droppedEmpty: summary.droppedEmpty += 1
+                        }
+                    } catch {
+                        errors.append(error)
+                    }
+                }
+            }
+            if !events.isEmpty {
+                for subscriber in subscribers { subscriber(events) }
+            }
+            return (summary, errors)
+        }
+    }
+
+    /// Removes a chunk (static or temporal), e.g. for garbage collection. A removed chunk can be inserted
+    /// again later.
+    /// - Returns: the removed chunk, or nil when no chunk has that id.
+    @discardableResult
+    public func remove(chunkId: Tuid) -> C? {
+        writerMutex.withLock {
+            let subscribers = currentSubscribers()
+            var event: StoreEvent<C>?
+            let removed = lock.withWriteLock { () -> C? in
+                guard let chunk = index.remove(chunkId: chunkId) else { return nil }
+                index.stats.eventsEmitted += 1
+                if !subscribers.isEmpty {
+                    event = StoreEvent(id: index.stats.eventsEmitted, kind: .deletion(chunk, .removed))
+                }
+                return chunk
+            }
+            if let event {
+                for subscriber in subscribers { subscriber([event]) }
+            }
+            return removed
+        }
+    }
+
+    // MARK: Subscribers
+
+    /// Registers a subscriber, called on the mutating thread with each mutation's events in id order
+    /// (see the type's notes). Events before the call are not replayed.
+    public func subscribe(_ body: @escaping @Sendable ([StoreEvent<C>]) -> Void) -> StoreSubscription {
+        subscribersMutex.withLock {
+            nextSubscriberId += 1
+            subscribers.append((nextSubscriberId, body))
+            subscriberBodies = subscribers.map(\.body)
+            return StoreSubscription(id: nextSubscriberId)
+        }
+    }
+
+    /// Removes a subscriber; it receives no event of a mutation that starts afterwards.
+    public func unsubscribe(_ subscription: StoreSubscription) {
+        subscribersMutex.withLock {
+            subscribers.removeAll { $0.id == subscription.id }
+            subscriberBodies = subscribers.map(\.body)
+        }
+    }
+
+    private func currentSubscribers() -> [@Sendable ([StoreEvent<C>]) -> Void] {
+        subscribersMutex.withLock { subscriberBodies }
+    }
+
+    // MARK: Queries
+
+    /// Latest-at: the static winner of (entity, component) if there is one (`time` nil); else the non-null
+    /// cell with the greatest (time, RowId) among rows at or before `time` on `timeline`; else nil (also
+    /// for an unknown entity, component or timeline).
+    public func latestAt(entity: String, component: String, timeline: String, at time: Int64) -> CellHit<C>? {
+        lock.withReadLock { index.latestAt(entity: entity, component: component, timeline: timeline, at: time) }
+    }
+
+    /// Range: every non-null cell of (entity, component) with `t0 <= time <= t1` on `timeline`, in
+    /// (time, RowId) order, several rows at one time included. Empty when static data shadows the
+    /// entity+component, or when `t0 > t1`.
+    public func range(
+        entity: String, component: String, timeline: String, from t0: Int64, through t1: Int64
+    )
+        -> [CellHit<C>]
+    {
+        lock.withReadLock {
+            index.range(entity: entity, component: component, timeline: timeline, from: t0, through: t1)
+        }
+    }
+
+    /// The static winner of (entity, component): the non-null static cell with the highest RowId, or nil.
+    public func staticCell(entity: String, component: String) -> CellHit<C>? {
+        lock.withReadLock { index.staticCell(entity: entity, component: component) }
+    }
+
+    /// Whether a chunk with this id is held.
+    public func contains(chunkId: Tuid) -> Bool {
+        lock.withReadLock { index.slotById[chunkId] != nil }
+    }
+
+    /// The chunk with this id, if held.
+    public func chunk(id: Tuid) -> C? {
+        lock.withReadLock { index.slotById[id].flatMap { index.slots[Int($0)] } }
+    }
+
+    /// Every chunk held, in no particular order.
+    public func allChunks() -> [C] {
+        lock.withReadLock { index.slots.compactMap { $0 } }
+    }
+
+    /// Entity paths with data, sorted.
+    public func entityPaths() -> [String] {
+        lock.withReadLock { index.entities.keys.sorted() }
+    }
+
+    /// The component column names of one entity (static and temporal), sorted.
+    public func components(of entity: String) -> [String] {
+        lock.withReadLock { index.components(of: entity) }
+    }
+
+    /// The timelines one entity has temporal data on, sorted.
+    public func timelines(of entity: String) -> [String] {
+        lock.withReadLock { index.timelines(of: entity) }
+    }
+
+    /// The time range of one entity's temporal data on one timeline (any component), or nil.
+    public func timeRange(of entity: String, timeline: String) -> ClosedRange<Int64>? {
+        lock.withReadLock { index.timeRange(of: entity, timeline: timeline) }
+    }
+
+    /// Every timeline with its time range and row count, sorted by name.
+    public func timelines() -> [TimelineSummary] {
+        let needsRecompute = lock.withReadLock { index.timelines.values.contains { $0.dirty } }
+        if needsRecompute {
+            return lock.withWriteLock { index.timelineSummaries() }
+        }
+        return lock.withReadLock {
+            index.timelines.map {
+                TimelineSummary(
+                    name: $0.key, minTime: $0.value.minTime, maxTime: $0.value.maxTime, rowCount: $0.value.rows)
+            }.sorted { $0.name < $1.name }
+        }
+    }
+
+    /// The counters, as one consistent snapshot.
+    public var statistics: StoreStatistics {
+        lock.withReadLock { index.stats }
+    }
+
+    /// The entity tree: every path with data and its ancestors, children sorted by name.
+    public func entityTree() -> EntityTreeNode {
+        EntityTreeNode.build(paths: entityPaths())
+    }
+}

@@ -1,0 +1,53 @@
+import RRD
+
+/// What the chunk store needs to know about a chunk: its identity, its rows' ids, its time columns and
+/// which component cells are null. Nothing else is read, so the index never depends on how cells are
+/// stored.
+///
+/// Conventions a conforming type must keep (the store checks the row-id order and rejects violations):
+/// - rows are in ascending RowId order (``rowId(at:)``), the order the engine sorts every chunk into;
+/// - a chunk is **static** when ``isStatic`` is true or it has no timelines; its timelines are then ignored;
+/// - time columns may be unsorted, in which case ``isTimeSorted(timeline:)`` must return false;
+/// - a null cell (``isNull(component:row:)``) means "not logged in that row"; an empty list is not null.
+///
+/// Accessors are called per row only by queries and by the static-winner scan on insert; the temporal
+/// index reads ``timeRange(timeline:)`` once per timeline.
+public protocol StorableChunk: Sendable {
+    /// The chunk id (a TUID); the dedupe key.
+    var id: Tuid { get }
+    /// The entity path as the recording writes it (escapes included).
+    var entityPath: String { get }
+    /// The number of rows.
+    var numRows: Int { get }
+    /// Whether the chunk was logged as static data.
+    var isStatic: Bool { get }
+    /// The RowId of one row; ascending in `row`.
+    func rowId(at row: Int) -> Tuid
+
+    /// The number of time columns (timelines).
+    var timelineCount: Int { get }
+    /// The name of one timeline, `0..<timelineCount`.
+    func timelineName(at timeline: Int) -> String
+    /// The time of one row on one timeline (a sequence value, or nanoseconds).
+    func time(timeline: Int, row: Int) -> Int64
+    /// The smallest and largest time on one timeline, or nil when the chunk has no rows.
+    func timeRange(timeline: Int) -> ClosedRange<Int64>?
+    /// Whether the times of one timeline are non-decreasing in row order.
+    func isTimeSorted(timeline: Int) -> Bool
+
+    /// The number of component (data) columns.
+    var componentCount: Int { get }
+    /// The column name of one component, e.g. `Points3D:positions`.
+    func componentName(at component: Int) -> String
+    /// Whether one cell is null ("not logged in that row").
+    func isNull(component: Int, row: Int) -> Bool
+
+    /// An approximate heap size in bytes, for statistics and the memory budget.
+    var approximateByteSize: Int { get }
+}
+
+extension StorableChunk {
+    /// Whether the store treats this chunk as static data: flagged static, or without timelines.
+    @inlinable
+    public var isStaticData: Bool { isStatic || timelineCount == 0 }
+}

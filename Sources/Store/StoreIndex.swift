@@ -1,0 +1,477 @@
+import RRD
+
+/// One chunk's presence in one (entity, timeline, component) index: its time range and where to look.
+struct TemporalEntry {
+    var minTime: Int64
+    var maxTime: Int64
+    /// The chunk's slot in ``StoreIndex/slots``.
+    var slot: Int32
+    /// The timeline's column index inside the chunk.
+    var timeline: Int32
+    /// The component's column index inside the chunk.
+    var component: Int32
+    var timeSorted: Bool
+}
+
+/// The chunks of one (entity, timeline, component), ordered by start time, plus the longest span of any
+/// of them, which bounds how far back from a time a latest-at or range scan must look.
+struct ComponentTimeIndex {
+    /// Sorted by `minTime` (ties keep insertion order, which never changes an answer).
+    var entries: [TemporalEntry] = []
+    /// `maxTime - minTime` of the longest chunk, as an unsigned distance (Int64 spans can exceed Int64.max).
+    var maxSpan: UInt64 = 0
+
+    /// The number of entries whose `minTime` is at most `t`.
+    func countStarting(atOrBefore t: Int64) -> Int {
+        var lo = 0
+        var hi = entries.count
+        while lo < hi {
+            let mid = (lo &+ hi) >> 1
+            if entries[mid].minTime <= t { lo = mid + 1 } else { hi = mid }
+        }
+        return lo
+    }
+
+    mutating func insert(_ entry: TemporalEntry) {
+        let span = UInt64(bitPattern: entry.maxTime &- entry.minTime)
+        if span > maxSpan { maxSpan = span }
+        // Chunks usually arrive in time order: appending is the common case.
+        if let last = entries.last, last.minTime > entry.minTime {
+            entries.insert(entry, at: countStarting(atOrBefore: entry.minTime))
+        } else {
+            entries.append(entry)
+        }
+    }
+
+    /// Removes every entry of `slot`; recomputes the longest span.
+    mutating func remove(slot: Int32) {
+        entries.removeAll { $0.slot == slot }
+        maxSpan = 0
+        for e in entries {
+            let span = UInt64(bitPattern: e.maxTime &- e.minTime)
+            if span > maxSpan { maxSpan = span }
+        }
+    }
+
+    /// Whether an entry starting at `minTime`, scanned after a candidate at `bestTime` was found, can be
+    /// skipped along with every earlier-starting entry: it must end before `bestTime`.
+    @inline(__always)
+    func isOutOfReach(minTime: Int64, before bestTime: Int64) -> Bool {
+        bestTime > minTime && UInt64(bitPattern: bestTime &- minTime) > maxSpan
+    }
+}
+
+/// The static winner of one (entity, component): the non-null cell with the highest RowId.
+struct StaticWinner {
+    var rowId: Tuid
+    var slot: Int32
+    var row: Int32
+    var component: Int32
+}
+
+/// Everything indexed for one entity path.
+struct EntityIndex {
+    var staticWinners: [String: StaticWinner] = [:]
+    /// Slots of the entity's static chunks (to recompute winners after a removal).
+    var staticSlots: [Int32] = []
+    /// timeline → component → chunks by time.
+    var temporal: [String: [String: ComponentTimeIndex]] = [:]
+    var chunkCount = 0
+}
+
+/// Store-wide extent of one timeline. `dirty` after a removal touched the minimum or maximum.
+struct TimelineExtent {
+    var minTime: Int64
+    var maxTime: Int64
+    var rows: Int
+    var dirty = false
+}
+
+/// A candidate row while answering a query.
+struct RowCandidate: Comparable {
+    var time: Int64
+    var rowId: Tuid
+    var slot: Int32
+    var row: Int32
+    var component: Int32
+
+    static func < (a: RowCandidate, b: RowCandidate) -> Bool { (a.time, a.rowId) < (b.time, b.rowId) }
+    static func == (a: RowCandidate, b: RowCandidate) -> Bool { a.time == b.time && a.rowId == b.rowId }
+}
+
+/// The store's state, not thread-safe: ``ChunkStore`` guards it with its lock.
+struct StoreIndex<C: StorableChunk> {
+    /// Chunks by slot; nil for free slots.
+    var slots: [C?] = []
+    var freeSlots: [Int32] = []
+    var slotById: [Tuid: Int32] = [:]
+    var entities: [String: EntityIndex] = [:]
+    var timelines: [String: TimelineExtent] = [:]
+    var stats = StoreStatistics()
+
+    // MARK: Insert
+
+    /// Indexes one chunk. Work is per timeline × component (dictionary look-ups and one array insert each);
+    /// rows are only visited to check their order and, for static chunks, to find each column's winner.
+    mutating func insert(_ chunk: C) throws(StoreError) -> InsertOutcome {
+        if slotById[chunk.id] != nil {
+            stats.duplicatesSkipped += 1
+            return .duplicate
+        }
+        let numRows = chunk.numRows
+        let numComponents = chunk.componentCount
+        if numRows <= 0 || numComponents <= 0 {
+            stats.droppedEmpty += 1
+            return .droppedEmpty
+        }
+        var previous = chunk.rowId(at: 0)
+        for row in 1..<numRows {
+            let rowId = chunk.rowId(at: row)
+            if rowId < previous {
+                throw StoreError(
+                    .rowsNotSorted,
+                    "chunk \(chunk.id) on \(chunk.entityPath): row \(row) has RowId \(rowId), below row \(row - 1)'s \(previous)"
+                )
+            }
+            previous = rowId
+        }
+
+        let slot: Int32
+        if let free = freeSlots.popLast() {
+            slot = free
+            slots[Int(free)] = chunk
+        } else {
+            slot = Int32(slots.count)
+            slots.append(chunk)
+        }
+        slotById[chunk.id] = slot
+
+        let isStatic = chunk.isStaticData
+        if entities[chunk.entityPath] == nil { stats.entities += 1 }
+        if isStatic {
+            Self.indexStatic(chunk, slot: slot, into: &entities[chunk.entityPath, default: EntityIndex()])
+            stats.staticChunks += 1
+        } else {
+            indexTemporal(chunk, slot: slot)
+        }
+        stats.chunks += 1
+        stats.rows += numRows
+        stats.approximateBytes += chunk.approximateByteSize
+        return .inserted
+    }
+
+    private static func indexStatic(_ chunk: C, slot: Int32, into entity: inout EntityIndex) {
+        entity.chunkCount += 1
+        entity.staticSlots.append(slot)
+        considerStaticWinners(chunk, slot: slot, into: &entity)
+    }
+
+    /// Updates the per-component static winners with the chunk's highest-RowId non-null cells.
+    private static func considerStaticWinners(_ chunk: C, slot: Int32, into entity: inout EntityIndex) {
+        for component in 0..<chunk.componentCount {
+            // Rows are in RowId order: the last non-null row is the chunk's best for this column.
+            var row = chunk.numRows - 1
+            while row >= 0 && chunk.isNull(component: component, row: row) { row -= 1 }
+            guard row >= 0 else { continue }
+            let rowId = chunk.rowId(at: row)
+            let candidate = StaticWinner(rowId: rowId, slot: slot, row: Int32(row), component: Int32(component))
+            let name = chunk.componentName(at: component)
+            if let current = entity.staticWinners[name], current.rowId >= rowId { continue }
+            entity.staticWinners[name] = candidate
+        }
+    }
+
+    private mutating func indexTemporal(_ chunk: C, slot: Int32) {
+        let numRows = chunk.numRows
+        let numComponents = chunk.componentCount
+
+        // The dictionary is modified in place (no copy of the entity's index).
+        Self.modifyEntity(&entities, chunk.entityPath) { entity in
+            entity.chunkCount += 1
+            for timeline in 0..<chunk.timelineCount {
+                guard let range = chunk.timeRange(timeline: timeline) else { continue }
+                let sorted = chunk.isTimeSorted(timeline: timeline)
+                let name = chunk.timelineName(at: timeline)
+                Self.modifyTimeline(&entity.temporal, name) { byComponent in
+                    for component in 0..<numComponents {
+                        byComponent[chunk.componentName(at: component), default: ComponentTimeIndex()].insert(
+                            TemporalEntry(
+                                minTime: range.lowerBound, maxTime: range.upperBound, slot: slot,
+                                timeline: Int32(timeline), component: Int32(component), timeSorted: sorted))
+                    }
+                }
+            }
+        }
+        for timeline in 0..<chunk.timelineCount {
+            guard let range = chunk.timeRange(timeline: timeline) else { continue }
+            let name = chunk.timelineName(at: timeline)
+            if var extent = timelines[name] {
+                extent.minTime = min(extent.minTime, range.lowerBound)
+                extent.maxTime = max(extent.maxTime, range.upperBound)
+                extent.rows += numRows
+                timelines[name] = extent
+            } else {
+                timelines[name] = TimelineExtent(minTime: range.lowerBound, maxTime: range.upperBound, rows: numRows)
+            }
+        }
+    }
+
+    @inline(__always)
+    private static func modifyEntity(
+        _ entities: inout [String: EntityIndex], _ path: String, _ body: (inout EntityIndex) -> Void
+    ) {
+        body(&entities[path, default: EntityIndex()])
+    }
+
+    @inline(__always)
+    private static func modifyTimeline(
+        _ temporal: inout [String: [String: ComponentTimeIndex]], _ name: String,
+        _ body: (inout [String: ComponentTimeIndex]) -> Void
+    ) {
+        body(&temporal[name, default: [:]])
+    }
+
+    // MARK: Remove
+
+    /// Removes one chunk from every index. Returns it, or nil when the id is unknown.
+    mutating func remove(chunkId: Tuid) -> C? {
+        guard let slot = slotById.removeValue(forKey: chunkId), let chunk = slots[Int(slot)] else { return nil }
+        slots[Int(slot)] = nil
+        freeSlots.append(slot)
+        let path = chunk.entityPath
+        if var entity = entities.removeValue(forKey: path) {
+            entity.chunkCount -= 1
+            if chunk.isStaticData {
+                entity.staticSlots.removeAll { $0 == slot }
+                stats.staticChunks -= 1
+                if entity.staticWinners.values.contains(where: { $0.slot == slot }) {
+                    entity.staticWinners.removeAll()
+                    for other in entity.staticSlots {
+                        if let otherChunk = slots[Int(other)] {
+                            Self.considerStaticWinners(otherChunk, slot: other, into: &entity)
+                        }
+                    }
+                }
+            } else {
+                for timeline in 0..<chunk.timelineCount {
+                    let name = chunk.timelineName(at: timeline)
+                    guard var byComponent = entity.temporal.removeValue(forKey: name) else { continue }
+                    for component in 0..<chunk.componentCount {
+                        let componentName = chunk.componentName(at: component)
+                        guard var index = byComponent.removeValue(forKey: componentName) else { continue }
+                        index.remove(slot: slot)
+                        if !index.entries.isEmpty { byComponent[componentName] = index }
+                    }
+                    if !byComponent.isEmpty { entity.temporal[name] = byComponent }
+                    if let range = chunk.timeRange(timeline: timeline), var extent = timelines[name] {
+                        extent.rows -= chunk.numRows
+                        if range.lowerBound <= extent.minTime || range.upperBound >= extent.maxTime {
+                            extent.dirty = true
+                        }
+                        timelines[name] = extent
+                    }
+                }
+            }
+            if entity.chunkCount > 0 {
+                entities[path] = entity
+            } else {
+                stats.entities -= 1
+            }
+        }
+        stats.chunks -= 1
+        stats.rows -= chunk.numRows
+        stats.approximateBytes -= chunk.approximateByteSize
+        stats.removed += 1
+        return chunk
+    }
+
+    // MARK: Queries
+
+    func hit(_ c: RowCandidate, isStatic: Bool) -> CellHit<C> {
+        CellHit(
+            chunk: slots[Int(c.slot)]!, row: Int(c.row), component: Int(c.component), rowId: c.rowId,
+            time: isStatic ? nil : c.time)
+    }
+
+    func staticCell(entity: String, component: String) -> CellHit<C>? {
+        guard let winner = entities[entity]?.staticWinners[component] else { return nil }
+        return CellHit(
+            chunk: slots[Int(winner.slot)]!, row: Int(winner.row), component: Int(winner.component),
+            rowId: winner.rowId, time: nil)
+    }
+
+    func latestAt(entity: String, component: String, timeline: String, at t: Int64) -> CellHit<C>? {
+        guard let entityIndex = entities[entity] else { return nil }
+        if entityIndex.staticWinners[component] != nil {
+            return staticCell(entity: entity, component: component)
+        }
+        guard let index = entityIndex.temporal[timeline]?[component] else { return nil }
+        var best: RowCandidate?
+        var i = index.countStarting(atOrBefore: t)
+        while i > 0 {
+            i -= 1
+            let entry = index.entries[i]
+            if let b = best {
+                if index.isOutOfReach(minTime: entry.minTime, before: b.time) { break }
+                if entry.maxTime < b.time { continue }
+            }
+            let chunk = slots[Int(entry.slot)]!
+            if let candidate = Self.latestRow(in: chunk, entry: entry, atOrBefore: t),
+                best.map({ $0 < candidate }) ?? true
+            {
+                best = candidate
+            }
+        }
+        return best.map { hit($0, isStatic: false) }
+    }
+
+    /// The row with the greatest (time, RowId) at or before `t` whose cell is not null.
+    private static func latestRow(in chunk: C, entry: TemporalEntry, atOrBefore t: Int64) -> RowCandidate? {
+        let timeline = Int(entry.timeline)
+        let component = Int(entry.component)
+        let numRows = chunk.numRows
+        var bestRow = -1
+        var bestTime = Int64.min
+        if entry.timeSorted {
+            // Times ascend with rows, and rows with RowIds: the last eligible row is the greatest.
+            var row = entry.maxTime <= t ? numRows : upperBound(chunk, timeline: timeline, numRows: numRows, t)
+            row -= 1
+            while row >= 0 && chunk.isNull(component: component, row: row) { row -= 1 }
+            guard row >= 0 else { return nil }
+            bestRow = row
+            bestTime = chunk.time(timeline: timeline, row: row)
+        } else {
+            for row in 0..<numRows {
+                let time = chunk.time(timeline: timeline, row: row)
+                // `>=`: at equal times a later row has the higher RowId.
+                if time <= t && (bestRow < 0 || time >= bestTime) && !chunk.isNull(component: component, row: row) {
+                    bestRow = row
+                    bestTime = time
+                }
+            }
+            guard bestRow >= 0 else { return nil }
+        }
+        return RowCandidate(
+            time: bestTime, rowId: chunk.rowId(at: bestRow), slot: entry.slot, row: Int32(bestRow),
+            component: entry.component)
+    }
+
+    /// The first row whose time is greater than `t` (rows sorted by time).
+    private static func upperBound(_ chunk: C, timeline: Int, numRows: Int, _ t: Int64) -> Int {
+        var lo = 0
+        var hi = numRows
+        while lo < hi {
+            let mid = (lo &+ hi) >> 1
+            if chunk.time(timeline: timeline, row: mid) <= t { lo = mid + 1 } else { hi = mid }
+        }
+        return lo
+    }
+
+    /// The first row whose time is at least `t` (rows sorted by time).
+    private static func lowerBound(_ chunk: C, timeline: Int, numRows: Int, _ t: Int64) -> Int {
+        var lo = 0
+        var hi = numRows
+        while lo < hi {
+            let mid = (lo &+ hi) >> 1
+            if chunk.time(timeline: timeline, row: mid) < t { lo = mid + 1 } else { hi = mid }
+        }
+        return lo
+    }
+
+    func range(
+        entity: String, component: String, timeline: String, from t0: Int64, through t1: Int64
+    )
+        -> [CellHit<C>]
+    {
+        guard t0 <= t1, let entityIndex = entities[entity] else { return [] }
+        // Static data shadows the temporal rows of the same entity+component, in ranges too.
+        if entityIndex.staticWinners[component] != nil { return [] }
+        guard let index = entityIndex.temporal[timeline]?[component] else { return [] }
+        var rows: [RowCandidate] = []
+        var i = index.countStarting(atOrBefore: t1)
+        while i > 0 {
+            i -= 1
+            let entry = index.entries[i]
+            if index.isOutOfReach(minTime: entry.minTime, before: t0) { break }
+            if entry.maxTime < t0 { continue }
+            let chunk = slots[Int(entry.slot)]!
+            let tl = Int(entry.timeline)
+            let component = Int(entry.component)
+            let numRows = chunk.numRows
+            var start = 0
+            var end = numRows
+            if entry.timeSorted {
+                if entry.minTime < t0 { start = Self.lowerBound(chunk, timeline: tl, numRows: numRows, t0) }
+                if entry.maxTime > t1 { end = Self.upperBound(chunk, timeline: tl, numRows: numRows, t1) }
+            }
+            var row = start
+            while row < end {
+                let time = chunk.time(timeline: tl, row: row)
+                if time >= t0 && time <= t1 && !chunk.isNull(component: component, row: row) {
+                    rows.append(
+                        RowCandidate(
+                            time: time, rowId: chunk.rowId(at: row), slot: entry.slot, row: Int32(row),
+                            component: entry.component))
+                }
+                row += 1
+            }
+        }
+        rows.sort()
+        return rows.map { hit($0, isStatic: false) }
+    }
+
+    // MARK: Catalogue
+
+    func components(of entity: String) -> [String] {
+        guard let entityIndex = entities[entity] else { return [] }
+        var names = Set(entityIndex.staticWinners.keys)
+        for byComponent in entityIndex.temporal.values { names.formUnion(byComponent.keys) }
+        return names.sorted()
+    }
+
+    func timelines(of entity: String) -> [String] {
+        guard let entityIndex = entities[entity] else { return [] }
+        return entityIndex.temporal.keys.sorted()
+    }
+
+    func timeRange(of entity: String, timeline: String) -> ClosedRange<Int64>? {
+        guard let byComponent = entities[entity]?.temporal[timeline] else { return nil }
+        var lo = Int64.max
+        var hi = Int64.min
+        for index in byComponent.values {
+            guard let first = index.entries.first else { continue }
+            lo = min(lo, first.minTime)
+            for entry in index.entries { hi = max(hi, entry.maxTime) }
+        }
+        return lo <= hi ? lo...hi : nil
+    }
+
+    mutating func timelineSummaries() -> [TimelineSummary] {
+        if timelines.values.contains(where: { $0.dirty }) { recomputeTimelineExtents() }
+        return timelines.map {
+            TimelineSummary(name: $0.key, minTime: $0.value.minTime, maxTime: $0.value.maxTime, rowCount: $0.value.rows)
+        }
+        .sorted { $0.name < $1.name }
+    }
+
+    /// Recomputes every timeline's extent from the chunks held (after removals).
+    mutating func recomputeTimelineExtents() {
+        var fresh: [String: TimelineExtent] = [:]
+        for case let chunk? in slots where !chunk.isStaticData {
+            for timeline in 0..<chunk.timelineCount {
+                guard let range = chunk.timeRange(timeline: timeline) else { continue }
+                let name = chunk.timelineName(at: timeline)
+                if var extent = fresh[name] {
+                    extent.minTime = min(extent.minTime, range.lowerBound)
+                    extent.maxTime = max(extent.maxTime, range.upperBound)
+                    extent.rows += chunk.numRows
+                    fresh[name] = extent
+                } else {
+                    fresh[name] = TimelineExtent(
+                        minTime: range.lowerBound, maxTime: range.upperBound, rows: chunk.numRows)
+                }
+            }
+        }
+        timelines = fresh
+    }
+}

@@ -1,0 +1,158 @@
+import RRD
+
+/// An error inserting a chunk that breaks the store's conventions (see ``StorableChunk``).
+public struct StoreError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// What went wrong, as an opaque code compared with `==`.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private enum Wrapped: Hashable, Sendable { case rowsNotSorted }
+        private let wrapped: Wrapped
+        private init(_ wrapped: Wrapped) { self.wrapped = wrapped }
+        /// The chunk's RowIds are not in ascending order.
+        public static let rowsNotSorted = Code(.rowsNotSorted)
+        public var description: String {
+            switch wrapped {
+            case .rowsNotSorted: "rowsNotSorted"
+            }
+        }
+    }
+
+    /// The kind of error.
+    public var code: Code
+    /// A readable explanation naming the chunk and the offending row.
+    public var message: String
+
+    /// Creates an error.
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(code): \(message)" }
+}
+
+/// What ``ChunkStore/insert(_:)`` did with one chunk.
+public enum InsertOutcome: Hashable, Sendable {
+    /// The chunk is now in the store.
+    case inserted
+    /// A chunk with that id is already in the store: nothing changed.
+    case duplicate
+    /// The chunk had no rows or no component columns: dropped, as the reference store does.
+    case droppedEmpty
+}
+
+/// Counts of one ``ChunkStore/insert(contentsOf:)`` batch.
+public struct InsertSummary: Hashable, Sendable {
+    /// Chunks added to the store.
+    public var inserted = 0
+    /// Chunks skipped because their id was already present.
+    public var duplicates = 0
+    /// Chunks dropped for having no rows or no component columns.
+    public var droppedEmpty = 0
+    /// Creates an empty summary.
+    public init() {}
+}
+
+/// One cell the store answers with: where it lives and how it is indexed. Render the value from
+/// ``chunk`` (row ``row``, component column ``component``).
+public struct CellHit<C: StorableChunk>: Sendable {
+    /// The chunk holding the cell (kept alive by this value even if the store drops it later).
+    public var chunk: C
+    /// The row inside ``chunk``.
+    public var row: Int
+    /// The component column index inside ``chunk``.
+    public var component: Int
+    /// The row's RowId.
+    public var rowId: Tuid
+    /// The row's time on the queried timeline, or nil for a static cell.
+    public var time: Int64?
+}
+
+/// The extent of one timeline over the whole store.
+public struct TimelineSummary: Hashable, Sendable {
+    /// The timeline name.
+    public var name: String
+    /// The smallest time of any row.
+    public var minTime: Int64
+    /// The largest time of any row.
+    public var maxTime: Int64
+    /// The number of rows (over all temporal chunks that carry this timeline).
+    public var rowCount: Int
+
+    /// Creates a summary.
+    public init(name: String, minTime: Int64, maxTime: Int64, rowCount: Int) {
+        self.name = name
+        self.minTime = minTime
+        self.maxTime = maxTime
+        self.rowCount = rowCount
+    }
+}
+
+/// Counters of one store. Cheap to read; a consistent snapshot.
+public struct StoreStatistics: Hashable, Sendable {
+    /// Chunks held now.
+    public var chunks = 0
+    /// Of which static.
+    public var staticChunks = 0
+    /// Rows held now (static and temporal).
+    public var rows = 0
+    /// Sum of ``StorableChunk/approximateByteSize`` of the chunks held now.
+    public var approximateBytes = 0
+    /// Distinct entities with data.
+    public var entities = 0
+    /// Inserts skipped because the chunk id was already present (since creation).
+    public var duplicatesSkipped = 0
+    /// Chunks dropped for having no rows or no component columns (since creation).
+    public var droppedEmpty = 0
+    /// Chunks removed (since creation).
+    public var removed = 0
+    /// Store events emitted (since creation); also the id of the last event.
+    public var eventsEmitted: UInt64 = 0
+}
+
+/// One node of the entity tree: a path component, whether data is logged exactly there, and children
+/// sorted by name.
+public struct EntityTreeNode: Hashable, Sendable {
+    /// The last path part (escapes kept), empty for the root.
+    public var name: String
+    /// The full path (`/` for the root).
+    public var path: String
+    /// Whether any chunk is logged at exactly this path.
+    public var hasData: Bool
+    /// Child nodes, sorted by name.
+    public var children: [EntityTreeNode]
+}
+
+/// Why a chunk left the store.
+public enum DeletionReason: Hashable, Sendable {
+    /// ``ChunkStore/remove(chunkId:)`` was called (e.g. by garbage collection).
+    case removed
+}
+
+/// A change to a store, delivered to subscribers in ``id`` order.
+public struct StoreEvent<C: StorableChunk>: Sendable {
+    /// The change.
+    public enum Kind: Sendable {
+        /// A chunk was added.
+        case addition(C)
+        /// A chunk was removed.
+        case deletion(C, DeletionReason)
+    }
+
+    /// Increasing per store, starting at 1, without gaps.
+    public var id: UInt64
+    /// The change.
+    public var kind: Kind
+
+    /// The chunk added or removed.
+    public var chunk: C {
+        switch kind {
+        case .addition(let c): c
+        case .deletion(let c, _): c
+        }
+    }
+}
+
+/// A handle returned by ``ChunkStore/subscribe(_:)``; pass it to ``ChunkStore/unsubscribe(_:)``.
+public struct StoreSubscription: Hashable, Sendable {
+    let id: Int
+}
