@@ -1,25 +1,64 @@
 import ArrowIPC
 import RRD
 
-/// A placeholder until the chunk model lands (issue 3): the API the engine codes against.
+/// One decoded chunk: the rows of one entity, sorted by RowId, with their timelines and component
+/// columns as zero-copy views over the decompressed Arrow IPC payload.
+///
+/// When the record batch was not sorted by RowId, the chunk carries a row permutation; every
+/// accessor (``Timeline/time(at:)``, ``ComponentColumn/isNull(_:)``, …) takes RowId-order rows.
+/// A chunk is static iff it has no timelines.
+///
+/// - Complexity: decoding allocates O(columns) objects; row ids and the optional permutation are
+///   one array each.
 public struct Chunk: Sendable {
+    /// The chunk id (`rerun:id`).
     public var id: Tuid
+    /// The entity path exactly as `rerun:entity_path` carries it (escaped).
     public var entityPath: String
+    /// Number of rows.
     public var numRows: Int
+    /// True iff the chunk has no index columns.
     public var isStatic: Bool
-}
+    /// Row ids in ascending order.
+    public var rowIds: [Tuid]
+    /// Index columns in schema order.
+    public var timelines: [Timeline]
+    /// Component columns in schema order.
+    public var components: [ComponentColumn]
+    /// Schema-level metadata (`rerun:entity_path`, `rerun:id`, `sorbet:version`, …).
+    public var schemaMetadata: [KeyValue]
+    /// The decoded record batch (raw columns in physical row order).
+    public var recordBatch: ArrowRecordBatch
+    /// Whether the rows had to be re-sorted by RowId.
+    public var wasResorted: Bool
+    /// Non-fatal findings (unknown sorbet version, columns kept raw, `is_static` mismatch).
+    public var warnings: [String]
 
-/// An error decoding one `ArrowMsg` into a chunk.
-public struct ChunkError: Error, Hashable, Sendable, CustomStringConvertible {
-    public var message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
-}
+    /// The entity path with its parts.
+    public var entity: EntityPath { EntityPath(escaped: entityPath) }
 
-/// Decodes `ArrowMsg`s into chunks. One per worker: it caches decoded schemas, so it is not Sendable.
-public final class ChunkDecoder {
-    public init() {}
-    public func decode(_ msg: ArrowMsg) throws(ChunkError) -> Chunk {
-        throw ChunkError("chunk decoding not implemented yet")
+    /// The timeline named `name`.
+    public func timeline(named name: String) -> Timeline? { timelines.first { $0.name == name } }
+
+    /// The component column named `name` (column name, e.g. `Points3D:positions`).
+    public func component(named name: String) -> ComponentColumn? { components.first { $0.name == name } }
+
+    /// Bytes of Arrow buffers this chunk references (an estimate of its memory).
+    public var byteSize: Int { recordBatch.columns.reduce(0) { $0 + $1.bufferBytes } + rowIds.count * 16 }
+
+    /// Human-readable summary for `ingest print -v`: the entity path, chunk id and row count, then
+    /// one line per timeline (kind, Arrow type, range, sorted) and per component (Arrow type).
+    public func summaryLines() -> [String] {
+        var lines = ["\(entityPath) \(id.chunkIdString) rows=\(numRows)" + (isStatic ? " static" : "")]
+        for t in timelines {
+            var s = "  timeline \(t.name) (\(t.kind.rawValue), \(t.arrowType))"
+            if let r = t.range { s += " \(r.lowerBound)..=\(r.upperBound)" }
+            s += t.isSorted ? " sorted" : " unsorted"
+            lines.append(s)
+        }
+        for c in components {
+            lines.append("  component \(c.name): \(c.arrowType)")
+        }
+        return lines
     }
 }

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// An immutable, heap-allocated block of bytes shared by every slice cut from it.
 ///
 /// The reader fills one storage per message (or a larger read block) and then never writes to it
@@ -81,7 +87,11 @@ public struct ByteSlice: Sendable, Hashable {
     public var bytes: [UInt8] { withUnsafeBytes { Array($0) } }
 
     public static func == (lhs: ByteSlice, rhs: ByteSlice) -> Bool {
-        lhs.withUnsafeBytes { a in rhs.withUnsafeBytes { b in a.elementsEqual(b) } }
+        if lhs.count != rhs.count { return false }
+        if lhs.storage === rhs.storage && lhs.range == rhs.range { return true }
+        if lhs.isEmpty { return true }
+        // memcmp: `elementsEqual` walks byte by byte, which is very slow in debug builds.
+        return memcmp(lhs.storage.baseAddress + lhs.range.lowerBound, rhs.storage.baseAddress + rhs.range.lowerBound, lhs.count) == 0
     }
 
     public func hash(into hasher: inout Hasher) {

@@ -13,6 +13,8 @@ public enum IPCFraming {
         public var headerType: UInt8
         public var metadataSize: Int
         public var bodyLength: Int
+        /// `RecordBatch.length` (rows) for a RecordBatch message, else `nil`.
+        public var rowCount: Int64?
     }
 
     /// Checks the framing and returns the messages found.
@@ -24,9 +26,6 @@ public enum IPCFraming {
         var entries: [Entry] = []
         var pos = 0
         let n = ipc.count
-        func fail(_ at: Int, _ text: String) -> RRDError {
-            RRDError(.badPayload, source: "", offset: UInt64(at), "Arrow IPC framing at payload byte \(at): \(text)")
-        }
         while true {
             guard n - pos >= 8 else {
                 throw fail(pos, "expected an 8-byte message prefix or end-of-stream marker, found \(n - pos) bytes")
@@ -51,7 +50,7 @@ public enum IPCFraming {
             }
             let metaStart = pos + 8
             let meta = UnsafeRawBufferPointer(rebasing: ipc[metaStart..<(metaStart + Int(size))])
-            let (headerType, body) = try messageFields(meta, at: metaStart, fail)
+            let (headerType, body, rows) = try messageFields(meta, at: metaStart)
             guard body >= 0, body <= Int64(n - metaStart - Int(size)) else {
                 throw fail(metaStart, "body length \(body) does not fit in the \(n - metaStart - Int(size)) remaining bytes")
             }
@@ -66,45 +65,80 @@ public enum IPCFraming {
             default:
                 throw fail(pos, "unknown Message.header_type \(headerType)")
             }
-            entries.append(Entry(offset: pos, headerType: headerType, metadataSize: Int(size), bodyLength: Int(body)))
+            entries.append(
+                Entry(offset: pos, headerType: headerType, metadataSize: Int(size), bodyLength: Int(body), rowCount: rows))
             pos = metaStart + Int(size) + Int(body)
         }
     }
 
-    /// Reads `Message.header_type` (slot 1) and `Message.bodyLength` (slot 3) from a flatbuffer.
+    private static func fail(_ at: Int, _ text: String) -> RRDError {
+        RRDError(.badPayload, source: "", offset: UInt64(at), "Arrow IPC framing at payload byte \(at): \(text)")
+    }
+
+    /// Reads `Message.header_type` (slot 1), `Message.bodyLength` (slot 3) and, for a RecordBatch,
+    /// `RecordBatch.length` (slot 0 of the `header` table, slot 2) from a flatbuffer.
     private static func messageFields(
-        _ m: UnsafeRawBufferPointer, at base: Int, _ fail: (Int, String) -> RRDError
-    ) throws(RRDError) -> (UInt8, Int64) {
+        _ m: UnsafeRawBufferPointer, at base: Int
+    ) throws(RRDError) -> (UInt8, Int64, Int64?) {
         guard m.count >= 8 else { throw fail(base, "metadata of \(m.count) bytes is too small for a flatbuffer") }
         let root = Int(UInt32(littleEndian: m.loadUnaligned(as: UInt32.self)))
-        guard root <= m.count - 4 else { throw fail(base, "flatbuffer root offset \(root) is outside the \(m.count)-byte metadata") }
-        let vtableRel = Int64(Int32(littleEndian: m.loadUnaligned(fromByteOffset: root, as: Int32.self)))
-        let vtable = Int64(root) - vtableRel
+        let message = try table(m, at: root, base)
+        var headerType: UInt8 = 0
+        if let o = try message.field(1, size: 1) { headerType = m[o] }
+        var body: Int64 = 0
+        if let o = try message.field(3, size: 8) {
+            body = Int64(littleEndian: m.loadUnaligned(fromByteOffset: o, as: Int64.self))
+        }
+        var rows: Int64?
+        if headerType == 3, let o = try message.field(2, size: 4) {
+            let target = o + Int(UInt32(littleEndian: m.loadUnaligned(fromByteOffset: o, as: UInt32.self)))
+            let batch = try table(m, at: target, base)
+            rows = 0
+            if let l = try batch.field(0, size: 8) {
+                rows = Int64(littleEndian: m.loadUnaligned(fromByteOffset: l, as: Int64.self))
+            }
+        }
+        return (headerType, body, rows)
+    }
+
+    /// A flatbuffer table located and bounds-checked inside `m`.
+    private struct Table {
+        let position: Int
+        let vtable: Int
+        let vtableSize: Int
+        let tableSize: Int
+        let base: Int
+        let buffer: UnsafeRawBufferPointer
+
+        /// The absolute position of field `slot` (of `size` bytes), or `nil` when absent.
+        func field(_ slot: Int, size: Int) throws(RRDError) -> Int? {
+            let at = 4 + 2 * slot
+            guard at + 2 <= vtableSize else { return nil }
+            let o = Int(UInt16(littleEndian: buffer.loadUnaligned(fromByteOffset: vtable + at, as: UInt16.self)))
+            if o == 0 { return nil }
+            guard o + size <= tableSize else {
+                throw IPCFraming.fail(base + vtable, "flatbuffer field \(slot) lies outside its \(tableSize)-byte table")
+            }
+            return position + o
+        }
+    }
+
+    private static func table(
+        _ m: UnsafeRawBufferPointer, at position: Int, _ base: Int
+    ) throws(RRDError) -> Table {
+        guard position >= 0, position <= m.count - 4 else {
+            throw fail(base, "flatbuffer table offset \(position) is outside the \(m.count)-byte metadata")
+        }
+        let vtable = Int64(position) - Int64(Int32(littleEndian: m.loadUnaligned(fromByteOffset: position, as: Int32.self)))
         guard vtable >= 0, vtable <= Int64(m.count - 4) else {
-            throw fail(base + root, "flatbuffer vtable offset \(vtable) is outside the metadata")
+            throw fail(base + position, "flatbuffer vtable offset \(vtable) is outside the metadata")
         }
         let vt = Int(vtable)
         let vtSize = Int(UInt16(littleEndian: m.loadUnaligned(fromByteOffset: vt, as: UInt16.self)))
         let tableSize = Int(UInt16(littleEndian: m.loadUnaligned(fromByteOffset: vt + 2, as: UInt16.self)))
-        guard vtSize >= 4, vtSize % 2 == 0, vt + vtSize <= m.count, root + tableSize <= m.count else {
+        guard vtSize >= 4, vtSize % 2 == 0, vt + vtSize <= m.count, tableSize >= 4, position + tableSize <= m.count else {
             throw fail(base + vt, "flatbuffer vtable (size \(vtSize), table size \(tableSize)) does not fit in the metadata")
         }
-        func fieldOffset(_ slot: Int) -> Int? {
-            let at = 4 + 2 * slot
-            guard at + 2 <= vtSize else { return nil }
-            let o = Int(UInt16(littleEndian: m.loadUnaligned(fromByteOffset: vt + at, as: UInt16.self)))
-            return o == 0 ? nil : o
-        }
-        var headerType: UInt8 = 0
-        if let o = fieldOffset(1) {
-            guard o + 1 <= tableSize else { throw fail(base + vt, "Message.header_type lies outside its table") }
-            headerType = m[root + o]
-        }
-        var body: Int64 = 0
-        if let o = fieldOffset(3) {
-            guard o + 8 <= tableSize else { throw fail(base + vt, "Message.bodyLength lies outside its table") }
-            body = Int64(littleEndian: m.loadUnaligned(fromByteOffset: root + o, as: Int64.self))
-        }
-        return (headerType, body)
+        return Table(position: position, vtable: vt, vtableSize: vtSize, tableSize: tableSize, base: base, buffer: m)
     }
 }

@@ -88,14 +88,18 @@ final class InputSource {
     /// The next block of (decompressed) bytes, or `nil` at the end of input.
     func nextBlock() throws(RRDError) -> ByteSlice? {
         if dctx != nil { return try nextZstdBlock() }
-        if !pending.isEmpty {
-            defer { pending = [] }
-            return ByteSlice(copying: pending)
-        }
-        if eof { return nil }
-        var filled = 0
-        let storage = try ByteStorage(count: blockSize) { (dst) throws(RRDError) in
-            filled = try rawRead(dst.baseAddress!, dst.count)
+        if eof && pending.isEmpty { return nil }
+        // The sniffed first bytes open the first block, so that block starts at offset 0.
+        let head = pending
+        pending = []
+        var filled = head.count
+        let storage = try ByteStorage(count: Swift.max(blockSize, head.count)) { (dst) throws(RRDError) in
+            head.withUnsafeBytes { if $0.count > 0 { dst.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: $0.count) } }
+            if !eof {
+                let n = try rawRead(dst.baseAddress! + head.count, dst.count - head.count)
+                if n == 0 { eof = true }
+                filled += n
+            }
         }
         if filled == 0 {
             eof = true
@@ -120,14 +124,15 @@ final class InputSource {
             var output = ZSTD_outBuffer(dst: dst.baseAddress, size: dst.count, pos: 0)
             while output.pos < output.size {
                 if zInPos == zInSize {
-                    if eof { break }
-                    let n = try rawRead(zIn, zInCapacity)
-                    if n == 0 {
-                        eof = true
-                        // Let the decoder flush what it still holds.
+                    if !eof {
+                        let n = try rawRead(zIn, zInCapacity)
+                        if n == 0 { eof = true }
+                        zInSize = n
+                        zInPos = 0
                     }
-                    zInSize = n
-                    zInPos = 0
+                    // At the end of input, call once more only if a frame is unfinished: zstd may
+                    // still hold decoded bytes it could not flush into a full output block.
+                    if eof && zLastHint == 0 { break }
                 }
                 var input = ZSTD_inBuffer(src: zIn, size: zInSize, pos: zInPos)
                 let before = output.pos

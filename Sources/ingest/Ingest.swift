@@ -4,6 +4,7 @@ import ArgumentParser
 struct Ingest: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ingest",
-        abstract: "Read, inspect, verify and replay Rerun recordings (.rrd/.rbl)."
+        abstract: "Read, inspect, verify and replay Rerun recordings (.rrd/.rbl).",
+        subcommands: [PrintCommand.self, StatsCommand.self, VerifyCommand.self, ReplayCommand.self]
     )
 }

@@ -48,3 +48,16 @@ extension StoreId {
 
 /// Integers of `EXPECTED.json` (JSONSerialization gives NSNumber).
 func u64(_ any: Any?) -> UInt64? { (any as? NSNumber)?.uint64Value }
+
+/// `nil` when the two event lists are equal, otherwise a short description of the first difference
+/// (the full lists are too long for a test log).
+func firstDifference(_ a: [StreamEvent], _ b: [StreamEvent]) -> String? {
+    for (i, (x, y)) in zip(a, b).enumerated() where x != y {
+        return "event \(i): \(String(describing: x).prefix(300)) != \(String(describing: y).prefix(300))"
+    }
+    if a.count != b.count {
+        let extra = a.count > b.count ? a[b.count] : b[a.count]
+        return "counts \(a.count) != \(b.count); first extra: \(String(describing: extra).prefix(300))"
+    }
+    return nil
+}

@@ -1,1 +1,0 @@
-// The Arrow IPC stream reader lives in this module (see issue 3).

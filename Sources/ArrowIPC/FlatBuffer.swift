@@ -1,0 +1,190 @@
+/// A bounds-checked reader of one flatbuffer table (our own, just what Arrow's `Message.fbs` and
+/// `Schema.fbs` need). It lives only inside a `withUnsafeBytes` closure over the metadata bytes.
+///
+/// Every offset read from the input is checked against the buffer before use; a bad offset throws
+/// ``ArrowError/Code/malformed`` with the byte position (relative to `base`, the metadata start in the stream).
+struct FBTable {
+    let buf: UnsafeRawBufferPointer
+    /// Offset of this table in `buf`.
+    let pos: Int
+    /// Offset of the vtable in `buf` and its size in bytes.
+    let vt: Int
+    let vtSize: Int
+    /// Stream offset of `buf[0]`, for error messages.
+    let base: Int
+
+    /// The root table: a uoffset at byte 0.
+    static func root(_ buf: UnsafeRawBufferPointer, base: Int) throws(ArrowError) -> FBTable {
+        let off = try FBTable.u32(buf, 0, base)
+        return try FBTable(buf, at: Int(off), base: base)
+    }
+
+    init(_ buf: UnsafeRawBufferPointer, at pos: Int, base: Int) throws(ArrowError) {
+        self.buf = buf
+        self.base = base
+        guard pos >= 0, pos <= buf.count - 4 else {
+            throw ArrowError(
+                .malformed, offset: base + pos, "flatbuffer table offset \(pos) outside the \(buf.count)-byte metadata")
+        }
+        let soff = Int(Int32(bitPattern: UInt32(littleEndian: buf.loadUnaligned(fromByteOffset: pos, as: UInt32.self))))
+        let vt = pos - soff
+        guard vt >= 0, vt <= buf.count - 4 else {
+            throw ArrowError(
+                .malformed, offset: base + pos, "flatbuffer vtable offset \(vt) outside the \(buf.count)-byte metadata")
+        }
+        let size = Int(UInt16(littleEndian: buf.loadUnaligned(fromByteOffset: vt, as: UInt16.self)))
+        guard size >= 4, size % 2 == 0, vt + size <= buf.count else {
+            throw ArrowError(.malformed, offset: base + vt, "flatbuffer vtable of \(size) bytes does not fit")
+        }
+        self.pos = pos
+        self.vt = vt
+        self.vtSize = size
+    }
+
+    static func u32(_ buf: UnsafeRawBufferPointer, _ at: Int, _ base: Int) throws(ArrowError) -> UInt32 {
+        guard at >= 0, at <= buf.count - 4 else {
+            throw ArrowError(.truncated, offset: base + at, "flatbuffer needs 4 bytes at \(at) of \(buf.count)")
+        }
+        return UInt32(littleEndian: buf.loadUnaligned(fromByteOffset: at, as: UInt32.self))
+    }
+
+    /// Absolute position of field `slot`'s data, or nil when absent.
+    func fieldPos(_ slot: Int, size: Int) throws(ArrowError) -> Int? {
+        let entry = 4 + 2 * slot
+        guard entry + 2 <= vtSize else { return nil }
+        let rel = Int(UInt16(littleEndian: buf.loadUnaligned(fromByteOffset: vt + entry, as: UInt16.self)))
+        if rel == 0 { return nil }
+        let p = pos + rel
+        guard p + size <= buf.count else {
+            throw ArrowError(
+                .truncated, offset: base + p, "flatbuffer field \(slot) (\(size) bytes) runs past the metadata")
+        }
+        return p
+    }
+
+    func int64(_ slot: Int, default d: Int64 = 0) throws(ArrowError) -> Int64 {
+        guard let p = try fieldPos(slot, size: 8) else { return d }
+        return Int64(littleEndian: buf.loadUnaligned(fromByteOffset: p, as: Int64.self))
+    }
+
+    func int32(_ slot: Int, default d: Int32 = 0) throws(ArrowError) -> Int32 {
+        guard let p = try fieldPos(slot, size: 4) else { return d }
+        return Int32(littleEndian: buf.loadUnaligned(fromByteOffset: p, as: Int32.self))
+    }
+
+    func int16(_ slot: Int, default d: Int16 = 0) throws(ArrowError) -> Int16 {
+        guard let p = try fieldPos(slot, size: 2) else { return d }
+        return Int16(littleEndian: buf.loadUnaligned(fromByteOffset: p, as: Int16.self))
+    }
+
+    func uint8(_ slot: Int, default d: UInt8 = 0) throws(ArrowError) -> UInt8 {
+        guard let p = try fieldPos(slot, size: 1) else { return d }
+        return buf[p]
+    }
+
+    func bool(_ slot: Int, default d: Bool = false) throws(ArrowError) -> Bool {
+        guard let p = try fieldPos(slot, size: 1) else { return d }
+        return buf[p] != 0
+    }
+
+    /// Follows the uoffset stored in field `slot`.
+    private func target(_ slot: Int) throws(ArrowError) -> Int? {
+        guard let p = try fieldPos(slot, size: 4) else { return nil }
+        let t = p + Int(try FBTable.u32(buf, p, base))
+        guard t < buf.count else {
+            throw ArrowError(
+                .malformed, offset: base + p, "flatbuffer offset in field \(slot) points past the metadata")
+        }
+        return t
+    }
+
+    func table(_ slot: Int) throws(ArrowError) -> FBTable? {
+        guard let t = try target(slot) else { return nil }
+        return try FBTable(buf, at: t, base: base)
+    }
+
+    func string(_ slot: Int) throws(ArrowError) -> String? {
+        guard let t = try target(slot) else { return nil }
+        return try FBTable.string(buf, at: t, base: base)
+    }
+
+    static func string(_ buf: UnsafeRawBufferPointer, at t: Int, base: Int) throws(ArrowError) -> String {
+        let n = Int(try u32(buf, t, base))
+        guard n <= buf.count - t - 4 else {
+            throw ArrowError(.truncated, offset: base + t, "flatbuffer string of \(n) bytes runs past the metadata")
+        }
+        let bytes = UnsafeRawBufferPointer(rebasing: buf[(t + 4)..<(t + 4 + n)])
+        guard let s = String(validating: bytes, as: UTF8.self) else {
+            throw ArrowError(.malformed, offset: base + t, "flatbuffer string is not valid UTF-8")
+        }
+        return s
+    }
+
+    /// A vector in field `slot`: (position of first element, count), checked for `elementSize`.
+    func vector(_ slot: Int, elementSize: Int) throws(ArrowError) -> (start: Int, count: Int)? {
+        guard let t = try target(slot) else { return nil }
+        let n = Int(try FBTable.u32(buf, t, base))
+        guard n <= (buf.count - t - 4) / elementSize else {
+            throw ArrowError(
+                .truncated, offset: base + t, "flatbuffer vector of \(n)×\(elementSize) bytes runs past the metadata")
+        }
+        return (t + 4, n)
+    }
+
+    /// The tables of a vector of tables.
+    func tables(_ slot: Int) throws(ArrowError) -> [FBTable] {
+        guard let (start, n) = try vector(slot, elementSize: 4) else { return [] }
+        var out: [FBTable] = []
+        out.reserveCapacity(n)
+        for i in 0..<n {
+            let p = start + 4 * i
+            let t = p + Int(try FBTable.u32(buf, p, base))
+            out.append(try FBTable(buf, at: t, base: base))
+        }
+        return out
+    }
+
+    func int64Vector(_ slot: Int) throws(ArrowError) -> [Int64] {
+        guard let (start, n) = try vector(slot, elementSize: 8) else { return [] }
+        var out: [Int64] = []
+        out.reserveCapacity(n)
+        for i in 0..<n {
+            out.append(Int64(littleEndian: buf.loadUnaligned(fromByteOffset: start + 8 * i, as: Int64.self)))
+        }
+        return out
+    }
+
+    func int32Vector(_ slot: Int) throws(ArrowError) -> [Int32]? {
+        guard let (start, n) = try vector(slot, elementSize: 4) else { return nil }
+        var out: [Int32] = []
+        out.reserveCapacity(n)
+        for i in 0..<n {
+            out.append(Int32(littleEndian: buf.loadUnaligned(fromByteOffset: start + 4 * i, as: Int32.self)))
+        }
+        return out
+    }
+
+    /// Byte ranges (in `buf`) of the value strings of a `[KeyValue]` vector, length prefix included.
+    func keyValueValueRanges(_ slot: Int) throws(ArrowError) -> [Range<Int>] {
+        var out: [Range<Int>] = []
+        for kv in try tables(slot) {
+            guard let p = try kv.fieldPos(1, size: 4) else { continue }
+            let t = p + Int(try FBTable.u32(buf, p, base))
+            let n = Int(try FBTable.u32(buf, t, base))
+            guard n <= buf.count - t - 4 else {
+                throw ArrowError(.truncated, offset: base + t, "flatbuffer string of \(n) bytes runs past the metadata")
+            }
+            out.append(t..<(t + 4 + n))
+        }
+        return out.sorted { $0.lowerBound < $1.lowerBound }
+    }
+
+    /// A `[KeyValue]` vector as ordered pairs.
+    func keyValues(_ slot: Int) throws(ArrowError) -> [(key: String, value: String)] {
+        var out: [(key: String, value: String)] = []
+        for kv in try tables(slot) {
+            out.append((try kv.string(0) ?? "", try kv.string(1) ?? ""))
+        }
+        return out
+    }
+}

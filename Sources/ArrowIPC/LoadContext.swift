@@ -1,0 +1,392 @@
+/// Walks a record batch's field nodes and buffers depth-first and builds validated ``ArrowArray``s.
+/// Lives only inside the reader's `withUnsafeBytes` closure (it holds the raw metadata buffer).
+struct LoadContext {
+    static let maxLength = 1 << 40
+
+    let message: Int
+    let length: Int
+    let version: Int16
+    let full: Bool
+    var storage: ArrowStorage
+    var dictionaries: [Int64: [ArrowArray]]
+    var warnings: [String] = []
+
+    private var nodes: [(length: Int, nullCount: Int)] = []
+    private var buffers: [Range<Int>] = []
+    private var variadicCounts: [Int64] = []
+    private var nodeIndex = 0
+    private var bufferIndex = 0
+    private var variadicIndex = 0
+
+    init(
+        buf: UnsafeRawBufferPointer, message: Int, batch: FBTable, body: Range<Int>, storage: ArrowStorage,
+        version: Int16, dictionaries: [Int64: [ArrowArray]], full: Bool, maxBody: Int
+    ) throws(ArrowError) {
+        self.message = message
+        self.version = version
+        self.full = full
+        self.storage = storage
+        self.dictionaries = dictionaries
+        let len = try batch.int64(0)
+        guard len >= 0, len <= Int64(Self.maxLength) else {
+            throw ArrowError(.invalidData, offset: message, "record batch length \(len) out of range")
+        }
+        length = Int(len)
+        if let (start, n) = try batch.vector(1, elementSize: 16) {
+            nodes.reserveCapacity(n)
+            for i in 0..<n {
+                let l = Int64(littleEndian: batch.buf.loadUnaligned(fromByteOffset: start + 16 * i, as: Int64.self))
+                let nc = Int64(
+                    littleEndian: batch.buf.loadUnaligned(fromByteOffset: start + 16 * i + 8, as: Int64.self))
+                guard l >= 0, l <= Int64(Self.maxLength), nc >= 0, nc <= l else {
+                    throw ArrowError(
+                        .invalidData, offset: message, "field node \(i) has length \(l) and null count \(nc)")
+                }
+                nodes.append((Int(l), Int(nc)))
+            }
+        }
+        if let (start, n) = try batch.vector(2, elementSize: 16) {
+            buffers.reserveCapacity(n)
+            for i in 0..<n {
+                let o = Int64(littleEndian: batch.buf.loadUnaligned(fromByteOffset: start + 16 * i, as: Int64.self))
+                let l = Int64(littleEndian: batch.buf.loadUnaligned(fromByteOffset: start + 16 * i + 8, as: Int64.self))
+                guard o >= 0, l >= 0, o <= Int64(body.count), l <= Int64(body.count) - o else {
+                    throw ArrowError(
+                        .invalidData, offset: message,
+                        "buffer \(i) at body offset \(o) with length \(l) lies outside the \(body.count)-byte body")
+                }
+                buffers.append((body.lowerBound + Int(o))..<(body.lowerBound + Int(o) + Int(l)))
+            }
+        }
+        variadicCounts = try batch.int64Vector(4)
+        if let comp = try batch.table(3) {
+            let codecRaw = try comp.uint8(0)
+            guard let codec = BodyCompression.Codec(rawValue: codecRaw) else {
+                throw ArrowError(.unsupported, offset: message, "unknown body compression codec \(codecRaw)")
+            }
+            guard try comp.uint8(1) == 0 else {
+                throw ArrowError(.unsupported, offset: message, "body compression method other than BUFFER")
+            }
+            try decompressBuffers(buf, codec: codec, maxBody: maxBody)
+        }
+    }
+
+    /// Replaces every compressed buffer by its decompressed bytes in one new storage.
+    private mutating func decompressBuffers(
+        _ buf: UnsafeRawBufferPointer, codec: BodyCompression.Codec, maxBody: Int
+    ) throws(ArrowError) {
+        // The message buffer `buf` covers the same bytes as `storage`: compressed buffers are read from it.
+        var sizes: [Int] = []
+        sizes.reserveCapacity(buffers.count)
+        var total = 0
+        for (i, r) in buffers.enumerated() {
+            if r.isEmpty { sizes.append(0); continue }
+            guard r.count >= 8 else {
+                throw ArrowError(
+                    .invalidData, offset: message, "compressed buffer \(i) of \(r.count) bytes has no length prefix")
+            }
+            let n = Int64(littleEndian: buf.loadUnaligned(fromByteOffset: r.lowerBound, as: Int64.self))
+            let size = n == -1 ? r.count - 8 : Int(clamping: n)
+            guard size >= 0, size <= maxBody, total <= maxBody - size else {
+                throw ArrowError(
+                    .tooLarge, offset: message, "compressed buffer \(i) declares \(n) bytes (cap \(maxBody) per body)")
+            }
+            sizes.append(size)
+            total += (size + 63) & ~63
+        }
+        let source = buffers
+        var newRanges: [Range<Int>] = []
+        newRanges.reserveCapacity(buffers.count)
+        var at = 0
+        for s in sizes {
+            newRanges.append(at..<(at + s))
+            at += (s + 63) & ~63
+        }
+        let msg = message
+        storage = try ArrowStorage(count: total) { (dst) throws(ArrowError) in
+            for (i, r) in source.enumerated() where sizes[i] > 0 {
+                let out = UnsafeMutableRawBufferPointer(rebasing: dst[newRanges[i]])
+                let payload = UnsafeRawBufferPointer(rebasing: buf[(r.lowerBound + 8)..<r.upperBound])
+                let declared = Int64(littleEndian: buf.loadUnaligned(fromByteOffset: r.lowerBound, as: Int64.self))
+                if declared == -1 {
+                    out.copyMemory(from: payload)
+                } else {
+                    try BodyCompression.decompress(codec, payload, into: out, at: msg)
+                }
+            }
+        }
+        buffers = newRanges
+    }
+
+    /// Checks that every node and buffer was consumed.
+    func finish() throws(ArrowError) {
+        guard nodeIndex == nodes.count else {
+            throw ArrowError(
+                .invalidData, offset: message,
+                "record batch has \(nodes.count) field nodes, the schema uses \(nodeIndex)")
+        }
+        guard bufferIndex == buffers.count else {
+            throw ArrowError(
+                .invalidData, offset: message,
+                "record batch has \(buffers.count) buffers, the schema uses \(bufferIndex)")
+        }
+    }
+
+    private func fail(_ path: String, _ text: String) -> ArrowError {
+        ArrowError(.invalidData, offset: message, path: path, text)
+    }
+
+    private mutating func nextNode(_ path: String) throws(ArrowError) -> (length: Int, nullCount: Int) {
+        guard nodeIndex < nodes.count else { throw fail(path, "record batch has too few field nodes (\(nodes.count))") }
+        defer { nodeIndex += 1 }
+        return nodes[nodeIndex]
+    }
+
+    private mutating func nextBuffer(_ path: String, need: Int = 0, what: String) throws(ArrowError) -> Range<Int> {
+        guard bufferIndex < buffers.count else {
+            throw fail(path, "record batch has too few buffers (\(buffers.count))")
+        }
+        let r = buffers[bufferIndex]
+        bufferIndex += 1
+        guard r.count >= need else { throw fail(path, "\(what) buffer has \(r.count) bytes, needs at least \(need)") }
+        return r
+    }
+
+    private func product(_ a: Int, _ b: Int, _ path: String) throws(ArrowError) -> Int {
+        let (p, o) = a.multipliedReportingOverflow(by: b)
+        guard !o, p <= Self.maxLength * 16 else { throw fail(path, "size \(a) × \(b) overflows") }
+        return p
+    }
+
+    private mutating func validity(_ path: String, length n: Int, nullCount: Int) throws(ArrowError) -> Int {
+        let r = try nextBuffer(path, need: nullCount > 0 ? (n + 7) / 8 : 0, what: "validity")
+        return nullCount > 0 ? r.lowerBound : -1
+    }
+
+    @inline(__always)
+    private func i32(_ at: Int) -> Int {
+        Int(Int32(littleEndian: storage.base.loadUnaligned(fromByteOffset: at, as: Int32.self)))
+    }
+    @inline(__always)
+    private func i64(_ at: Int) -> Int64 {
+        Int64(littleEndian: storage.base.loadUnaligned(fromByteOffset: at, as: Int64.self))
+    }
+
+    /// Checks n+1 monotone offsets (4 or 8 bytes wide) ending at or below `limit`.
+    private func checkOffsets(_ r: Range<Int>, n: Int, wide: Bool, limit: Int, _ path: String) throws(ArrowError) {
+        if n == 0 && r.isEmpty { return }
+        let w = wide ? 8 : 4
+        guard r.count >= (n + 1) * w else {
+            throw fail(path, "offsets buffer has \(r.count) bytes, needs \((n + 1) * w)")
+        }
+        var prev = wide ? i64(r.lowerBound) : Int64(i32(r.lowerBound))
+        guard prev >= 0 else { throw fail(path, "first offset \(prev) is negative") }
+        for i in stride(from: 1, through: n, by: 1) {
+            let v = wide ? i64(r.lowerBound + w * i) : Int64(i32(r.lowerBound + w * i))
+            guard v >= prev else { throw fail(path, "offset \(i) (\(v)) is below offset \(i - 1) (\(prev))") }
+            prev = v
+        }
+        guard prev <= Int64(limit) else {
+            throw fail(path, "last offset \(prev) exceeds the \(limit) available values")
+        }
+    }
+
+    private func checkUTF8(
+        _ offsets: Range<Int>, data: Range<Int>, n: Int, wide: Bool, _ path: String
+    ) throws(ArrowError) {
+        if n == 0 { return }
+        let w = wide ? 8 : 4
+        for i in 0..<n {
+            let a = wide ? Int(i64(offsets.lowerBound + w * i)) : i32(offsets.lowerBound + w * i)
+            let b = wide ? Int(i64(offsets.lowerBound + w * i + w)) : i32(offsets.lowerBound + w * i + w)
+            let bytes = UnsafeRawBufferPointer(start: storage.base + data.lowerBound + a, count: b - a)
+            guard String(validating: bytes, as: UTF8.self) != nil else {
+                throw fail(path, "value \(i) is not valid UTF-8")
+            }
+        }
+    }
+
+    /// Loads the array of `field` (consuming its nodes and buffers) and validates it.
+    mutating func load(_ field: ArrowField, path: String, depth: Int) throws(ArrowError) -> ArrowArray {
+        guard depth <= SchemaDecoding.maxDepth else {
+            throw ArrowError(.tooLarge, offset: message, path: path, "nesting deeper than \(SchemaDecoding.maxDepth)")
+        }
+        let node = try nextNode(path)
+        let n = node.length
+        let nc = node.nullCount
+        let empty = 0..<0
+
+        if let dict = field.dictionary {
+            let v = try validity(path, length: n, nullCount: nc)
+            guard let w = dict.indexType.byteWidth else { throw fail(path, "dictionary index type \(dict.indexType)") }
+            let idx = try nextBuffer(path, need: try product(n, w, path), what: "dictionary indices")
+            guard let segments = dictionaries[dict.id] else {
+                throw fail(path, "no DictionaryBatch with id \(dict.id) precedes the record batch")
+            }
+            let a = ArrowArray(
+                type: field.type, length: n, nullCount: nc, storage: storage, validity: v, values: idx, data: empty,
+                children: [], dictionaryIndexType: dict.indexType, dictionarySegments: segments)
+            let dictLen = a.dictionaryLength
+            for i in 0..<n where !a.isNull(i) {
+                let k = a.dictionaryIndex(at: i)
+                guard k >= 0, k < dictLen else {
+                    throw fail(path, "dictionary index \(k) at slot \(i) outside 0..<\(dictLen)")
+                }
+            }
+            return a
+        }
+
+        func make(
+            _ v: Int, _ values: Range<Int>, _ data: Range<Int> = 0..<0, _ children: [ArrowArray] = [],
+            variadic: [Range<Int>] = []
+        ) -> ArrowArray {
+            ArrowArray(
+                type: field.type, length: n, nullCount: nc, storage: storage, validity: v, values: values, data: data,
+                children: children, variadicBuffers: variadic)
+        }
+
+        switch field.type {
+        case .null:
+            return ArrowArray(
+                type: .null, length: n, nullCount: n, storage: storage, validity: -1, values: empty, data: empty,
+                children: [])
+        case .bool:
+            let v = try validity(path, length: n, nullCount: nc)
+            return make(v, try nextBuffer(path, need: (n + 7) / 8, what: "values"))
+        case .int, .float16, .float32, .float64, .decimal, .date32, .date64, .time32, .time64, .timestamp, .duration,
+            .interval, .fixedSizeBinary:
+            let w = field.type.byteWidth ?? 0
+            let v = try validity(path, length: n, nullCount: nc)
+            return make(v, try nextBuffer(path, need: try product(n, w, path), what: "values"))
+        case .binary, .utf8, .largeBinary, .largeUtf8:
+            let wide = field.type == .largeBinary || field.type == .largeUtf8
+            let v = try validity(path, length: n, nullCount: nc)
+            let offsets = try nextBuffer(path, what: "offsets")
+            let data = try nextBuffer(path, what: "data")
+            try checkOffsets(offsets, n: n, wide: wide, limit: data.count, path)
+            if full, field.type == .utf8 || field.type == .largeUtf8 {
+                try checkUTF8(offsets, data: data, n: n, wide: wide, path)
+            }
+            return make(v, offsets, data)
+        case .binaryView, .utf8View:
+            let v = try validity(path, length: n, nullCount: nc)
+            let views = try nextBuffer(path, need: try product(n, 16, path), what: "views")
+            guard variadicIndex < variadicCounts.count else {
+                throw fail(path, "record batch lacks a variadic buffer count for this view column")
+            }
+            let k = variadicCounts[variadicIndex]
+            variadicIndex += 1
+            guard k >= 0, k <= Int64(buffers.count - bufferIndex) else {
+                throw fail(path, "variadic buffer count \(k) exceeds the \(buffers.count - bufferIndex) buffers left")
+            }
+            var variadic: [Range<Int>] = []
+            variadic.reserveCapacity(Int(k))
+            for _ in 0..<Int(k) { variadic.append(try nextBuffer(path, what: "view data")) }
+            let a = make(v, views, variadic: variadic)
+            for i in 0..<n where !a.isNull(i) {
+                let p = views.lowerBound + 16 * i
+                let len = i32(p)
+                guard len >= 0 else { throw fail(path, "view \(i) has negative length \(len)") }
+                if len > 12 {
+                    let b = i32(p + 8)
+                    let o = i32(p + 12)
+                    guard b >= 0, b < variadic.count, o >= 0, o + len <= variadic[b].count else {
+                        throw fail(
+                            path, "view \(i) points at buffer \(b) offset \(o) length \(len) outside the data buffers")
+                    }
+                }
+                if full, field.type == .utf8View, a.string(at: i) == nil {
+                    throw fail(path, "value \(i) is not valid UTF-8")
+                }
+            }
+            return a
+        case .list(let child), .largeList(let child), .map(let child, _):
+            let wide: Bool
+            if case .largeList = field.type { wide = true } else { wide = false }
+            let v = try validity(path, length: n, nullCount: nc)
+            let offsets = try nextBuffer(path, what: "offsets")
+            let c = try load(child, path: path + "." + child.name, depth: depth + 1)
+            try checkOffsets(offsets, n: n, wide: wide, limit: c.length, path)
+            if case .map = field.type, c.children.count == 2, c.children[0].nullCount > 0 {
+                throw fail(path, "map keys contain nulls")
+            }
+            return make(v, offsets, empty, [c])
+        case .listView(let child), .largeListView(let child):
+            let wide: Bool
+            if case .largeListView = field.type { wide = true } else { wide = false }
+            let w = wide ? 8 : 4
+            let v = try validity(path, length: n, nullCount: nc)
+            let offsets = try nextBuffer(path, need: try product(n, w, path), what: "offsets")
+            let sizes = try nextBuffer(path, need: try product(n, w, path), what: "sizes")
+            let c = try load(child, path: path + "." + child.name, depth: depth + 1)
+            for i in 0..<n {
+                let o = wide ? i64(offsets.lowerBound + 8 * i) : Int64(i32(offsets.lowerBound + 4 * i))
+                let s = wide ? i64(sizes.lowerBound + 8 * i) : Int64(i32(sizes.lowerBound + 4 * i))
+                guard o >= 0, s >= 0, o <= Int64(c.length), s <= Int64(c.length) - o else {
+                    throw fail(path, "list view \(i) (offset \(o), size \(s)) exceeds the \(c.length) child values")
+                }
+            }
+            return make(v, offsets, sizes, [c])
+        case .fixedSizeList(let child, let size):
+            let v = try validity(path, length: n, nullCount: nc)
+            let c = try load(child, path: path + "." + child.name, depth: depth + 1)
+            let need = try product(n, size, path)
+            guard c.length >= need else {
+                throw fail(path, "child has \(c.length) values, needs \(n) × \(size) = \(need)")
+            }
+            return make(v, empty, empty, [c])
+        case .structure(let fields):
+            let v = try validity(path, length: n, nullCount: nc)
+            var cs: [ArrowArray] = []
+            cs.reserveCapacity(fields.count)
+            for f in fields {
+                let c = try load(f, path: path + "." + f.name, depth: depth + 1)
+                guard c.length >= n else {
+                    throw fail(path + "." + f.name, "struct child has \(c.length) values, needs \(n)")
+                }
+                cs.append(c)
+            }
+            return make(v, empty, empty, cs)
+        case .union(let mode, let fields, let ids):
+            if version < 4 { _ = try nextBuffer(path, what: "validity") }  // V4 unions had a validity buffer
+            let types = try nextBuffer(path, need: n, what: "type ids")
+            let offsets = mode == .dense ? try nextBuffer(path, need: try product(n, 4, path), what: "offsets") : empty
+            var cs: [ArrowArray] = []
+            cs.reserveCapacity(fields.count)
+            for f in fields {
+                let c = try load(f, path: path + "." + f.name, depth: depth + 1)
+                if mode == .sparse, c.length < n {
+                    throw fail(path + "." + f.name, "sparse union child has \(c.length) values, needs \(n)")
+                }
+                cs.append(c)
+            }
+            var childOf = [Int](repeating: -1, count: 128)
+            for (i, id) in ids.enumerated() { childOf[Int(id)] = i }
+            for i in 0..<n {
+                let t = Int(storage.base.load(fromByteOffset: types.lowerBound + i, as: Int8.self))
+                guard t >= 0, t < 128, childOf[t] >= 0 else {
+                    throw fail(path, "slot \(i) has undeclared union type id \(t)")
+                }
+                if mode == .dense {
+                    let o = i32(offsets.lowerBound + 4 * i)
+                    guard o >= 0, o < cs[childOf[t]].length else {
+                        throw fail(
+                            path,
+                            "slot \(i) has dense union offset \(o) outside child \(childOf[t]) (\(cs[childOf[t]].length) values)"
+                        )
+                    }
+                }
+            }
+            return ArrowArray(
+                type: field.type, length: n, nullCount: 0, storage: storage, validity: -1, values: types, data: offsets,
+                children: cs)
+        case .unsupported(_, let name):
+            warnings.append("\(path): \(name) is not decoded (kept raw)")
+            var cs: [ArrowArray] = []
+            for f in field.type.children { cs.append(try load(f, path: path + "." + f.name, depth: depth + 1)) }
+            return ArrowArray(
+                type: field.type, length: n, nullCount: nc, storage: storage, validity: -1, values: empty, data: empty,
+                children: cs)
+        }
+    }
+}

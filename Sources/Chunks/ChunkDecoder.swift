@@ -1,0 +1,218 @@
+import ArrowIPC
+import RRD
+
+/// Decodes `ArrowMsg`s into ``Chunk``s: LZ4 → Arrow IPC (zero-copy, schema cache) → Sorbet
+/// conventions → rows sorted by RowId.
+///
+/// One per worker: it caches decoded schemas and their column layout, so it is not Sendable.
+///
+/// ```swift
+/// let decoder = ChunkDecoder()
+/// let chunk = try decoder.decode(arrowMsg)
+/// print(chunk.entityPath, chunk.numRows)
+/// ```
+public final class ChunkDecoder {
+    /// Cap on an `ArrowMsg`'s declared uncompressed size.
+    public var maxPayloadSize: UInt64 = 1 << 31
+    /// Check every string value's UTF-8 too (``ArrowStreamReader/read(_:validateFully:)``).
+    public var validateFully = false
+
+    private let reader = ArrowStreamReader()
+    private var layouts: [Int: Layout] = [:]
+
+    /// Column roles derived from the schema fields (not the schema metadata), cached per schema id.
+    private struct Layout {
+        var rowIdColumn: Int
+        var timelines: [(column: Int, name: String, kind: TimelineKind)]
+        var components:
+            [(column: Int, archetype: String?, component: String, componentType: String?, arrowType: String)]
+        var warnings: [String]
+    }
+
+    /// Creates a decoder with empty caches.
+    public init() {}
+
+    /// Decodes one `ArrowMsg` (decompressing its payload) into a chunk.
+    ///
+    /// - Throws: ``ChunkError`` for corrupt LZ4 data, a malformed or invalid Arrow stream (with the
+    ///   column path and IPC offset), or a record batch that breaks the chunk conventions (no row-id
+    ///   column, null row ids or times, an unsupported timeline type, no entity path or chunk id).
+    public func decode(_ msg: ArrowMsg) throws(ChunkError) -> Chunk {
+        guard msg.encoding == 1 || msg.encoding == 0 else {
+            throw ChunkError("ArrowMsg encoding \(msg.encoding) is not Arrow IPC (1)")
+        }
+        let payload: ByteSlice
+        do {
+            payload = try msg.decompressedPayload(maxSize: maxPayloadSize)
+        } catch {
+            throw ChunkError(error.message)
+        }
+        let storage: ArrowStorage
+        if payload.storage.count > 2 * payload.count + 4096 {
+            // An uncompressed payload is a slice of the reader's block: copy it, so the chunk does not pin the block.
+            storage = payload.withUnsafeBytes { src in
+                ArrowStorage(count: src.count) { dst in
+                    if src.count > 0 { dst.copyMemory(from: src) }
+                }
+            }
+        } else {
+            // The ByteStorage is immutable once built and `owner` keeps it alive for as long as any view does.
+            storage = payload.withUnsafeBytes { ArrowStorage(unsafeBorrowing: $0, owner: payload.storage) }
+        }
+        return try decode(ipc: storage, chunkIdHint: msg.chunkId, isStaticHint: msg.isStatic)
+    }
+
+    /// Decodes an uncompressed Arrow IPC stream holding one chunk.
+    ///
+    /// - Parameters:
+    ///   - chunkIdHint: `ArrowMsg.chunk_id`, used when the schema lacks `rerun:id`.
+    ///   - isStaticHint: `ArrowMsg.is_static`, compared with the columns (a mismatch is a warning).
+    public func decode(
+        ipc storage: ArrowStorage, chunkIdHint: Tuid? = nil, isStaticHint: Bool? = nil
+    ) throws(ChunkError) -> Chunk {
+        let batch: ArrowRecordBatch
+        do {
+            batch = try reader.read(storage, validateFully: validateFully)
+        } catch {
+            throw ChunkError("Arrow IPC: \(error.description)")
+        }
+        let layout: Layout
+        if let l = layouts[batch.schemaID] {
+            layout = l
+        } else {
+            layout = try Self.layout(batch.schema)
+            if layouts.count > 1024 { layouts.removeAll(keepingCapacity: true) }
+            layouts[batch.schemaID] = layout
+        }
+        let schema = batch.schema
+        var warnings = layout.warnings + batch.warnings
+
+        guard let entityPath = schema.metadata("rerun:entity_path") ?? schema.metadata("rerun.entity_path") else {
+            throw ChunkError("schema has no rerun:entity_path metadata")
+        }
+        let id: Tuid
+        if let s = schema.metadata("rerun:id") ?? schema.metadata("rerun.id") {
+            guard let t = Tuid(parsing: s) else { throw ChunkError("rerun:id \"\(s)\" is not a TUID") }
+            id = t
+        } else if let hint = chunkIdHint {
+            id = hint
+        } else {
+            throw ChunkError("chunk has no id (no rerun:id metadata and no ArrowMsg.chunk_id)")
+        }
+        if let v = schema.metadata("sorbet:version"), !v.hasPrefix("0.1.") {
+            warnings.append("unknown sorbet:version \(v)")
+        }
+
+        // Row ids: FixedSizeBinary(16), big-endian time then counter.
+        let n = batch.length
+        let rowCol = batch.columns[layout.rowIdColumn]
+        guard rowCol.nullCount == 0 else {
+            throw ChunkError("column rerun.controls.RowId: \(rowCol.nullCount) null row ids")
+        }
+        var rowIds: [Tuid] = []
+        rowIds.reserveCapacity(n)
+        var sorted = true
+        for r in 0..<n {
+            let t = rowCol.withUnsafeBytes(at: r) { b in
+                Tuid(
+                    timeNs: UInt64(bigEndian: b.loadUnaligned(fromByteOffset: 0, as: UInt64.self)),
+                    inc: UInt64(bigEndian: b.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
+            }
+            if let last = rowIds.last, t < last { sorted = false }
+            rowIds.append(t)
+        }
+        var order: [Int32]?
+        if !sorted {
+            guard n <= Int(Int32.max) else { throw ChunkError("chunk of \(n) rows is too large to sort") }
+            var perm = (0..<Int32(n)).map { $0 }
+            let ids = rowIds
+            perm.sort { ids[Int($0)] < ids[Int($1)] || (ids[Int($0)] == ids[Int($1)] && $0 < $1) }
+            rowIds = perm.map { ids[Int($0)] }
+            order = perm
+        }
+
+        var timelines: [Timeline] = []
+        timelines.reserveCapacity(layout.timelines.count)
+        for t in layout.timelines {
+            let col = batch.columns[t.column]
+            guard col.nullCount == 0 else {
+                throw ChunkError("index column \(schema.fields[t.column].name): \(col.nullCount) null time values")
+            }
+            timelines.append(
+                Timeline(
+                    name: t.name, columnName: schema.fields[t.column].name, kind: t.kind,
+                    arrowType: schema.fields[t.column].typeDescription, column: col, rowOrder: order))
+        }
+        var components: [ComponentColumn] = []
+        components.reserveCapacity(layout.components.count)
+        for c in layout.components {
+            components.append(
+                ComponentColumn(
+                    name: schema.fields[c.column].name, archetype: c.archetype, component: c.component,
+                    componentType: c.componentType, arrowType: c.arrowType, column: batch.columns[c.column],
+                    rowOrder: order))
+        }
+        let isStatic = timelines.isEmpty
+        if let hint = isStaticHint, hint != isStatic {
+            warnings.append("ArrowMsg.is_static = \(hint) but the chunk has \(timelines.count) index column(s)")
+        }
+        return Chunk(
+            id: id, entityPath: entityPath, numRows: n, isStatic: isStatic, rowIds: rowIds, timelines: timelines,
+            components: components, schemaMetadata: schema.metadata, recordBatch: batch, wasResorted: !sorted,
+            warnings: warnings)
+    }
+
+    /// Classifies the columns by `rerun:kind` and checks their types.
+    private static func layout(_ schema: ArrowSchema) throws(ChunkError) -> Layout {
+        var rowId: Int?
+        var timelines: [(column: Int, name: String, kind: TimelineKind)] = []
+        var components:
+            [(column: Int, archetype: String?, component: String, componentType: String?, arrowType: String)] = []
+        var warnings: [String] = []
+        for (i, f) in schema.fields.enumerated() {
+            let kind = f.metadata("rerun:kind") ?? f.metadata("rerun.kind")
+            switch kind {
+            case "control", "row_id":
+                guard case .fixedSizeBinary(16) = f.type, f.dictionary == nil else {
+                    throw ChunkError(
+                        "row-id column \(f.name) has type \(f.typeDescription), expected fixed_size_binary[16]")
+                }
+                guard rowId == nil else { throw ChunkError("two row-id columns (\(f.name))") }
+                rowId = i
+            case "index", "time":
+                let kind: TimelineKind
+                switch f.type {
+                case .int(64, true): kind = .sequence
+                case .timestamp(.nanosecond, _): kind = .timestamp
+                case .duration(.nanosecond): kind = .duration
+                default:
+                    throw ChunkError("index column \(f.name) has unsupported time type \(f.typeDescription)")
+                }
+                guard f.dictionary == nil else { throw ChunkError("index column \(f.name) is dictionary-encoded") }
+                timelines.append((i, f.metadata("rerun:index_name") ?? f.name, kind))
+            default:
+                if let kind, kind != "data", kind != "component" {
+                    warnings.append("column \(f.name) has unknown rerun:kind \(kind); treated as data")
+                }
+                switch f.type {
+                case .list, .largeList: break
+                default:
+                    throw ChunkError("component column \(f.name) has type \(f.typeDescription), expected a list")
+                }
+                guard f.dictionary == nil else { throw ChunkError("component column \(f.name) is dictionary-encoded") }
+                components.append(
+                    (
+                        i, f.metadata("rerun:archetype"), f.metadata("rerun:component") ?? f.name,
+                        f.metadata("rerun:component_type"), f.typeDescription
+                    ))
+            }
+        }
+        guard let rowId else {
+            if let f = schema.fields.first(where: { $0.name == "rerun.controls.RowId" }) {
+                throw ChunkError("column \(f.name) lacks rerun:kind = control")
+            }
+            throw ChunkError("chunk has no row-id column (rerun:kind = control)")
+        }
+        return Layout(rowIdColumn: rowId, timelines: timelines, components: components, warnings: warnings)
+    }
+}

@@ -1,0 +1,59 @@
+import ArrowIPC
+
+/// One component (data) column of a chunk: a `List<T>` per row, read in the chunk's RowId order.
+///
+/// A null cell means "not logged in this row"; an empty list means "logged with zero instances".
+public struct ComponentColumn: Sendable {
+    /// The column name in the record batch (`Points3D:positions`, or a plain name for AnyValues).
+    public let name: String
+    /// `rerun:archetype` (`rerun.archetypes.Points3D`), absent for AnyValues.
+    public let archetype: String?
+    /// `rerun:component` (`Points3D:positions`), the column name when missing.
+    public let component: String
+    /// `rerun:component_type` (`rerun.components.Position3D`), absent for custom data.
+    public let componentType: String?
+    /// The Arrow type as pyarrow prints it (`list<item: fixed_size_list<item: float not null>[3]>`).
+    public let arrowType: String
+    /// The raw list column (physical row order).
+    public let column: ArrowArray
+    @usableFromInline let rowOrder: [Int32]?
+
+    init(
+        name: String, archetype: String?, component: String, componentType: String?, arrowType: String,
+        column: ArrowArray, rowOrder: [Int32]?
+    ) {
+        self.name = name
+        self.archetype = archetype
+        self.component = component
+        self.componentType = componentType
+        self.arrowType = arrowType
+        self.column = column
+        self.rowOrder = rowOrder
+    }
+
+    /// The physical row of row `row` (RowId order).
+    @inlinable
+    public func physicalRow(_ row: Int) -> Int { rowOrder.map { Int($0[row]) } ?? row }
+
+    /// Whether the cell of `row` is null (component not logged in that row).
+    @inlinable
+    public func isNull(_ row: Int) -> Bool { column.isNull(physicalRow(row)) }
+
+    /// Number of instances in the cell of `row` (0 for a null cell).
+    @inlinable
+    public func instanceCount(_ row: Int) -> Int {
+        let p = physicalRow(row)
+        return column.isNull(p) ? 0 : column.valueRange(at: p).count
+    }
+
+    /// The item array (the list's child) and the range of items belonging to `row`.
+    public func instances(_ row: Int) -> (items: ArrowArray, range: Range<Int>) {
+        (column.children[0], column.valueRange(at: physicalRow(row)))
+    }
+
+    /// The cell of `row` as JSON text, as pyarrow's `to_pylist()` renders it (see
+    /// ``ArrowIPC/ArrowArray/jsonValue(at:options:)``); `null` for a null cell.
+    public func jsonValue(at row: Int, options: JSONRenderOptions = .python) -> String {
+        column.jsonValue(at: physicalRow(row), options: options)
+    }
+}

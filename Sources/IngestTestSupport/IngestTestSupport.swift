@@ -1,2 +1,0 @@
-import Ingestion
-// Test-support product for other suites (issue 5).

@@ -1,0 +1,60 @@
+import Ingestion
+
+/// A joinable OS thread for tests (producers that may block, which must never run on the Swift
+/// concurrency pool). Works in the synchronous build too: only the engine is thread-free there.
+///
+/// ```swift
+/// let producer = TestThread { try? db.submit(m, source: "p") }
+/// #expect(producer.waitUntilFinished(timeout: .seconds(5)))
+/// producer.join()
+/// ```
+public final class TestThread: Sendable {
+    private let thread: WorkerThread
+    private let done = ConditionLock(conditions: 1)
+    private let flag = Flag()
+    private final class Flag: @unchecked Sendable {
+        // @unchecked: guarded by `TestThread.done`.
+        var finished = false
+    }
+
+    /// Starts a thread named `name` running `body`.
+    public init(name: String = "ingest-test", _ body: @escaping @Sendable () -> Void) {
+        let done = self.done
+        let flag = self.flag
+        thread = WorkerThread(name: name) {
+            body()
+            done.withLock { flag.finished = true }
+            done.broadcast(0)
+        }
+    }
+
+    /// Whether `body` has returned.
+    public var isFinished: Bool { done.withLock { flag.finished } }
+
+    /// Waits until `body` returned; `false` if `timeout` passed first.
+    public func waitUntilFinished(timeout: Duration) -> Bool {
+        let deadline = MonotonicClock.deadline(after: timeout)
+        done.lock()
+        defer { done.unlock() }
+        while !flag.finished {
+            if !done.wait(0, untilNanoseconds: deadline) { return flag.finished }
+        }
+        return true
+    }
+
+    /// Joins the thread (call once).
+    public func join() {
+        thread.join()
+    }
+}
+
+/// Waits for `condition` to hold, checking it every millisecond until `timeout`.
+/// - Returns: whether it held before the deadline.
+public func waitUntil(timeout: Duration, _ condition: () -> Bool) -> Bool {
+    let deadline = MonotonicClock.deadline(after: timeout)
+    while !condition() {
+        if MonotonicClock.now() >= deadline { return condition() }
+        MonotonicClock.pause(nanoseconds: 1_000_000)
+    }
+    return true
+}

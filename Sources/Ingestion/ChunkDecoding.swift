@@ -1,0 +1,43 @@
+import Chunks
+import RRD
+
+/// The engine's seam in front of the chunk decoder: one instance per worker (it may cache
+/// schemas, so it need not be thread-safe). Test support wraps it to pause a worker at a gate or
+/// to inject failures; the public API never depends on what the decoder does.
+package protocol ChunkDecoding: AnyObject {
+    /// Decodes one message into a chunk.
+    func decode(_ message: ArrowMsg) throws(ChunkError) -> Chunk
+}
+
+extension ChunkDecoder: ChunkDecoding {}
+
+/// Called on the store's worker thread (inline in the synchronous build) for every decoded
+/// chunk, in admission order, before its output item is published: the seam where a chunk store
+/// inserts it. It must not submit to or flush the same store (a full queue or the flush would
+/// wait for the hook itself); shutting the store down from it detaches the worker instead of
+/// joining it. Capture the ``EntityDb`` weakly, if at all: the store keeps its hook alive.
+public typealias ChunkInsertHook = @Sendable (_ store: StoreId, _ chunk: Chunk) -> Void
+
+/// Settings of an ``EntityDb`` (a ``StoreHub`` applies its configuration to every store it creates).
+public struct IngestConfiguration: Sendable {
+    /// Input-queue slots. A slot frees when the worker dequeues the message. Default 2000.
+    public var queueCapacity: Int
+    /// Optional bound on the payload bytes waiting in the input queue (an `ArrowMsg` counts its
+    /// payload, control messages count 0). `nil` (the default) bounds by slots only. A message
+    /// larger than the bound is admitted alone into an empty queue.
+    public var maxQueuedBytes: Int?
+    /// Where decoded chunks are inserted (see ``ChunkInsertHook``); `nil` inserts nowhere.
+    public var insertChunk: ChunkInsertHook?
+    /// Makes each worker's decoder (the seam tests use for gates and injected failures).
+    package var makeDecoder: @Sendable () -> any ChunkDecoding
+
+    /// The defaults: 2000 slots, no byte bound, no insert hook.
+    public init(queueCapacity: Int = 2000, maxQueuedBytes: Int? = nil, insertChunk: ChunkInsertHook? = nil) {
+        precondition(queueCapacity > 0, "queueCapacity must be positive, got \(queueCapacity)")
+        precondition((maxQueuedBytes ?? 1) > 0, "maxQueuedBytes must be positive")
+        self.queueCapacity = queueCapacity
+        self.maxQueuedBytes = maxQueuedBytes
+        self.insertChunk = insertChunk
+        self.makeDecoder = { ChunkDecoder() }
+    }
+}

@@ -1,0 +1,384 @@
+import Chunks
+import DequeModule
+import RRD
+import Synchronization
+
+/// How a submission behaves when the input queue is full.
+enum AdmissionWait {
+    /// Block until there is room (or the store closes).
+    case block
+    /// Report ``IngestError/Code/full`` at once.
+    case never
+    /// Block until the monotonic deadline (nanoseconds), then report ``IngestError/Code/timedOut``.
+    case until(UInt64)
+}
+
+/// The state of one store shared by its ``EntityDb`` handle and its worker thread. The worker
+/// holds this object (not the handle), so releasing the last handle can stop and join it.
+final class EntityCore: @unchecked Sendable {
+    // @unchecked: every mutable field is guarded as its comment says: `input` (the input
+    // ConditionLock), `output` (the output ConditionLock), or "worker" (touched only by the worker
+    // thread, or in the synchronous build only with `input` held).
+
+    let storeId: StoreId
+    let configuration: IngestConfiguration
+
+    // MARK: input side
+
+    /// Condition 0: the worker waits for input; condition 1: producers wait for room.
+    let input = ConditionLock(conditions: 2)
+    static let notEmpty = 0
+    static let notFull = 1
+    /// guarded by `input`
+    var ring: InputRing
+    /// guarded by `input`: payload bytes in `ring`.
+    var queuedBytes = 0
+    /// guarded by `input`: the next admission number.
+    var nextSequence: UInt64 = 0
+    /// guarded by `input`: no more admissions.
+    var closed = false
+    /// guarded by `input`
+    var workerWaiting = false
+    /// guarded by `input`
+    var producersWaiting = 0
+    /// guarded by `input`: total nanoseconds producers spent blocked on a full queue.
+    var blockedNanoseconds: UInt64 = 0
+    #if !SYNCHRONOUS_INGESTION
+    /// guarded by `input` (creation); `joined` by `joinLock`.
+    var thread: WorkerThread?
+    let joinLock = ConditionLock()
+    #endif
+    /// Set by a discarding shutdown; the worker drops what it has not processed yet.
+    let discarding = Atomic<Bool>(false)
+
+    /// worker
+    var processor: Processor
+
+    // MARK: output side
+
+    /// Condition 0: progress (flush waiters).
+    let output = ConditionLock(conditions: 1)
+    static let progress = 0
+    /// guarded by `output`
+    var outputs = Deque<IngestOutput>()
+    /// guarded by `output`: every message with a smaller sequence number has been handled
+    /// (its output published, or discarded).
+    var handledThrough: UInt64 = 0
+    /// guarded by `output`
+    var flushWaiters = 0
+    /// guarded by `output`
+    var counters = StoreStatistics.Counters()
+    /// guarded by `output`: the info of the latest `SetStoreInfo` that came out.
+    var storeInfo: SetStoreInfo?
+
+    init(storeId: StoreId, configuration: IngestConfiguration) {
+        self.storeId = storeId
+        self.configuration = configuration
+        #if SYNCHRONOUS_INGESTION
+        ring = InputRing(capacity: 1)
+        #else
+        ring = InputRing(capacity: configuration.queueCapacity)
+        #endif
+        processor = Processor(storeId: storeId, configuration: configuration)
+    }
+
+    // MARK: admission
+
+    /// Whether a message of `bytes` fits now. guarded by `input`.
+    @inline(__always)
+    private func hasRoom(for bytes: Int) -> Bool {
+        if ring.isFull { return false }
+        guard let limit = configuration.maxQueuedBytes, bytes > 0 else { return true }
+        return ring.isEmpty || queuedBytes + bytes <= limit
+    }
+
+    /// Admits one message (already checked to belong to this store) and returns its sequence number.
+    func admit(_ message: Message, source: String, offset: UInt64, wait: AdmissionWait) throws(IngestError) -> UInt64 {
+        #if SYNCHRONOUS_INGESTION
+        input.lock()
+        defer { input.unlock() }
+        if closed { throw closedError(source: source, offset: offset) }
+        let seq = nextSequence
+        nextSequence += 1
+        handleInline(
+            PendingMessage(
+                message: message, source: source, offset: offset, sequence: seq,
+                byteCount: PendingMessage.byteCount(of: message)))
+        return seq
+        #else
+        let bytes = PendingMessage.byteCount(of: message)
+        input.lock()
+        while true {
+            if closed {
+                input.unlock()
+                throw closedError(source: source, offset: offset)
+            }
+            if hasRoom(for: bytes) { break }
+            switch wait {
+            case .never:
+                input.unlock()
+                throw IngestError(.full, source: source, offset: offset, "input queue of \(storeId) is full")
+            case .block:
+                blockOnFull(deadline: nil)
+            case .until(let deadline):
+                if !blockOnFull(deadline: deadline) && !closed && !hasRoom(for: bytes) {
+                    input.unlock()
+                    throw IngestError(
+                        .timedOut, source: source, offset: offset,
+                        "input queue of \(storeId) stayed full until the deadline")
+                }
+            }
+        }
+        let seq = pushLocked(message, source: source, offset: offset, bytes: bytes)
+        let wake = workerWaiting
+        let start = thread == nil
+        if start { startWorkerLocked() }
+        input.unlock()
+        if wake { input.signal(Self.notEmpty) }
+        return seq
+        #endif
+    }
+
+    /// Admits `messages` in order, blocking for room as needed; returns how many were admitted
+    /// and the first sequence number. Throws when a message belongs elsewhere or the store closes
+    /// (the ones before it stay admitted).
+    func admitAll(
+        _ messages: some Sequence<FramedMessage>, source: String, check: (Message) -> Bool
+    ) throws(IngestError) -> Range<UInt64> {
+        #if SYNCHRONOUS_INGESTION
+        var first: UInt64?
+        var last: UInt64 = 0
+        for m in messages {
+            guard check(m.message) else { throw wrongStoreError(m, source: source) }
+            let seq = try admit(m.message, source: source, offset: m.offset, wait: .block)
+            if first == nil { first = seq }
+            last = seq
+        }
+        return first.map { $0..<(last + 1) } ?? (0..<0)
+        #else
+        var first: UInt64?
+        var last: UInt64 = 0
+        var signaled = false
+        input.lock()
+        defer {
+            let wake = workerWaiting && !signaled
+            input.unlock()
+            if wake { input.signal(Self.notEmpty) }
+        }
+        for m in messages {
+            guard check(m.message) else { throw wrongStoreError(m, source: source) }
+            let bytes = PendingMessage.byteCount(of: m.message)
+            while true {
+                if closed { throw closedError(source: source, offset: m.offset) }
+                if hasRoom(for: bytes) { break }
+                if workerWaiting && !signaled { input.signal(Self.notEmpty) }
+                signaled = false
+                blockOnFull(deadline: nil)
+            }
+            let seq = pushLocked(m.message, source: source, offset: m.offset, bytes: bytes)
+            if thread == nil { startWorkerLocked() }
+            if workerWaiting && !signaled {
+                input.signal(Self.notEmpty)
+                signaled = true
+            }
+            if first == nil { first = seq }
+            last = seq
+        }
+        return first.map { $0..<(last + 1) } ?? (0..<0)
+        #endif
+    }
+
+    func wrongStoreError(_ m: FramedMessage, source: String) -> IngestError {
+        IngestError(
+            .wrongStore, source: source, offset: m.offset,
+            "\(m.message.kind) for \(m.message.storeId.map { "\($0)" } ?? "no store") submitted to \(storeId)")
+    }
+
+    private func closedError(source: String, offset: UInt64) -> IngestError {
+        IngestError(.closed, source: source, offset: offset, "store \(storeId) is shut down")
+    }
+
+    #if !SYNCHRONOUS_INGESTION
+    /// Waits for room; `input` held. Returns false if the deadline passed.
+    @discardableResult
+    private func blockOnFull(deadline: UInt64?) -> Bool {
+        producersWaiting += 1
+        let t0 = MonotonicClock.now()
+        var inTime = true
+        if let deadline {
+            inTime = input.wait(Self.notFull, untilNanoseconds: deadline)
+        } else {
+            input.wait(Self.notFull)
+        }
+        blockedNanoseconds &+= MonotonicClock.now() &- t0
+        producersWaiting -= 1
+        return inTime
+    }
+
+    /// `input` held, room checked.
+    @inline(__always)
+    private func pushLocked(_ message: Message, source: String, offset: UInt64, bytes: Int) -> UInt64 {
+        let seq = nextSequence
+        nextSequence += 1
+        queuedBytes += bytes
+        ring.push(PendingMessage(message: message, source: source, offset: offset, sequence: seq, byteCount: bytes))
+        return seq
+    }
+
+    /// `input` held.
+    private func startWorkerLocked() {
+        thread = WorkerThread(name: WorkerThread.nextName()) { [self] in runWorker() }
+    }
+
+    // MARK: worker
+
+    private func runWorker() {
+        var batch: [PendingMessage] = []
+        batch.reserveCapacity(ring.capacity)
+        while true {
+            input.lock()
+            while ring.isEmpty && !closed {
+                workerWaiting = true
+                input.wait(Self.notEmpty)
+                workerWaiting = false
+            }
+            if ring.isEmpty {
+                input.unlock()
+                break
+            }
+            // Take every ready item in one lock acquisition: all slots free at once.
+            ring.takeAll(into: &batch)
+            queuedBytes = 0
+            let wakeProducers = producersWaiting > 0
+            input.unlock()
+            if wakeProducers { input.broadcast(Self.notFull) }
+
+            var discardedThrough: UInt64?
+            for item in batch {
+                if discarding.load(ordering: .acquiring) {
+                    discardedThrough = item.sequence + 1
+                    continue
+                }
+                var counts = ProcessedCounts()
+                let out = processor.process(item, counts: &counts)
+                publish(out, counts: counts)
+            }
+            batch.removeAll(keepingCapacity: true)
+            if let discardedThrough { markDiscarded(through: discardedThrough) }
+        }
+    }
+    #else
+    /// `input` held: the synchronous build does the worker's job inline.
+    private func handleInline(_ item: PendingMessage) {
+        var counts = ProcessedCounts()
+        let out = processor.process(item, counts: &counts)
+        publish(out, counts: counts)
+    }
+    #endif
+
+    // MARK: output
+
+    private func publish(_ out: IngestOutput, counts: ProcessedCounts) {
+        output.lock()
+        outputs.append(out)
+        handledThrough = out.sequence + 1
+        counters.record(counts)
+        if case .storeInfo(let info) = out.event { storeInfo = info }
+        let wake = flushWaiters > 0
+        output.unlock()
+        if wake { output.broadcast(Self.progress) }
+    }
+
+    private func markDiscarded(through sequence: UInt64) {
+        output.lock()
+        counters.discarded += sequence - handledThrough
+        handledThrough = sequence
+        let wake = flushWaiters > 0
+        output.unlock()
+        if wake { output.broadcast(Self.progress) }
+    }
+
+    /// Takes the oldest output item, if any; never blocks.
+    func poll() -> IngestOutput? {
+        output.lock()
+        defer { output.unlock() }
+        guard var item = outputs.popFirst() else { return nil }
+        item.moreReady = !outputs.isEmpty
+        return item
+    }
+
+    /// Whether every message admitted before `sequence` has been handled.
+    func isHandled(before sequence: UInt64) -> Bool {
+        output.withLock { handledThrough >= sequence }
+    }
+
+    /// The number of messages admitted so far.
+    var admittedCount: UInt64 { input.withLock { nextSequence } }
+
+    /// Waits until every message admitted before the call has been handled (or the deadline).
+    func flush(deadline: UInt64?) -> Bool {
+        #if SYNCHRONOUS_INGESTION
+        return true
+        #else
+        let (target, worker) = input.withLock { (nextSequence, thread) }
+        precondition(worker?.isCurrent != true, "flush() called from the store's own insert hook would never return")
+        output.lock()
+        defer { output.unlock() }
+        while handledThrough < target {
+            flushWaiters += 1
+            defer { flushWaiters -= 1 }
+            if let deadline {
+                if !output.wait(Self.progress, untilNanoseconds: deadline) { return handledThrough >= target }
+            } else {
+                output.wait(Self.progress)
+            }
+        }
+        return true
+        #endif
+    }
+
+    // MARK: lifecycle
+
+    /// Closes the input, wakes blocked producers, lets the worker drain (or discard) what is
+    /// queued, and joins it.
+    func shutdown(drain: Bool) {
+        input.lock()
+        closed = true
+        if !drain { discarding.store(true, ordering: .releasing) }
+        #if !SYNCHRONOUS_INGESTION
+        let t = thread
+        #endif
+        input.unlock()
+        input.broadcast(Self.notEmpty)
+        input.broadcast(Self.notFull)
+        #if !SYNCHRONOUS_INGESTION
+        guard let t else { return }
+        joinLock.withLock {
+            if t.joined { return }
+            if t.isCurrent {
+                // Released or shut down from its own insert hook: a thread cannot join itself, so
+                // it is detached and ends as soon as the hook returns (the input is closed).
+                t.detach()
+            } else {
+                t.join()
+            }
+        }
+        #endif
+    }
+
+    var isClosed: Bool { input.withLock { closed } }
+
+    /// A snapshot of the store's counters.
+    func statistics() -> StoreStatistics {
+        let (admitted, queued, bytes, waiting, blocked, isClosed) = input.withLock {
+            (nextSequence, ring.count, queuedBytes, producersWaiting, blockedNanoseconds, closed)
+        }
+        return output.withLock {
+            StoreStatistics(
+                admitted: admitted, handled: handledThrough, queuedMessages: queued, queuedBytes: bytes,
+                readyOutputs: outputs.count, waitingProducers: waiting, producerBlockedNanoseconds: blocked,
+                isClosed: isClosed,
+                counters: counters)
+        }
+    }
+}

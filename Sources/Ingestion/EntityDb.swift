@@ -1,0 +1,155 @@
+import Chunks
+import RRD
+
+/// One store's ingestion: a bounded input queue, a worker thread that decodes off-thread, and an
+/// ordered output queue.
+///
+/// Every message for the store goes through the input queue (2000 slots by default, optionally
+/// also bounded by payload bytes); the worker starts on the first submit. Outputs come out in
+/// exactly the order messages were admitted, for every kind (store info, chunks, activations,
+/// decode errors), each numbered by its ``IngestOutput/sequence``.
+///
+/// ```swift
+/// let db = EntityDb(storeId: id)
+/// try db.submit(framed, source: "a.rrd")    // blocks while the queue is full
+/// db.flush()                                 // everything submitted so far has come out
+/// while let item = db.poll() { … }           // never blocks
+/// db.shutdown(drain: true)                   // stops and joins the worker
+/// ```
+///
+/// - Note: Never let the thread that drains outputs also be a producer that can block on this
+///   store's full queue; use ``trySubmit(_:source:)`` or ``submit(_:source:timeout:)`` there.
+///   In the synchronous build (``StoreHub/isSynchronous``) `submit` decodes inline and never
+///   blocks, and there are no threads.
+///
+/// Complexity: admission and polling are O(1) with one lock acquisition; the worker takes every
+/// ready message per lock acquisition; the queues never allocate per message in steady state.
+public final class EntityDb: Sendable {
+    let core: EntityCore
+
+    /// The store this database holds.
+    public var storeId: StoreId { core.storeId }
+
+    /// The configuration it was created with.
+    public var configuration: IngestConfiguration { core.configuration }
+
+    /// Creates an empty store. No thread starts until the first submit.
+    public init(storeId: StoreId, configuration: IngestConfiguration = IngestConfiguration()) {
+        core = EntityCore(storeId: storeId, configuration: configuration)
+    }
+
+    /// Discards what is still queued, stops and joins the worker.
+    deinit {
+        core.shutdown(drain: false)
+    }
+
+    // MARK: submitting
+
+    /// Admits `message`, blocking while the input queue is full.
+    /// - Returns: its sequence number in this store.
+    /// - Throws: ``IngestError/Code/closed`` if the store is (or, while blocked, gets) shut down;
+    ///   ``IngestError/Code/wrongStore`` if the message belongs to another store or none.
+    @discardableResult
+    public func submit(_ message: FramedMessage, source: String) throws(IngestError) -> UInt64 {
+        try checkStore(message, source: source)
+        return try core.admit(message.message, source: source, offset: message.offset, wait: .block)
+    }
+
+    /// Admits `message` only if there is room now.
+    /// - Throws: ``IngestError/Code/full`` when the queue is full (never in the synchronous
+    ///   build), ``IngestError/Code/closed``, ``IngestError/Code/wrongStore``.
+    @discardableResult
+    public func trySubmit(_ message: FramedMessage, source: String) throws(IngestError) -> UInt64 {
+        try checkStore(message, source: source)
+        return try core.admit(message.message, source: source, offset: message.offset, wait: .never)
+    }
+
+    /// Admits `message`, waiting at most `timeout` (monotonic clock) for room.
+    /// - Throws: ``IngestError/Code/timedOut`` when no room appeared in time,
+    ///   ``IngestError/Code/closed``, ``IngestError/Code/wrongStore``.
+    @discardableResult
+    public func submit(_ message: FramedMessage, source: String, timeout: Duration) throws(IngestError) -> UInt64 {
+        try checkStore(message, source: source)
+        return try core.admit(
+            message.message, source: source, offset: message.offset,
+            wait: .until(MonotonicClock.deadline(after: timeout)))
+    }
+
+    /// Admits `messages` in order, blocking for room as needed (one lock acquisition for as many
+    /// as fit at a time).
+    /// - Returns: the sequence numbers given to them (consecutive unless other producers
+    ///   submitted at the same time: then only increasing).
+    /// - Throws: ``IngestError/Code/closed`` or ``IngestError/Code/wrongStore``; the messages
+    ///   before the failing one stay admitted.
+    @discardableResult
+    public func submit(
+        contentsOf messages: some Sequence<FramedMessage>, source: String
+    ) throws(IngestError)
+        -> Range<UInt64>
+    {
+        let id = storeId
+        return try core.admitAll(messages, source: source) { $0.storeId == id && $0.kind != .end }
+    }
+
+    private func checkStore(_ message: FramedMessage, source: String) throws(IngestError) {
+        guard message.message.kind != .end, message.message.storeId == storeId else {
+            throw core.wrongStoreError(message, source: source)
+        }
+    }
+
+    // MARK: output
+
+    /// Takes the oldest output item, or `nil` if none is ready. Never blocks.
+    public func poll() -> IngestOutput? { core.poll() }
+
+    /// Hands ready output items to `body` in order until none is ready, `maxItems` were handed
+    /// out, or `timeBudget` (monotonic clock, checked after each item) is spent. Never waits
+    /// for output. Viewers call it once per frame.
+    /// - Returns: the number of items handed out.
+    @discardableResult
+    public func drain<E: Error>(
+        maxItems: Int = .max, timeBudget: Duration? = nil, _ body: (IngestOutput) throws(E) -> Void
+    ) throws(E) -> Int {
+        let deadline = timeBudget.map { MonotonicClock.deadline(after: $0) }
+        var n = 0
+        while n < maxItems, let item = core.poll() {
+            n += 1
+            try body(item)
+            if let deadline, MonotonicClock.now() >= deadline { break }
+        }
+        return n
+    }
+
+    /// Returns once every message submitted before the call has come out (its output is ready
+    /// to poll, or it was discarded by a shutdown). Returns at once in the synchronous build.
+    /// - Note: Never call it from this store's insert hook.
+    public func flush() {
+        _ = core.flush(deadline: nil)
+    }
+
+    /// ``flush()`` with a deadline.
+    /// - Returns: `false` if the timeout passed first.
+    @discardableResult
+    public func flush(timeout: Duration) -> Bool {
+        core.flush(deadline: MonotonicClock.deadline(after: timeout))
+    }
+
+    // MARK: lifecycle and state
+
+    /// Closes the input: later submits and producers blocked on a full queue get
+    /// ``IngestError/Code/closed``. With `drain`, the worker processes everything already
+    /// admitted (its outputs stay pollable); otherwise what it has not started is discarded.
+    /// Then the worker thread is joined. Idempotent; a later call may escalate drain to discard.
+    public func shutdown(drain: Bool) {
+        core.shutdown(drain: drain)
+    }
+
+    /// Whether ``shutdown(drain:)`` was called.
+    public var isShutDown: Bool { core.isClosed }
+
+    /// The info of the latest `SetStoreInfo` that has come out of the worker.
+    public var storeInfo: SetStoreInfo? { core.output.withLock { core.storeInfo } }
+
+    /// A snapshot of the queues and counters.
+    public var statistics: StoreStatistics { core.statistics() }
+}

@@ -1,0 +1,75 @@
+import Chunks
+import RRD
+
+/// What processing one message changed in the store's counters (published with its output).
+struct ProcessedCounts {
+    var newChunk = false
+    var duplicateChunk = false
+    var rows = 0
+    var decodeError = false
+}
+
+/// The worker's half of a store: turns admitted messages into output items, in order.
+///
+/// Owned by exactly one thread at a time: the worker (threaded build), or whoever holds the
+/// store's lock (synchronous build).
+struct Processor {
+    let storeId: StoreId
+    let decoder: any ChunkDecoding
+    let insertChunk: ChunkInsertHook?
+    /// Chunk ids received so far (distinct), for counting and `storeWasEmpty`.
+    private var chunkIds = Set<Tuid>()
+    private var hasData = false
+    /// The store's info, from the latest `SetStoreInfo`.
+    private(set) var storeInfo: SetStoreInfo?
+
+    init(storeId: StoreId, configuration: IngestConfiguration) {
+        self.storeId = storeId
+        self.decoder = configuration.makeDecoder()
+        self.insertChunk = configuration.insertChunk
+    }
+
+    /// Handles one message: decodes it, inserts a chunk through the hook, and returns its output
+    /// item (with `moreReady` left false: the output queue sets it when the item is taken).
+    mutating func process(_ item: PendingMessage, counts: inout ProcessedCounts) -> IngestOutput {
+        let event: IngestEvent
+        var wasEmpty = false
+        switch item.message {
+        case .setStoreInfo(let info):
+            storeInfo = info
+            event = .storeInfo(info)
+        case .arrowMsg(let msg):
+            do {
+                let chunk = try decoder.decode(msg)
+                let rows = chunk.ingestRowCount
+                if chunkIds.insert(chunk.ingestChunkId).inserted {
+                    counts.newChunk = true
+                    counts.rows = rows
+                    if !hasData && rows > 0 {
+                        hasData = true
+                        wasEmpty = true
+                    }
+                } else {
+                    counts.duplicateChunk = true
+                }
+                insertChunk?(storeId, chunk)
+                event = .chunk(chunk)
+            } catch {
+                counts.decodeError = true
+                event = .error(
+                    IngestError(
+                        .decode, source: item.source, offset: item.offset,
+                        "chunk \(msg.chunkId.map(\.chunkIdString) ?? "without id") of \(storeId): \(error.message)"))
+            }
+        case .blueprintActivationCommand(let cmd):
+            event = .activation(cmd)
+        case .end:
+            // Admission refuses `End` (it belongs to no store); kept total for safety.
+            event = .error(
+                IngestError(.wrongStore, source: item.source, offset: item.offset, "End belongs to no store"))
+        }
+        return IngestOutput(
+            event: event, sequence: item.sequence, source: item.source, offset: item.offset,
+            storeWasEmpty: wasEmpty, moreReady: false)
+    }
+}

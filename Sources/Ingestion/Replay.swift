@@ -1,0 +1,126 @@
+import RRD
+
+/// One store's figures after a replay.
+public struct ReplayStoreSummary: Sendable, Hashable {
+    /// The store.
+    public var storeId: StoreId
+    /// Distinct chunk ids received (decoded).
+    public var chunks: Int
+    /// Rows of those chunks.
+    public var rows: Int
+    /// `ArrowMsg`s of this store that did not decode.
+    public var decodeErrors: Int
+    /// Messages admitted to the store.
+    public var messages: UInt64
+}
+
+/// What ``StoreHub/replay(files:readerOptions:onOutput:)`` found.
+public struct ReplaySummary: Sendable {
+    /// Every store of the hub, in first-seen order.
+    public var stores: [ReplayStoreSummary]
+    /// Errors that belong to no store (unreadable files, broken framing), per source in order.
+    public var sourceErrors: [SourceErrorItem]
+    /// Messages read from the files (`End` included).
+    public var messages: Int
+
+    /// Whether anything failed: a stream error or a chunk that did not decode.
+    public var hasErrors: Bool { !sourceErrors.isEmpty || stores.contains { $0.decodeErrors > 0 } }
+
+    /// One JSON document: `{"messages": N, "stores": [{"kind", "application_id", "recording_id",
+    /// "chunks", "rows", "decode_errors"}…], "errors": [{"source", "offset", "message"}…]}`.
+    public var json: String {
+        var s = "{\n  \"messages\": \(messages),\n  \"stores\": ["
+        for (i, st) in stores.enumerated() {
+            s += i == 0 ? "\n" : ",\n"
+            s += "    {\"kind\": \(JSON.quote(st.storeId.kind.description)), "
+            s += "\"application_id\": \(JSON.quote(st.storeId.applicationId)), "
+            s += "\"recording_id\": \(JSON.quote(st.storeId.recordingId)), "
+            s += "\"chunks\": \(st.chunks), \"rows\": \(st.rows), \"decode_errors\": \(st.decodeErrors)}"
+        }
+        s += stores.isEmpty ? "],\n" : "\n  ],\n"
+        s += "  \"errors\": ["
+        for (i, e) in sourceErrors.enumerated() {
+            s += i == 0 ? "\n" : ",\n"
+            s += "    {\"source\": \(JSON.quote(e.source)), \"offset\": \(e.error.offset), "
+            s += "\"message\": \(JSON.quote(e.error.message))}"
+        }
+        s += sourceErrors.isEmpty ? "]\n}" : "\n  ]\n}"
+        return s
+    }
+}
+
+/// Minimal JSON string quoting (RFC 8259 escapes).
+enum JSON {
+    static func quote(_ text: String) -> String {
+        var out = "\""
+        for u in text.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where u.value < 0x20:
+                let hex = String(u.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(u)
+            }
+        }
+        return out + "\""
+    }
+}
+
+extension StoreHub {
+    /// Reads `files` in order through this hub on the calling thread (the stores' workers decode
+    /// in parallel), reporting reader errors on the per-source error stream (source = path),
+    /// then flushes.
+    ///
+    /// Outputs are drained as the replay goes, so memory stays bounded: `onOutput` sees each
+    /// one, per store in admission order. The calling thread is both a producer and the consumer
+    /// here, which is safe only because the workers never wait for the consumer (outputs are
+    /// unbounded).
+    /// - Returns: per-store figures and the stream errors.
+    @discardableResult
+    public func replay(
+        files: [String], readerOptions: ReaderOptions = ReaderOptions(),
+        onOutput: (EntityDb, IngestOutput) -> Void = { _, _ in }
+    ) -> ReplaySummary {
+        var messages = 0
+        var errors: [SourceErrorItem] = []
+        for path in files {
+            var reader: RRDReader
+            do {
+                reader = try RRDReader(path: path, options: readerOptions)
+            } catch {
+                report(error)
+                continue
+            }
+            while let event = reader.next() {
+                switch event {
+                case .message(let m):
+                    messages += 1
+                    do {
+                        try submit(m, source: path)
+                    } catch {
+                        report(error)
+                    }
+                    if messages % 256 == 0 { drain(onOutput) }
+                case .error(let e):
+                    report(e)
+                case .streamHeader, .streamFooter:
+                    break
+                }
+            }
+        }
+        flush()
+        drain(onOutput)
+        while let e = pollSourceError() { errors.append(e) }
+        let stores = allStores.map { db in
+            let st = db.statistics
+            return ReplayStoreSummary(
+                storeId: db.storeId, chunks: st.distinctChunks, rows: st.rows, decodeErrors: st.decodeErrors,
+                messages: st.admitted)
+        }
+        return ReplaySummary(stores: stores, sourceErrors: errors, messages: messages)
+    }
+}

@@ -1,0 +1,157 @@
+import ArgumentParser
+import ArrowIPC
+import Chunks
+import RRD
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `ingest verify FILE...`: decodes every chunk of every file completely (LZ4, Arrow IPC with all
+/// buffers, offsets, type ids, dictionary indices and UTF-8 checked, chunk conventions) and exits 0
+/// only when every chunk is sound and the framing has no damage.
+struct VerifyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Decode and validate every chunk of the given recordings.",
+        discussion: """
+            With --json, writes one JSON object per chunk in file order: {"chunk_id", "store", "entity_path", \
+            "num_rows", "is_static", "timelines": {NAME: {"arrow_type", "min", "max", "sorted"}}, \
+            "components": {COLUMN: ARROW_TYPE}}; damage as {"kind": "Error", "offset": N, "error": TEXT}.
+            """
+    )
+
+    @Argument(help: "Recordings to verify (.rrd/.rbl, zstd-compressed, or - for stdin).")
+    var files: [String]
+
+    @Flag(name: .long, help: "One JSON object per chunk (and per error) instead of a summary.")
+    var json = false
+
+    @Flag(name: .long, help: "Print decode throughput (MB/s of decompressed Arrow IPC, chunks/s) to stderr.")
+    var timing = false
+
+    @Option(name: .customLong("repeat"), help: "Decode each file this many times (with --timing, for stable figures).")
+    var repetitions: Int = 1
+
+    func validate() throws {
+        if files.isEmpty { throw ValidationError("Give at least one file.") }
+        if repetitions < 1 { throw ValidationError("--repeat must be at least 1.") }
+    }
+
+    /// Monotonic seconds.
+    private static func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+
+    func run() throws {
+        var sound = true
+        var totals = Throughput()
+        for path in files {
+            for pass in 0..<repetitions {
+                if !verify(path, quiet: pass > 0, totals: &totals) { sound = false }
+            }
+        }
+        if timing {
+            let mb = Double(totals.ipcBytes) / 1e6
+            let line =
+                "decoded \(totals.chunks) chunk(s), \(String(mb)) MB of Arrow IPC in \(String(totals.seconds)) s: "
+                + "\(String(Int(mb / max(totals.seconds, 1e-9)))) MB/s, \(String(Int(Double(totals.chunks) / max(totals.seconds, 1e-9)))) chunks/s\n"
+            _ = line.withCString { write(2, $0, strlen($0)) }
+        }
+        if !sound { throw ExitCode.failure }
+    }
+
+    /// Decode time and volume, summed over files and passes.
+    struct Throughput {
+        var chunks = 0
+        var ipcBytes = 0
+        var seconds = 0.0
+    }
+
+    /// Verifies one file; returns whether it was sound. `quiet` suppresses output (repeat passes).
+    private func verify(_ path: String, quiet: Bool, totals: inout Throughput) -> Bool {
+        var chunks = 0
+        var rows = 0
+        var errors = 0
+        func report(_ offset: UInt64, _ text: String) {
+            errors += 1
+            if quiet { return }
+            if json {
+                print("{\"kind\": \"Error\", \"offset\": \(offset), \"error\": \(JSONString.quoted(text))}")
+            } else {
+                print("\(path): at byte \(offset): \(text)")
+            }
+        }
+        var reader: RRDReader
+        do {
+            reader = try RRDReader(path: path)
+        } catch {
+            report(0, error.description)
+            return false
+        }
+        let decoder = ChunkDecoder()
+        decoder.validateFully = true
+        while let event = reader.next() {
+            switch event {
+            case .message(let framed):
+                guard case .arrowMsg(let msg) = framed.message else { continue }
+                do {
+                    let start = timing ? Self.now() : 0
+                    let chunk = try decoder.decode(msg)
+                    if timing {
+                        totals.seconds += Self.now() - start
+                        totals.chunks += 1
+                        totals.ipcBytes += Int(msg.uncompressedSize)
+                    }
+                    chunks += 1
+                    if quiet { continue }
+                    rows += chunk.numRows
+                    if json {
+                        print(Self.json(chunk, store: msg.storeId))
+                    } else {
+                        for w in chunk.warnings {
+                            print("\(path): at byte \(framed.offset): warning: \(chunk.id.chunkIdString): \(w)")
+                        }
+                    }
+                } catch {
+                    let id = msg.chunkId.map { " " + $0.chunkIdString } ?? ""
+                    report(framed.offset, "ArrowMsg\(id): \(error.message)")
+                }
+            case .error(let e):
+                report(e.offset, e.message)
+            case .streamHeader, .streamFooter:
+                break
+            }
+        }
+        if !json && !quiet {
+            print(
+                "\(path): \(chunks) chunk(s), \(rows) row(s) verified" + (errors == 0 ? ", OK" : ", \(errors) error(s)")
+            )
+        }
+        return errors == 0
+    }
+
+    /// The `--json` line of one chunk.
+    static func json(_ chunk: Chunk, store: StoreId) -> String {
+        var s =
+            "{\"chunk_id\": \"\(chunk.id.chunkIdString)\", \"store\": {\"kind\": \(JSONString.quoted(store.kind.description)), "
+        s +=
+            "\"application_id\": \(JSONString.quoted(store.applicationId)), \"recording_id\": \(JSONString.quoted(store.recordingId))}, "
+        s += "\"entity_path\": \(JSONString.quoted(chunk.entityPath)), \"num_rows\": \(chunk.numRows), "
+        s += "\"is_static\": \(chunk.isStatic), \"timelines\": {"
+        for (i, t) in chunk.timelines.enumerated() {
+            if i > 0 { s += ", " }
+            s += "\(JSONString.quoted(t.name)): {\"arrow_type\": \(JSONString.quoted(t.arrowType)), "
+            s += "\"min\": \(t.min.map(String.init) ?? "null"), \"max\": \(t.max.map(String.init) ?? "null"), "
+            s += "\"sorted\": \(t.isSorted)}"
+        }
+        s += "}, \"components\": {"
+        for (i, c) in chunk.components.enumerated() {
+            if i > 0 { s += ", " }
+            s += "\(JSONString.quoted(c.name)): \(JSONString.quoted(c.arrowType))"
+        }
+        return s + "}}"
+    }
+}
