@@ -107,7 +107,7 @@ struct StoreIndex<C: StorableChunk> {
     var slotById: [Tuid: Int32] = [:]
     var entities: [String: EntityIndex] = [:]
     var timelines: [String: TimelineExtent] = [:]
-    var stats = StoreStatistics()
+    var stats = ChunkStoreStatistics()
 
     // MARK: Insert
 
