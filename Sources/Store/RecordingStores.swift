@@ -49,7 +49,7 @@ public final class RecordingStores {
         do {
             reader = try RRDReader(path: path)
         } catch {
-            summary.errors.append("\(path): \(error)")
+            summary.errors.append("\(error)")
             return summary
         }
         while let event = reader.next() {
@@ -80,7 +80,7 @@ public final class RecordingStores {
                     break
                 }
             case .error(let error):
-                summary.errors.append("\(path): \(error)")
+                summary.errors.append("\(error)")
             default:
                 break
             }
