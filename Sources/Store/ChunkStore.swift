@@ -4,7 +4,7 @@ import RRD
 /// viewer's semantics (`engine-semantics.md` §3):
 ///
 /// - **Dedupe**: inserting a chunk whose id is present is a no-op, counted in
-///   ``StoreStatistics/duplicatesSkipped``. Chunks without rows or component columns are dropped.
+///   ``ChunkStoreStatistics/duplicatesSkipped``. Chunks without rows or component columns are dropped.
 /// - **Static** data (no timelines): per (entity, component) the non-null cell with the highest RowId
 ///   wins, whatever the insertion order, and it shadows temporal data of that entity+component at every
 ///   time and on every timeline (ranges then return nothing).
@@ -238,7 +238,7 @@ public final class ChunkStore<C: StorableChunk>: @unchecked Sendable {
     }
 
     /// The counters, as one consistent snapshot.
-    public var statistics: StoreStatistics {
+    public var statistics: ChunkStoreStatistics {
         lock.withReadLock { index.stats }
     }
 

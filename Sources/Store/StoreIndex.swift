@@ -107,7 +107,7 @@ struct StoreIndex<C: StorableChunk> {
     var slotById: [Tuid: Int32] = [:]
     var entities: [String: EntityIndex] = [:]
     var timelines: [String: TimelineExtent] = [:]
-    var stats = StoreStatistics()
+    var stats = ChunkStoreStatistics()
 
     // MARK: Insert
 
@@ -147,23 +147,35 @@ struct StoreIndex<C: StorableChunk> {
         slotById[chunk.id] = slot
 
         let isStatic = chunk.isStaticData
-        if entities[chunk.entityPath] == nil { stats.entities += 1 }
+        var isNewEntity = false
+        // The entity's index is modified in place (one hash of the path, no copy of the index).
+        Self.modifyEntity(&entities, chunk.entityPath) { entity in
+            isNewEntity = entity.chunkCount == 0
+            entity.chunkCount += 1
+            if isStatic {
+                entity.staticSlots.append(slot)
+                Self.considerStaticWinners(chunk, slot: slot, into: &entity)
+            } else {
+                Self.indexTemporal(chunk, slot: slot, into: &entity)
+            }
+        }
+        if isNewEntity { stats.entities += 1 }
         if isStatic {
-            Self.indexStatic(chunk, slot: slot, into: &entities[chunk.entityPath, default: EntityIndex()])
             stats.staticChunks += 1
         } else {
-            indexTemporal(chunk, slot: slot)
+            for timeline in 0..<chunk.timelineCount {
+                guard let range = chunk.timeRange(timeline: timeline) else { continue }
+                Self.modifyExtent(&timelines, chunk.timelineName(at: timeline)) { extent in
+                    extent.minTime = min(extent.minTime, range.lowerBound)
+                    extent.maxTime = max(extent.maxTime, range.upperBound)
+                    extent.rows += numRows
+                }
+            }
         }
         stats.chunks += 1
         stats.rows += numRows
         stats.approximateBytes += chunk.approximateByteSize
         return .inserted
-    }
-
-    private static func indexStatic(_ chunk: C, slot: Int32, into entity: inout EntityIndex) {
-        entity.chunkCount += 1
-        entity.staticSlots.append(slot)
-        considerStaticWinners(chunk, slot: slot, into: &entity)
     }
 
     /// Updates the per-component static winners with the chunk's highest-RowId non-null cells.
@@ -181,39 +193,28 @@ struct StoreIndex<C: StorableChunk> {
         }
     }
 
-    private mutating func indexTemporal(_ chunk: C, slot: Int32) {
-        let numRows = chunk.numRows
+    /// Adds one entry per (timeline, component) of a temporal chunk.
+    private static func indexTemporal(_ chunk: C, slot: Int32, into entity: inout EntityIndex) {
         let numComponents = chunk.componentCount
-
-        // The dictionary is modified in place (no copy of the entity's index).
-        Self.modifyEntity(&entities, chunk.entityPath) { entity in
-            entity.chunkCount += 1
-            for timeline in 0..<chunk.timelineCount {
-                guard let range = chunk.timeRange(timeline: timeline) else { continue }
-                let sorted = chunk.isTimeSorted(timeline: timeline)
-                let name = chunk.timelineName(at: timeline)
-                Self.modifyTimeline(&entity.temporal, name) { byComponent in
-                    for component in 0..<numComponents {
-                        byComponent[chunk.componentName(at: component), default: ComponentTimeIndex()].insert(
-                            TemporalEntry(
-                                minTime: range.lowerBound, maxTime: range.upperBound, slot: slot,
-                                timeline: Int32(timeline), component: Int32(component), timeSorted: sorted))
-                    }
+        for timeline in 0..<chunk.timelineCount {
+            guard let range = chunk.timeRange(timeline: timeline) else { continue }
+            let sorted = chunk.isTimeSorted(timeline: timeline)
+            modifyTimeline(&entity.temporal, chunk.timelineName(at: timeline)) { byComponent in
+                for component in 0..<numComponents {
+                    byComponent[chunk.componentName(at: component), default: ComponentTimeIndex()].insert(
+                        TemporalEntry(
+                            minTime: range.lowerBound, maxTime: range.upperBound, slot: slot,
+                            timeline: Int32(timeline), component: Int32(component), timeSorted: sorted))
                 }
             }
         }
-        for timeline in 0..<chunk.timelineCount {
-            guard let range = chunk.timeRange(timeline: timeline) else { continue }
-            let name = chunk.timelineName(at: timeline)
-            if var extent = timelines[name] {
-                extent.minTime = min(extent.minTime, range.lowerBound)
-                extent.maxTime = max(extent.maxTime, range.upperBound)
-                extent.rows += numRows
-                timelines[name] = extent
-            } else {
-                timelines[name] = TimelineExtent(minTime: range.lowerBound, maxTime: range.upperBound, rows: numRows)
-            }
-        }
+    }
+
+    @inline(__always)
+    private static func modifyExtent(
+        _ timelines: inout [String: TimelineExtent], _ name: String, _ body: (inout TimelineExtent) -> Void
+    ) {
+        body(&timelines[name, default: TimelineExtent(minTime: .max, maxTime: .min, rows: 0)])
     }
 
     @inline(__always)

@@ -88,7 +88,7 @@ public struct TimelineSummary: Hashable, Sendable {
 }
 
 /// Counters of one store. Cheap to read; a consistent snapshot.
-public struct StoreStatistics: Hashable, Sendable {
+public struct ChunkStoreStatistics: Hashable, Sendable {
     /// Chunks held now.
     public var chunks = 0
     /// Of which static.

@@ -1,3 +1,5 @@
+import Chunks
+import FixtureSupport
 import Foundation
 import RRD
 import Store
@@ -106,5 +108,89 @@ struct StoreBenchmarks {
         print(
             "STORE_BENCH \(rows) rows in \(chunkCount) chunks: latest-at \(us(tLatest, queries)) each, "
                 + "range of 100 rows \(us(tRange, queries / 10)) each")
+    }
+}
+
+/// The same figures on real decoded chunks: every chunk of a recording (`STORE_BENCH_RRD`, default the
+/// `many_small_chunks.rrd` fixture) is decoded first, then inserted and queried; only the store is timed.
+@Suite("StoreBenchmarks on a recording", .serialized)
+struct StoreRecordingBenchmarks {
+    static let path =
+        ProcessInfo.processInfo.environment["STORE_BENCH_RRD"] ?? Fixtures.rrdPath("many_small_chunks.rrd")
+
+    @Test("insert and query real chunks")
+    func recording() throws {
+        var reader = try RRDReader(path: Self.path)
+        let decoder = ChunkDecoder()
+        var chunks: [Chunk] = []
+        while let event = reader.next() {
+            if case .message(let framed) = event, case .arrowMsg(let msg) = framed.message {
+                chunks.append(try decoder.decode(msg))
+            }
+        }
+        try #require(!chunks.isEmpty)
+        let clock = ContinuousClock()
+        let store = ChunkStore<Chunk>()
+        let tInsert = try clock.measure { for c in chunks { try store.insert(c) } }
+        let tDuplicates = try clock.measure { for c in chunks { try store.insert(c) } }
+        #expect(store.statistics.chunks == chunks.count)
+        #expect(store.statistics.duplicatesSkipped == chunks.count)
+
+        let batched = ChunkStore<Chunk>()
+        let tBatched = clock.measure {
+            var i = 0
+            while i < chunks.count {
+                _ = batched.insert(contentsOf: chunks[i..<min(i + 256, chunks.count)])
+                i += 256
+            }
+        }
+        #expect(batched.statistics.chunks == chunks.count)
+
+        // Queries: per temporal (entity, component, timeline), latest-at at random times and ranges of
+        // about a tenth of the timeline's extent.
+        var targets: [(entity: String, component: String, timeline: String, range: ClosedRange<Int64>)] = []
+        for entity in store.entityPaths() {
+            for timeline in store.timelines(of: entity) {
+                guard let range = store.timeRange(of: entity, timeline: timeline) else { continue }
+                for component in store.components(of: entity) { targets.append((entity, component, timeline, range)) }
+            }
+        }
+        try #require(!targets.isEmpty)
+        var rng = SplitMix64(seed: 3)
+        let queries = 50_000
+        let plan = (0..<queries).map { _ -> (Int, Int64) in
+            let i = Int.random(in: 0..<targets.count, using: &rng)
+            return (i, Int64.random(in: targets[i].range, using: &rng))
+        }
+        var found = 0
+        let tLatest = clock.measure {
+            for (i, t) in plan {
+                let q = targets[i]
+                if store.latestAt(entity: q.entity, component: q.component, timeline: q.timeline, at: t) != nil {
+                    found += 1
+                }
+            }
+        }
+        var rows = 0
+        let rangeQueries = queries / 10
+        let tRange = clock.measure {
+            for (i, t) in plan.prefix(rangeQueries) {
+                let q = targets[i]
+                let width = (q.range.upperBound &- q.range.lowerBound) / 10
+                rows +=
+                    store.range(
+                        entity: q.entity, component: q.component, timeline: q.timeline, from: t, through: t &+ width
+                    )
+                    .count
+            }
+        }
+        #expect(found > 0)
+        let rate = { (d: Duration) in Int(Double(chunks.count) / StoreBenchmarks.seconds(d)) }
+        let ns = { (d: Duration, n: Int) in Int(StoreBenchmarks.seconds(d) / Double(n) * 1e9) }
+        print(
+            "STORE_BENCH \((Self.path as NSString).lastPathComponent): \(chunks.count) chunks, "
+                + "\(store.statistics.rows) rows, \(store.entityPaths().count) entities; insert one by one \(rate(tInsert))/s, "
+                + "batches of 256 \(rate(tBatched))/s, duplicates \(rate(tDuplicates))/s; latest-at \(ns(tLatest, queries)) ns, "
+                + "range (~1/10 of the extent, \(rows / max(rangeQueries, 1)) rows avg) \(ns(tRange, rangeQueries)) ns")
     }
 }

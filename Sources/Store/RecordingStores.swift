@@ -1,0 +1,98 @@
+import Chunks
+import RRD
+
+/// The chunk stores of one or more recordings, read and decoded synchronously on the calling thread:
+/// one ``ChunkStore`` per store id, in first-seen order (the same id in several inputs is one store, so a
+/// file loaded twice only adds duplicates). For `ingest query` and tests; the engine has its own workers.
+///
+/// ```swift
+/// let stores = RecordingStores()
+/// let summary = stores.load(path: "points3d.rrd")
+/// let hit = stores.storeHolding(entity: "/points")?.latestAt(
+///     entity: "/points", component: "Points3D:positions", timeline: "frame", at: 3)
+/// ```
+public final class RecordingStores {
+    /// What one ``load(path:)`` found.
+    public struct LoadSummary: Hashable, Sendable {
+        /// Arrow messages read.
+        public var chunkMessages = 0
+        /// Of which inserted, duplicates and dropped as empty.
+        public var insert = InsertSummary()
+        /// Problems, each naming the source and byte offset; loading went on after each.
+        public var errors: [String] = []
+    }
+
+    /// Every store seen, in first-seen order.
+    public private(set) var stores: [(id: StoreId, store: ChunkStore<Chunk>)] = []
+    private var positions: [StoreId: Int] = [:]
+    /// Application ids by (kind, recording id), from SetStoreInfo, for old files whose chunk messages
+    /// lack the application id.
+    private var applicationIds: [String: String] = [:]
+    private let decoder = ChunkDecoder()
+
+    /// Creates an empty set of stores.
+    public init() {}
+
+    /// The store with this id, if seen.
+    public func store(_ id: StoreId) -> ChunkStore<Chunk>? { positions[id].map { stores[$0].store } }
+
+    /// The first store (in first-seen order) holding data for `entity`, or nil.
+    public func storeHolding(entity: String) -> ChunkStore<Chunk>? {
+        stores.first { !$0.store.components(of: entity).isEmpty }?.store
+    }
+
+    /// Reads one input (file, `-` for stdin, zstd-compressed or not) and inserts every chunk into its store.
+    /// Damage does not stop the load: each problem is reported in the summary.
+    public func load(path: String) -> LoadSummary {
+        var summary = LoadSummary()
+        var reader: RRDReader
+        do {
+            reader = try RRDReader(path: path)
+        } catch {
+            summary.errors.append("\(error)")
+            return summary
+        }
+        while let event = reader.next() {
+            switch event {
+            case .message(let framed):
+                switch framed.message {
+                case .setStoreInfo(let info):
+                    let id = info.info.storeId
+                    applicationIds["\(id.kind):\(id.recordingId)"] = id.applicationId
+                    _ = storeFor(id)
+                case .arrowMsg(let msg):
+                    summary.chunkMessages += 1
+                    var id = msg.storeId
+                    if id.applicationId.isEmpty, let app = applicationIds["\(id.kind):\(id.recordingId)"] {
+                        id.applicationId = app
+                    }
+                    do {
+                        let chunk = try decoder.decode(msg)
+                        switch try storeFor(id).insert(chunk) {
+                        case .inserted: summary.insert.inserted += 1
+                        case .duplicate: summary.insert.duplicates += 1
+                        case .droppedEmpty: summary.insert.droppedEmpty += 1
+                        }
+                    } catch {
+                        summary.errors.append("\(path) @\(framed.offset): \(error)")
+                    }
+                default:
+                    break
+                }
+            case .error(let error):
+                summary.errors.append("\(error)")
+            default:
+                break
+            }
+        }
+        return summary
+    }
+
+    private func storeFor(_ id: StoreId) -> ChunkStore<Chunk> {
+        if let position = positions[id] { return stores[position].store }
+        let store = ChunkStore<Chunk>()
+        positions[id] = stores.count
+        stores.append((id, store))
+        return store
+    }
+}

@@ -1,0 +1,104 @@
+import ArgumentParser
+import Chunks
+import RRD
+import Store
+
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// `ingest query FILE... --entity PATH --component COLUMN (--timeline NAME (--at T | --range T0..T1) | --static)`
+struct QueryCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "query",
+        abstract: "Load recordings into chunk stores and answer one latest-at, range or static query.",
+        discussion: """
+            Every input is read and inserted into one chunk store per store id (the same id in several \
+            files is one store; repeated chunks are duplicates). The query goes to --store if given, else \
+            to the first store (in order of appearance) holding data for the entity. Negative times are \
+            written --at=-1 and --range=-5..3. With --json: latest-at and static print one object \
+            {"found", "time", "row_id", "value"}; a range prints one object {"time", "row_id", "value"} \
+            per row in (time, RowId) order, and nothing when no row matches.
+            """
+    )
+
+    @Argument(help: "Recordings (.rrd/.rbl, zstd-compressed or not; '-' reads stdin).")
+    var files: [String]
+
+    @Option(help: "Entity path as the recording writes it (escapes included).")
+    var entity: String
+
+    @Option(help: "Component column name, e.g. Points3D:positions.")
+    var component: String
+
+    @Option(help: "Timeline name (required unless --static).")
+    var timeline: String?
+
+    @Option(help: "Latest-at time: a sequence number, or nanoseconds for timestamp/duration timelines.")
+    var at: Int64?
+
+    @Option(help: "Inclusive time range T0..T1.")
+    var range: String?
+
+    @Flag(name: .customLong("static"), help: "Query static data (no timeline).")
+    var staticData = false
+
+    @Option(help: "Store to query: its recording id, or kind:application:recording.")
+    var store: String?
+
+    @Flag(help: "Print the stable JSON form.")
+    var json = false
+
+    func validate() throws {
+        if files.isEmpty { throw ValidationError("Give at least one FILE ('-' for stdin).") }
+        if files.filter({ $0 == "-" }).count > 1 { throw ValidationError("stdin ('-') can be read only once.") }
+        let modes = [at != nil, range != nil, staticData].filter { $0 }.count
+        guard modes == 1 else { throw ValidationError("Give exactly one of --at, --range, --static.") }
+        if !staticData && timeline == nil { throw ValidationError("--at and --range need --timeline.") }
+        if staticData && timeline != nil { throw ValidationError("--static takes no --timeline.") }
+        if let range, StoreQuery.parseRange(range) == nil {
+            throw ValidationError("--range must be T0..T1 with integers, e.g. --range=-5..3 (got \(range)).")
+        }
+    }
+
+    func run() throws {
+        let mode: StoreQuery.Mode
+        if let at, let timeline {
+            mode = .latestAt(timeline: timeline, time: at)
+        } else if let range, let timeline, let (lo, hi) = StoreQuery.parseRange(range) {
+            mode = .range(timeline: timeline, from: lo, through: hi)
+        } else {
+            mode = .staticData
+        }
+        let query = StoreQuery(entity: entity, component: component, mode: mode)
+
+        let stores = RecordingStores()
+        var damaged = false
+        for file in files {
+            let summary = stores.load(path: file)
+            for error in summary.errors { printError(error) }
+            if !summary.errors.isEmpty { damaged = true }
+        }
+        let target: ChunkStore<Chunk>?
+        if let store {
+            guard let match = stores.stores.first(where: { $0.id.description == store || $0.id.recordingId == store })
+            else {
+                let known = stores.stores.map(\.id.description).joined(separator: ", ")
+                printError("no store \(store) in the input; stores: \(known)")
+                throw ExitCode.failure
+            }
+            target = match.store
+        } else {
+            target = stores.storeHolding(entity: entity)
+        }
+        for line in json ? query.jsonLines(in: target) : query.textLines(in: target) { print(line) }
+        // The answer is printed either way; damaged input is reported on stderr and in the status.
+        if damaged { throw ExitCode.failure }
+    }
+
+    private func printError(_ message: String) {
+        fputs("ingest query: \(message)\n", stderr)
+    }
+}
