@@ -158,6 +158,7 @@ public final class ArrowStreamReader {
                     columns.append(c)
                 }
                 try ctx.finish()
+                if validateFully { try checkEnd(buf, after: m.next) }
                 return ArrowRecordBatch(
                     schema: schema, schemaID: schemaID, length: ctx.length, columns: columns, warnings: ctx.warnings)
             case 1:
@@ -166,6 +167,21 @@ public final class ArrowStreamReader {
                 throw ArrowError(.unsupported, offset: m.start, "IPC message header type \(m.headerType)")
             }
             pos = m.next
+        }
+    }
+
+    /// After the record batch only the EOS marker (or the end of the bytes) may follow.
+    private func checkEnd(_ buf: UnsafeRawBufferPointer, after pos: Int) throws(ArrowError) {
+        if pos == buf.count { return }
+        if let extra = try message(buf, at: pos) {
+            throw ArrowError(
+                .malformed, offset: pos, "IPC message of header type \(extra.headerType) after the record batch")
+        }
+        let eosLength = pos + 4 <= buf.count && buf.loadUnaligned(fromByteOffset: pos, as: Int32.self) == -1 ? 8 : 4
+        guard pos + eosLength == buf.count else {
+            throw ArrowError(
+                .malformed, offset: pos + eosLength,
+                "\(buf.count - pos - eosLength) bytes after the end-of-stream marker")
         }
     }
 
