@@ -188,6 +188,9 @@ public final class ArrowStreamReader {
     /// Looks the schema up by its metadata bytes, ignoring the contents of the schema-level
     /// metadata *values* (Rerun puts the per-chunk id and the entity path there, so without this
     /// every chunk's schema would differ); the metadata itself is always decoded fresh.
+    ///
+    /// - Note: sound as long as no other string of the schema shares its bytes with a metadata
+    ///   value (flatbuffers "shared strings"); the Arrow writers (arrow-rs, Arrow C++) do not share.
     private func cachedSchema(_ meta: UnsafeRawBufferPointer, _ t: FBTable) throws(ArrowError) -> (ArrowSchema, Int) {
         guard let schemaTable = try t.table(2) else {
             throw ArrowError(.malformed, offset: t.base, "schema message without its Schema table")
