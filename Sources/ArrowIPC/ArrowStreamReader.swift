@@ -120,11 +120,10 @@ public final class ArrowStreamReader {
         guard let first = try message(buf, at: 0) else {
             throw ArrowError(.malformed, offset: 0, "IPC stream ends before its schema message")
         }
-        guard first.headerType == 1, let schemaTable = first.header else {
+        guard first.headerType == 1, first.header != nil else {
             throw ArrowError(
                 .malformed, offset: 0, "first IPC message has header type \(first.headerType), expected 1 (Schema)")
         }
-        _ = schemaTable
         let (schema, schemaID) = try cachedSchema(UnsafeRawBufferPointer(rebasing: buf[first.metaRange]), first.table)
 
         var dictionaries: [Int64: [ArrowArray]] = [:]
