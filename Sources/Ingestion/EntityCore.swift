@@ -73,6 +73,8 @@ final class EntityCore: @unchecked Sendable {
     static let progress = 0
     /// guarded by `output`
     var outputs = Deque<IngestOutput>()
+    /// guarded by `output`: bytes the ready outputs keep alive.
+    var outputBytes = 0
     /// guarded by `output`: every message with a smaller sequence number has been handled
     /// (its output published, or discarded).
     var handledThrough: UInt64 = 0
@@ -313,6 +315,7 @@ final class EntityCore: @unchecked Sendable {
     private func publish(_ out: IngestOutput, counts: ProcessedCounts) {
         output.lock()
         outputs.append(out)
+        outputBytes += out.accountedBytes
         handledThrough = out.sequence + 1
         counters.record(counts)
         if case .storeInfo(let info) = out.event { storeInfo = info }
@@ -335,6 +338,7 @@ final class EntityCore: @unchecked Sendable {
         output.lock()
         defer { output.unlock() }
         guard var item = outputs.popFirst() else { return nil }
+        outputBytes -= item.accountedBytes
         item.moreReady = !outputs.isEmpty
         return item
     }
@@ -408,7 +412,8 @@ final class EntityCore: @unchecked Sendable {
         return output.withLock {
             StoreStatistics(
                 admitted: admitted, handled: handledThrough, queuedMessages: queued, queuedBytes: bytes,
-                readyOutputs: outputs.count, waitingProducers: waiting, producerBlockedNanoseconds: blocked,
+                readyOutputs: outputs.count, readyOutputBytes: outputBytes, waitingProducers: waiting,
+                producerBlockedNanoseconds: blocked,
                 isClosed: isClosed,
                 counters: counters)
         }

@@ -110,6 +110,24 @@ struct ReplayFixtureTests {
         #expect(summary.stores.first?.chunks == outputs.count)
     }
 
+    @Test("ready outputs count the bytes their chunks keep alive, and polling releases them")
+    func readyOutputBytes() throws {
+        var reader = try RRDReader(path: Fixtures.rrdPath("image_small.rrd"))
+        let db = EntityDb(
+            storeId: StoreId(kind: .recording, applicationId: "rrd_fixtures", recordingId: "fixture-image_small"))
+        while let event = reader.next() {
+            if case .message(let m) = event, m.message.kind != .end { try db.submit(m, source: "b") }
+        }
+        #expect(db.flush(timeout: deadline))
+        let before = db.statistics.readyOutputBytes
+        var chunkBytes = 0
+        while let item = db.poll() { chunkBytes += item.chunk?.byteSize ?? 0 }
+        #expect(chunkBytes > 0)
+        #expect(before == chunkBytes)
+        #expect(db.statistics.readyOutputBytes == 0, "everything was polled")
+        db.shutdown(drain: true)
+    }
+
     @Test("replaying a file twice into one hub counts each chunk once")
     func duplicates() throws {
         let hub = StoreHub()
