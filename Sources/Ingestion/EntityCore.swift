@@ -255,8 +255,8 @@ final class EntityCore: @unchecked Sendable {
     // MARK: worker
 
     private func runWorker() {
+        // Grows like the ring (to the largest batch seen) and keeps its capacity afterwards.
         var batch: [PendingMessage] = []
-        batch.reserveCapacity(ring.capacity)
         while true {
             spinForInput()
             input.lock()
