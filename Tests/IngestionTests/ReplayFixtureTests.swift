@@ -115,13 +115,19 @@ struct ReplayFixtureTests {
         var reader = try RRDReader(path: Fixtures.rrdPath("image_small.rrd"))
         let db = EntityDb(
             storeId: StoreId(kind: .recording, applicationId: "rrd_fixtures", recordingId: "fixture-image_small"))
+        var uncompressed: [UInt64: Int] = [:]
         while let event = reader.next() {
-            if case .message(let m) = event, m.message.kind != .end { try db.submit(m, source: "b") }
+            if case .message(let m) = event, m.message.kind != .end {
+                if case .arrowMsg(let a) = m.message { uncompressed[m.offset] = Int(a.uncompressedSize) }
+                try db.submit(m, source: "b")
+            }
         }
         #expect(db.flush(timeout: deadline))
         let before = db.statistics.readyOutputBytes
         var chunkBytes = 0
-        while let item = db.poll() { chunkBytes += item.chunk?.byteSize ?? 0 }
+        while let item = db.poll() {
+            if item.chunk != nil { chunkBytes += uncompressed[item.offset] ?? 0 }
+        }
         #expect(chunkBytes > 0)
         #expect(before == chunkBytes)
         #expect(db.statistics.readyOutputBytes == 0, "everything was polled")
