@@ -26,6 +26,9 @@ struct ReplayCommand: ParsableCommand {
     @Option(name: .long, help: "Input-queue slots per store.")
     var queueCapacity = 2000
 
+    @Option(name: .long, help: "Also bound each store's input queue by this many payload bytes (default: slots only).")
+    var queueBytes: Int?
+
     @Flag(
         name: .long,
         help: "Keep every decoded chunk: insert it into its store's chunk index (what the benchmarks compare).")
@@ -33,13 +36,19 @@ struct ReplayCommand: ParsableCommand {
 
     func validate() throws {
         guard !files.isEmpty else { throw ValidationError("give at least one file") }
-        guard queueCapacity > 0 else { throw ValidationError("--queue-capacity must be positive") }
+        guard queueCapacity > 0 && queueCapacity <= 1 << 24 else {
+            throw ValidationError("--queue-capacity must be in 1...16777216, got \(queueCapacity)")
+        }
+        if let queueBytes, queueBytes <= 0 {
+            throw ValidationError("--queue-bytes must be positive, got \(queueBytes)")
+        }
     }
 
     func run() throws {
         let kept = keep ? KeptStores() : nil
         let hub = StoreHub(
-            configuration: IngestConfiguration(queueCapacity: queueCapacity, insertChunk: kept?.insertHook))
+            configuration: IngestConfiguration(
+                queueCapacity: queueCapacity, maxQueuedBytes: queueBytes, insertChunk: kept?.insertHook))
         let summary = hub.replay(files: files)
         hub.shutdown(drain: true)
         if json {
@@ -53,7 +62,9 @@ struct ReplayCommand: ParsableCommand {
             for e in summary.sourceErrors { print("error: \(e.error)") }
             if let kept {
                 let st = kept.totals
-                print("kept \(st.chunks) chunks, \(st.rows) rows, about \(st.approximateBytes / 1_000_000) MB in chunk stores")
+                print(
+                    "kept \(st.chunks) chunks, \(st.rows) rows, about \(st.approximateBytes / 1_000_000) MB in chunk stores"
+                )
             }
             print(
                 "\(summary.messages) messages, \(summary.stores.count) stores"
