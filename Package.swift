@@ -77,6 +77,7 @@ let package = Package(
         .testTarget(
             name: "RRDTests",
             dependencies: ["RRD", "FixtureSupport", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            exclude: ["Proto"],  // the .proto source of rrd_messages.pb.swift (scripts/generate-protos.sh)
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "ArrowIPCTests", dependencies: ["ArrowIPC", "FixtureSupport"], swiftSettings: swiftSettings),

@@ -31,6 +31,7 @@ public struct ArrowArray: Sendable {
     @usableFromInline let variadicBuffers: [Range<Int>]
     /// For dictionary-encoded arrays: the index type and the dictionary (one segment per delta).
     public let dictionaryIndexType: ArrowType?
+    /// The dictionary values: the first DictionaryBatch, then one segment per delta batch.
     public let dictionarySegments: [ArrowArray]
 
     init(
@@ -75,7 +76,7 @@ public struct ArrowArray: Sendable {
     @inlinable
     public func value<T: BitwiseCopyable>(at i: Int, as: T.Type = T.self) -> T {
         precondition(i >= 0 && i < length, "ArrowArray index \(i) out of 0..<\(length)")
-        assert(MemoryLayout<T>.size * length <= valuesCount, "value width does not match the array's type")
+        precondition(MemoryLayout<T>.size * (i + 1) <= valuesCount, "\(T.self) is wider than the values of \(type)")
         return storage.base.loadUnaligned(fromByteOffset: values + i * MemoryLayout<T>.size, as: T.self)
     }
 
@@ -143,9 +144,13 @@ public struct ArrowArray: Sendable {
             precondition(i >= 0 && i < length, "ArrowArray index \(i) out of 0..<\(length)")
             let v = values + 16 * i
             let n = Int(Int32(littleEndian: storage.base.loadUnaligned(fromByteOffset: v, as: Int32.self)))
-            if n <= 12 { return try body(UnsafeRawBufferPointer(start: storage.base + v + 4, count: n)) }
+            if n <= 12 { return try body(UnsafeRawBufferPointer(start: storage.base + v + 4, count: Swift.max(n, 0))) }
             let bufIndex = Int(Int32(littleEndian: storage.base.loadUnaligned(fromByteOffset: v + 8, as: Int32.self)))
             let off = Int(Int32(littleEndian: storage.base.loadUnaligned(fromByteOffset: v + 12, as: Int32.self)))
+            // Views of null slots were not validated: an out-of-range view reads as empty.
+            guard n >= 0, bufIndex >= 0, bufIndex < variadicBuffers.count, off >= 0,
+                off <= variadicBuffers[bufIndex].count - n
+            else { return try body(UnsafeRawBufferPointer(start: storage.base, count: 0)) }
             return try body(
                 UnsafeRawBufferPointer(start: storage.base + variadicBuffers[bufIndex].lowerBound + off, count: n))
         case .fixedSizeBinary(let w):
@@ -208,6 +213,7 @@ public struct ArrowArray: Sendable {
 
     /// For a dictionary-encoded array: the dictionary segment and slot that index `index` refers to.
     public func dictionaryValue(index: Int) -> (segment: ArrowArray, slot: Int)? {
+        guard index >= 0 else { return nil }
         var k = index
         for s in dictionarySegments {
             if k < s.length { return (s, k) }

@@ -114,6 +114,19 @@ struct FBTable {
             throw ArrowError(.truncated, offset: base + t, "flatbuffer string of \(n) bytes runs past the metadata")
         }
         let bytes = UnsafeRawBufferPointer(rebasing: buf[(t + 4)..<(t + 4 + n)])
+        var ascii = true
+        for b in bytes where b >= 0x80 {
+            ascii = false
+            break
+        }
+        // ASCII needs no validation (the common case: keys, names, ids); the validating initializer
+        // is generic and showed in the small-chunk profile.
+        if ascii {
+            return String(unsafeUninitializedCapacity: n) { dst in
+                if n > 0 { UnsafeMutableRawBufferPointer(dst).copyMemory(from: bytes) }
+                return n
+            }
+        }
         guard let s = String(validating: bytes, as: UTF8.self) else {
             throw ArrowError(.malformed, offset: base + t, "flatbuffer string is not valid UTF-8")
         }
@@ -164,11 +177,22 @@ struct FBTable {
         return out
     }
 
-    /// Byte ranges (in `buf`) of the value strings of a `[KeyValue]` vector, length prefix included.
-    func keyValueValueRanges(_ slot: Int) throws(ArrowError) -> [Range<Int>] {
-        var out: [Range<Int>] = []
-        for kv in try tables(slot) {
-            guard let p = try kv.fieldPos(1, size: 4) else { continue }
+    /// Calls `body` with each table of a vector of tables, without building an array.
+    func forEachTable(_ slot: Int, _ body: (FBTable) throws(ArrowError) -> Void) throws(ArrowError) {
+        guard let (start, n) = try vector(slot, elementSize: 4) else { return }
+        for i in 0..<n {
+            let p = start + 4 * i
+            let t = p + Int(try FBTable.u32(buf, p, base))
+            try body(try FBTable(buf, at: t, base: base))
+        }
+    }
+
+    /// Appends to `out` the byte ranges (in `buf`) of the value strings of a `[KeyValue]` vector,
+    /// length prefix included, in ascending order.
+    func keyValueValueRanges(_ slot: Int, into out: inout [Range<Int>]) throws(ArrowError) {
+        out.removeAll(keepingCapacity: true)
+        try forEachTable(slot) { (kv) throws(ArrowError) in
+            guard let p = try kv.fieldPos(1, size: 4) else { return }
             let t = p + Int(try FBTable.u32(buf, p, base))
             let n = Int(try FBTable.u32(buf, t, base))
             guard n <= buf.count - t - 4 else {
@@ -176,14 +200,16 @@ struct FBTable {
             }
             out.append(t..<(t + 4 + n))
         }
-        return out.sorted { $0.lowerBound < $1.lowerBound }
+        var ordered = true
+        for k in out.indices.dropFirst() where out[k].lowerBound < out[k - 1].lowerBound { ordered = false }
+        if !ordered { out.sort { $0.lowerBound < $1.lowerBound } }
     }
 
-    /// A `[KeyValue]` vector as ordered pairs.
-    func keyValues(_ slot: Int) throws(ArrowError) -> [(key: String, value: String)] {
-        var out: [(key: String, value: String)] = []
-        for kv in try tables(slot) {
-            out.append((try kv.string(0) ?? "", try kv.string(1) ?? ""))
+    /// A `[KeyValue]` vector as ``KeyValue``s in order.
+    func keyValues(_ slot: Int) throws(ArrowError) -> [KeyValue] {
+        var out: [KeyValue] = []
+        try forEachTable(slot) { (kv) throws(ArrowError) in
+            out.append(KeyValue(key: try kv.string(0) ?? "", value: try kv.string(1) ?? ""))
         }
         return out
     }

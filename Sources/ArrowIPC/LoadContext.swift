@@ -104,6 +104,8 @@ struct LoadContext {
         }
         let msg = message
         storage = try ArrowStorage(count: total) { (dst) throws(ArrowError) in
+            // Zero the padding between buffers: only buffer bytes are read, but keep the block defined.
+            dst.initializeMemory(as: UInt8.self, repeating: 0)
             for (i, r) in source.enumerated() where sizes[i] > 0 {
                 let out = UnsafeMutableRawBufferPointer(rebasing: dst[newRanges[i]])
                 let payload = UnsafeRawBufferPointer(rebasing: buf[(r.lowerBound + 8)..<r.upperBound])
@@ -132,34 +134,41 @@ struct LoadContext {
         }
     }
 
-    private func fail(_ path: String, _ text: String) -> ArrowError {
+    /// Names from the top-level field down to the array being loaded; joined only for errors, so
+    /// loading allocates no path strings.
+    private var pathStack: [String] = []
+
+    /// `a.b.c` for the array being loaded.
+    private var path: String { pathStack.joined(separator: ".") }
+
+    private func fail(_ text: String) -> ArrowError {
         ArrowError(.invalidData, offset: message, path: path, text)
     }
 
-    private mutating func nextNode(_ path: String) throws(ArrowError) -> (length: Int, nullCount: Int) {
-        guard nodeIndex < nodes.count else { throw fail(path, "record batch has too few field nodes (\(nodes.count))") }
+    private mutating func nextNode() throws(ArrowError) -> (length: Int, nullCount: Int) {
+        guard nodeIndex < nodes.count else { throw fail("record batch has too few field nodes (\(nodes.count))") }
         defer { nodeIndex += 1 }
         return nodes[nodeIndex]
     }
 
-    private mutating func nextBuffer(_ path: String, need: Int = 0, what: String) throws(ArrowError) -> Range<Int> {
+    private mutating func nextBuffer(need: Int = 0, what: String) throws(ArrowError) -> Range<Int> {
         guard bufferIndex < buffers.count else {
-            throw fail(path, "record batch has too few buffers (\(buffers.count))")
+            throw fail("record batch has too few buffers (\(buffers.count))")
         }
         let r = buffers[bufferIndex]
         bufferIndex += 1
-        guard r.count >= need else { throw fail(path, "\(what) buffer has \(r.count) bytes, needs at least \(need)") }
+        guard r.count >= need else { throw fail("\(what) buffer has \(r.count) bytes, needs at least \(need)") }
         return r
     }
 
-    private func product(_ a: Int, _ b: Int, _ path: String) throws(ArrowError) -> Int {
+    private func product(_ a: Int, _ b: Int) throws(ArrowError) -> Int {
         let (p, o) = a.multipliedReportingOverflow(by: b)
-        guard !o, p <= Self.maxLength * 16 else { throw fail(path, "size \(a) × \(b) overflows") }
+        guard !o, p <= Self.maxLength * 16 else { throw fail("size \(a) × \(b) overflows") }
         return p
     }
 
-    private mutating func validity(_ path: String, length n: Int, nullCount: Int) throws(ArrowError) -> Int {
-        let r = try nextBuffer(path, need: nullCount > 0 ? (n + 7) / 8 : 0, what: "validity")
+    private mutating func validity(length n: Int, nullCount: Int) throws(ArrowError) -> Int {
+        let r = try nextBuffer(need: nullCount > 0 ? (n + 7) / 8 : 0, what: "validity")
         return nullCount > 0 ? r.lowerBound : -1
     }
 
@@ -173,26 +182,26 @@ struct LoadContext {
     }
 
     /// Checks n+1 monotone offsets (4 or 8 bytes wide) ending at or below `limit`.
-    private func checkOffsets(_ r: Range<Int>, n: Int, wide: Bool, limit: Int, _ path: String) throws(ArrowError) {
+    private func checkOffsets(_ r: Range<Int>, n: Int, wide: Bool, limit: Int) throws(ArrowError) {
         if n == 0 && r.isEmpty { return }
         let w = wide ? 8 : 4
         guard r.count >= (n + 1) * w else {
-            throw fail(path, "offsets buffer has \(r.count) bytes, needs \((n + 1) * w)")
+            throw fail("offsets buffer has \(r.count) bytes, needs \((n + 1) * w)")
         }
         var prev = wide ? i64(r.lowerBound) : Int64(i32(r.lowerBound))
-        guard prev >= 0 else { throw fail(path, "first offset \(prev) is negative") }
+        guard prev >= 0 else { throw fail("first offset \(prev) is negative") }
         for i in stride(from: 1, through: n, by: 1) {
             let v = wide ? i64(r.lowerBound + w * i) : Int64(i32(r.lowerBound + w * i))
-            guard v >= prev else { throw fail(path, "offset \(i) (\(v)) is below offset \(i - 1) (\(prev))") }
+            guard v >= prev else { throw fail("offset \(i) (\(v)) is below offset \(i - 1) (\(prev))") }
             prev = v
         }
         guard prev <= Int64(limit) else {
-            throw fail(path, "last offset \(prev) exceeds the \(limit) available values")
+            throw fail("last offset \(prev) exceeds the \(limit) available values")
         }
     }
 
     private func checkUTF8(
-        _ offsets: Range<Int>, data: Range<Int>, n: Int, wide: Bool, _ path: String
+        _ offsets: Range<Int>, data: Range<Int>, n: Int, wide: Bool
     ) throws(ArrowError) {
         if n == 0 { return }
         let w = wide ? 8 : 4
@@ -201,27 +210,29 @@ struct LoadContext {
             let b = wide ? Int(i64(offsets.lowerBound + w * i + w)) : i32(offsets.lowerBound + w * i + w)
             let bytes = UnsafeRawBufferPointer(start: storage.base + data.lowerBound + a, count: b - a)
             guard String(validating: bytes, as: UTF8.self) != nil else {
-                throw fail(path, "value \(i) is not valid UTF-8")
+                throw fail("value \(i) is not valid UTF-8")
             }
         }
     }
 
     /// Loads the array of `field` (consuming its nodes and buffers) and validates it.
-    mutating func load(_ field: ArrowField, path: String, depth: Int) throws(ArrowError) -> ArrowArray {
+    mutating func load(_ field: ArrowField, depth: Int, label: String? = nil) throws(ArrowError) -> ArrowArray {
+        pathStack.append(label ?? field.name)
+        defer { pathStack.removeLast() }
         guard depth <= SchemaDecoding.maxDepth else {
             throw ArrowError(.tooLarge, offset: message, path: path, "nesting deeper than \(SchemaDecoding.maxDepth)")
         }
-        let node = try nextNode(path)
+        let node = try nextNode()
         let n = node.length
         let nc = node.nullCount
         let empty = 0..<0
 
         if let dict = field.dictionary {
-            let v = try validity(path, length: n, nullCount: nc)
-            guard let w = dict.indexType.byteWidth else { throw fail(path, "dictionary index type \(dict.indexType)") }
-            let idx = try nextBuffer(path, need: try product(n, w, path), what: "dictionary indices")
+            let v = try validity(length: n, nullCount: nc)
+            guard let w = dict.indexType.byteWidth else { throw fail("dictionary index type \(dict.indexType)") }
+            let idx = try nextBuffer(need: try product(n, w), what: "dictionary indices")
             guard let segments = dictionaries[dict.id] else {
-                throw fail(path, "no DictionaryBatch with id \(dict.id) precedes the record batch")
+                throw fail("no DictionaryBatch with id \(dict.id) precedes the record batch")
             }
             let a = ArrowArray(
                 type: field.type, length: n, nullCount: nc, storage: storage, validity: v, values: idx, data: empty,
@@ -230,7 +241,7 @@ struct LoadContext {
             for i in 0..<n where !a.isNull(i) {
                 let k = a.dictionaryIndex(at: i)
                 guard k >= 0, k < dictLen else {
-                    throw fail(path, "dictionary index \(k) at slot \(i) outside 0..<\(dictLen)")
+                    throw fail("dictionary index \(k) at slot \(i) outside 0..<\(dictLen)")
                 }
             }
             return a
@@ -251,112 +262,111 @@ struct LoadContext {
                 type: .null, length: n, nullCount: n, storage: storage, validity: -1, values: empty, data: empty,
                 children: [])
         case .bool:
-            let v = try validity(path, length: n, nullCount: nc)
-            return make(v, try nextBuffer(path, need: (n + 7) / 8, what: "values"))
+            let v = try validity(length: n, nullCount: nc)
+            return make(v, try nextBuffer(need: (n + 7) / 8, what: "values"))
         case .int, .float16, .float32, .float64, .decimal, .date32, .date64, .time32, .time64, .timestamp, .duration,
             .interval, .fixedSizeBinary:
             let w = field.type.byteWidth ?? 0
-            let v = try validity(path, length: n, nullCount: nc)
-            return make(v, try nextBuffer(path, need: try product(n, w, path), what: "values"))
+            let v = try validity(length: n, nullCount: nc)
+            return make(v, try nextBuffer(need: try product(n, w), what: "values"))
         case .binary, .utf8, .largeBinary, .largeUtf8:
             let wide = field.type == .largeBinary || field.type == .largeUtf8
-            let v = try validity(path, length: n, nullCount: nc)
-            let offsets = try nextBuffer(path, what: "offsets")
-            let data = try nextBuffer(path, what: "data")
-            try checkOffsets(offsets, n: n, wide: wide, limit: data.count, path)
+            let v = try validity(length: n, nullCount: nc)
+            let offsets = try nextBuffer(what: "offsets")
+            let data = try nextBuffer(what: "data")
+            try checkOffsets(offsets, n: n, wide: wide, limit: data.count)
             if full, field.type == .utf8 || field.type == .largeUtf8 {
-                try checkUTF8(offsets, data: data, n: n, wide: wide, path)
+                try checkUTF8(offsets, data: data, n: n, wide: wide)
             }
             return make(v, offsets, data)
         case .binaryView, .utf8View:
-            let v = try validity(path, length: n, nullCount: nc)
-            let views = try nextBuffer(path, need: try product(n, 16, path), what: "views")
+            let v = try validity(length: n, nullCount: nc)
+            let views = try nextBuffer(need: try product(n, 16), what: "views")
             guard variadicIndex < variadicCounts.count else {
-                throw fail(path, "record batch lacks a variadic buffer count for this view column")
+                throw fail("record batch lacks a variadic buffer count for this view column")
             }
             let k = variadicCounts[variadicIndex]
             variadicIndex += 1
             guard k >= 0, k <= Int64(buffers.count - bufferIndex) else {
-                throw fail(path, "variadic buffer count \(k) exceeds the \(buffers.count - bufferIndex) buffers left")
+                throw fail("variadic buffer count \(k) exceeds the \(buffers.count - bufferIndex) buffers left")
             }
             var variadic: [Range<Int>] = []
             variadic.reserveCapacity(Int(k))
-            for _ in 0..<Int(k) { variadic.append(try nextBuffer(path, what: "view data")) }
+            for _ in 0..<Int(k) { variadic.append(try nextBuffer(what: "view data")) }
             let a = make(v, views, variadic: variadic)
             for i in 0..<n where !a.isNull(i) {
                 let p = views.lowerBound + 16 * i
                 let len = i32(p)
-                guard len >= 0 else { throw fail(path, "view \(i) has negative length \(len)") }
+                guard len >= 0 else { throw fail("view \(i) has negative length \(len)") }
                 if len > 12 {
                     let b = i32(p + 8)
                     let o = i32(p + 12)
                     guard b >= 0, b < variadic.count, o >= 0, o + len <= variadic[b].count else {
-                        throw fail(
-                            path, "view \(i) points at buffer \(b) offset \(o) length \(len) outside the data buffers")
+                        throw fail("view \(i) points at buffer \(b) offset \(o) length \(len) outside the data buffers")
                     }
                 }
                 if full, field.type == .utf8View, a.string(at: i) == nil {
-                    throw fail(path, "value \(i) is not valid UTF-8")
+                    throw fail("value \(i) is not valid UTF-8")
                 }
             }
             return a
         case .list(let child), .largeList(let child), .map(let child, _):
             let wide: Bool
             if case .largeList = field.type { wide = true } else { wide = false }
-            let v = try validity(path, length: n, nullCount: nc)
-            let offsets = try nextBuffer(path, what: "offsets")
-            let c = try load(child, path: path + "." + child.name, depth: depth + 1)
-            try checkOffsets(offsets, n: n, wide: wide, limit: c.length, path)
+            let v = try validity(length: n, nullCount: nc)
+            let offsets = try nextBuffer(what: "offsets")
+            let c = try load(child, depth: depth + 1)
+            try checkOffsets(offsets, n: n, wide: wide, limit: c.length)
             if case .map = field.type, c.children.count == 2, c.children[0].nullCount > 0 {
-                throw fail(path, "map keys contain nulls")
+                throw fail("map keys contain nulls")
             }
             return make(v, offsets, empty, [c])
         case .listView(let child), .largeListView(let child):
             let wide: Bool
             if case .largeListView = field.type { wide = true } else { wide = false }
             let w = wide ? 8 : 4
-            let v = try validity(path, length: n, nullCount: nc)
-            let offsets = try nextBuffer(path, need: try product(n, w, path), what: "offsets")
-            let sizes = try nextBuffer(path, need: try product(n, w, path), what: "sizes")
-            let c = try load(child, path: path + "." + child.name, depth: depth + 1)
+            let v = try validity(length: n, nullCount: nc)
+            let offsets = try nextBuffer(need: try product(n, w), what: "offsets")
+            let sizes = try nextBuffer(need: try product(n, w), what: "sizes")
+            let c = try load(child, depth: depth + 1)
             for i in 0..<n {
                 let o = wide ? i64(offsets.lowerBound + 8 * i) : Int64(i32(offsets.lowerBound + 4 * i))
                 let s = wide ? i64(sizes.lowerBound + 8 * i) : Int64(i32(sizes.lowerBound + 4 * i))
                 guard o >= 0, s >= 0, o <= Int64(c.length), s <= Int64(c.length) - o else {
-                    throw fail(path, "list view \(i) (offset \(o), size \(s)) exceeds the \(c.length) child values")
+                    throw fail("list view \(i) (offset \(o), size \(s)) exceeds the \(c.length) child values")
                 }
             }
             return make(v, offsets, sizes, [c])
         case .fixedSizeList(let child, let size):
-            let v = try validity(path, length: n, nullCount: nc)
-            let c = try load(child, path: path + "." + child.name, depth: depth + 1)
-            let need = try product(n, size, path)
+            let v = try validity(length: n, nullCount: nc)
+            let c = try load(child, depth: depth + 1)
+            let need = try product(n, size)
             guard c.length >= need else {
-                throw fail(path, "child has \(c.length) values, needs \(n) × \(size) = \(need)")
+                throw fail("child has \(c.length) values, needs \(n) × \(size) = \(need)")
             }
             return make(v, empty, empty, [c])
         case .structure(let fields):
-            let v = try validity(path, length: n, nullCount: nc)
+            let v = try validity(length: n, nullCount: nc)
             var cs: [ArrowArray] = []
             cs.reserveCapacity(fields.count)
             for f in fields {
-                let c = try load(f, path: path + "." + f.name, depth: depth + 1)
+                let c = try load(f, depth: depth + 1)
                 guard c.length >= n else {
-                    throw fail(path + "." + f.name, "struct child has \(c.length) values, needs \(n)")
+                    throw fail("struct child \(f.name) has \(c.length) values, needs \(n)")
                 }
                 cs.append(c)
             }
             return make(v, empty, empty, cs)
         case .union(let mode, let fields, let ids):
-            if version < 4 { _ = try nextBuffer(path, what: "validity") }  // V4 unions had a validity buffer
-            let types = try nextBuffer(path, need: n, what: "type ids")
-            let offsets = mode == .dense ? try nextBuffer(path, need: try product(n, 4, path), what: "offsets") : empty
+            if version < 4 { _ = try nextBuffer(what: "validity") }  // V4 unions had a validity buffer
+            let types = try nextBuffer(need: n, what: "type ids")
+            let offsets = mode == .dense ? try nextBuffer(need: try product(n, 4), what: "offsets") : empty
             var cs: [ArrowArray] = []
             cs.reserveCapacity(fields.count)
             for f in fields {
-                let c = try load(f, path: path + "." + f.name, depth: depth + 1)
+                let c = try load(f, depth: depth + 1)
                 if mode == .sparse, c.length < n {
-                    throw fail(path + "." + f.name, "sparse union child has \(c.length) values, needs \(n)")
+                    throw fail("sparse union child \(f.name) has \(c.length) values, needs \(n)")
                 }
                 cs.append(c)
             }
@@ -365,13 +375,12 @@ struct LoadContext {
             for i in 0..<n {
                 let t = Int(storage.base.load(fromByteOffset: types.lowerBound + i, as: Int8.self))
                 guard t >= 0, t < 128, childOf[t] >= 0 else {
-                    throw fail(path, "slot \(i) has undeclared union type id \(t)")
+                    throw fail("slot \(i) has undeclared union type id \(t)")
                 }
                 if mode == .dense {
                     let o = i32(offsets.lowerBound + 4 * i)
                     guard o >= 0, o < cs[childOf[t]].length else {
                         throw fail(
-                            path,
                             "slot \(i) has dense union offset \(o) outside child \(childOf[t]) (\(cs[childOf[t]].length) values)"
                         )
                     }
@@ -383,7 +392,7 @@ struct LoadContext {
         case .unsupported(_, let name):
             warnings.append("\(path): \(name) is not decoded (kept raw)")
             var cs: [ArrowArray] = []
-            for f in field.type.children { cs.append(try load(f, path: path + "." + f.name, depth: depth + 1)) }
+            for f in field.type.children { cs.append(try load(f, depth: depth + 1)) }
             return ArrowArray(
                 type: field.type, length: n, nullCount: nc, storage: storage, validity: -1, values: empty, data: empty,
                 children: cs)

@@ -10,7 +10,7 @@ enum SchemaDecoding {
         }
         var fields: [ArrowField] = []
         for f in try t.tables(1) { fields.append(try field(f, depth: 0)) }
-        let md = try t.keyValues(2).map { KeyValue(key: $0.key, value: $0.value) }
+        let md = try t.keyValues(2)
         return ArrowSchema(fields: fields, metadata: md)
     }
 
@@ -25,7 +25,7 @@ enum SchemaDecoding {
         let typeTable = try t.table(3)
         var children: [ArrowField] = []
         for c in try t.tables(5) { children.append(try field(c, depth: depth + 1)) }
-        let md = try t.keyValues(6).map { KeyValue(key: $0.key, value: $0.value) }
+        let md = try t.keyValues(6)
         let type = try self.type(tag: tag, typeTable, children: children, at: t.base + t.pos, name: name)
         var dict: DictionaryEncoding?
         if let d = try t.table(4) {

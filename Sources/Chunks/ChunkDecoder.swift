@@ -92,12 +92,15 @@ public final class ChunkDecoder {
         }
         let id: Tuid
         if let s = schema.metadata("rerun:id") ?? schema.metadata("rerun.id") {
-            guard let t = Tuid(parsing: s) else { throw ChunkError("rerun:id \"\(s)\" is not a TUID") }
+            guard let t = Self.parseTuid(s) else { throw ChunkError("rerun:id \"\(s)\" is not a TUID") }
             id = t
         } else if let hint = chunkIdHint {
             id = hint
         } else {
             throw ChunkError("chunk has no id (no rerun:id metadata and no ArrowMsg.chunk_id)")
+        }
+        if let hint = chunkIdHint, hint != id {
+            warnings.append("ArrowMsg.chunk_id \(hint.chunkIdString) differs from rerun:id \(id.chunkIdString)")
         }
         if let v = schema.metadata("sorbet:version"), !v.hasPrefix("0.1.") {
             warnings.append("unknown sorbet:version \(v)")
@@ -160,6 +163,33 @@ public final class ChunkDecoder {
             id: id, entityPath: entityPath, numRows: n, isStatic: isStatic, rowIds: rowIds, timelines: timelines,
             components: components, schemaMetadata: schema.metadata, recordBatch: batch, wasResorted: !sorted,
             warnings: warnings)
+    }
+
+    /// Parses `chunk_` + 32 hex digits (or a bare / `row_`-prefixed TUID) from UTF-8 without
+    /// `String` index arithmetic (which showed in the small-chunk profile).
+    static func parseTuid(_ s: String) -> Tuid? {
+        var s = s
+        return s.withUTF8 { (u) -> Tuid? in
+            var start = 0
+            if u.count == 38 { start = 6 } else if u.count == 36 { start = 4 } else if u.count != 32 { return nil }
+            func hex(_ from: Int) -> UInt64? {
+                var v: UInt64 = 0
+                for k in from..<(from + 16) {
+                    let c = u[k]
+                    let d: UInt8
+                    switch c {
+                    case UInt8(ascii: "0")...UInt8(ascii: "9"): d = c - UInt8(ascii: "0")
+                    case UInt8(ascii: "a")...UInt8(ascii: "f"): d = c - UInt8(ascii: "a") + 10
+                    case UInt8(ascii: "A")...UInt8(ascii: "F"): d = c - UInt8(ascii: "A") + 10
+                    default: return nil
+                    }
+                    v = v << 4 | UInt64(d)
+                }
+                return v
+            }
+            guard let hi = hex(start), let lo = hex(start + 16) else { return nil }
+            return Tuid(timeNs: hi, inc: lo)
+        }
     }
 
     /// Classifies the columns by `rerun:kind` and checks their types.

@@ -71,6 +71,9 @@ enum JSON {
 }
 
 extension StoreHub {
+    /// Messages a replay hands to the hub at a time.
+    static let replayBatchSize = 64
+
     /// Reads `files` in order through this hub on the calling thread (the stores' workers decode
     /// in parallel), reporting reader errors on the per-source error stream (source = path),
     /// then flushes.
@@ -95,22 +98,35 @@ extension StoreHub {
                 report(error)
                 continue
             }
+            // Messages are handed over in small batches (one lock acquisition and at most one
+            // wake-up per run of one store) and always before an error, which must follow them.
+            var batch: [FramedMessage] = []
+            batch.reserveCapacity(Self.replayBatchSize)
+            func submitBatch() {
+                do {
+                    try submit(contentsOf: batch, source: path)
+                } catch {
+                    report(error)
+                }
+                batch.removeAll(keepingCapacity: true)
+            }
             while let event = reader.next() {
                 switch event {
                 case .message(let m):
                     messages += 1
-                    do {
-                        try submit(m, source: path)
-                    } catch {
-                        report(error)
+                    batch.append(m)
+                    if batch.count == Self.replayBatchSize {
+                        submitBatch()
+                        drain(onOutput)
                     }
-                    if messages % 256 == 0 { drain(onOutput) }
                 case .error(let e):
+                    submitBatch()
                     report(e)
                 case .streamHeader, .streamFooter:
                     break
                 }
             }
+            submitBatch()
         }
         flush()
         drain(onOutput)

@@ -16,7 +16,8 @@ extension ArrowMsg {
         source: String, offset: UInt64, maxSize: UInt64 = 1 << 31
     ) throws(RRDError) -> (ipc: ByteSlice, messages: [IPCFraming.Entry]) {
         guard encoding == 1 else {
-            throw RRDError(.badPayload, source: source, offset: offset,
+            throw RRDError(
+                .badPayload, source: source, offset: offset,
                 "ArrowMsg encoding: expected 1 (Arrow IPC), found \(encoding)")
         }
         let ipc = try decompressedPayload(maxSize: maxSize, source: source, offset: offset)

@@ -91,7 +91,9 @@ public struct ByteSlice: Sendable, Hashable {
         if lhs.storage === rhs.storage && lhs.range == rhs.range { return true }
         if lhs.isEmpty { return true }
         // memcmp: `elementsEqual` walks byte by byte, which is very slow in debug builds.
-        return memcmp(lhs.storage.baseAddress + lhs.range.lowerBound, rhs.storage.baseAddress + rhs.range.lowerBound, lhs.count) == 0
+        let a = lhs.storage.baseAddress + lhs.range.lowerBound
+        let b = rhs.storage.baseAddress + rhs.range.lowerBound
+        return memcmp(a, b, lhs.count) == 0
     }
 
     public func hash(into hasher: inout Hasher) {

@@ -11,7 +11,9 @@ public enum IPCFraming {
         public var offset: Int
         /// `Message.header_type`: 1 Schema, 2 DictionaryBatch, 3 RecordBatch.
         public var headerType: UInt8
+        /// Size of the flatbuffer metadata (padding included) after the 8-byte prefix.
         public var metadataSize: Int
+        /// `Message.bodyLength`: bytes of body after the metadata.
         public var bodyLength: Int
         /// `RecordBatch.length` (rows) for a RecordBatch message, else `nil`.
         public var rowCount: Int64?
@@ -52,21 +54,27 @@ public enum IPCFraming {
             let meta = UnsafeRawBufferPointer(rebasing: ipc[metaStart..<(metaStart + Int(size))])
             let (headerType, body, rows) = try messageFields(meta, at: metaStart)
             guard body >= 0, body <= Int64(n - metaStart - Int(size)) else {
-                throw fail(metaStart, "body length \(body) does not fit in the \(n - metaStart - Int(size)) remaining bytes")
+                throw fail(
+                    metaStart, "body length \(body) does not fit in the \(n - metaStart - Int(size)) remaining bytes")
             }
             switch headerType {
             case 1:
                 guard entries.isEmpty else { throw fail(pos, "unexpected second Schema message") }
             case 2, 3:
-                guard !entries.isEmpty else { throw fail(pos, "expected a Schema message first, found header type \(headerType)") }
+                guard !entries.isEmpty else {
+                    throw fail(pos, "expected a Schema message first, found header type \(headerType)")
+                }
                 guard !entries.contains(where: { $0.headerType == 3 }) else {
-                    throw fail(pos, "expected the end-of-stream marker after the RecordBatch, found header type \(headerType)")
+                    throw fail(
+                        pos, "expected the end-of-stream marker after the RecordBatch, found header type \(headerType)")
                 }
             default:
                 throw fail(pos, "unknown Message.header_type \(headerType)")
             }
             entries.append(
-                Entry(offset: pos, headerType: headerType, metadataSize: Int(size), bodyLength: Int(body), rowCount: rows))
+                Entry(
+                    offset: pos, headerType: headerType, metadataSize: Int(size), bodyLength: Int(body), rowCount: rows)
+            )
             pos = metaStart + Int(size) + Int(body)
         }
     }
@@ -117,7 +125,8 @@ public enum IPCFraming {
             let o = Int(UInt16(littleEndian: buffer.loadUnaligned(fromByteOffset: vtable + at, as: UInt16.self)))
             if o == 0 { return nil }
             guard o + size <= tableSize else {
-                throw IPCFraming.fail(base + vtable, "flatbuffer field \(slot) lies outside its \(tableSize)-byte table")
+                throw IPCFraming.fail(
+                    base + vtable, "flatbuffer field \(slot) lies outside its \(tableSize)-byte table")
             }
             return position + o
         }
@@ -129,15 +138,18 @@ public enum IPCFraming {
         guard position >= 0, position <= m.count - 4 else {
             throw fail(base, "flatbuffer table offset \(position) is outside the \(m.count)-byte metadata")
         }
-        let vtable = Int64(position) - Int64(Int32(littleEndian: m.loadUnaligned(fromByteOffset: position, as: Int32.self)))
+        let vtable =
+            Int64(position) - Int64(Int32(littleEndian: m.loadUnaligned(fromByteOffset: position, as: Int32.self)))
         guard vtable >= 0, vtable <= Int64(m.count - 4) else {
             throw fail(base + position, "flatbuffer vtable offset \(vtable) is outside the metadata")
         }
         let vt = Int(vtable)
         let vtSize = Int(UInt16(littleEndian: m.loadUnaligned(fromByteOffset: vt, as: UInt16.self)))
         let tableSize = Int(UInt16(littleEndian: m.loadUnaligned(fromByteOffset: vt + 2, as: UInt16.self)))
-        guard vtSize >= 4, vtSize % 2 == 0, vt + vtSize <= m.count, tableSize >= 4, position + tableSize <= m.count else {
-            throw fail(base + vt, "flatbuffer vtable (size \(vtSize), table size \(tableSize)) does not fit in the metadata")
+        guard vtSize >= 4, vtSize % 2 == 0, vt + vtSize <= m.count, tableSize >= 4, position + tableSize <= m.count
+        else {
+            throw fail(
+                base + vt, "flatbuffer vtable (size \(vtSize), table size \(tableSize)) does not fit in the metadata")
         }
         return Table(position: position, vtable: vt, vtableSize: vtSize, tableSize: tableSize, base: base, buffer: m)
     }

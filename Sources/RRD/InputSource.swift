@@ -1,9 +1,10 @@
+import CZstd
+
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import CZstd
 
 /// Reads an input (file or stdin) block by block, transparently decompressing zstd.
 ///
@@ -94,7 +95,9 @@ final class InputSource {
         pending = []
         var filled = head.count
         let storage = try ByteStorage(count: Swift.max(blockSize, head.count)) { (dst) throws(RRDError) in
-            head.withUnsafeBytes { if $0.count > 0 { dst.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: $0.count) } }
+            head.withUnsafeBytes {
+                if $0.count > 0 { dst.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            }
             if !eof {
                 let n = try rawRead(dst.baseAddress! + head.count, dst.count - head.count)
                 if n == 0 { eof = true }
@@ -139,7 +142,8 @@ final class InputSource {
                 let ret = ZSTD_decompressStream(dctx, &output, &input)
                 zInPos = input.pos
                 if ZSTD_isError(ret) != 0 {
-                    throw RRDError(.decompression, source: source, offset: zProduced + UInt64(output.pos),
+                    throw RRDError(
+                        .decompression, source: source, offset: zProduced + UInt64(output.pos),
                         "zstd: \(String(cString: ZSTD_getErrorName(ret)))")
                 }
                 zLastHint = ret
@@ -152,7 +156,8 @@ final class InputSource {
         if filled == 0 {
             if zConsumedAny && zLastHint != 0 {
                 zLastHint = 0
-                throw RRDError(.truncated, source: source, offset: zProduced,
+                throw RRDError(
+                    .truncated, source: source, offset: zProduced,
                     "truncated zstd input: the last frame is incomplete")
             }
             return nil

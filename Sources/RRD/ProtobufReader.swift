@@ -139,7 +139,8 @@ struct ProtobufReader {
     func expect(_ wire: WireType, _ expected: WireType, field: UInt64, in message: String) throws(ProtobufError) {
         guard wire == expected else {
             throw ProtobufError(
-                base + position, "\(message) field \(field): expected wire type \(expected.rawValue), found \(wire.rawValue)")
+                base + position,
+                "\(message) field \(field): expected wire type \(expected.rawValue), found \(wire.rawValue)")
         }
     }
 

@@ -77,7 +77,7 @@ public struct StreamDecoder {
         small.reserveCapacity(StreamFooterInfo.size)
     }
 
-    /// Feeds the next piece of input, copying it (use ``feed(_:_:)-(ByteSlice,_)`` to avoid the copy).
+    /// Feeds the next piece of input, copying it (feed a ``ByteSlice`` to avoid the copy).
     public mutating func feed(_ bytes: UnsafeRawBufferPointer, _ sink: (StreamEvent) -> Void) {
         if isStopped || bytes.isEmpty {
             position += UInt64(bytes.count)
@@ -143,7 +143,9 @@ public struct StreamDecoder {
                     }
                     if small.count < need { return }
                     let unit = small
-                    let result = unit.withUnsafeBytes { handleUnit(UnsafeRawBufferPointer(rebasing: $0[0..<need]), sink) }
+                    let result = unit.withUnsafeBytes {
+                        handleUnit(UnsafeRawBufferPointer(rebasing: $0[0..<need]), sink)
+                    }
                     if result != .peeked {
                         small.removeAll(keepingCapacity: true)
                         if result == .consumed { unitStart = position }
@@ -164,22 +166,37 @@ public struct StreamDecoder {
             break
         case .streamHeader(let first):
             if first && have == 0 {
-                sink(.error(RRDError(.notRRD, source: source, offset: 0, "empty input: expected an RRF2 stream header")))
+                sink(
+                    .error(RRDError(.notRRD, source: source, offset: 0, "empty input: expected an RRF2 stream header")))
             } else if have > 0 {
-                sink(.error(RRDError(.truncated, source: source, offset: unitStart,
-                    "truncated stream header: expected 12 bytes, input ends after \(have)")))
+                sink(
+                    .error(
+                        RRDError(
+                            .truncated, source: source, offset: unitStart,
+                            "truncated stream header: expected 12 bytes, input ends after \(have)")))
             }
         case .boundary, .messageHeader:
             if have > 0 {
-                sink(.error(RRDError(.truncated, source: source, offset: unitStart,
-                    "truncated message header: expected 16 bytes, input ends after \(have)")))
+                sink(
+                    .error(
+                        RRDError(
+                            .truncated, source: source, offset: unitStart,
+                            "truncated message header: expected 16 bytes, input ends after \(have)")))
             }
         case .payload(let kind, let length):
-            sink(.error(RRDError(.truncated, source: source, offset: unitStart,
-                "truncated \(kind) payload: the message header declares \(length) bytes, input ends after \(have - 16)")))
+            sink(
+                .error(
+                    RRDError(
+                        .truncated, source: source, offset: unitStart,
+                        "truncated \(kind) payload: the message header declares \(length) bytes, input ends after \(have - 16)"
+                    )))
         case .footerPeek, .footer:
-            sink(.error(RRDError(.badFooter, source: source, offset: unitStart,
-                "End message at \(endOffset) is not followed by a complete 32-byte stream footer: input ends after \(have) bytes")))
+            sink(
+                .error(
+                    RRDError(
+                        .badFooter, source: source, offset: unitStart,
+                        "End message at \(endOffset) is not followed by a complete 32-byte stream footer: input ends after \(have) bytes"
+                    )))
         }
         assembly = nil
         phase = .stopped
@@ -218,8 +235,11 @@ public struct StreamDecoder {
         switch phase {
         case .streamHeader(let first):
             if !first && !Self.isRRF2(b) {
-                fail(RRDError(.notRRD, source: source, offset: unitStart,
-                    "trailing bytes after the end of a stream: expected an RRF2 stream header or end of input, found \"\(printable(Array(b[0..<4])))\""),
+                fail(
+                    RRDError(
+                        .notRRD, source: source, offset: unitStart,
+                        "trailing bytes after the end of a stream: expected an RRF2 stream header or end of input, found \"\(printable(Array(b[0..<4])))\""
+                    ),
                     sink)
                 return .peeked
             }
@@ -241,14 +261,20 @@ public struct StreamDecoder {
             let rawKind = UInt64(littleEndian: b.loadUnaligned(as: UInt64.self))
             let length = UInt64(littleEndian: b.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
             guard let kind = MessageKind(rawValue: rawKind) else {
-                fail(RRDError(.unknownMessageKind, source: source, offset: unitStart,
-                    "unknown message kind: expected 0...3 (End, SetStoreInfo, ArrowMsg, BlueprintActivationCommand), found \(rawKind)"),
+                fail(
+                    RRDError(
+                        .unknownMessageKind, source: source, offset: unitStart,
+                        "unknown message kind: expected 0...3 (End, SetStoreInfo, ArrowMsg, BlueprintActivationCommand), found \(rawKind)"
+                    ),
                     sink)
                 return .peeked
             }
             guard length <= options.maxMessageSize, length <= UInt64(Int.max / 2) else {
-                fail(RRDError(.tooLarge, source: source, offset: unitStart,
-                    "\(kind) message declares a \(length)-byte payload, above the limit of \(options.maxMessageSize) bytes"),
+                fail(
+                    RRDError(
+                        .tooLarge, source: source, offset: unitStart,
+                        "\(kind) message declares a \(length)-byte payload, above the limit of \(options.maxMessageSize) bytes"
+                    ),
                     sink)
                 return .peeked
             }
@@ -256,8 +282,12 @@ public struct StreamDecoder {
             return .continueUnit
         case .footerPeek:
             if Self.isRRF2(b) {
-                sink(.error(RRDError(.badFooter, source: source, offset: unitStart,
-                    "End message at \(endOffset) is not followed by a stream footer: expected 32 footer bytes, found an RRF2 stream header")))
+                sink(
+                    .error(
+                        RRDError(
+                            .badFooter, source: source, offset: unitStart,
+                            "End message at \(endOffset) is not followed by a stream footer: expected 32 footer bytes, found an RRF2 stream header"
+                        )))
                 phase = .streamHeader(first: false)
             } else {
                 phase = .footer
@@ -277,14 +307,19 @@ public struct StreamDecoder {
         let magic = Array(b[20..<28])
         let entries = UInt32(littleEndian: b.loadUnaligned(fromByteOffset: 28, as: UInt32.self))
         guard magic == Array("RRF2FOOT".utf8) else {
-            fail(RRDError(.badFooter, source: source, offset: unitStart + 20,
-                "stream footer after the End message at \(endOffset): expected \"RRF2FOOT\", found \"\(printable(magic))\""),
+            fail(
+                RRDError(
+                    .badFooter, source: source, offset: unitStart + 20,
+                    "stream footer after the End message at \(endOffset): expected \"RRF2FOOT\", found \"\(printable(magic))\""
+                ),
                 sink)
             return .peeked
         }
         guard entries == 1 else {
-            fail(RRDError(.badFooter, source: source, offset: unitStart + 28,
-                "stream footer after the End message at \(endOffset): expected 1 entry, found \(entries)"), sink)
+            fail(
+                RRDError(
+                    .badFooter, source: source, offset: unitStart + 28,
+                    "stream footer after the End message at \(endOffset): expected 1 entry, found \(entries)"), sink)
             return .peeked
         }
         let payload = endPayload ?? ByteSlice(copying: [])
@@ -302,13 +337,22 @@ public struct StreamDecoder {
         phase = .streamHeader(first: false)
         sink(.streamFooter(info, offset: unitStart))
         if !points {
-            sink(.error(RRDError(.badFooter, source: source, offset: unitStart,
-                "stream footer: expected rrd_footer_start \(payloadStart) and rrd_footer_len \(payload.count) (the End payload), found \(start) and \(length)")))
+            sink(
+                .error(
+                    RRDError(
+                        .badFooter, source: source, offset: unitStart,
+                        "stream footer: expected rrd_footer_start \(payloadStart) and rrd_footer_len \(payload.count) (the End payload), found \(start) and \(length)"
+                    )))
         }
         if !crcOK {
             let actual = payload.withUnsafeBytes { XXHash32.hash($0, seed: StreamFooterInfo.checksumSeed) }
-            sink(.error(RRDError(.checksumMismatch, source: source, offset: unitStart + 16,
-                "stream footer checksum mismatch: expected xxHash32 \(hex32(actual)) of the \(payload.count)-byte End payload, found \(hex32(crc))")))
+            sink(
+                .error(
+                    RRDError(
+                        .checksumMismatch, source: source, offset: unitStart + 16,
+                        "stream footer checksum mismatch: the footer stores \(hex32(crc)), but the \(payload.count)-byte End payload "
+                            + "hashes to \(hex32(actual)) (xxHash32, seed 7850921)"
+                    )))
         }
         return .consumed
     }
@@ -340,8 +384,10 @@ public struct StreamDecoder {
                 do {
                     (msg, hasApplicationId) = try MessageDecoding.decodeArrowMsg(payload)
                 } catch {
-                    throw RRDError(.badProtobuf, source: source, offset: offset,
-                        "ArrowMsg payload (\(payload.count) bytes) is not a valid protobuf message: \(error.message) at payload byte \(error.position)")
+                    throw RRDError(
+                        .badProtobuf, source: source, offset: offset,
+                        "ArrowMsg payload (\(payload.count) bytes) is not a valid protobuf message: \(error.message) at payload byte \(error.position)"
+                    )
                 }
                 if !hasApplicationId, let app = applicationIds[msg.storeId.recordingId] {
                     msg.storeId.applicationId = app

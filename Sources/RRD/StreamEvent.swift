@@ -22,6 +22,7 @@ public struct ReaderOptions: Sendable, Hashable {
     /// slices of these blocks, so a retained payload keeps its block alive.
     public var readBlockSize: Int
 
+    /// Options with the given limits (every parameter has the documented default).
     public init(maxMessageSize: UInt64 = 1 << 30, verifyFooterChecksum: Bool = true, readBlockSize: Int = 1 << 20) {
         self.maxMessageSize = maxMessageSize
         self.verifyFooterChecksum = verifyFooterChecksum

@@ -3,11 +3,16 @@
 /// `meta` is 0 for releases; otherwise its top two bits are a tag (`01` = `-rc.N`, `10` =
 /// `-alpha.N`, `11` = `-alpha.N+dev`) and its low six bits `N`.
 public struct RRDVersion: Hashable, Sendable, Comparable, CustomStringConvertible {
+    /// Major version (0 for every release so far).
     public var major: UInt8
+    /// Minor version (41 for 0.41.0).
     public var minor: UInt8
+    /// Patch version.
     public var patch: UInt8
+    /// Pre-release tag and number (0 for releases).
     public var meta: UInt8
 
+    /// A version from its four bytes.
     public init(major: UInt8, minor: UInt8, patch: UInt8, meta: UInt8 = 0) {
         self.major = major
         self.minor = minor
@@ -34,6 +39,10 @@ public struct RRDVersion: Hashable, Sendable, Comparable, CustomStringConvertibl
 
     /// The oldest version whose streams this reader understands (protobuf serializer).
     public static let oldestSupported = RRDVersion(major: 0, minor: 23, patch: 0)
+
+    /// The newest writer version the format spec was checked against; newer streams are read,
+    /// but callers should warn (see ``StreamHeader/isNewerThanKnown``).
+    public static let newestKnown = RRDVersion(major: 0, minor: 41, patch: 0)
 }
 
 /// The 12-byte header that opens every RRD stream (`RRF2`, version, compression, serializer).
@@ -45,6 +54,7 @@ public struct StreamHeader: Hashable, Sendable {
     /// `2` = protobuf, the only value accepted.
     public var serializer: UInt8
 
+    /// A header with the given fields (use ``parse(_:source:offset:)`` to read one).
     public init(version: RRDVersion, compression: UInt8, serializer: UInt8) {
         self.version = version
         self.compression = compression
@@ -54,6 +64,12 @@ public struct StreamHeader: Hashable, Sendable {
     /// The version as text, e.g. `0.41.0`.
     public var versionString: String { version.description }
 
+    /// Whether the writer's major.minor is newer than ``RRDVersion/newestKnown`` (worth a warning;
+    /// patch releases do not change the format).
+    public var isNewerThanKnown: Bool {
+        (version.major, version.minor) > (RRDVersion.newestKnown.major, RRDVersion.newestKnown.minor)
+    }
+
     /// Size of the header in bytes.
     public static let size = 12
 
@@ -62,35 +78,45 @@ public struct StreamHeader: Hashable, Sendable {
     /// - Throws: ``RRDError/Code/incompatibleVersion`` for `RRF0`/`RRF1` or a version below 0.23,
     ///   ``RRDError/Code/notRRD`` for any other magic, ``RRDError/Code/badStreamHeader`` for a bad
     ///   compression, serializer or reserved field.
-    public static func parse(_ b: UnsafeRawBufferPointer, source: String, offset: UInt64) throws(RRDError) -> StreamHeader {
+    public static func parse(
+        _ b: UnsafeRawBufferPointer, source: String, offset: UInt64
+    ) throws(RRDError) -> StreamHeader {
         guard b.count >= size else {
-            throw RRDError(.truncated, source: source, offset: offset,
+            throw RRDError(
+                .truncated, source: source, offset: offset,
                 "truncated stream header: expected 12 bytes, found \(b.count)")
         }
         let magic = Array(b[0..<4])
         if magic == Array("RRF0".utf8) || magic == Array("RRF1".utf8) {
-            throw RRDError(.incompatibleVersion, source: source, offset: offset,
-                "recording from an old, incompatible Rerun version: expected FourCC \"RRF2\", found \"\(printable(magic))\"")
+            throw RRDError(
+                .incompatibleVersion, source: source, offset: offset,
+                "recording from an old, incompatible Rerun version: expected FourCC \"RRF2\", found \"\(printable(magic))\""
+            )
         }
         guard magic == Array("RRF2".utf8) else {
-            throw RRDError(.notRRD, source: source, offset: offset,
+            throw RRDError(
+                .notRRD, source: source, offset: offset,
                 "not an RRD stream: expected FourCC \"RRF2\", found \"\(printable(magic))\"")
         }
         let version = RRDVersion(major: b[4], minor: b[5], patch: b[6], meta: b[7])
         guard version >= RRDVersion.oldestSupported else {
-            throw RRDError(.incompatibleVersion, source: source, offset: offset + 4,
+            throw RRDError(
+                .incompatibleVersion, source: source, offset: offset + 4,
                 "recording from an old, incompatible Rerun version: expected version >= 0.23.0, found \(version)")
         }
         guard b[8] <= 1 else {
-            throw RRDError(.badStreamHeader, source: source, offset: offset + 8,
+            throw RRDError(
+                .badStreamHeader, source: source, offset: offset + 8,
                 "unknown stream compression: expected 0 (off) or 1 (LZ4), found \(b[8])")
         }
         guard b[9] == 2 else {
-            throw RRDError(.badStreamHeader, source: source, offset: offset + 9,
+            throw RRDError(
+                .badStreamHeader, source: source, offset: offset + 9,
                 "unsupported serializer: expected 2 (protobuf), found \(b[9])")
         }
         guard b[10] == 0, b[11] == 0 else {
-            throw RRDError(.badStreamHeader, source: source, offset: offset + 10,
+            throw RRDError(
+                .badStreamHeader, source: source, offset: offset + 10,
                 "reserved stream header bytes: expected 00 00, found \(hex(b[10])) \(hex(b[11]))")
         }
         return StreamHeader(version: version, compression: b[8], serializer: b[9])
@@ -114,6 +140,7 @@ public struct StreamFooterInfo: Hashable, Sendable {
     /// Whether `crc` matches the End payload (`true` when verification is turned off).
     public var crcOK: Bool
 
+    /// A footer description with the given fields.
     public init(
         endMessageOffset: UInt64, rrdFooterStart: UInt64, rrdFooterLength: UInt64, crc: UInt32, numEntries: UInt32,
         pointsAtEndPayload: Bool, crcOK: Bool

@@ -55,7 +55,8 @@ func scanInput(
         case .message(let m):
             if case .arrowMsg(let a) = m.message {
                 do {
-                    let (ipc, entries) = try a.checkedIPCPayload(source: path, offset: m.offset, maxSize: options.maxMessageSize << 1)
+                    let (ipc, entries) = try a.checkedIPCPayload(
+                        source: path, offset: m.offset, maxSize: options.maxMessageSize << 1)
                     body(event, .ok(uncompressedBytes: ipc.count, rows: entries.last?.rowCount ?? 0))
                 } catch {
                     damaged = true
@@ -66,6 +67,11 @@ func scanInput(
             }
         case .error:
             damaged = true
+            body(event, nil)
+        case .streamHeader(let h, let offset) where h.isNewerThanKnown:
+            printError(
+                "warning: \(path): the stream at byte \(offset) was written by Rerun \(h.versionString), newer than "
+                    + "\(RRDVersion.newestKnown); reading it anyway")
             body(event, nil)
         default:
             body(event, nil)
@@ -102,7 +108,10 @@ func printError(_ text: String) {
 extension StoreId {
     /// `{"kind": ..., "application_id": ..., "recording_id": ...}`.
     var json: JSONValue {
-        .object(["kind": .string(kind.description), "application_id": .string(applicationId), "recording_id": .string(recordingId)])
+        .object([
+            "kind": .string(kind.description), "application_id": .string(applicationId),
+            "recording_id": .string(recordingId),
+        ])
     }
 }
 

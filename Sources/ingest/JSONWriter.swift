@@ -119,7 +119,8 @@ struct JSONObject: Hashable, Sendable, ExpressibleByDictionaryLiteral {
     }
 
     static func == (a: JSONObject, b: JSONObject) -> Bool {
-        a.fields.count == b.fields.count && zip(a.fields, b.fields).allSatisfy { $0.key == $1.key && $0.value == $1.value }
+        a.fields.count == b.fields.count
+            && zip(a.fields, b.fields).allSatisfy { $0.key == $1.key && $0.value == $1.value }
     }
 
     func hash(into hasher: inout Hasher) {

@@ -21,7 +21,10 @@ struct PrintCommand: ParsableCommand {
         for path in input.files {
             let tag = input.files.count > 1 ? path : nil
             let bad = Self.lines(path: path, json: input.json, file: tag, options: input.readerOptions) { out.line($0) }
-            if bad { printError("ingest print: \(path): damaged input (see the Error lines)") }
+            if bad {
+                out.flush()
+                printError("ingest print: \(path): damaged input (see the Error lines)")
+            }
             damaged = damaged || bad
         }
         out.flush()
@@ -32,7 +35,9 @@ struct PrintCommand: ParsableCommand {
     ///
     /// - Parameter file: added as a `"file"` key (JSON) or a prefix (text) when several inputs are listed.
     @discardableResult
-    static func lines(path: String, json: Bool, file: String? = nil, options: ReaderOptions = .init(), _ emit: (String) -> Void)
+    static func lines(
+        path: String, json: Bool, file: String? = nil, options: ReaderOptions = .init(), _ emit: (String) -> Void
+    )
         -> Bool
     {
         scanInput(path, options: options) { event, check in
@@ -51,10 +56,16 @@ struct PrintCommand: ParsableCommand {
     static func objects(_ event: StreamEvent, _ check: PayloadCheck?) -> [JSONObject] {
         switch event {
         case .streamHeader(let h, let offset):
-            return [["offset": .uint(offset), "kind": "StreamHeader", "version": .string(h.versionString),
-                     "compression": .string(h.compressionName)]]
+            return [
+                [
+                    "offset": .uint(offset), "kind": "StreamHeader", "version": .string(h.versionString),
+                    "compression": .string(h.compressionName),
+                ]
+            ]
         case .message(let m):
-            var o: JSONObject = ["offset": .uint(m.offset), "kind": .string(m.message.kind.description), "len": .uint(m.length)]
+            var o: JSONObject = [
+                "offset": .uint(m.offset), "kind": .string(m.message.kind.description), "len": .uint(m.length),
+            ]
             switch m.message {
             case .setStoreInfo(let s):
                 o["store"] = s.info.storeId.json
@@ -76,8 +87,12 @@ struct PrintCommand: ParsableCommand {
             if case .damaged(let e)? = check { return [o, errorJSON(e)] }
             return [o]
         case .streamFooter(let f, let offset):
-            return [["offset": .uint(offset), "kind": "StreamFooter", "rrd_footer_start": .uint(f.rrdFooterStart),
-                     "rrd_footer_len": .uint(f.rrdFooterLength), "crc": .uint(UInt64(f.crc)), "crc_ok": .bool(f.crcOK)]]
+            return [
+                [
+                    "offset": .uint(offset), "kind": "StreamFooter", "rrd_footer_start": .uint(f.rrdFooterStart),
+                    "rrd_footer_len": .uint(f.rrdFooterLength), "crc": .uint(UInt64(f.crc)), "crc_ok": .bool(f.crcOK),
+                ]
+            ]
         case .error(let e):
             return [errorJSON(e)]
         }
@@ -89,7 +104,8 @@ struct PrintCommand: ParsableCommand {
         if case .uint(let n)? = o["offset"] { offset = String(n) }
         var kind = ""
         if case .string(let k)? = o["kind"] { kind = k }
-        var line = String(repeating: " ", count: Swift.max(0, 10 - offset.count)) + offset + "  "
+        var line =
+            String(repeating: " ", count: Swift.max(0, 10 - offset.count)) + offset + "  "
             + kind.padding(to: 27)
         switch kind {
         case "Error":

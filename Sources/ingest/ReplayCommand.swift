@@ -1,6 +1,9 @@
 import ArgumentParser
+import Chunks
 import Ingestion
 import RRD
+import Store
+import Synchronization
 
 /// `ingest replay FILE... [--json]`: reads recordings through the store hub (one EntityDb and
 /// worker per store) and reports, per store, the distinct chunks and rows received.
@@ -23,13 +26,20 @@ struct ReplayCommand: ParsableCommand {
     @Option(name: .long, help: "Input-queue slots per store.")
     var queueCapacity = 2000
 
+    @Flag(
+        name: .long,
+        help: "Keep every decoded chunk: insert it into its store's chunk index (what the benchmarks compare).")
+    var keep = false
+
     func validate() throws {
         guard !files.isEmpty else { throw ValidationError("give at least one file") }
         guard queueCapacity > 0 else { throw ValidationError("--queue-capacity must be positive") }
     }
 
     func run() throws {
-        let hub = StoreHub(configuration: IngestConfiguration(queueCapacity: queueCapacity))
+        let kept = keep ? KeptStores() : nil
+        let hub = StoreHub(
+            configuration: IngestConfiguration(queueCapacity: queueCapacity, insertChunk: kept?.insertHook))
         let summary = hub.replay(files: files)
         hub.shutdown(drain: true)
         if json {
@@ -41,10 +51,45 @@ struct ReplayCommand: ParsableCommand {
                         + (st.decodeErrors > 0 ? ", \(st.decodeErrors) decode errors" : ""))
             }
             for e in summary.sourceErrors { print("error: \(e.error)") }
+            if let kept {
+                let st = kept.totals
+                print("kept \(st.chunks) chunks, \(st.rows) rows, about \(st.approximateBytes / 1_000_000) MB in chunk stores")
+            }
             print(
                 "\(summary.messages) messages, \(summary.stores.count) stores"
                     + (StoreHub.isSynchronous ? " (synchronous build)" : ""))
         }
         if summary.hasErrors { throw ExitCode(1) }
+    }
+}
+
+/// The chunk stores `replay --keep` inserts into, one per store id, filled on the stores' workers.
+final class KeptStores: Sendable {
+    private let stores = Mutex<[StoreId: ChunkStore<Chunk>]>([:])
+
+    /// The hook for ``IngestConfiguration/insertChunk``: inserts each chunk into its store's index.
+    var insertHook: ChunkInsertHook {
+        { [self] id, chunk in _ = try? store(id).insert(chunk) }
+    }
+
+    private func store(_ id: StoreId) -> ChunkStore<Chunk> {
+        stores.withLock { stores in
+            if let s = stores[id] { return s }
+            let s = ChunkStore<Chunk>()
+            stores[id] = s
+            return s
+        }
+    }
+
+    /// The sums over every store: chunks and rows held, approximate bytes.
+    var totals: (chunks: Int, rows: Int, approximateBytes: Int) {
+        stores.withLock { stores in
+            stores.values.reduce(into: (0, 0, 0)) { sum, store in
+                let st = store.statistics
+                sum.0 += st.chunks
+                sum.1 += st.rows
+                sum.2 += st.approximateBytes
+            }
+        }
     }
 }

@@ -20,13 +20,16 @@ struct StatsCommand: ParsableCommand {
         var damaged = false
         for path in input.files {
             let stats = Self.collect(path: path, options: input.readerOptions)
-            if !stats.errors.isEmpty { printError("ingest stats: \(path): damaged input (\(stats.errors.count) error(s))") }
-            damaged = damaged || !stats.errors.isEmpty
             if input.json {
                 out.line(stats.json.serialized())
             } else {
                 for line in stats.textLines { out.line(line) }
             }
+            if !stats.errors.isEmpty {
+                out.flush()
+                printError("ingest stats: \(path): damaged input (\(stats.errors.count) error(s))")
+            }
+            damaged = damaged || !stats.errors.isEmpty
         }
         out.flush()
         if damaged { throw ExitCode(1) }
@@ -36,7 +39,7 @@ struct StatsCommand: ParsableCommand {
     static func collect(path: String, options: ReaderOptions = .init()) -> Stats {
         var stats = Stats(file: path)
         let (_, consumed) = scanInput(path, options: options) { event, check in stats.add(event, check) }
-        stats.bytesRead = consumed
+        stats.bytesConsumed = consumed
         return stats
     }
 }
@@ -73,7 +76,8 @@ struct Stats {
     var payloadBytes: UInt64 = 0
     var arrowCompressed: UInt64 = 0
     var arrowUncompressed: UInt64 = 0
-    var bytesRead: UInt64 = 0
+    /// Offset just after the last complete stream header, message or footer (the file size when intact).
+    var bytesConsumed: UInt64 = 0
     var errors: [RRDError] = []
 
     init(file: String) { self.file = file }
@@ -144,29 +148,40 @@ struct Stats {
 
     var json: JSONObject {
         var o: JSONObject = ["file": .string(file), "valid": .bool(errors.isEmpty)]
-        o["streams"] = .array(streams.map { s in
-            var so: JSONObject = ["offset": .uint(s.offset), "version": .string(s.version), "compression": .string(s.compression),
-                                  "footer": .string(Stats.footerStatus(s))]
-            if let f = s.footer { so["crc"] = .uint(UInt64(f.crc)) }
-            return .object(so)
-        })
+        o["streams"] = .array(
+            streams.map { s in
+                var so: JSONObject = [
+                    "offset": .uint(s.offset), "version": .string(s.version), "compression": .string(s.compression),
+                    "footer": .string(Stats.footerStatus(s)),
+                ]
+                if let f = s.footer { so["crc"] = .uint(UInt64(f.crc)) }
+                return .object(so)
+            })
         o["totals"] = .object([
             "streams": .uint(UInt64(streams.count)), "chunks": .uint(UInt64(chunks)), "rows": .int(rows),
             "static_chunks": .uint(UInt64(staticChunks)), "messages": .object(messageCounts),
         ])
-        o["stores"] = .array(stores.map { s in
-            .object([
-                "kind": .string(s.id.kind.description), "application_id": .string(s.id.applicationId),
-                "recording_id": .string(s.id.recordingId), "set_store_info_messages": .uint(UInt64(s.setStoreInfoMessages)),
-                "num_chunks": .uint(UInt64(s.chunks)), "num_rows": .int(s.rows), "num_static_chunks": .uint(UInt64(s.staticChunks)),
-                "compressed_bytes": .uint(s.compressedBytes), "uncompressed_bytes": .uint(s.uncompressedBytes),
-            ])
-        })
-        o["blueprint_activations"] = .array(activations.map { b in
-            .object(["blueprint_id": b.blueprintId.json, "make_active": .bool(b.makeActive), "make_default": .bool(b.makeDefault)])
-        })
+        o["stores"] = .array(
+            stores.map { s in
+                .object([
+                    "kind": .string(s.id.kind.description), "application_id": .string(s.id.applicationId),
+                    "recording_id": .string(s.id.recordingId),
+                    "set_store_info_messages": .uint(UInt64(s.setStoreInfoMessages)),
+                    "num_chunks": .uint(UInt64(s.chunks)), "num_rows": .int(s.rows),
+                    "num_static_chunks": .uint(UInt64(s.staticChunks)),
+                    "compressed_bytes": .uint(s.compressedBytes), "uncompressed_bytes": .uint(s.uncompressedBytes),
+                ])
+            })
+        o["blueprint_activations"] = .array(
+            activations.map { b in
+                .object([
+                    "blueprint_id": b.blueprintId.json, "make_active": .bool(b.makeActive),
+                    "make_default": .bool(b.makeDefault),
+                ])
+            })
         o["bytes"] = .object([
-            "read": .uint(bytesRead), "message_payloads": .uint(payloadBytes), "arrow_compressed": .uint(arrowCompressed),
+            "consumed": .uint(bytesConsumed), "message_payloads": .uint(payloadBytes),
+            "arrow_compressed": .uint(arrowCompressed),
             "arrow_uncompressed": .uint(arrowUncompressed),
         ])
         o["errors"] = .array(errors.map { .object(errorJSON($0)) })
@@ -181,20 +196,24 @@ struct Stats {
         lines.append("\(file): \(streams.count) stream(s), \(total) messages (\(kinds))")
         lines.append("  chunks: \(chunks) (\(staticChunks) static), \(rows) rows")
         for s in streams {
-            var line = "  stream @\(s.offset): RRF2 \(s.version), compression \(s.compression), footer \(Stats.footerStatus(s))"
+            var line =
+                "  stream @\(s.offset): RRF2 \(s.version), compression \(s.compression), footer \(Stats.footerStatus(s))"
             if let f = s.footer { line += " (crc \(hex32(f.crc)))" }
             lines.append(line)
         }
         for s in stores {
             lines.append(
                 "  store \(s.id.kind) app=\(s.id.applicationId) rec=\(s.id.recordingId): \(s.setStoreInfoMessages) SetStoreInfo, "
-                    + "\(s.chunks) chunks (\(s.staticChunks) static), \(s.rows) rows, \(s.compressedBytes) B → \(s.uncompressedBytes) B")
+                    + "\(s.chunks) chunks (\(s.staticChunks) static), \(s.rows) rows, \(s.compressedBytes) B → \(s.uncompressedBytes) B"
+            )
         }
         for b in activations {
-            lines.append("  blueprint activation \(b.blueprintId): make_active=\(b.makeActive) make_default=\(b.makeDefault)")
+            lines.append(
+                "  blueprint activation \(b.blueprintId): make_active=\(b.makeActive) make_default=\(b.makeDefault)")
         }
         lines.append(
-            "  bytes: \(bytesRead) read, \(payloadBytes) in message payloads, Arrow \(arrowCompressed) B compressed → \(arrowUncompressed) B")
+            "  bytes: \(bytesConsumed) decoded, \(payloadBytes) in message payloads, Arrow \(arrowCompressed) B compressed → \(arrowUncompressed) B"
+        )
         if errors.isEmpty {
             lines.append("  errors: none")
         } else {

@@ -102,7 +102,8 @@ struct PrintStatsTests {
         let ourStores = try #require(o["stores"] as? [[String: Any]])
         #expect(ourStores.count == stores.count)
         for s in stores {
-            let mine = try #require(ourStores.first { storeMatches($0, s) }, "\(name): store \(s["recording_id"] ?? "?")")
+            let mine = try #require(
+                ourStores.first { storeMatches($0, s) }, "\(name): store \(s["recording_id"] ?? "?")")
             for key in ["set_store_info_messages", "num_chunks", "num_rows", "num_static_chunks"] {
                 #expect(u64(mine[key]) == u64(s[key]), "\(key)")
             }
@@ -134,7 +135,8 @@ struct IngestBinaryTests {
     static func binary() throws -> URL {
         let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         let url = exe.deletingLastPathComponent().appendingPathComponent("ingest")
-        try #require(FileManager.default.isExecutableFile(atPath: url.path), "build the ingest product first: \(url.path)")
+        try #require(
+            FileManager.default.isExecutableFile(atPath: url.path), "build the ingest product first: \(url.path)")
         return url
     }
 
@@ -199,6 +201,28 @@ struct IngestBinaryTests {
         #expect(p1 == p2)
     }
 
+    @Test("several inputs: every JSON line names its file; text mode has one line per JSON line")
+    func severalInputs() throws {
+        let a = Fixtures.rrdPath("no_footer.rrd")
+        let b = Fixtures.rrdPath("corrupt_truncated.rrd")
+        let (status, out, err) = try Self.run(["print", "--json", a, b])
+        #expect(status == 1)
+        #expect(err.contains("corrupt_truncated.rrd"))
+        let lines = out.split(separator: "\n").map(String.init)
+        let files = try lines.map { try #require(try parse($0)["file"] as? String) }
+        #expect(Set(files) == [a, b])
+        #expect(files == files.sorted { ($0 == a ? 0 : 1) < ($1 == a ? 0 : 1) }, "inputs in argument order")
+        let (_, text, _) = try Self.run(["print", a, b])
+        #expect(text.split(separator: "\n").count == lines.count)
+        #expect(text.contains("truncated ArrowMsg payload"))
+        let (statsStatus, statsOut, _) = try Self.run(["stats", "--json", a, b])
+        #expect(statsStatus == 1)
+        #expect(statsOut.split(separator: "\n").count == 2)
+        let (_, statsText, _) = try Self.run(["stats", a])
+        #expect(statsText.contains("footer none"))
+        #expect(statsText.contains("errors: none"))
+    }
+
     @Test("usage errors: no file, stdin twice")
     func usage() throws {
         let (s1, _, e1) = try Self.run(["print"])
@@ -232,6 +256,8 @@ struct JSONWriterTests {
     @Test("64-bit integers are exact")
     func integers() {
         let o: JSONObject = ["u": .uint(UInt64.max), "i": .int(Int64.min), "n": nil, "arr": [1, "x", false]]
-        #expect(o.serialized() == #"{"u": 18446744073709551615, "i": -9223372036854775808, "n": null, "arr": [1, "x", false]}"#)
+        #expect(
+            o.serialized()
+                == #"{"u": 18446744073709551615, "i": -9223372036854775808, "n": null, "arr": [1, "x", false]}"#)
     }
 }

@@ -11,8 +11,10 @@ enum Bytes {
     static func u64(_ v: UInt64) -> [UInt8] { (0..<8).map { UInt8(truncatingIfNeeded: v >> (8 * $0)) } }
     static func u32(_ v: UInt32) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: v >> (8 * $0)) } }
 
-    static func streamHeader(magic: String = "RRF2", version: [UInt8] = [0, 41, 0, 0], compression: UInt8 = 1,
-                             serializer: UInt8 = 2, reserved: [UInt8] = [0, 0]) -> [UInt8] {
+    static func streamHeader(
+        magic: String = "RRF2", version: [UInt8] = [0, 41, 0, 0], compression: UInt8 = 1,
+        serializer: UInt8 = 2, reserved: [UInt8] = [0, 0]
+    ) -> [UInt8] {
         Array(magic.utf8) + version + [compression, serializer] + reserved
     }
 

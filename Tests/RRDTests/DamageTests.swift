@@ -43,6 +43,12 @@ struct DamageTests {
             return
         }
         #expect(h.versionString == "1.2.3-rc.1")
+        #expect(h.isNewerThanKnown)
+        #expect(
+            !StreamHeader(version: RRDVersion(major: 0, minor: 41, patch: 3), compression: 1, serializer: 2)
+                .isNewerThanKnown)
+        #expect(RRDVersion(major: 0, minor: 25, patch: 0, meta: 0x83).description == "0.25.0-alpha.3")
+        #expect(RRDVersion(major: 0, minor: 25, patch: 0, meta: 0xC1).description == "0.25.0-alpha.1+dev")
         #expect(newer.count == 1)
     }
 
@@ -56,6 +62,24 @@ struct DamageTests {
         #expect(errors.map(\.code) == [.unknownMessageKind])
         #expect(errors.first?.offset == UInt64(base.count))
         #expect(events.last?.error != nil)
+    }
+
+    @Test("a legacy ArrowMsg without application id gets it from its recording's SetStoreInfo")
+    func legacyArrowApplicationId() {
+        let info = Bytes.ld(2, Bytes.ld(2, Bytes.storeId(kind: 1, app: "the-app", rec: "rec-1")))
+        let arrow = Bytes.ld(1, Bytes.storeId(kind: 1, app: nil, rec: "rec-1")) + Bytes.ld(5, [1, 2])
+        let other = Bytes.ld(1, Bytes.storeId(kind: 1, app: nil, rec: "rec-2")) + Bytes.ld(5, [1, 2])
+        let events = decode(
+            Bytes.streamHeader() + Bytes.message(kind: 1, info) + Bytes.message(kind: 2, arrow)
+                + Bytes.message(kind: 2, other))
+        let stores = events.compactMap(\.framed).map(\.message.storeId)
+        #expect(
+            stores == [
+                StoreId(kind: .recording, applicationId: "the-app", recordingId: "rec-1"),
+                StoreId(kind: .recording, applicationId: "the-app", recordingId: "rec-1"),
+                StoreId(kind: .recording, applicationId: "", recordingId: "rec-2"),
+            ])
+        #expect(events.compactMap(\.error).isEmpty)
     }
 
     @Test("a new stream header where a message header is expected starts a new stream")
@@ -162,10 +186,11 @@ struct DamageTests {
     func ipcDamage() throws {
         let path = Fixtures.rrdPath("uncompressed.rrd")
         let events = try readEvents(path)
-        let (offset, arrow) = try #require(events.compactMap(\.framed).compactMap { m -> (UInt64, ArrowMsg)? in
-            if case .arrowMsg(let a) = m.message { return (m.offset, a) }
-            return nil
-        }.first)
+        let (offset, arrow) = try #require(
+            events.compactMap(\.framed).compactMap { m -> (UInt64, ArrowMsg)? in
+                if case .arrowMsg(let a) = m.message { return (m.offset, a) }
+                return nil
+            }.first)
         #expect(arrow.compression != .lz4)
         _ = try arrow.checkedIPCPayload(source: path, offset: offset)
         // The payload is a slice of the single read block, so its range is its file offset.
@@ -204,7 +229,9 @@ struct IPCFramingTests {
         #expect(check([0xFE, 0xFF, 0xFF, 0xFF, 8, 0, 0, 0])?.message.contains("continuation") == true)
     }
 
-    @Test("every fixture chunk has schema, one record batch, EOS", arguments: Fixtures.rrdNames.filter { !$0.hasPrefix("corrupt") })
+    @Test(
+        "every fixture chunk has schema, one record batch, EOS",
+        arguments: Fixtures.rrdNames.filter { !$0.hasPrefix("corrupt") })
     func fixtures(name: String) throws {
         var rows: Int64 = 0
         defer {

@@ -35,7 +35,9 @@ struct IncrementalTests {
         let path = Fixtures.rrdPath(name)
         let reference = try readEvents(path)
         for block in [16, 1000, 4099] {
-            #expect(firstDifference(try readEvents(path, options: ReaderOptions(readBlockSize: block)), reference) == nil, "block \(block)")
+            #expect(
+                firstDifference(try readEvents(path, options: ReaderOptions(readBlockSize: block)), reference) == nil,
+                "block \(block)")
         }
         let zpath = try compressedCopy(name)
         defer { unlink(zpath) }

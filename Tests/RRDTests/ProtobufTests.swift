@@ -5,15 +5,20 @@ import Testing
 struct ProtobufTests {
     @Test("legacy StoreInfo.application_id fills a missing StoreId.application_id")
     func legacyApplicationId() throws {
-        let payload = Bytes.ld(1, Bytes.f64(1, 5) + Bytes.f64(2, 6))
-            + Bytes.ld(2, Bytes.ld(1, Bytes.ld(1, "legacy-app")) + Bytes.ld(2, Bytes.storeId(kind: 1, app: nil, rec: "r1")))
+        let payload =
+            Bytes.ld(1, Bytes.f64(1, 5) + Bytes.f64(2, 6))
+            + Bytes.ld(
+                2, Bytes.ld(1, Bytes.ld(1, "legacy-app")) + Bytes.ld(2, Bytes.storeId(kind: 1, app: nil, rec: "r1")))
         let m = try MessageDecoding.decode(kind: .setStoreInfo, payload: ByteSlice(copying: payload))
         guard case .setStoreInfo(let s) = m else { throw RRDError(.io, source: "", offset: 0, "kind") }
         #expect(s.info.storeId == StoreId(kind: .recording, applicationId: "legacy-app", recordingId: "r1"))
         #expect(s.rowId == Tuid(timeNs: 5, inc: 6))
         // StoreId's own application id wins.
-        let both = Bytes.ld(2, Bytes.ld(1, Bytes.ld(1, "legacy")) + Bytes.ld(2, Bytes.storeId(kind: 1, app: "new", rec: "r")))
-        guard case .setStoreInfo(let s2) = try MessageDecoding.decode(kind: .setStoreInfo, payload: ByteSlice(copying: both))
+        let both = Bytes.ld(
+            2, Bytes.ld(1, Bytes.ld(1, "legacy")) + Bytes.ld(2, Bytes.storeId(kind: 1, app: "new", rec: "r")))
+        guard
+            case .setStoreInfo(let s2) = try MessageDecoding.decode(
+                kind: .setStoreInfo, payload: ByteSlice(copying: both))
         else { throw RRDError(.io, source: "", offset: 0, "kind") }
         #expect(s2.info.storeId.applicationId == "new")
     }
@@ -47,20 +52,23 @@ struct ProtobufTests {
         #expect(a.payload.range == (payload.count - 4)..<payload.count)
     }
 
-    @Test("malformed payloads throw badProtobuf with the message offset", arguments: [
-        [0x08] as [UInt8],  // truncated varint
-        [0x0A, 0x05, 0x01],  // length beyond the end
-        [0x0B],  // group
-        [0x00, 0x01],  // field number 0
-        [0x0F],  // wire type 7
-        [0x08] + [UInt8](repeating: 0xFF, count: 10) + [0x01],  // varint too long
-        [0x0A, 0x02, 0x12, 0x01],  // nested truncation (StoreId.recording_id)
-        [0x0A, 0x04, 0x12, 0x02, 0xC3, 0x28],  // invalid UTF-8
-        [0x10, 0x02, 0x00],  // wrong wire type for a known field? (2 = varint ok) then field 0
-    ])
+    @Test(
+        "malformed payloads throw badProtobuf with the message offset",
+        arguments: [
+            [0x08] as [UInt8],  // truncated varint
+            [0x0A, 0x05, 0x01],  // length beyond the end
+            [0x0B],  // group
+            [0x00, 0x01],  // field number 0
+            [0x0F],  // wire type 7
+            [0x08] + [UInt8](repeating: 0xFF, count: 10) + [0x01],  // varint too long
+            [0x0A, 0x02, 0x12, 0x01],  // nested truncation (StoreId.recording_id)
+            [0x0A, 0x04, 0x12, 0x02, 0xC3, 0x28],  // invalid UTF-8
+            [0x10, 0x02, 0x00],  // wrong wire type for a known field? (2 = varint ok) then field 0
+        ])
     func malformed(payload: [UInt8]) {
         do {
-            _ = try MessageDecoding.decode(kind: .arrowMsg, payload: ByteSlice(copying: payload), source: "s", offset: 77)
+            _ = try MessageDecoding.decode(
+                kind: .arrowMsg, payload: ByteSlice(copying: payload), source: "s", offset: 77)
             Issue.record("accepted \(payload)")
         } catch {
             #expect(error.code == .badProtobuf)
@@ -80,8 +88,9 @@ struct ProtobufTests {
     @Test("BlueprintActivationCommand")
     func activation() throws {
         let payload = Bytes.ld(1, Bytes.storeId(kind: 2, app: "app", rec: "bp")) + Bytes.vfield(3, 1)
-        guard case .blueprintActivationCommand(let b) = try MessageDecoding.decode(
-            kind: .blueprintActivationCommand, payload: ByteSlice(copying: payload))
+        guard
+            case .blueprintActivationCommand(let b) = try MessageDecoding.decode(
+                kind: .blueprintActivationCommand, payload: ByteSlice(copying: payload))
         else { throw RRDError(.io, source: "", offset: 0, "kind") }
         #expect(b.blueprintId == StoreId(kind: .blueprint, applicationId: "app", recordingId: "bp"))
         #expect(!b.makeActive)

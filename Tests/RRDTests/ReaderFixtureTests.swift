@@ -14,7 +14,9 @@ struct ReaderFixtureTests {
         let streams = try #require(expected["streams"] as? [[String: Any]])
 
         // Split our events into streams.
-        var ours: [(offset: UInt64, header: StreamHeader, messages: [FramedMessage], footers: [(StreamFooterInfo, UInt64)])] = []
+        var ours:
+            [(offset: UInt64, header: StreamHeader, messages: [FramedMessage], footers: [(StreamFooterInfo, UInt64)])] =
+                []
         for e in events {
             switch e {
             case .streamHeader(let h, let off): ours.append((off, h, [], []))
@@ -72,7 +74,9 @@ struct ReaderFixtureTests {
             switch m.message {
             case .setStoreInfo(let s): infos[s.info.storeId, default: 0] += 1
             case .arrowMsg(let a):
-                if (try? a.checkedIPCPayload(source: name, offset: m.offset)) != nil { chunks[a.storeId, default: 0] += 1 }
+                if (try? a.checkedIPCPayload(source: name, offset: m.offset)) != nil {
+                    chunks[a.storeId, default: 0] += 1
+                }
             default: break
             }
         }
@@ -102,7 +106,9 @@ struct ReaderFixtureTests {
         var errorOffsets: [UInt64] = events.compactMap(\.error).map(\.offset)
         for case .message(let m) in events {
             if case .arrowMsg(let a) = m.message {
-                do { _ = try a.checkedIPCPayload(source: name, offset: m.offset) } catch { errorOffsets.append(error.offset) }
+                do { _ = try a.checkedIPCPayload(source: name, offset: m.offset) } catch {
+                    errorOffsets.append(error.offset)
+                }
             }
         }
         let refErrors = try #require((expected["reference_reader"] as? [String: Any])?["errors"] as? [[String: Any]])
