@@ -74,8 +74,28 @@ extension StoreHub {
     /// Messages a replay hands to the hub at a time.
     static let replayBatchSize = 64
 
+    /// Payloads up to this many uncompressed bytes are decompressed by ``replay(files:readerOptions:onOutput:)``
+    /// on the reading thread, larger ones by the store's worker.
+    static let readerDecompressionLimit: UInt64 = 64 << 10
+
+    /// Decompresses a small LZ4 `ArrowMsg` payload in place (on the reading thread), so the reader and
+    /// the worker share the work of tiny chunks: the worker then borrows the exact-size buffer without
+    /// copying. A payload that does not decompress is left as it is, for the worker to report in order.
+    /// Bounded memory: at most `queueCapacity` × ``readerDecompressionLimit`` bytes wait per store.
+    @inline(__always)
+    static func decompressSmallPayload(_ framed: inout FramedMessage) {
+        guard case .arrowMsg(var msg) = framed.message, msg.compression == .lz4,
+            msg.uncompressedSize <= readerDecompressionLimit,
+            let payload = try? msg.decompressedPayload(maxSize: readerDecompressionLimit)
+        else { return }
+        msg.compression = .none
+        msg.uncompressedSize = UInt64(payload.count)
+        msg.payload = payload
+        framed.message = .arrowMsg(msg)
+    }
+
     /// Reads `files` in order through this hub on the calling thread (the stores' workers decode
-    /// in parallel), reporting reader errors on the per-source error stream (source = path),
+    /// in parallel; the reading thread also decompresses small payloads), reporting reader errors on the per-source error stream (source = path),
     /// then flushes.
     ///
     /// Outputs are drained as the replay goes, so memory stays bounded: `onOutput` sees each
@@ -112,8 +132,9 @@ extension StoreHub {
             }
             while let event = reader.next() {
                 switch event {
-                case .message(let m):
+                case .message(var m):
                     messages += 1
+                    Self.decompressSmallPayload(&m)
                     batch.append(m)
                     if batch.count == Self.replayBatchSize {
                         submitBatch()

@@ -9,3 +9,15 @@ extension CellHit where C == Chunk {
     /// The cell as JSON text, rendered like pyarrow's `to_pylist()` (the query contract's `value`).
     public var jsonValue: String { box.chunk.components[component].jsonValue(at: row) }
 }
+
+extension ChunkStore where C == Chunk {
+    /// ``insert(_:)`` for decoded chunks, compiled specialized for `Chunk` in this module.
+    ///
+    /// Callers in other modules reach the generic ``insert(_:)`` unspecialized (the index code then
+    /// goes through witness tables and looks up generic metadata at run time: about a tenth of a
+    /// tiny chunk's ingest in the `ingest replay --keep` profile); this entry point avoids that.
+    @discardableResult
+    public func insertChunk(_ chunk: Chunk) throws(StoreError) -> InsertOutcome {
+        try insert(chunk)
+    }
+}
