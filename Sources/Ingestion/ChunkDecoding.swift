@@ -20,7 +20,8 @@ public typealias ChunkInsertHook = @Sendable (_ store: StoreId, _ chunk: Chunk) 
 
 /// Settings of an ``EntityDb`` (a ``StoreHub`` applies its configuration to every store it creates).
 public struct IngestConfiguration: Sendable {
-    /// Input-queue slots. A slot frees when the worker dequeues the message. Default 2000.
+    /// Input-queue slots (1...16,777,216). A slot frees when the worker dequeues the message.
+    /// Default 2000. Slot storage grows on demand, so an idle store does not pay for it.
     public var queueCapacity: Int
     /// Optional bound on the payload bytes waiting in the input queue (an `ArrowMsg` counts its
     /// payload, control messages count 0). `nil` (the default) bounds by slots only. A message
@@ -33,7 +34,9 @@ public struct IngestConfiguration: Sendable {
 
     /// The defaults: 2000 slots, no byte bound, no insert hook.
     public init(queueCapacity: Int = 2000, maxQueuedBytes: Int? = nil, insertChunk: ChunkInsertHook? = nil) {
-        precondition(queueCapacity > 0, "queueCapacity must be positive, got \(queueCapacity)")
+        precondition(
+            queueCapacity > 0 && queueCapacity <= 1 << 24, "queueCapacity must be in 1...16777216, got \(queueCapacity)"
+        )
         precondition((maxQueuedBytes ?? 1) > 0, "maxQueuedBytes must be positive")
         self.queueCapacity = queueCapacity
         self.maxQueuedBytes = maxQueuedBytes

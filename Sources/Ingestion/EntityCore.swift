@@ -19,7 +19,7 @@ enum AdmissionWait {
 final class EntityCore: @unchecked Sendable {
     // @unchecked: every mutable field is guarded as its comment says: `input` (the input
     // ConditionLock), `output` (the output ConditionLock), or "worker" (touched only by the worker
-    // thread, or in the synchronous build only with `input` held).
+    // thread, or in the synchronous build only with `processLock` held).
 
     let storeId: StoreId
     let configuration: IngestConfiguration
@@ -59,8 +59,12 @@ final class EntityCore: @unchecked Sendable {
     /// 5 µs here), which dominated tiny chunks; a short spin keeps a steady stream flowing.
     static let spinBeforeSleepNanoseconds: UInt64 = 50_000
 
-    /// worker
+    /// worker (synchronous build: guarded by `processLock`)
     var processor: Processor
+    #if SYNCHRONOUS_INGESTION
+    /// Serializes inline processing in the synchronous build.
+    let processLock = ConditionLock()
+    #endif
 
     // MARK: output side
 
@@ -69,6 +73,8 @@ final class EntityCore: @unchecked Sendable {
     static let progress = 0
     /// guarded by `output`
     var outputs = Deque<IngestOutput>()
+    /// guarded by `output`: bytes the ready outputs keep alive.
+    var outputBytes = 0
     /// guarded by `output`: every message with a smaller sequence number has been handled
     /// (its output published, or discarded).
     var handledThrough: UInt64 = 0
@@ -103,11 +109,18 @@ final class EntityCore: @unchecked Sendable {
     /// Admits one message (already checked to belong to this store) and returns its sequence number.
     func admit(_ message: Message, source: String, offset: UInt64, wait: AdmissionWait) throws(IngestError) -> UInt64 {
         #if SYNCHRONOUS_INGESTION
+        // `processLock` spans numbering and processing, so admission order is processing order;
+        // `input` is held only briefly, so a hook may shut the store down without deadlocking.
+        processLock.lock()
+        defer { processLock.unlock() }
         input.lock()
-        defer { input.unlock() }
-        if closed { throw closedError(source: source, offset: offset) }
+        if closed {
+            input.unlock()
+            throw closedError(source: source, offset: offset)
+        }
         let seq = nextSequence
         nextSequence += 1
+        input.unlock()
         handleInline(
             PendingMessage(
                 message: message, source: source, offset: offset, sequence: seq,
@@ -242,8 +255,8 @@ final class EntityCore: @unchecked Sendable {
     // MARK: worker
 
     private func runWorker() {
+        // Grows like the ring (to the largest batch seen) and keeps its capacity afterwards.
         var batch: [PendingMessage] = []
-        batch.reserveCapacity(ring.capacity)
         while true {
             spinForInput()
             input.lock()
@@ -289,7 +302,7 @@ final class EntityCore: @unchecked Sendable {
         }
     }
     #else
-    /// `input` held: the synchronous build does the worker's job inline.
+    /// `processLock` held: the synchronous build does the worker's job inline.
     private func handleInline(_ item: PendingMessage) {
         var counts = ProcessedCounts()
         let out = processor.process(item, counts: &counts)
@@ -302,6 +315,7 @@ final class EntityCore: @unchecked Sendable {
     private func publish(_ out: IngestOutput, counts: ProcessedCounts) {
         output.lock()
         outputs.append(out)
+        outputBytes += out.accountedBytes
         handledThrough = out.sequence + 1
         counters.record(counts)
         if case .storeInfo(let info) = out.event { storeInfo = info }
@@ -324,6 +338,7 @@ final class EntityCore: @unchecked Sendable {
         output.lock()
         defer { output.unlock() }
         guard var item = outputs.popFirst() else { return nil }
+        outputBytes -= item.accountedBytes
         item.moreReady = !outputs.isEmpty
         return item
     }
@@ -397,7 +412,8 @@ final class EntityCore: @unchecked Sendable {
         return output.withLock {
             StoreStatistics(
                 admitted: admitted, handled: handledThrough, queuedMessages: queued, queuedBytes: bytes,
-                readyOutputs: outputs.count, waitingProducers: waiting, producerBlockedNanoseconds: blocked,
+                readyOutputs: outputs.count, readyOutputBytes: outputBytes, waitingProducers: waiting,
+                producerBlockedNanoseconds: blocked,
                 isClosed: isClosed,
                 counters: counters)
         }

@@ -30,6 +30,8 @@ public struct IngestOutput: Sendable {
     public var storeWasEmpty: Bool
     /// Whether more output was ready when this item was taken (polling again returns at once).
     public var moreReady: Bool
+    /// Bytes this item counts in ``StoreStatistics/readyOutputBytes`` while it waits.
+    var accountedBytes = 0
 
     /// Creates an output item (the engine makes these; public for test doubles).
     public init(

@@ -68,8 +68,10 @@ struct Processor {
             event = .error(
                 IngestError(.wrongStore, source: item.source, offset: item.offset, "End belongs to no store"))
         }
-        return IngestOutput(
+        var out = IngestOutput(
             event: event, sequence: item.sequence, source: item.source, offset: item.offset,
             storeWasEmpty: wasEmpty, moreReady: false)
+        if case .chunk(let chunk) = event { out.accountedBytes = chunk.ingestByteSize }
+        return out
     }
 }

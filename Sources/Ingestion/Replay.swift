@@ -91,9 +91,12 @@ extension StoreHub {
         framed.message = .arrowMsg(msg)
     }
 
+    /// Messages a replay hands to the hub at a time.
+    static let replayBatchSize = 64
+
     /// Reads `files` in order through this hub on the calling thread (the stores' workers decode
-    /// in parallel; the reading thread also decompresses small payloads), reporting reader errors on the per-source error stream (source = path),
-    /// then flushes.
+    /// in parallel; the reading thread also decompresses small payloads), reporting reader errors
+    /// on the per-source error stream (source = path), then flushes.
     ///
     /// Outputs are drained as the replay goes, so memory stays bounded: `onOutput` sees each
     /// one, per store in admission order. The calling thread is both a producer and the consumer
@@ -115,23 +118,36 @@ extension StoreHub {
                 report(error)
                 continue
             }
+            // Messages are handed over in small batches (one lock acquisition and at most one
+            // wake-up per run of one store) and always before an error, which must follow them.
+            var batch: [FramedMessage] = []
+            batch.reserveCapacity(Self.replayBatchSize)
+            func submitBatch() {
+                do {
+                    try submit(contentsOf: batch, source: path)
+                } catch {
+                    report(error)
+                }
+                batch.removeAll(keepingCapacity: true)
+            }
             while let event = reader.next() {
                 switch event {
                 case .message(var m):
                     messages += 1
                     Self.decompressSmallPayload(&m)
-                    do {
-                        try submit(m, source: path)
-                    } catch {
-                        report(error)
+                    batch.append(m)
+                    if batch.count == Self.replayBatchSize {
+                        submitBatch()
+                        drain(onOutput)
                     }
-                    if messages % 256 == 0 { drain(onOutput) }
                 case .error(let e):
+                    submitBatch()
                     report(e)
                 case .streamHeader, .streamFooter:
                     break
                 }
             }
+            submitBatch()
         }
         flush()
         drain(onOutput)

@@ -30,6 +30,9 @@ public struct StoreStatistics: Sendable, Hashable {
     public var queuedBytes: Int
     /// Output items waiting to be polled.
     public var readyOutputs: Int
+    /// Bytes the ready output items keep alive (decoded chunks' buffers): memory the unbounded
+    /// output queue holds until the app polls.
+    public var readyOutputBytes: Int
     /// Producers blocked on the full input queue right now.
     public var waitingProducers: Int
     /// Total time producers spent blocked on a full input queue, in nanoseconds.
@@ -49,6 +52,7 @@ public struct StoreStatistics: Sendable, Hashable {
 
     init(
         admitted: UInt64, handled: UInt64, queuedMessages: Int, queuedBytes: Int, readyOutputs: Int,
+        readyOutputBytes: Int,
         waitingProducers: Int, producerBlockedNanoseconds: UInt64, isClosed: Bool, counters: Counters
     ) {
         self.waitingProducers = waitingProducers
@@ -57,6 +61,7 @@ public struct StoreStatistics: Sendable, Hashable {
         self.queuedMessages = queuedMessages
         self.queuedBytes = queuedBytes
         self.readyOutputs = readyOutputs
+        self.readyOutputBytes = readyOutputBytes
         self.producerBlockedNanoseconds = producerBlockedNanoseconds
         self.isClosed = isClosed
         self.distinctChunks = counters.distinctChunks

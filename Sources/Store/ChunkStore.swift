@@ -195,12 +195,12 @@ public final class ChunkStore<C: StorableChunk>: @unchecked Sendable {
 
     /// The chunk with this id, if held.
     public func chunk(id: Tuid) -> C? {
-        lock.withReadLock { index.slotById[id].flatMap { index.slots[Int($0)] } }
+        lock.withReadLock { index.slotById[id].flatMap { index.slots[Int($0)]?.chunk } }
     }
 
     /// Every chunk held, in no particular order.
     public func allChunks() -> [C] {
-        lock.withReadLock { index.slots.compactMap { $0 } }
+        lock.withReadLock { index.slots.compactMap { $0?.chunk } }
     }
 
     /// Entity paths with data, sorted.

@@ -99,10 +99,17 @@ struct RowCandidate: Comparable {
     static func == (a: RowCandidate, b: RowCandidate) -> Bool { a.time == b.time && a.rowId == b.rowId }
 }
 
+/// One stored chunk. A class so that the index, query results and events share it by reference.
+final class ChunkBox<C: StorableChunk>: Sendable {
+    let chunk: C
+    init(_ chunk: C) { self.chunk = chunk }
+}
+
 /// The store's state, not thread-safe: ``ChunkStore`` guards it with its lock.
 struct StoreIndex<C: StorableChunk> {
-    /// Chunks by slot; nil for free slots.
-    var slots: [C?] = []
+    /// Chunks by slot, boxed so that visiting or handing out a chunk costs one retain instead of one
+    /// per field of `C`; nil for free slots.
+    var slots: [ChunkBox<C>?] = []
     var freeSlots: [Int32] = []
     var slotById: [Tuid: Int32] = [:]
     var entities: [String: EntityIndex] = [:]
@@ -139,10 +146,10 @@ struct StoreIndex<C: StorableChunk> {
         let slot: Int32
         if let free = freeSlots.popLast() {
             slot = free
-            slots[Int(free)] = chunk
+            slots[Int(free)] = ChunkBox(chunk)
         } else {
             slot = Int32(slots.count)
-            slots.append(chunk)
+            slots.append(ChunkBox(chunk))
         }
         slotById[chunk.id] = slot
 
@@ -236,7 +243,7 @@ struct StoreIndex<C: StorableChunk> {
 
     /// Removes one chunk from every index. Returns it, or nil when the id is unknown.
     mutating func remove(chunkId: Tuid) -> C? {
-        guard let slot = slotById.removeValue(forKey: chunkId), let chunk = slots[Int(slot)] else { return nil }
+        guard let slot = slotById.removeValue(forKey: chunkId), let chunk = slots[Int(slot)]?.chunk else { return nil }
         slots[Int(slot)] = nil
         freeSlots.append(slot)
         let path = chunk.entityPath
@@ -248,8 +255,8 @@ struct StoreIndex<C: StorableChunk> {
                 if entity.staticWinners.values.contains(where: { $0.slot == slot }) {
                     entity.staticWinners.removeAll()
                     for other in entity.staticSlots {
-                        if let otherChunk = slots[Int(other)] {
-                            Self.considerStaticWinners(otherChunk, slot: other, into: &entity)
+                        if let otherBox = slots[Int(other)] {
+                            Self.considerStaticWinners(otherBox.chunk, slot: other, into: &entity)
                         }
                     }
                 }
@@ -290,14 +297,14 @@ struct StoreIndex<C: StorableChunk> {
 
     func hit(_ c: RowCandidate, isStatic: Bool) -> CellHit<C> {
         CellHit(
-            chunk: slots[Int(c.slot)]!, row: Int(c.row), component: Int(c.component), rowId: c.rowId,
+            box: slots[Int(c.slot)]!, row: Int(c.row), component: Int(c.component), rowId: c.rowId,
             time: isStatic ? nil : c.time)
     }
 
     func staticCell(entity: String, component: String) -> CellHit<C>? {
         guard let winner = entities[entity]?.staticWinners[component] else { return nil }
         return CellHit(
-            chunk: slots[Int(winner.slot)]!, row: Int(winner.row), component: Int(winner.component),
+            box: slots[Int(winner.slot)]!, row: Int(winner.row), component: Int(winner.component),
             rowId: winner.rowId, time: nil)
     }
 
@@ -316,8 +323,8 @@ struct StoreIndex<C: StorableChunk> {
                 if index.isOutOfReach(minTime: entry.minTime, before: b.time) { break }
                 if entry.maxTime < b.time { continue }
             }
-            let chunk = slots[Int(entry.slot)]!
-            if let candidate = Self.latestRow(in: chunk, entry: entry, atOrBefore: t),
+            let box = slots[Int(entry.slot)]!
+            if let candidate = Self.latestRow(in: box.chunk, entry: entry, atOrBefore: t),
                 best.map({ $0 < candidate }) ?? true
             {
                 best = candidate
@@ -395,30 +402,36 @@ struct StoreIndex<C: StorableChunk> {
             let entry = index.entries[i]
             if index.isOutOfReach(minTime: entry.minTime, before: t0) { break }
             if entry.maxTime < t0 { continue }
-            let chunk = slots[Int(entry.slot)]!
-            let tl = Int(entry.timeline)
-            let component = Int(entry.component)
-            let numRows = chunk.numRows
-            var start = 0
-            var end = numRows
-            if entry.timeSorted {
-                if entry.minTime < t0 { start = Self.lowerBound(chunk, timeline: tl, numRows: numRows, t0) }
-                if entry.maxTime > t1 { end = Self.upperBound(chunk, timeline: tl, numRows: numRows, t1) }
-            }
-            var row = start
-            while row < end {
-                let time = chunk.time(timeline: tl, row: row)
-                if time >= t0 && time <= t1 && !chunk.isNull(component: component, row: row) {
-                    rows.append(
-                        RowCandidate(
-                            time: time, rowId: chunk.rowId(at: row), slot: entry.slot, row: Int32(row),
-                            component: entry.component))
-                }
-                row += 1
-            }
+            Self.collectRows(in: slots[Int(entry.slot)]!.chunk, entry: entry, from: t0, through: t1, into: &rows)
         }
         rows.sort()
         return rows.map { hit($0, isStatic: false) }
+    }
+
+    /// Appends the rows of one chunk with a time in `t0...t1` and a non-null cell.
+    private static func collectRows(
+        in chunk: C, entry: TemporalEntry, from t0: Int64, through t1: Int64, into rows: inout [RowCandidate]
+    ) {
+        let tl = Int(entry.timeline)
+        let component = Int(entry.component)
+        let numRows = chunk.numRows
+        var start = 0
+        var end = numRows
+        if entry.timeSorted {
+            if entry.minTime < t0 { start = lowerBound(chunk, timeline: tl, numRows: numRows, t0) }
+            if entry.maxTime > t1 { end = upperBound(chunk, timeline: tl, numRows: numRows, t1) }
+        }
+        var row = start
+        while row < end {
+            let time = chunk.time(timeline: tl, row: row)
+            if time >= t0 && time <= t1 && !chunk.isNull(component: component, row: row) {
+                rows.append(
+                    RowCandidate(
+                        time: time, rowId: chunk.rowId(at: row), slot: entry.slot, row: Int32(row),
+                        component: entry.component))
+            }
+            row += 1
+        }
     }
 
     // MARK: Catalogue
@@ -458,7 +471,8 @@ struct StoreIndex<C: StorableChunk> {
     /// Recomputes every timeline's extent from the chunks held (after removals).
     mutating func recomputeTimelineExtents() {
         var fresh: [String: TimelineExtent] = [:]
-        for case let chunk? in slots where !chunk.isStaticData {
+        for case let box? in slots where !box.chunk.isStaticData {
+            let chunk = box.chunk
             for timeline in 0..<chunk.timelineCount {
                 guard let range = chunk.timeRange(timeline: timeline) else { continue }
                 let name = chunk.timelineName(at: timeline)

@@ -21,7 +21,10 @@ struct PrintCommand: ParsableCommand {
         for path in input.files {
             let tag = input.files.count > 1 ? path : nil
             let bad = Self.lines(path: path, json: input.json, file: tag, options: input.readerOptions) { out.line($0) }
-            if bad { printError("ingest print: \(path): damaged input (see the Error lines)") }
+            if bad {
+                out.flush()
+                printError("ingest print: \(path): damaged input (see the Error lines)")
+            }
             damaged = damaged || bad
         }
         out.flush()

@@ -110,6 +110,24 @@ struct ReplayFixtureTests {
         #expect(summary.stores.first?.chunks == outputs.count)
     }
 
+    @Test("ready outputs count the bytes their chunks keep alive, and polling releases them")
+    func readyOutputBytes() throws {
+        var reader = try RRDReader(path: Fixtures.rrdPath("image_small.rrd"))
+        let db = EntityDb(
+            storeId: StoreId(kind: .recording, applicationId: "rrd_fixtures", recordingId: "fixture-image_small"))
+        while let event = reader.next() {
+            if case .message(let m) = event, m.message.kind != .end { try db.submit(m, source: "b") }
+        }
+        #expect(db.flush(timeout: deadline))
+        let before = db.statistics.readyOutputBytes
+        var chunkBytes = 0
+        while let item = db.poll() { chunkBytes += item.chunk?.byteSize ?? 0 }
+        #expect(chunkBytes > 0)
+        #expect(before == chunkBytes)
+        #expect(db.statistics.readyOutputBytes == 0, "everything was polled")
+        db.shutdown(drain: true)
+    }
+
     @Test("replaying a file twice into one hub counts each chunk once")
     func duplicates() throws {
         let hub = StoreHub()
@@ -135,4 +153,40 @@ final class HookLog: @unchecked Sendable {
     }
     func contains(_ id: Tuid) -> Bool { lock.withLock { set.contains(id) } }
     var ids: [Tuid] { lock.withLock { list } }
+}
+
+/// A weak reference the insert hook can use (set once before the first submit).
+final class WeakStore: @unchecked Sendable {
+    // @unchecked: `db` is guarded by `lock`.
+    private let lock = ConditionLock()
+    private weak var _db: EntityDb?
+    var db: EntityDb? {
+        get { lock.withLock { _db } }
+        set { lock.withLock { _db = newValue } }
+    }
+}
+
+@Suite("Insert hook edge cases (both builds)")
+struct InsertHookEdgeTests {
+    @Test("a store shut down from its own insert hook stops without deadlock and settles every message")
+    func shutdownFromHook() throws {
+        var reader = try RRDReader(path: Fixtures.rrdPath("many_small_chunks.rrd"))
+        var messages: [FramedMessage] = []
+        while let event = reader.next() {
+            if case .message(let m) = event, m.message.kind != .end { messages.append(m) }
+        }
+        let id = try #require(messages.first?.message.storeId)
+        let box = WeakStore()
+        let db = EntityDb(
+            storeId: id, configuration: IngestConfiguration(insertChunk: { _, _ in box.db?.shutdown(drain: false) }))
+        box.db = db
+        var refused = 0
+        for m in messages where ingestError({ try db.submit(m, source: "hook") })?.code == .closed { refused += 1 }
+        #expect(db.flush(timeout: deadline))
+        #expect(db.isShutDown)
+        let stats = db.statistics
+        #expect(stats.distinctChunks >= 1, "the chunk whose hook shut the store down still came out")
+        #expect(stats.handled == stats.admitted, "every admitted message was processed or discarded")
+        #expect(stats.admitted + UInt64(refused) == UInt64(messages.count))
+    }
 }
