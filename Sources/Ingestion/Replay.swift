@@ -71,9 +71,6 @@ enum JSON {
 }
 
 extension StoreHub {
-    /// Messages a replay hands to the hub at a time.
-    static let replayBatchSize = 64
-
     /// Payloads up to this many uncompressed bytes are decompressed by ``replay(files:readerOptions:onOutput:)``
     /// on the reading thread, larger ones by the store's worker.
     static let readerDecompressionLimit: UInt64 = 64 << 10
@@ -94,9 +91,12 @@ extension StoreHub {
         framed.message = .arrowMsg(msg)
     }
 
+    /// Messages a replay hands to the hub at a time.
+    static let replayBatchSize = 64
+
     /// Reads `files` in order through this hub on the calling thread (the stores' workers decode
-    /// in parallel; the reading thread also decompresses small payloads), reporting reader errors on the per-source error stream (source = path),
-    /// then flushes.
+    /// in parallel; the reading thread also decompresses small payloads), reporting reader errors
+    /// on the per-source error stream (source = path), then flushes.
     ///
     /// Outputs are drained as the replay goes, so memory stays bounded: `onOutput` sees each
     /// one, per store in admission order. The calling thread is both a producer and the consumer
