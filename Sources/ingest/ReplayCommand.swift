@@ -26,6 +26,11 @@ struct ReplayCommand: ParsableCommand {
     @Option(name: .long, help: "Input-queue slots per store.")
     var queueCapacity = 2000
 
+    @Option(
+        name: .long,
+        help: "Payload bytes allowed to wait per store (decompressed payloads count their decompressed size).")
+    var queueBytes = 64 << 20
+
     @Flag(
         name: .long,
         help: "Keep every decoded chunk: insert it into its store's chunk index (what the benchmarks compare).")
@@ -34,12 +39,14 @@ struct ReplayCommand: ParsableCommand {
     func validate() throws {
         guard !files.isEmpty else { throw ValidationError("give at least one file") }
         guard queueCapacity > 0 else { throw ValidationError("--queue-capacity must be positive") }
+        guard queueBytes > 0 else { throw ValidationError("--queue-bytes must be positive") }
     }
 
     func run() throws {
         let kept = keep ? KeptStores() : nil
         let hub = StoreHub(
-            configuration: IngestConfiguration(queueCapacity: queueCapacity, insertChunk: kept?.insertHook))
+            configuration: IngestConfiguration(
+                queueCapacity: queueCapacity, maxQueuedBytes: queueBytes, insertChunk: kept?.insertHook))
         let summary = hub.replay(files: files)
         hub.shutdown(drain: true)
         if json {
