@@ -17,7 +17,9 @@ import Glibc
 /// one reader per thread.
 ///
 /// Limits: nesting depth 64 (``SchemaDecoding``), decompressed body at most
-/// ``maxDecompressedBodySize`` bytes, array lengths at most 2^40 slots.
+/// ``maxDecompressedBodySize`` bytes, array lengths at most 2^40 slots, at most ``maxColumns`` columns,
+/// ``maxRows`` rows and ``maxDictionaryLength`` dictionary values (deltas included); above a limit,
+/// ``ArrowError/Code/tooLarge``.
 /// - Complexity: O(metadata + rows) with a constant number of allocations per column, independent
 ///   of the row count (validation scans offsets, type ids and indices once).
 public final class ArrowStreamReader {
@@ -25,6 +27,12 @@ public final class ArrowStreamReader {
     public var maxDecompressedBodySize = 1 << 31
     /// Number of distinct schemas kept; the cache is cleared when full.
     public var maxCachedSchemas = 512
+    /// Cap on the number of top-level fields (columns) of a schema.
+    public var maxColumns = 1 << 16
+    /// Cap on the row count of a record batch.
+    public var maxRows = 1 << 40
+    /// Cap on the number of values of one dictionary, summed over its delta batches.
+    public var maxDictionaryLength = 1 << 32
 
     private struct CacheEntry {
         var bytes: [UInt8]
@@ -125,6 +133,10 @@ public final class ArrowStreamReader {
                 .malformed, offset: 0, "first IPC message has header type \(first.headerType), expected 1 (Schema)")
         }
         let (schema, schemaID) = try cachedSchema(UnsafeRawBufferPointer(rebasing: buf[first.metaRange]), first.table)
+        guard schema.fields.count <= maxColumns else {
+            throw ArrowError(
+                .tooLarge, offset: 0, "schema has \(schema.fields.count) columns, above the cap of \(maxColumns)")
+        }
 
         var dictionaries: [Int64: [ArrowArray]] = [:]
         var pos = first.next
@@ -145,6 +157,10 @@ public final class ArrowStreamReader {
                     buf: buf, message: m.start, batch: header, body: m.bodyStart..<m.next, storage: storage,
                     version: m.version, dictionaries: dictionaries, full: validateFully,
                     maxBody: maxDecompressedBodySize)
+                guard ctx.length <= maxRows else {
+                    throw ArrowError(
+                        .tooLarge, offset: m.start, "record batch has \(ctx.length) rows, above the cap of \(maxRows)")
+                }
                 var columns: [ArrowArray] = []
                 columns.reserveCapacity(schema.fields.count)
                 for f in schema.fields {
@@ -257,6 +273,12 @@ public final class ArrowStreamReader {
             version: m.version, dictionaries: dictionaries, full: full, maxBody: maxDecompressedBodySize)
         let values = try ctx.load(field, depth: 0, label: field.name + "(dictionary \(id))")
         try ctx.finish()
+        let total = values.length + (isDelta ? (dictionaries[id] ?? []).reduce(0) { $0 + $1.length } : 0)
+        guard total <= maxDictionaryLength else {
+            throw ArrowError(
+                .tooLarge, offset: m.start, path: field.name,
+                "dictionary \(id) would hold \(total) values, above the cap of \(maxDictionaryLength)")
+        }
         if isDelta {
             dictionaries[id, default: []].append(values)
         } else {

@@ -8,6 +8,4 @@ extension Chunk {
     var ingestChunkId: Tuid { id }
     /// The number of rows.
     var ingestRowCount: Int { numRows }
-    /// Bytes the chunk keeps alive (what a queued output counts against memory).
-    var ingestByteSize: Int { byteSize }
 }

@@ -160,9 +160,9 @@ final class EntityCore: @unchecked Sendable {
         #endif
     }
 
-    /// Admits `messages` in order, blocking for room as needed; returns how many were admitted
-    /// and the first sequence number. Throws when a message belongs elsewhere or the store closes
-    /// (the ones before it stay admitted).
+    /// Admits `messages` in order, blocking for room as needed, and returns the range from the
+    /// first to the last sequence number given (others' messages may sit between them). Throws
+    /// when a message fails `check` or the store closes (the ones before it stay admitted).
     func admitAll(
         _ messages: some Sequence<FramedMessage>, source: String, check: (Message) -> Bool
     ) throws(IngestError) -> Range<UInt64> {
@@ -277,8 +277,11 @@ final class EntityCore: @unchecked Sendable {
             input.unlock()
             if wakeProducers { input.broadcast(Self.notFull) }
 
+            // Oldest last, so each message (and the read block its payload pins) is released as
+            // soon as it is handled, not when the whole batch is; popping keeps the capacity.
+            batch.reverse()
             var discardedThrough: UInt64?
-            for item in batch {
+            while let item = batch.popLast() {
                 if discarding.load(ordering: .acquiring) {
                     discardedThrough = item.sequence + 1
                     continue
@@ -287,7 +290,6 @@ final class EntityCore: @unchecked Sendable {
                 let out = processor.process(item, counts: &counts)
                 publish(out, counts: counts)
             }
-            batch.removeAll(keepingCapacity: true)
             if let discardedThrough { markDiscarded(through: discardedThrough) }
         }
     }

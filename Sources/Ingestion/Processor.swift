@@ -71,7 +71,11 @@ struct Processor {
         var out = IngestOutput(
             event: event, sequence: item.sequence, source: item.source, offset: item.offset,
             storeWasEmpty: wasEmpty, moreReady: false)
-        if case .chunk(let chunk) = event { out.accountedBytes = chunk.ingestByteSize }
+        // A decoded chunk's columns are views over its decompressed payload, which it keeps alive:
+        // the declared uncompressed size is what it costs (and free to read, unlike summing buffers).
+        if case .chunk = event, case .arrowMsg(let msg) = item.message {
+            out.accountedBytes = Int(clamping: msg.uncompressedSize)
+        }
         return out
     }
 }

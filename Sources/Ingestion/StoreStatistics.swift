@@ -30,8 +30,8 @@ public struct StoreStatistics: Sendable, Hashable {
     public var queuedBytes: Int
     /// Output items waiting to be polled.
     public var readyOutputs: Int
-    /// Bytes the ready output items keep alive (decoded chunks' buffers): memory the unbounded
-    /// output queue holds until the app polls.
+    /// Bytes the ready output items keep alive (each decoded chunk counts its decompressed
+    /// payload, which its columns view): memory the unbounded output queue holds until polled.
     public var readyOutputBytes: Int
     /// Producers blocked on the full input queue right now.
     public var waitingProducers: Int

@@ -1,3 +1,4 @@
+import Chunks
 import RRD
 
 /// The chunks of one store (one `EntityDb`), indexed for latest-at and range queries, with the reference
@@ -51,11 +52,17 @@ public final class ChunkStore<C: StorableChunk>: @unchecked Sendable {
     public init() {}
 
     // MARK: Mutations
+    //
+    // `@_specialize(where C == Chunk)`: this module sees `Chunk`, so it can pre-build the specialised
+    // entry points that clients in other modules would otherwise miss (generic code crossing a module
+    // boundary runs unspecialised). Measured on scalars_50mb in release, thread CPU time: insert
+    // 373 k → 550 k chunks/s, latest-at 2.6 → 1.9 µs, range of 68 rows 21 → 12 µs.
 
     /// Inserts one chunk (see the type's notes on dedupe and dropping).
     /// - Returns: whether it was inserted, a duplicate, or dropped as empty.
     /// - Throws: ``StoreError/Code/rowsNotSorted`` when the chunk's RowIds are not ascending; the store is
     ///   then unchanged.
+    @_specialize(where C == Chunk)
     @discardableResult
     public func insert(_ chunk: C) throws(StoreError) -> InsertOutcome {
         try writerMutex.withLock { () throws(StoreError) -> InsertOutcome in
@@ -82,7 +89,9 @@ public final class ChunkStore<C: StorableChunk>: @unchecked Sendable {
     /// Chunks that break the conventions are skipped and returned with their errors.
     /// - Returns: the counts, and the errors of skipped chunks (in batch order).
     @discardableResult
-    public func insert(contentsOf chunks: some Sequence<C>) -> (summary: InsertSummary, errors: [StoreError]) {
+    @_specialize(where C == Chunk, S == [Chunk])
+    @_specialize(where C == Chunk, S == ArraySlice<Chunk>)
+    public func insert<S: Sequence<C>>(contentsOf chunks: S) -> (summary: InsertSummary, errors: [StoreError]) {
         writerMutex.withLock {
             let subscribers = currentSubscribers()
             var events: [StoreEvent<C>] = []
@@ -166,6 +175,7 @@ public final class ChunkStore<C: StorableChunk>: @unchecked Sendable {
     /// Latest-at: the static winner of (entity, component) if there is one (`time` nil); else the non-null
     /// cell with the greatest (time, RowId) among rows at or before `time` on `timeline`; else nil (also
     /// for an unknown entity, component or timeline).
+    @_specialize(where C == Chunk)
     public func latestAt(entity: String, component: String, timeline: String, at time: Int64) -> CellHit<C>? {
         lock.withReadLock { index.latestAt(entity: entity, component: component, timeline: timeline, at: time) }
     }
@@ -173,6 +183,7 @@ public final class ChunkStore<C: StorableChunk>: @unchecked Sendable {
     /// Range: every non-null cell of (entity, component) with `t0 <= time <= t1` on `timeline`, in
     /// (time, RowId) order, several rows at one time included. Empty when static data shadows the
     /// entity+component, or when `t0 > t1`.
+    @_specialize(where C == Chunk)
     public func range(
         entity: String, component: String, timeline: String, from t0: Int64, through t1: Int64
     )
@@ -184,6 +195,7 @@ public final class ChunkStore<C: StorableChunk>: @unchecked Sendable {
     }
 
     /// The static winner of (entity, component): the non-null static cell with the highest RowId, or nil.
+    @_specialize(where C == Chunk)
     public func staticCell(entity: String, component: String) -> CellHit<C>? {
         lock.withReadLock { index.staticCell(entity: entity, component: component) }
     }

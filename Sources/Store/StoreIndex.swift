@@ -295,10 +295,10 @@ struct StoreIndex<C: StorableChunk> {
 
     // MARK: Queries
 
-    func hit(_ c: RowCandidate, isStatic: Bool) -> CellHit<C> {
+    func temporalHit(_ c: RowCandidate) -> CellHit<C> {
         CellHit(
             box: slots[Int(c.slot)]!, row: Int(c.row), component: Int(c.component), rowId: c.rowId,
-            time: isStatic ? nil : c.time)
+            time: c.time)
     }
 
     func staticCell(entity: String, component: String) -> CellHit<C>? {
@@ -330,7 +330,7 @@ struct StoreIndex<C: StorableChunk> {
                 best = candidate
             }
         }
-        return best.map { hit($0, isStatic: false) }
+        return best.map { temporalHit($0) }
     }
 
     /// The row with the greatest (time, RowId) at or before `t` whose cell is not null.
@@ -405,7 +405,7 @@ struct StoreIndex<C: StorableChunk> {
             Self.collectRows(in: slots[Int(entry.slot)]!.chunk, entry: entry, from: t0, through: t1, into: &rows)
         }
         rows.sort()
-        return rows.map { hit($0, isStatic: false) }
+        return rows.map { temporalHit($0) }
     }
 
     /// Appends the rows of one chunk with a time in `t0...t1` and a non-null cell.

@@ -28,8 +28,14 @@ struct ReplayCommand: ParsableCommand {
 
     @Option(
         name: .long,
-        help: "Payload bytes allowed to wait per store (decompressed payloads count their decompressed size).")
-    var queueBytes = 64 << 20
+        help: """
+            Also bound each store's input queue by this many payload bytes (default 64 MiB; payloads the \
+            reading thread decompressed count their decompressed size).
+            """)
+    var queueBytes: Int?
+
+    /// The byte bound when `--queue-bytes` is not given: enough for a few large chunks in flight.
+    static let defaultQueueBytes = 64 << 20
 
     @Flag(
         name: .long,
@@ -38,15 +44,20 @@ struct ReplayCommand: ParsableCommand {
 
     func validate() throws {
         guard !files.isEmpty else { throw ValidationError("give at least one file") }
-        guard queueCapacity > 0 else { throw ValidationError("--queue-capacity must be positive") }
-        guard queueBytes > 0 else { throw ValidationError("--queue-bytes must be positive") }
+        guard queueCapacity > 0 && queueCapacity <= 1 << 24 else {
+            throw ValidationError("--queue-capacity must be in 1...16777216, got \(queueCapacity)")
+        }
+        if let queueBytes, queueBytes <= 0 {
+            throw ValidationError("--queue-bytes must be positive, got \(queueBytes)")
+        }
     }
 
     func run() throws {
         let kept = keep ? KeptStores() : nil
         let hub = StoreHub(
             configuration: IngestConfiguration(
-                queueCapacity: queueCapacity, maxQueuedBytes: queueBytes, insertChunk: kept?.insertHook))
+                queueCapacity: queueCapacity, maxQueuedBytes: queueBytes ?? Self.defaultQueueBytes,
+                insertChunk: kept?.insertHook))
         let summary = hub.replay(files: files)
         hub.shutdown(drain: true)
         if json {
@@ -60,7 +71,9 @@ struct ReplayCommand: ParsableCommand {
             for e in summary.sourceErrors { print("error: \(e.error)") }
             if let kept {
                 let st = kept.totals
-                print("kept \(st.chunks) chunks, \(st.rows) rows, about \(st.approximateBytes / 1_000_000) MB in chunk stores")
+                print(
+                    "kept \(st.chunks) chunks, \(st.rows) rows, about \(st.approximateBytes / 1_000_000) MB in chunk stores"
+                )
             }
             print(
                 "\(summary.messages) messages, \(summary.stores.count) stores"
