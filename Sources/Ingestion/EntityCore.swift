@@ -44,8 +44,10 @@ final class EntityCore: @unchecked Sendable {
     var closed = false
     /// guarded by `input`
     var workerWaiting = false
-    /// guarded by `input`
+    /// guarded by `input`: threads blocked on a full queue.
     var producersWaiting = 0
+    /// guarded by `input`: tasks suspended in ``admitAsync(_:source:offset:)`` until room frees.
+    var roomWaiters: [CheckedContinuation<Void, Never>] = []
     /// guarded by `input`: bytes in, queue high-water mark, time producers spent blocked.
     var inputCounters = StoreStatistics.InputCounters()
     #if !SYNCHRONOUS_INGESTION
@@ -92,10 +94,17 @@ final class EntityCore: @unchecked Sendable {
     var latency = LatencyHistogram()
     /// guarded by `output`: the info of the latest `SetStoreInfo` that came out.
     var storeInfo: SetStoreInfo?
+    /// guarded by `output`: the store is shut down and every admitted message was handled.
+    var outputEnded = false
+    /// Wakes tasks iterating ``EntityDb/outputs``.
+    let outputSignal = OutputSignal()
+    /// Wakes tasks iterating the owning hub's ``StoreHub/outputs``.
+    let hubSignal: OutputSignal?
 
-    init(storeId: StoreId, configuration: IngestConfiguration) {
+    init(storeId: StoreId, configuration: IngestConfiguration, hubSignal: OutputSignal? = nil) {
         self.storeId = storeId
         self.configuration = configuration
+        self.hubSignal = hubSignal
         #if SYNCHRONOUS_INGESTION
         ring = InputRing(capacity: 1)
         #else
@@ -286,6 +295,7 @@ final class EntityCore: @unchecked Sendable {
             if ring.isEmpty {
                 workerAlive = false
                 input.unlock()
+                finishOutputs()
                 break
             }
             // Take every ready item in one lock acquisition: all slots free at once.
@@ -293,8 +303,10 @@ final class EntityCore: @unchecked Sendable {
             queuedHint.store(0, ordering: .relaxed)
             queuedBytes = 0
             let wakeProducers = producersWaiting > 0
+            let wakeTasks = takeRoomWaitersLocked()
             input.unlock()
             if wakeProducers { input.broadcast(Self.notFull) }
+            for task in wakeTasks { task.resume() }
 
             // Oldest last, so each message (and the read block its payload pins) is released as
             // soon as it is handled, not when the whole batch is; popping keeps the capacity.
@@ -354,6 +366,8 @@ final class EntityCore: @unchecked Sendable {
         let wake = flushWaiters > 0
         output.unlock()
         if wake { output.broadcast(Self.progress) }
+        outputSignal.notifyIfWaiting()
+        hubSignal?.notifyIfWaiting()
     }
 
     private func markDiscarded(through sequence: UInt64) {
@@ -363,6 +377,65 @@ final class EntityCore: @unchecked Sendable {
         let wake = flushWaiters > 0
         output.unlock()
         if wake { output.broadcast(Self.progress) }
+    }
+
+    /// Marks the outputs ended (the store is closed and every admitted message was handled) and
+    /// wakes every task waiting for output.
+    func finishOutputs() {
+        output.withLock { outputEnded = true }
+        outputSignal.notify()
+        hubSignal?.notify()
+    }
+
+    /// Whether the outputs ended (see ``finishOutputs()``); items may still wait to be polled.
+    var outputsEnded: Bool { output.withLock { outputEnded } }
+
+    /// Whether an output item is ready.
+    var hasOutput: Bool { output.withLock { !outputs.isEmpty } }
+
+    /// Whether an output item is ready or the outputs ended.
+    var hasOutputOrEnded: Bool { output.withLock { !outputs.isEmpty || outputEnded } }
+
+    /// `input` held: takes the suspended producers to resume (after unlocking).
+    @inline(__always)
+    private func takeRoomWaitersLocked() -> [CheckedContinuation<Void, Never>] {
+        if roomWaiters.isEmpty { return [] }
+        let w = roomWaiters
+        roomWaiters.removeAll()
+        return w
+    }
+
+    /// Admits one message, suspending the calling task while the queue is full.
+    func admitAsync(_ message: Message, source: String, offset: UInt64) async throws(IngestError) -> UInt64 {
+        #if SYNCHRONOUS_INGESTION
+        return try admit(message, source: source, offset: offset, wait: .block)
+        #else
+        let bytes = PendingMessage.byteCount(of: message)
+        var suspendedAt: UInt64?
+        while true {
+            do throws(IngestError) {
+                let seq = try admit(message, source: source, offset: offset, wait: .never)
+                if let t0 = suspendedAt {
+                    let waited = MonotonicClock.now() &- t0
+                    input.withLock { inputCounters.blockedNanoseconds &+= waited }
+                }
+                return seq
+            } catch {
+                if error.code != .full { throw error }
+            }
+            if suspendedAt == nil { suspendedAt = MonotonicClock.now() }
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                input.lock()
+                if closed || hasRoom(for: bytes) {
+                    input.unlock()
+                    c.resume()
+                    return
+                }
+                roomWaiters.append(c)
+                input.unlock()
+            }
+        }
+        #endif
     }
 
     /// Takes the oldest output item, if any; never blocks.
@@ -416,21 +489,32 @@ final class EntityCore: @unchecked Sendable {
         #if !SYNCHRONOUS_INGESTION
         let t = thread
         #endif
+        let tasks = takeRoomWaitersLocked()
         input.unlock()
         input.broadcast(Self.notEmpty)
         input.broadcast(Self.notFull)
+        for task in tasks { task.resume() }
         #if !SYNCHRONOUS_INGESTION
-        guard let t else { return }
-        joinLock.withLock {
-            if t.joined { return }
+        guard let t else {
+            finishOutputs()
+            return
+        }
+        let joined: Bool = joinLock.withLock {
+            if t.joined { return true }
             if t.isCurrent {
                 // Released or shut down from its own insert hook: a thread cannot join itself, so
-                // it is detached and ends as soon as the hook returns (the input is closed).
+                // it is detached and ends as soon as the hook returns (the input is closed); it
+                // ends the outputs itself as it exits.
                 t.detach()
+                return false
             } else {
                 t.join()
+                return true
             }
         }
+        if joined { finishOutputs() }
+        #else
+        finishOutputs()
         #endif
     }
 
@@ -439,7 +523,7 @@ final class EntityCore: @unchecked Sendable {
     /// A snapshot of the store's counters.
     func statistics() -> StoreStatistics {
         let (admitted, queued, bytes, waiting, inputCounters, isClosed, hasWorker) = input.withLock {
-            (nextSequence, ring.count, queuedBytes, producersWaiting, self.inputCounters, closed, workerRunning)
+            (nextSequence, ring.count, queuedBytes, producersWaiting + roomWaiters.count, self.inputCounters, closed, workerRunning)
         }
         let storeStatistics = chunkStore.statistics
         return output.withLock {

@@ -39,6 +39,11 @@ public final class EntityDb: Sendable {
         core = EntityCore(storeId: storeId, configuration: configuration)
     }
 
+    /// A store of a hub: its outputs also wake the hub's ``StoreHub/outputs`` iterators.
+    init(storeId: StoreId, configuration: IngestConfiguration, hubSignal: OutputSignal) {
+        core = EntityCore(storeId: storeId, configuration: configuration, hubSignal: hubSignal)
+    }
+
     /// Discards what is still queued, stops and joins the worker.
     deinit {
         core.shutdown(drain: false)
