@@ -55,6 +55,11 @@ final class EntityCore: @unchecked Sendable {
     var thread: WorkerThread?
     /// guarded by `input`: a worker thread runs (set when started, cleared as it exits).
     var workerAlive = false
+    /// guarded by `input`: a worker that exited while idle, joined by the next start or shutdown
+    /// (it takes no lock after leaving, so joining it never waits for anything but its return).
+    var exitedThread: WorkerThread?
+    /// guarded by `input`: the worker exits as soon as the queue is empty (``releaseWorkerWhenIdle()``).
+    var releaseWhenEmpty = false
     let joinLock = ConditionLock()
     #endif
     /// Set by a discarding shutdown; the worker drops what it has not processed yet.
@@ -275,6 +280,10 @@ final class EntityCore: @unchecked Sendable {
 
     /// `input` held.
     private func startWorkerLocked() {
+        if let old = exitedThread {
+            exitedThread = nil
+            old.join()
+        }
         workerAlive = true
         thread = WorkerThread(name: WorkerThread.nextName()) { [self] in runWorker() }
     }
@@ -284,13 +293,28 @@ final class EntityCore: @unchecked Sendable {
     private func runWorker() {
         // Grows like the ring (to the largest batch seen) and keeps its capacity afterwards.
         var batch: [PendingMessage] = []
+        let idleTimeout = configuration.workerIdleTimeout
         while true {
             spinForInput()
             input.lock()
+            let idleDeadline = idleTimeout.map { MonotonicClock.deadline(after: $0) }
             while ring.isEmpty && !closed {
+                if releaseWhenEmpty {
+                    exitIdleLocked()
+                    return
+                }
                 workerWaiting = true
-                input.wait(Self.notEmpty)
-                workerWaiting = false
+                if let idleDeadline {
+                    let inTime = input.wait(Self.notEmpty, untilNanoseconds: idleDeadline)
+                    workerWaiting = false
+                    if !inTime && ring.isEmpty && !closed {
+                        exitIdleLocked()
+                        return
+                    }
+                } else {
+                    input.wait(Self.notEmpty)
+                    workerWaiting = false
+                }
             }
             if ring.isEmpty {
                 workerAlive = false
@@ -329,6 +353,16 @@ final class EntityCore: @unchecked Sendable {
             }
             if let discardedThrough { markDiscarded(through: discardedThrough) }
         }
+    }
+
+    /// `input` held, queue empty, not closed: the worker leaves; the next admission starts a
+    /// new one (the processor, and so the order and the dedupe state, carries over).
+    private func exitIdleLocked() {
+        releaseWhenEmpty = false
+        workerAlive = false
+        exitedThread = thread
+        thread = nil
+        input.unlock()
     }
 
     /// Watches for input for up to ``spinBeforeSleepNanoseconds``, yielding the CPU between looks.
@@ -488,6 +522,8 @@ final class EntityCore: @unchecked Sendable {
         if !drain { discarding.store(true, ordering: .releasing) }
         #if !SYNCHRONOUS_INGESTION
         let t = thread
+        let exited = exitedThread
+        exitedThread = nil
         #endif
         let tasks = takeRoomWaitersLocked()
         input.unlock()
@@ -495,6 +531,7 @@ final class EntityCore: @unchecked Sendable {
         input.broadcast(Self.notFull)
         for task in tasks { task.resume() }
         #if !SYNCHRONOUS_INGESTION
+        exited?.join()
         guard let t else {
             finishOutputs()
             return
@@ -519,6 +556,18 @@ final class EntityCore: @unchecked Sendable {
     }
 
     var isClosed: Bool { input.withLock { closed } }
+
+    /// Lets the worker exit once the queue is empty (the next admission starts a new one).
+    func releaseWorkerWhenIdle() {
+        #if !SYNCHRONOUS_INGESTION
+        let wake: Bool = input.withLock {
+            guard thread != nil else { return false }
+            releaseWhenEmpty = true
+            return workerWaiting
+        }
+        if wake { input.broadcast(Self.notEmpty) }
+        #endif
+    }
 
     /// A snapshot of the store's counters.
     func statistics() -> StoreStatistics {

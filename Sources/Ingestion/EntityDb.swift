@@ -150,6 +150,13 @@ public final class EntityDb: Sendable {
         core.shutdown(drain: drain)
     }
 
+    /// Lets the worker thread exit as soon as the input queue is empty, e.g. when the store's
+    /// source ended; a later submit starts a new worker that goes on in order. A no-op in the
+    /// synchronous build or when no worker runs. See also ``IngestConfiguration/workerIdleTimeout``.
+    public func releaseWorkerWhenIdle() {
+        core.releaseWorkerWhenIdle()
+    }
+
     /// Whether ``shutdown(drain:)`` was called.
     public var isShutDown: Bool { core.isClosed }
 

@@ -180,6 +180,13 @@ public final class StoreHub: @unchecked Sendable {
         }
     }
 
+    /// Says `source` ended: the workers of the stores it submitted to exit once their queues are
+    /// empty (see ``EntityDb/releaseWorkerWhenIdle()``); they start again on the next submit.
+    public func sourceEnded(_ source: String) {
+        let touched = lock.withLock { sources[source]?.touched ?? [] }
+        for core in touched { core.releaseWorkerWhenIdle() }
+    }
+
     /// Takes the oldest ready error of `source`, if any. Never blocks.
     public func pollSourceError(from source: String) -> SourceErrorItem? {
         lock.withLock {
