@@ -572,7 +572,10 @@ final class EntityCore: @unchecked Sendable {
     /// A snapshot of the store's counters.
     func statistics() -> StoreStatistics {
         let (admitted, queued, bytes, waiting, inputCounters, isClosed, hasWorker) = input.withLock {
-            (nextSequence, ring.count, queuedBytes, producersWaiting + roomWaiters.count, self.inputCounters, closed, workerRunning)
+            (
+                nextSequence, ring.count, queuedBytes, producersWaiting + roomWaiters.count, self.inputCounters, closed,
+                workerRunning
+            )
         }
         let storeStatistics = chunkStore.statistics
         return output.withLock {

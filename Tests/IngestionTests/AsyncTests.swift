@@ -26,8 +26,9 @@ struct AsyncTests {
         #expect(rest == 0)
     }
 
-    @Test("async submits suspend on a full queue without blocking the pool, and resume in order of room",
-          .enabled(if: !StoreHub.isSynchronous))
+    @Test(
+        "async submits suspend on a full queue without blocking the pool, and resume in order of room",
+        .enabled(if: !StoreHub.isSynchronous))
     func suspendingSubmit() async throws {
         let store = M.storeId(4)
         let gate = WorkerGate()
@@ -57,8 +58,9 @@ struct AsyncTests {
         db.shutdown(drain: true)
     }
 
-    @Test("shutdown resumes suspended submits with closed and ends waiting iterators",
-          .enabled(if: !StoreHub.isSynchronous))
+    @Test(
+        "shutdown resumes suspended submits with closed and ends waiting iterators",
+        .enabled(if: !StoreHub.isSynchronous))
     func shutdownWakes() async throws {
         let store = M.storeId(5)
         let gate = WorkerGate()

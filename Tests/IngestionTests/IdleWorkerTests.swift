@@ -6,12 +6,14 @@ import Testing
 
 @Suite("Idle workers exit and come back on demand")
 struct IdleWorkerTests {
-    @Test("64 stores idle out and come back on demand, nothing lost or reordered", .enabled(if: !StoreHub.isSynchronous))
+    @Test(
+        "64 stores idle out and come back on demand, nothing lost or reordered", .enabled(if: !StoreHub.isSynchronous))
     func sixtyFourStores() async {
         // In a child process, so that parallel tests' workers cannot disturb the thread count.
         await #expect(processExitsWith: .success) {
             let stores = (0..<64).map { M.storeId($0) }
-            let hub = StoreHub(configuration: IngestConfiguration(queueCapacity: 4, workerIdleTimeout: .milliseconds(20)))
+            let hub = StoreHub(
+                configuration: IngestConfiguration(queueCapacity: 4, workerIdleTimeout: .milliseconds(20)))
             var expected: [StoreId: [UInt64]] = [:]
             var got: [StoreId: [UInt64]] = [:]
             var offset: UInt64 = 0

@@ -15,11 +15,11 @@ struct ReadmeExampleTests {
         let hub = StoreHub(configuration: IngestConfiguration(queueCapacity: 8))
         let producer = Task {
             for message in messages {
-                try await hub.submitAsync(message, source: "live")   // suspends while a queue is full
+                try await hub.submitAsync(message, source: "live")  // suspends while a queue is full
             }
         }
         var received = 0
-        for await item in hub.outputs {                               // suspends until output is ready
+        for await item in hub.outputs {  // suspends until output is ready
             seen[item.store.storeId, default: []].append(item.output.sequence)
             received += 1
             if received == messages.count { break }

@@ -9,8 +9,9 @@ import Testing
 struct SyntheticChunkTests {
     typealias C = SyntheticChunks
 
-    @Test("a synthetic chunk decodes with the rows, entity, id and timeline asked for",
-          arguments: [(1, 1, false), (10, 3, false), (7, 0, true), (4096, 2, false)] as [(Int, Int, Bool)])
+    @Test(
+        "a synthetic chunk decodes with the rows, entity, id and timeline asked for",
+        arguments: [(1, 1, false), (10, 3, false), (7, 0, true), (4096, 2, false)] as [(Int, Int, Bool)])
     func decodes(rows: Int, valuesPerRow: Int, isStatic: Bool) throws {
         let m = C.chunk(M.storeId(1), offset: 0, chunk: 42, rows: rows, valuesPerRow: valuesPerRow, isStatic: isStatic)
         guard case .arrowMsg(let msg) = m.message else { Issue.record("not an ArrowMsg"); return }

@@ -9,7 +9,7 @@ func exactBackpressureAndOrder() throws {
     let (a, b) = (SyntheticMessages.storeId(1), SyntheticMessages.storeId(2))
     let gate = WorkerGate()  // closed: a's worker parks before decoding
     let hub = StoreHub(configuration: .init(queueCapacity: 3).gated(by: gate, where: { $0.storeId == a }))
-    @Sendable func chunk(_ s: StoreId, _ n: UInt64) -> FramedMessage { SyntheticChunks.chunk(s, offset: n, chunk: n, rows: 2) }
+    let chunk = { @Sendable (s: StoreId, n: UInt64) in SyntheticChunks.chunk(s, offset: n, chunk: n, rows: 2) }
     try hub.submit(chunk(a, 0), source: "t")
     #expect(gate.waitForArrivals(1, timeout: .seconds(10)))  // chunk 0 is out of the queue, at the gate
     for n: UInt64 in 1...3 { try hub.trySubmit(chunk(a, n), source: "t") }  // fills exactly 3 slots
