@@ -8,7 +8,9 @@ import Store
 /// Every message for the store goes through the input queue (2000 slots by default, optionally
 /// also bounded by payload bytes); the worker starts on the first submit. Outputs come out in
 /// exactly the order messages were admitted, for every kind (store info, chunks, activations,
-/// decode errors), each numbered by its ``IngestOutput/sequence``.
+/// decode errors), each numbered by its ``IngestOutput/sequence``. Every decoded chunk is inserted
+/// into the store's own ``chunkStore`` before its output comes out, so apps can query while
+/// ingestion runs. ``outputs`` and ``submitAsync(_:source:)`` serve Swift concurrency.
 ///
 /// ```swift
 /// let db = EntityDb(storeId: id)
