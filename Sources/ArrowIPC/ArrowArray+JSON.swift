@@ -4,6 +4,7 @@ public struct JSONRenderOptions: Sendable, Hashable {
     /// the chunk values in `EXPECTED.json`) instead of Python `str()` text.
     public var temporalAsIntegers: Bool
 
+    /// Creates options; the default renders like Python `str()`.
     public init(temporalAsIntegers: Bool = false) { self.temporalAsIntegers = temporalAsIntegers }
 
     /// Python `to_pylist()` + `str()` rendering (the form `QUERIES.json` uses).

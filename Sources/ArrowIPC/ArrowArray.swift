@@ -31,6 +31,7 @@ public struct ArrowArray: Sendable {
     @usableFromInline let variadicBuffers: [Range<Int>]
     /// For dictionary-encoded arrays: the index type and the dictionary (one segment per delta).
     public let dictionaryIndexType: ArrowType?
+    /// The dictionary values: the first DictionaryBatch, then one segment per delta batch.
     public let dictionarySegments: [ArrowArray]
 
     init(

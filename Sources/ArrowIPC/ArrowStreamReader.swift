@@ -128,11 +128,10 @@ public final class ArrowStreamReader {
         guard let first = try message(buf, at: 0) else {
             throw ArrowError(.malformed, offset: 0, "IPC stream ends before its schema message")
         }
-        guard first.headerType == 1, let schemaTable = first.header else {
+        guard first.headerType == 1, first.header != nil else {
             throw ArrowError(
                 .malformed, offset: 0, "first IPC message has header type \(first.headerType), expected 1 (Schema)")
         }
-        _ = schemaTable
         let (schema, schemaID) = try cachedSchema(UnsafeRawBufferPointer(rebasing: buf[first.metaRange]), first.table)
         guard schema.fields.count <= maxColumns else {
             throw ArrowError(
@@ -174,6 +173,7 @@ public final class ArrowStreamReader {
                     columns.append(c)
                 }
                 try ctx.finish()
+                if validateFully { try checkEnd(buf, after: m.next) }
                 return ArrowRecordBatch(
                     schema: schema, schemaID: schemaID, length: ctx.length, columns: columns, warnings: ctx.warnings)
             case 1:
@@ -185,9 +185,27 @@ public final class ArrowStreamReader {
         }
     }
 
+    /// After the record batch only the EOS marker (or the end of the bytes) may follow.
+    private func checkEnd(_ buf: UnsafeRawBufferPointer, after pos: Int) throws(ArrowError) {
+        if pos == buf.count { return }
+        if let extra = try message(buf, at: pos) {
+            throw ArrowError(
+                .malformed, offset: pos, "IPC message of header type \(extra.headerType) after the record batch")
+        }
+        let eosLength = pos + 4 <= buf.count && buf.loadUnaligned(fromByteOffset: pos, as: Int32.self) == -1 ? 8 : 4
+        guard pos + eosLength == buf.count else {
+            throw ArrowError(
+                .malformed, offset: pos + eosLength,
+                "\(buf.count - pos - eosLength) bytes after the end-of-stream marker")
+        }
+    }
+
     /// Looks the schema up by its metadata bytes, ignoring the contents of the schema-level
     /// metadata *values* (Rerun puts the per-chunk id and the entity path there, so without this
     /// every chunk's schema would differ); the metadata itself is always decoded fresh.
+    ///
+    /// - Note: sound as long as no other string of the schema shares its bytes with a metadata
+    ///   value (flatbuffers "shared strings"); the Arrow writers (arrow-rs, Arrow C++) do not share.
     private func cachedSchema(_ meta: UnsafeRawBufferPointer, _ t: FBTable) throws(ArrowError) -> (ArrowSchema, Int) {
         guard let schemaTable = try t.table(2) else {
             throw ArrowError(.malformed, offset: t.base, "schema message without its Schema table")

@@ -144,15 +144,18 @@ public struct DictionaryEncoding: Sendable, Hashable {
 
 /// One field of a schema or a nested type: name, type, nullability, metadata, dictionary encoding.
 public struct ArrowField: Sendable, Hashable, CustomStringConvertible {
+    /// The field name (`item` for list children).
     public var name: String
     /// The value type (for a dictionary-encoded field: the dictionary's value type).
     public var type: ArrowType
+    /// Whether slots may be null.
     public var nullable: Bool
     /// `custom_metadata` pairs in schema order.
     public var metadata: [KeyValue]
     /// Present when the field is dictionary-encoded.
     public var dictionary: DictionaryEncoding?
 
+    /// Creates a field.
     public init(
         name: String, type: ArrowType, nullable: Bool, metadata: [KeyValue] = [], dictionary: DictionaryEncoding? = nil
     ) {
@@ -185,8 +188,11 @@ public struct ArrowField: Sendable, Hashable, CustomStringConvertible {
 
 /// A custom metadata entry.
 public struct KeyValue: Sendable, Hashable {
+    /// The metadata key.
     public var key: String
+    /// The metadata value.
     public var value: String
+    /// Creates an entry.
     public init(key: String, value: String) {
         self.key = key
         self.value = value
@@ -195,10 +201,12 @@ public struct KeyValue: Sendable, Hashable {
 
 /// A decoded Arrow schema.
 public struct ArrowSchema: Sendable, Hashable {
+    /// Top-level fields, one per record batch column.
     public var fields: [ArrowField]
     /// Schema-level `custom_metadata` (Rerun's chunk metadata lives here).
     public var metadata: [KeyValue]
 
+    /// Creates a schema.
     public init(fields: [ArrowField], metadata: [KeyValue]) {
         self.fields = fields
         self.metadata = metadata

@@ -99,6 +99,9 @@ public final class ChunkDecoder {
         } else {
             throw ChunkError("chunk has no id (no rerun:id metadata and no ArrowMsg.chunk_id)")
         }
+        if let hint = chunkIdHint, hint != id {
+            warnings.append("ArrowMsg.chunk_id \(hint.chunkIdString) differs from rerun:id \(id.chunkIdString)")
+        }
         if let v = schema.metadata("sorbet:version"), !v.hasPrefix("0.1.") {
             warnings.append("unknown sorbet:version \(v)")
         }

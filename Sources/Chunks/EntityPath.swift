@@ -54,5 +54,6 @@ public struct EntityPath: Hashable, Sendable, Comparable, CustomStringConvertibl
 
     public var description: String { escaped }
 
+    /// Orders by the escaped string.
     public static func < (a: EntityPath, b: EntityPath) -> Bool { a.escaped < b.escaped }
 }

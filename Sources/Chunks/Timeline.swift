@@ -16,6 +16,7 @@ public struct Timeline: Sendable {
     public let name: String
     /// The column name in the record batch.
     public let columnName: String
+    /// Sequence, timestamp or duration.
     public let kind: TimelineKind
     /// The Arrow type as pyarrow prints it (`int64`, `timestamp[ns]`, `duration[ns]`).
     public let arrowType: String

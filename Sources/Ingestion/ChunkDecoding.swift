@@ -11,16 +11,17 @@ package protocol ChunkDecoding: AnyObject {
 
 extension ChunkDecoder: ChunkDecoding {}
 
-/// Called on the store's worker thread (inline in the synchronous build) for every decoded
-/// chunk, in admission order, before its output item is published: the seam where a chunk store
-/// inserts it. It must not submit to or flush the same store (a full queue or the flush would
+/// An extra subscriber: called on the store's worker thread (inline in the synchronous build) for every decoded
+/// chunk, in admission order, right after the store's own ``EntityDb/chunkStore`` inserted it and before its
+/// output item is published. It must not submit to or flush the same store (a full queue or the flush would
 /// wait for the hook itself); shutting the store down from it detaches the worker instead of
 /// joining it. Capture the ``EntityDb`` weakly, if at all: the store keeps its hook alive.
 public typealias ChunkInsertHook = @Sendable (_ store: StoreId, _ chunk: Chunk) -> Void
 
 /// Settings of an ``EntityDb`` (a ``StoreHub`` applies its configuration to every store it creates).
 public struct IngestConfiguration: Sendable {
-    /// Input-queue slots. A slot frees when the worker dequeues the message. Default 2000.
+    /// Input-queue slots (1...16,777,216). A slot frees when the worker dequeues the message.
+    /// Default 2000. Slot storage grows on demand, so an idle store does not pay for it.
     public var queueCapacity: Int
     /// Optional bound on the payload bytes waiting in the input queue (an `ArrowMsg` counts its
     /// payload, control messages count 0). `nil` (the default) bounds by slots only. A message
@@ -33,7 +34,9 @@ public struct IngestConfiguration: Sendable {
 
     /// The defaults: 2000 slots, no byte bound, no insert hook.
     public init(queueCapacity: Int = 2000, maxQueuedBytes: Int? = nil, insertChunk: ChunkInsertHook? = nil) {
-        precondition(queueCapacity > 0, "queueCapacity must be positive, got \(queueCapacity)")
+        precondition(
+            queueCapacity > 0 && queueCapacity <= 1 << 24, "queueCapacity must be in 1...16777216, got \(queueCapacity)"
+        )
         precondition((maxQueuedBytes ?? 1) > 0, "maxQueuedBytes must be positive")
         self.queueCapacity = queueCapacity
         self.maxQueuedBytes = maxQueuedBytes

@@ -2,6 +2,7 @@ import Chunks
 import DequeModule
 @preconcurrency import Glibc
 import RRD
+import Store
 import Synchronization
 
 /// How a submission behaves when the input queue is full.
@@ -19,10 +20,13 @@ enum AdmissionWait {
 final class EntityCore: @unchecked Sendable {
     // @unchecked: every mutable field is guarded as its comment says: `input` (the input
     // ConditionLock), `output` (the output ConditionLock), or "worker" (touched only by the worker
-    // thread, or in the synchronous build only with `input` held).
+    // thread, or in the synchronous build only with `processLock` held).
 
     let storeId: StoreId
     let configuration: IngestConfiguration
+    /// The store's chunks: the worker inserts every decoded chunk, in admission order, before
+    /// publishing its output. Thread-safe for queries.
+    let chunkStore = ChunkStore<Chunk>()
 
     // MARK: input side
 
@@ -42,11 +46,13 @@ final class EntityCore: @unchecked Sendable {
     var workerWaiting = false
     /// guarded by `input`
     var producersWaiting = 0
-    /// guarded by `input`: total nanoseconds producers spent blocked on a full queue.
-    var blockedNanoseconds: UInt64 = 0
+    /// guarded by `input`: bytes in, queue high-water mark, time producers spent blocked.
+    var inputCounters = StoreStatistics.InputCounters()
     #if !SYNCHRONOUS_INGESTION
     /// guarded by `input` (creation); `joined` by `joinLock`.
     var thread: WorkerThread?
+    /// guarded by `input`: a worker thread runs (set when started, cleared as it exits).
+    var workerAlive = false
     let joinLock = ConditionLock()
     #endif
     /// Set by a discarding shutdown; the worker drops what it has not processed yet.
@@ -59,8 +65,12 @@ final class EntityCore: @unchecked Sendable {
     /// 5 µs here), which dominated tiny chunks; a short spin keeps a steady stream flowing.
     static let spinBeforeSleepNanoseconds: UInt64 = 50_000
 
-    /// worker
+    /// worker (synchronous build: guarded by `processLock`)
     var processor: Processor
+    #if SYNCHRONOUS_INGESTION
+    /// Serializes inline processing in the synchronous build.
+    let processLock = ConditionLock()
+    #endif
 
     // MARK: output side
 
@@ -69,6 +79,8 @@ final class EntityCore: @unchecked Sendable {
     static let progress = 0
     /// guarded by `output`
     var outputs = Deque<IngestOutput>()
+    /// guarded by `output`: bytes the ready outputs keep alive.
+    var outputBytes = 0
     /// guarded by `output`: every message with a smaller sequence number has been handled
     /// (its output published, or discarded).
     var handledThrough: UInt64 = 0
@@ -76,6 +88,8 @@ final class EntityCore: @unchecked Sendable {
     var flushWaiters = 0
     /// guarded by `output`
     var counters = StoreStatistics.Counters()
+    /// guarded by `output`: submit-to-output latencies.
+    var latency = LatencyHistogram()
     /// guarded by `output`: the info of the latest `SetStoreInfo` that came out.
     var storeInfo: SetStoreInfo?
 
@@ -87,7 +101,7 @@ final class EntityCore: @unchecked Sendable {
         #else
         ring = InputRing(capacity: configuration.queueCapacity)
         #endif
-        processor = Processor(storeId: storeId, configuration: configuration)
+        processor = Processor(storeId: storeId, configuration: configuration, chunkStore: chunkStore)
     }
 
     // MARK: admission
@@ -103,15 +117,25 @@ final class EntityCore: @unchecked Sendable {
     /// Admits one message (already checked to belong to this store) and returns its sequence number.
     func admit(_ message: Message, source: String, offset: UInt64, wait: AdmissionWait) throws(IngestError) -> UInt64 {
         #if SYNCHRONOUS_INGESTION
+        // `processLock` spans numbering and processing, so admission order is processing order;
+        // `input` is held only briefly, so a hook may shut the store down without deadlocking.
+        processLock.lock()
+        defer { processLock.unlock() }
         input.lock()
-        defer { input.unlock() }
-        if closed { throw closedError(source: source, offset: offset) }
+        if closed {
+            input.unlock()
+            throw closedError(source: source, offset: offset)
+        }
         let seq = nextSequence
         nextSequence += 1
+        let bytes = PendingMessage.byteCount(of: message)
+        inputCounters.bytesIn &+= UInt64(bytes)
+        inputCounters.highWater = Swift.max(inputCounters.highWater, 1)
+        input.unlock()
         handleInline(
             PendingMessage(
                 message: message, source: source, offset: offset, sequence: seq,
-                byteCount: PendingMessage.byteCount(of: message)))
+                byteCount: bytes, admittedAt: MonotonicClock.now()))
         return seq
         #else
         let bytes = PendingMessage.byteCount(of: message)
@@ -137,7 +161,7 @@ final class EntityCore: @unchecked Sendable {
                 }
             }
         }
-        let seq = pushLocked(message, source: source, offset: offset, bytes: bytes)
+        let seq = pushLocked(message, source: source, offset: offset, bytes: bytes, now: MonotonicClock.now())
         let wake = workerWaiting
         let start = thread == nil
         if start { startWorkerLocked() }
@@ -147,9 +171,9 @@ final class EntityCore: @unchecked Sendable {
         #endif
     }
 
-    /// Admits `messages` in order, blocking for room as needed; returns how many were admitted
-    /// and the first sequence number. Throws when a message belongs elsewhere or the store closes
-    /// (the ones before it stay admitted).
+    /// Admits `messages` in order, blocking for room as needed, and returns the range from the
+    /// first to the last sequence number given (others' messages may sit between them). Throws
+    /// when a message fails `check` or the store closes (the ones before it stay admitted).
     func admitAll(
         _ messages: some Sequence<FramedMessage>, source: String, check: (Message) -> Bool
     ) throws(IngestError) -> Range<UInt64> {
@@ -167,6 +191,7 @@ final class EntityCore: @unchecked Sendable {
         var first: UInt64?
         var last: UInt64 = 0
         var signaled = false
+        let now = MonotonicClock.now()
         input.lock()
         defer {
             let wake = workerWaiting && !signaled
@@ -183,7 +208,7 @@ final class EntityCore: @unchecked Sendable {
                 signaled = false
                 blockOnFull(deadline: nil)
             }
-            let seq = pushLocked(m.message, source: source, offset: m.offset, bytes: bytes)
+            let seq = pushLocked(m.message, source: source, offset: m.offset, bytes: bytes, now: now)
             if thread == nil { startWorkerLocked() }
             if workerWaiting && !signaled {
                 input.signal(Self.notEmpty)
@@ -218,32 +243,38 @@ final class EntityCore: @unchecked Sendable {
         } else {
             input.wait(Self.notFull)
         }
-        blockedNanoseconds &+= MonotonicClock.now() &- t0
+        inputCounters.blockedNanoseconds &+= MonotonicClock.now() &- t0
         producersWaiting -= 1
         return inTime
     }
 
     /// `input` held, room checked.
     @inline(__always)
-    private func pushLocked(_ message: Message, source: String, offset: UInt64, bytes: Int) -> UInt64 {
+    private func pushLocked(_ message: Message, source: String, offset: UInt64, bytes: Int, now: UInt64) -> UInt64 {
         let seq = nextSequence
         nextSequence += 1
         queuedBytes += bytes
-        ring.push(PendingMessage(message: message, source: source, offset: offset, sequence: seq, byteCount: bytes))
-        queuedHint.store(ring.count, ordering: .relaxed)
+        ring.push(
+            PendingMessage(
+                message: message, source: source, offset: offset, sequence: seq, byteCount: bytes, admittedAt: now))
+        let depth = ring.count
+        queuedHint.store(depth, ordering: .relaxed)
+        if depth > inputCounters.highWater { inputCounters.highWater = depth }
+        inputCounters.bytesIn &+= UInt64(bytes)
         return seq
     }
 
     /// `input` held.
     private func startWorkerLocked() {
+        workerAlive = true
         thread = WorkerThread(name: WorkerThread.nextName()) { [self] in runWorker() }
     }
 
     // MARK: worker
 
     private func runWorker() {
+        // Grows like the ring (to the largest batch seen) and keeps its capacity afterwards.
         var batch: [PendingMessage] = []
-        batch.reserveCapacity(ring.capacity)
         while true {
             spinForInput()
             input.lock()
@@ -253,6 +284,7 @@ final class EntityCore: @unchecked Sendable {
                 workerWaiting = false
             }
             if ring.isEmpty {
+                workerAlive = false
                 input.unlock()
                 break
             }
@@ -264,17 +296,25 @@ final class EntityCore: @unchecked Sendable {
             input.unlock()
             if wakeProducers { input.broadcast(Self.notFull) }
 
+            // Oldest last, so each message (and the read block its payload pins) is released as
+            // soon as it is handled, not when the whole batch is; popping keeps the capacity.
+            batch.reverse()
             var discardedThrough: UInt64?
-            for item in batch {
+            // One clock reading per message: its end is the next one's start.
+            var t0 = MonotonicClock.now()
+            while let item = batch.popLast() {
                 if discarding.load(ordering: .acquiring) {
                     discardedThrough = item.sequence + 1
                     continue
                 }
                 var counts = ProcessedCounts()
                 let out = processor.process(item, counts: &counts)
+                let t1 = MonotonicClock.now()
+                counts.processNanoseconds = t1 &- t0
+                counts.latencyNanoseconds = t1 &- item.admittedAt
+                t0 = t1
                 publish(out, counts: counts)
             }
-            batch.removeAll(keepingCapacity: true)
             if let discardedThrough { markDiscarded(through: discardedThrough) }
         }
     }
@@ -289,10 +329,13 @@ final class EntityCore: @unchecked Sendable {
         }
     }
     #else
-    /// `input` held: the synchronous build does the worker's job inline.
+    /// `processLock` held: the synchronous build does the worker's job inline.
     private func handleInline(_ item: PendingMessage) {
         var counts = ProcessedCounts()
         let out = processor.process(item, counts: &counts)
+        let t1 = MonotonicClock.now()
+        counts.processNanoseconds = t1 &- item.admittedAt
+        counts.latencyNanoseconds = counts.processNanoseconds
         publish(out, counts: counts)
     }
     #endif
@@ -302,8 +345,11 @@ final class EntityCore: @unchecked Sendable {
     private func publish(_ out: IngestOutput, counts: ProcessedCounts) {
         output.lock()
         outputs.append(out)
+        outputBytes += out.accountedBytes
         handledThrough = out.sequence + 1
         counters.record(counts)
+        counters.bytesOut &+= UInt64(out.accountedBytes)
+        latency.record(counts.latencyNanoseconds)
         if case .storeInfo(let info) = out.event { storeInfo = info }
         let wake = flushWaiters > 0
         output.unlock()
@@ -324,6 +370,7 @@ final class EntityCore: @unchecked Sendable {
         output.lock()
         defer { output.unlock() }
         guard var item = outputs.popFirst() else { return nil }
+        outputBytes -= item.accountedBytes
         item.moreReady = !outputs.isEmpty
         return item
     }
@@ -391,15 +438,28 @@ final class EntityCore: @unchecked Sendable {
 
     /// A snapshot of the store's counters.
     func statistics() -> StoreStatistics {
-        let (admitted, queued, bytes, waiting, blocked, isClosed) = input.withLock {
-            (nextSequence, ring.count, queuedBytes, producersWaiting, blockedNanoseconds, closed)
+        let (admitted, queued, bytes, waiting, inputCounters, isClosed, hasWorker) = input.withLock {
+            (nextSequence, ring.count, queuedBytes, producersWaiting, self.inputCounters, closed, workerRunning)
         }
+        let storeStatistics = chunkStore.statistics
         return output.withLock {
             StoreStatistics(
-                admitted: admitted, handled: handledThrough, queuedMessages: queued, queuedBytes: bytes,
-                readyOutputs: outputs.count, waitingProducers: waiting, producerBlockedNanoseconds: blocked,
-                isClosed: isClosed,
-                counters: counters)
+                storeId: storeId, admitted: admitted, handled: handledThrough, queuedMessages: queued,
+                queuedBytes: bytes, readyOutputs: outputs.count, readyOutputBytes: outputBytes,
+                waitingProducers: waiting, isClosed: isClosed, hasWorker: hasWorker, input: inputCounters,
+                counters: counters, latency: LatencySummary(latency), chunkStore: storeStatistics)
         }
+    }
+
+    /// A copy of the latency histogram (for a hub's totals).
+    func latencyHistogram() -> LatencyHistogram { output.withLock { latency } }
+
+    /// Whether a worker thread runs now; `input` held.
+    private var workerRunning: Bool {
+        #if SYNCHRONOUS_INGESTION
+        return false
+        #else
+        return workerAlive
+        #endif
     }
 }

@@ -71,9 +71,34 @@ enum JSON {
 }
 
 extension StoreHub {
+    /// Payloads up to this many uncompressed bytes are decompressed by ``replay(files:readerOptions:onOutput:)``
+    /// on the reading thread when the stores have no byte bound; with
+    /// ``IngestConfiguration/maxQueuedBytes`` set, every payload up to that bound is.
+    static let readerDecompressionLimit = 64 << 10
+
+    /// Decompresses an LZ4 `ArrowMsg` payload of at most `limit` bytes in place (on the reading
+    /// thread), so the reader and the worker share the work: the worker then borrows the exact-size
+    /// buffer without copying. A payload that does not decompress is left as it is, for the worker
+    /// to report in order. Memory stays bounded: the byte bound (or the slot bound times
+    /// ``readerDecompressionLimit``) applies to the decompressed bytes waiting per store.
+    @inline(__always)
+    static func decompressPayload(_ framed: inout FramedMessage, limit: Int) {
+        guard case .arrowMsg(var msg) = framed.message, msg.compression == .lz4,
+            msg.uncompressedSize <= UInt64(limit),
+            let payload = try? msg.decompressedPayload(maxSize: UInt64(limit))
+        else { return }
+        msg.compression = .none
+        msg.uncompressedSize = UInt64(payload.count)
+        msg.payload = payload
+        framed.message = .arrowMsg(msg)
+    }
+
+    /// Messages a replay hands to the hub at a time.
+    static let replayBatchSize = 64
+
     /// Reads `files` in order through this hub on the calling thread (the stores' workers decode
-    /// in parallel), reporting reader errors on the per-source error stream (source = path),
-    /// then flushes.
+    /// in parallel; the reading thread also decompresses small payloads), reporting reader errors
+    /// on the per-source error stream (source = path), then flushes.
     ///
     /// Outputs are drained as the replay goes, so memory stays bounded: `onOutput` sees each
     /// one, per store in admission order. The calling thread is both a producer and the consumer
@@ -87,6 +112,7 @@ extension StoreHub {
     ) -> ReplaySummary {
         var messages = 0
         var errors: [SourceErrorItem] = []
+        let decompressionLimit = max(configuration.maxQueuedBytes ?? 0, Self.readerDecompressionLimit)
         for path in files {
             var reader: RRDReader
             do {
@@ -95,22 +121,36 @@ extension StoreHub {
                 report(error)
                 continue
             }
+            // Messages are handed over in small batches (one lock acquisition and at most one
+            // wake-up per run of one store) and always before an error, which must follow them.
+            var batch: [FramedMessage] = []
+            batch.reserveCapacity(Self.replayBatchSize)
+            func submitBatch() {
+                do {
+                    try submit(contentsOf: batch, source: path)
+                } catch {
+                    report(error)
+                }
+                batch.removeAll(keepingCapacity: true)
+            }
             while let event = reader.next() {
                 switch event {
-                case .message(let m):
+                case .message(var m):
                     messages += 1
-                    do {
-                        try submit(m, source: path)
-                    } catch {
-                        report(error)
+                    Self.decompressPayload(&m, limit: decompressionLimit)
+                    batch.append(m)
+                    if batch.count == Self.replayBatchSize {
+                        submitBatch()
+                        drain(onOutput)
                     }
-                    if messages % 256 == 0 { drain(onOutput) }
                 case .error(let e):
+                    submitBatch()
                     report(e)
                 case .streamHeader, .streamFooter:
                     break
                 }
             }
+            submitBatch()
         }
         flush()
         drain(onOutput)

@@ -138,10 +138,22 @@ public final class StoreHub: @unchecked Sendable {
             wait: .until(MonotonicClock.deadline(after: timeout)))
     }
 
-    /// Routes `messages` in order, blocking as needed.
+    /// Routes `messages` in order, blocking as needed. Consecutive messages for one store are
+    /// admitted together (one lock acquisition and at most one wake-up for as many as fit).
     /// - Throws: like ``submit(_:source:)``; the messages before the failing one stay admitted.
     public func submit(contentsOf messages: some Sequence<FramedMessage>, source: String) throws(IngestError) {
-        for m in messages { try submit(m, source: source) }
+        var run: [FramedMessage] = []
+        var runStore: EntityDb?
+        for m in messages {
+            guard let db = try route(m, source: source) else { continue }
+            if db !== runStore, let target = runStore {
+                _ = try target.core.admitAll(run, source: source) { _ in true }
+                run.removeAll(keepingCapacity: true)
+            }
+            runStore = db
+            run.append(m)
+        }
+        if let target = runStore { _ = try target.core.admitAll(run, source: source) { _ in true } }
     }
 
     // MARK: errors that belong to no store
@@ -285,4 +297,13 @@ public final class StoreHub: @unchecked Sendable {
 
     /// Whether ``shutdown(drain:)`` was called.
     public var isShutDown: Bool { lock.withLock { closed } }
+
+    /// A snapshot of every store's figures and their totals (latency percentiles over all stores).
+    /// Takes each store's locks briefly, one store at a time.
+    public var statistics: HubStatistics {
+        let dbs = allStores
+        var merged = LatencyHistogram()
+        for db in dbs { merged.add(db.core.latencyHistogram()) }
+        return HubStatistics(stores: dbs.map(\.statistics), latency: LatencySummary(merged))
+    }
 }

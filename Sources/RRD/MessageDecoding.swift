@@ -44,35 +44,35 @@ public enum MessageDecoding {
     }
 
     // MARK: - common types
+    //
+    // Every decoder merges into an existing value: protobuf merges a non-repeated message field
+    // that occurs twice (scalars: last one wins; sub-messages: merged recursively).
 
     /// `StoreId`; `hasApplicationId` tells whether field 3 was present (legacy files lack it).
-    static func decodeStoreId(_ r: inout ProtobufReader) throws(ProtobufError) -> (id: StoreId, hasApplicationId: Bool)
-    {
-        var kind = StoreKind.unspecified
-        var recordingId = ""
-        var applicationId: String?
+    static func decodeStoreId(
+        _ r: inout ProtobufReader, into id: inout StoreId, hasApplicationId: inout Bool
+    ) throws(ProtobufError) {
         while let (field, wire) = try r.readTag() {
             switch field {
             case 1:
                 try r.expect(wire, .varint, field: field, in: "StoreId")
-                kind = StoreKind(rawValue: try r.readVarint())
+                id.kind = StoreKind(rawValue: try r.readVarint())
             case 2:
                 try r.expect(wire, .lengthDelimited, field: field, in: "StoreId")
-                recordingId = try r.readString("StoreId.recording_id")
+                id.recordingId = try r.readString("StoreId.recording_id")
             case 3:
                 try r.expect(wire, .lengthDelimited, field: field, in: "StoreId")
                 var sub = try r.readMessage()
-                applicationId = try decodeApplicationId(&sub)
+                try decodeApplicationId(&sub, into: &id.applicationId)
+                hasApplicationId = true
             default:
                 try r.skip(wire, field: field)
             }
         }
-        return (StoreId(kind: kind, applicationId: applicationId ?? "", recordingId: recordingId), applicationId != nil)
     }
 
     /// `ApplicationId { id = 1 }`.
-    static func decodeApplicationId(_ r: inout ProtobufReader) throws(ProtobufError) -> String {
-        var id = ""
+    static func decodeApplicationId(_ r: inout ProtobufReader, into id: inout String) throws(ProtobufError) {
         while let (field, wire) = try r.readTag() {
             if field == 1 {
                 try r.expect(wire, .lengthDelimited, field: field, in: "ApplicationId")
@@ -81,12 +81,10 @@ public enum MessageDecoding {
                 try r.skip(wire, field: field)
             }
         }
-        return id
     }
 
     /// `Tuid { optional fixed64 time_ns = 1; optional fixed64 inc = 2 }`.
-    static func decodeTuid(_ r: inout ProtobufReader) throws(ProtobufError) -> Tuid {
-        var tuid = Tuid(timeNs: 0, inc: 0)
+    static func decodeTuid(_ r: inout ProtobufReader, into tuid: inout Tuid) throws(ProtobufError) {
         while let (field, wire) = try r.readTag() {
             switch field {
             case 1:
@@ -99,75 +97,90 @@ public enum MessageDecoding {
                 try r.skip(wire, field: field)
             }
         }
-        return tuid
     }
+
+    static let emptyStoreId = StoreId(kind: .unspecified, applicationId: "", recordingId: "")
 
     // MARK: - SetStoreInfo
 
+    /// `StoreInfo` while it is being decoded (it may arrive in several merged pieces).
+    struct StoreInfoFields {
+        var legacyApplicationId: String?
+        var storeId = MessageDecoding.emptyStoreId
+        var hasApplicationId = false
+        var source: StoreSource?
+        var versionBits: Int32?
+
+        /// The result, with the legacy `application_id` (field 1) as a fallback for `store_id`'s.
+        var info: StoreInfo {
+            var id = storeId
+            if !hasApplicationId, let legacy = legacyApplicationId { id.applicationId = legacy }
+            return StoreInfo(storeId: id, source: source, storeVersionBits: versionBits)
+        }
+    }
+
     static func decodeSetStoreInfo(_ r: inout ProtobufReader) throws(ProtobufError) -> SetStoreInfo {
         var rowId: Tuid?
-        var info = StoreInfo(storeId: StoreId(kind: .unspecified, applicationId: "", recordingId: ""))
+        var info = StoreInfoFields()
         while let (field, wire) = try r.readTag() {
             switch field {
             case 1:
                 try r.expect(wire, .lengthDelimited, field: field, in: "SetStoreInfo")
                 var sub = try r.readMessage()
-                rowId = try decodeTuid(&sub)
+                var t = rowId ?? Tuid(timeNs: 0, inc: 0)
+                try decodeTuid(&sub, into: &t)
+                rowId = t
             case 2:
                 try r.expect(wire, .lengthDelimited, field: field, in: "SetStoreInfo")
                 var sub = try r.readMessage()
-                info = try decodeStoreInfo(&sub)
+                try decodeStoreInfo(&sub, into: &info)
             default:
                 try r.skip(wire, field: field)
             }
         }
-        return SetStoreInfo(rowId: rowId, info: info)
+        return SetStoreInfo(rowId: rowId, info: info.info)
     }
 
-    /// `StoreInfo`, with the legacy `application_id` (field 1) as a fallback for `store_id`'s.
-    static func decodeStoreInfo(_ r: inout ProtobufReader) throws(ProtobufError) -> StoreInfo {
-        var legacyApplicationId: String?
-        var storeId = StoreId(kind: .unspecified, applicationId: "", recordingId: "")
-        var hasApplicationId = false
-        var source: StoreSource?
-        var versionBits: Int32?
+    static func decodeStoreInfo(_ r: inout ProtobufReader, into info: inout StoreInfoFields) throws(ProtobufError) {
         while let (field, wire) = try r.readTag() {
             switch field {
             case 1:
                 try r.expect(wire, .lengthDelimited, field: field, in: "StoreInfo")
                 var sub = try r.readMessage()
-                legacyApplicationId = try decodeApplicationId(&sub)
+                var app = info.legacyApplicationId ?? ""
+                try decodeApplicationId(&sub, into: &app)
+                info.legacyApplicationId = app
             case 2:
                 try r.expect(wire, .lengthDelimited, field: field, in: "StoreInfo")
                 var sub = try r.readMessage()
-                (storeId, hasApplicationId) = try decodeStoreId(&sub)
+                try decodeStoreId(&sub, into: &info.storeId, hasApplicationId: &info.hasApplicationId)
             case 5:
                 try r.expect(wire, .lengthDelimited, field: field, in: "StoreInfo")
                 var sub = try r.readMessage()
-                source = try decodeStoreSource(&sub)
+                var source = info.source ?? StoreSource(kind: 0, extra: [])
+                try decodeStoreSource(&sub, into: &source)
+                info.source = source
             case 6:
                 try r.expect(wire, .lengthDelimited, field: field, in: "StoreInfo")
                 var sub = try r.readMessage()
+                var bits = info.versionBits ?? 0
                 while let (f, w) = try sub.readTag() {
                     if f == 1 {
                         try sub.expect(w, .varint, field: f, in: "StoreVersion")
-                        versionBits = Int32(truncatingIfNeeded: try sub.readVarint())
+                        bits = Int32(truncatingIfNeeded: try sub.readVarint())
                     } else {
                         try sub.skip(w, field: f)
                     }
                 }
-                if versionBits == nil { versionBits = 0 }
+                info.versionBits = bits
             default:
                 try r.skip(wire, field: field)
             }
         }
-        if !hasApplicationId, let legacy = legacyApplicationId { storeId.applicationId = legacy }
-        return StoreInfo(storeId: storeId, source: source, storeVersionBits: versionBits)
     }
 
     /// `StoreSource { kind = 1; extra = 2 (StoreSourceExtra { payload = 1 }) }`; `extra` keeps the inner payload.
-    static func decodeStoreSource(_ r: inout ProtobufReader) throws(ProtobufError) -> StoreSource {
-        var source = StoreSource(kind: 0, extra: [])
+    static func decodeStoreSource(_ r: inout ProtobufReader, into source: inout StoreSource) throws(ProtobufError) {
         while let (field, wire) = try r.readTag() {
             switch field {
             case 1:
@@ -188,7 +201,6 @@ public enum MessageDecoding {
                 try r.skip(wire, field: field)
             }
         }
-        return source
     }
 
     // MARK: - ArrowMsg
@@ -196,7 +208,7 @@ public enum MessageDecoding {
     /// Decodes an `ArrowMsg`; `payload` becomes a sub-slice of `slice` (no copy).
     static func decodeArrowMsg(_ slice: ByteSlice) throws(ProtobufError) -> (message: ArrowMsg, hasApplicationId: Bool)
     {
-        var storeId = StoreId(kind: .unspecified, applicationId: "", recordingId: "")
+        var storeId = emptyStoreId
         var hasApplicationId = false
         var compression = PayloadCompression.unspecified
         var uncompressedSize: UInt64 = 0
@@ -211,7 +223,7 @@ public enum MessageDecoding {
                 case 1:
                     try r.expect(wire, .lengthDelimited, field: field, in: "ArrowMsg")
                     var sub = try r.readMessage()
-                    (storeId, hasApplicationId) = try decodeStoreId(&sub)
+                    try decodeStoreId(&sub, into: &storeId, hasApplicationId: &hasApplicationId)
                 case 2:
                     try r.expect(wire, .varint, field: field, in: "ArrowMsg")
                     compression = PayloadCompression(rawValue: try r.readVarint())
@@ -227,7 +239,9 @@ public enum MessageDecoding {
                 case 6:
                     try r.expect(wire, .lengthDelimited, field: field, in: "ArrowMsg")
                     var sub = try r.readMessage()
-                    chunkId = try decodeTuid(&sub)
+                    var t = chunkId ?? Tuid(timeNs: 0, inc: 0)
+                    try decodeTuid(&sub, into: &t)
+                    chunkId = t
                 case 7:
                     try r.expect(wire, .varint, field: field, in: "ArrowMsg")
                     isStatic = try r.readVarint() != 0
@@ -249,15 +263,14 @@ public enum MessageDecoding {
     ) throws(ProtobufError)
         -> BlueprintActivationCommand
     {
-        var cmd = BlueprintActivationCommand(
-            blueprintId: StoreId(kind: .unspecified, applicationId: "", recordingId: ""), makeActive: false,
-            makeDefault: false)
+        var cmd = BlueprintActivationCommand(blueprintId: emptyStoreId, makeActive: false, makeDefault: false)
+        var hasApplicationId = false
         while let (field, wire) = try r.readTag() {
             switch field {
             case 1:
                 try r.expect(wire, .lengthDelimited, field: field, in: "BlueprintActivationCommand")
                 var sub = try r.readMessage()
-                cmd.blueprintId = try decodeStoreId(&sub).id
+                try decodeStoreId(&sub, into: &cmd.blueprintId, hasApplicationId: &hasApplicationId)
             case 2:
                 try r.expect(wire, .varint, field: field, in: "BlueprintActivationCommand")
                 cmd.makeActive = try r.readVarint() != 0

@@ -350,7 +350,8 @@ public struct StreamDecoder {
                 .error(
                     RRDError(
                         .checksumMismatch, source: source, offset: unitStart + 16,
-                        "stream footer checksum mismatch: expected xxHash32 \(hex32(actual)) of the \(payload.count)-byte End payload, found \(hex32(crc))"
+                        "stream footer checksum mismatch: the footer stores \(hex32(crc)), but the \(payload.count)-byte End payload "
+                            + "hashes to \(hex32(actual)) (xxHash32, seed 7850921)"
                     )))
         }
         return .consumed

@@ -1,11 +1,27 @@
 import Chunks
+import RRD
 
 /// The decoded chunk model, as the store sees it: `Chunk` already offers every accessor the protocol
 /// names (`Chunk+IndexAccess.swift` in `Chunks`). Rows are in RowId order (the decoder sorts them); time
 /// ranges and sortedness were computed once at decode time.
-extension Chunk: StorableChunk {}
+extension Chunk: StorableChunk {
+    /// ``Chunk/concatenate(_:_:id:)``: fresh Arrow buffers holding both chunks' rows.
+    public static func concatenated(_ a: Chunk, _ b: Chunk, id: Tuid) -> Chunk? { concatenate(a, b, id: id) }
+}
 
 extension CellHit where C == Chunk {
     /// The cell as JSON text, rendered like pyarrow's `to_pylist()` (the query contract's `value`).
-    public var jsonValue: String { chunk.components[component].jsonValue(at: row) }
+    public var jsonValue: String { box.chunk.components[component].jsonValue(at: row) }
+}
+
+extension ChunkStore where C == Chunk {
+    /// ``insert(_:)`` for decoded chunks, compiled specialized for `Chunk` in this module.
+    ///
+    /// Callers in other modules reach the generic ``insert(_:)`` unspecialized (the index code then
+    /// goes through witness tables and looks up generic metadata at run time: about a tenth of a
+    /// tiny chunk's ingest in the `ingest replay --keep` profile); this entry point avoids that.
+    @discardableResult
+    public func insertChunk(_ chunk: Chunk) throws(StoreError) -> InsertOutcome {
+        try insert(chunk)
+    }
 }

@@ -20,15 +20,16 @@ struct StatsCommand: ParsableCommand {
         var damaged = false
         for path in input.files {
             let stats = Self.collect(path: path, options: input.readerOptions)
-            if !stats.errors.isEmpty {
-                printError("ingest stats: \(path): damaged input (\(stats.errors.count) error(s))")
-            }
-            damaged = damaged || !stats.errors.isEmpty
             if input.json {
                 out.line(stats.json.serialized())
             } else {
                 for line in stats.textLines { out.line(line) }
             }
+            if !stats.errors.isEmpty {
+                out.flush()
+                printError("ingest stats: \(path): damaged input (\(stats.errors.count) error(s))")
+            }
+            damaged = damaged || !stats.errors.isEmpty
         }
         out.flush()
         if damaged { throw ExitCode(1) }
@@ -38,7 +39,7 @@ struct StatsCommand: ParsableCommand {
     static func collect(path: String, options: ReaderOptions = .init()) -> Stats {
         var stats = Stats(file: path)
         let (_, consumed) = scanInput(path, options: options) { event, check in stats.add(event, check) }
-        stats.bytesRead = consumed
+        stats.bytesConsumed = consumed
         return stats
     }
 }
@@ -75,7 +76,8 @@ struct Stats {
     var payloadBytes: UInt64 = 0
     var arrowCompressed: UInt64 = 0
     var arrowUncompressed: UInt64 = 0
-    var bytesRead: UInt64 = 0
+    /// Offset just after the last complete stream header, message or footer (the file size when intact).
+    var bytesConsumed: UInt64 = 0
     var errors: [RRDError] = []
 
     init(file: String) { self.file = file }
@@ -178,7 +180,7 @@ struct Stats {
                 ])
             })
         o["bytes"] = .object([
-            "read": .uint(bytesRead), "message_payloads": .uint(payloadBytes),
+            "consumed": .uint(bytesConsumed), "message_payloads": .uint(payloadBytes),
             "arrow_compressed": .uint(arrowCompressed),
             "arrow_uncompressed": .uint(arrowUncompressed),
         ])
@@ -210,7 +212,7 @@ struct Stats {
                 "  blueprint activation \(b.blueprintId): make_active=\(b.makeActive) make_default=\(b.makeDefault)")
         }
         lines.append(
-            "  bytes: \(bytesRead) read, \(payloadBytes) in message payloads, Arrow \(arrowCompressed) B compressed → \(arrowUncompressed) B"
+            "  bytes: \(bytesConsumed) decoded, \(payloadBytes) in message payloads, Arrow \(arrowCompressed) B compressed → \(arrowUncompressed) B"
         )
         if errors.isEmpty {
             lines.append("  errors: none")

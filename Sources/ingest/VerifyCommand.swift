@@ -35,6 +35,8 @@ struct VerifyCommand: ParsableCommand {
 
     func validate() throws {
         if files.isEmpty { throw ValidationError("Give at least one file.") }
+        if files.filter({ $0 == "-" }).count > 1 { throw ValidationError("Standard input (-) can be read only once.") }
+        if repetitions > 1 && files.contains("-") { throw ValidationError("--repeat cannot re-read standard input.") }
         if repetitions < 1 { throw ValidationError("--repeat must be at least 1.") }
     }
 
@@ -88,7 +90,7 @@ struct VerifyCommand: ParsableCommand {
         do {
             reader = try RRDReader(path: path)
         } catch {
-            report(0, error.description)
+            report(error.offset, error.message)
             return false
         }
         let decoder = ChunkDecoder()

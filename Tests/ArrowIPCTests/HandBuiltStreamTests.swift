@@ -120,4 +120,25 @@ struct HandBuiltStreamTests {
         #expect(error.path == "col.item")
         #expect(error.description.contains("column col.item"))
     }
+
+    @Test("full validation rejects messages or bytes after the record batch")
+    func trailingData() throws {
+        let golden = try goldenBytes("int32.arrows")
+        #expect(throws: Never.self) { try ArrowStreamReader().read(ArrowStorage(copying: golden), validateFully: true) }
+        let withoutEOS = Array(golden.dropLast(8))
+        #expect(throws: Never.self) {
+            try ArrowStreamReader().read(ArrowStorage(copying: withoutEOS), validateFully: true)
+        }
+        let batch = Array(withoutEOS[IPCBuilder.schemaMessage(of: golden).count...])
+        let error = try #require(throws: ArrowError.self) {
+            try ArrowStreamReader().read(
+                ArrowStorage(copying: withoutEOS + batch + IPCBuilder.eos), validateFully: true)
+        }
+        #expect(error.message.contains("after the record batch"))
+        #expect(throws: ArrowError.self) {
+            try ArrowStreamReader().read(ArrowStorage(copying: golden + [0, 0, 0, 0, 0, 0, 0, 0]), validateFully: true)
+        }
+        // Without full validation the first record batch is returned, as the reference reader does.
+        #expect(throws: Never.self) { try ArrowStreamReader().read(ArrowStorage(copying: withoutEOS + batch)) }
+    }
 }

@@ -101,7 +101,7 @@ struct LifecycleTests {
                 let db = EntityDb(storeId: M.storeId(9))
                 _ = try? db.submit(M.storeInfo(M.storeId(9), offset: 0), source: "t")
                 db.flush()
-                check(workerThreadNames().count == 1, "lazily started")
+                withExtendedLifetime(db) { check(workerThreadNames().count == 1, "lazily started") }
             }
             check(workerThreadNames().isEmpty, "releasing the last reference joins the worker")
 
@@ -109,7 +109,7 @@ struct LifecycleTests {
                 let hub = StoreHub()
                 _ = try? hub.submit(M.storeInfo(M.storeId(1), offset: 0), source: "t")
                 hub.flush()
-                check(workerThreadNames().count == 1, "hub-owned worker")
+                withExtendedLifetime(hub) { check(workerThreadNames().count == 1, "hub-owned worker") }
             }
             check(workerThreadNames().isEmpty, "releasing the hub joins its workers")
         }

@@ -110,6 +110,62 @@ struct ReplayFixtureTests {
         #expect(summary.stores.first?.chunks == outputs.count)
     }
 
+    @Test("ready outputs count the bytes their chunks keep alive, and polling releases them")
+    func readyOutputBytes() throws {
+        var reader = try RRDReader(path: Fixtures.rrdPath("image_small.rrd"))
+        let db = EntityDb(
+            storeId: StoreId(kind: .recording, applicationId: "rrd_fixtures", recordingId: "fixture-image_small"))
+        var uncompressed: [UInt64: Int] = [:]
+        while let event = reader.next() {
+            if case .message(let m) = event, m.message.kind != .end {
+                if case .arrowMsg(let a) = m.message { uncompressed[m.offset] = Int(a.uncompressedSize) }
+                try db.submit(m, source: "b")
+            }
+        }
+        #expect(db.flush(timeout: deadline))
+        let before = db.statistics.readyOutputBytes
+        var chunkBytes = 0
+        while let item = db.poll() {
+            if item.chunk != nil { chunkBytes += uncompressed[item.offset] ?? 0 }
+        }
+        #expect(chunkBytes > 0)
+        #expect(before == chunkBytes)
+        #expect(db.statistics.readyOutputBytes == 0, "everything was polled")
+        db.shutdown(drain: true)
+    }
+
+    @Test(
+        "an activation comes out after its store's info and after every earlier chunk of it was inserted",
+        arguments: ["blueprint.rbl", "recording_with_blueprint.rrd"])
+    func activationAfterItsChunks(name: String) throws {
+        let inserted = HookLog()
+        let hub = StoreHub(
+            configuration: IngestConfiguration(insertChunk: { store, chunk in inserted.add(store, chunk.id) }))
+        var items: [StoreId: [IngestOutput]] = [:]
+        var activations = 0
+        let want = try #require(Fixtures.expectation(name)["blueprint_activations"] as? [[String: Any]])
+        hub.replay(files: [Fixtures.rrdPath(name)]) { db, item in
+            if case .activation(let cmd) = item.event {
+                if activations < want.count {
+                    #expect(cmd.makeActive == want[activations]["make_active"] as? Bool)
+                    #expect(cmd.makeDefault == want[activations]["make_default"] as? Bool)
+                }
+                activations += 1
+                #expect(cmd.blueprintId == db.storeId)
+                #expect(db.storeId.kind == .blueprint)
+                let earlier = items[db.storeId] ?? []
+                #expect(earlier.contains { if case .storeInfo = $0.event { true } else { false } })
+                for chunk in earlier.compactMap(\.chunk) {
+                    #expect(inserted.contains(chunk.id), "chunk \(chunk.id) inserted before the activation")
+                }
+            }
+            items[db.storeId, default: []].append(item)
+        }
+        hub.shutdown(drain: true)
+        #expect(activations == want.count)
+        #expect(activations > 0)
+    }
+
     @Test("replaying a file twice into one hub counts each chunk once")
     func duplicates() throws {
         let hub = StoreHub()
@@ -135,4 +191,40 @@ final class HookLog: @unchecked Sendable {
     }
     func contains(_ id: Tuid) -> Bool { lock.withLock { set.contains(id) } }
     var ids: [Tuid] { lock.withLock { list } }
+}
+
+/// A weak reference the insert hook can use (set once before the first submit).
+final class WeakStore: @unchecked Sendable {
+    // @unchecked: `db` is guarded by `lock`.
+    private let lock = ConditionLock()
+    private weak var _db: EntityDb?
+    var db: EntityDb? {
+        get { lock.withLock { _db } }
+        set { lock.withLock { _db = newValue } }
+    }
+}
+
+@Suite("Insert hook edge cases (both builds)")
+struct InsertHookEdgeTests {
+    @Test("a store shut down from its own insert hook stops without deadlock and settles every message")
+    func shutdownFromHook() throws {
+        var reader = try RRDReader(path: Fixtures.rrdPath("many_small_chunks.rrd"))
+        var messages: [FramedMessage] = []
+        while let event = reader.next() {
+            if case .message(let m) = event, m.message.kind != .end { messages.append(m) }
+        }
+        let id = try #require(messages.first?.message.storeId)
+        let box = WeakStore()
+        let db = EntityDb(
+            storeId: id, configuration: IngestConfiguration(insertChunk: { _, _ in box.db?.shutdown(drain: false) }))
+        box.db = db
+        var refused = 0
+        for m in messages where ingestError({ try db.submit(m, source: "hook") })?.code == .closed { refused += 1 }
+        #expect(db.flush(timeout: deadline))
+        #expect(db.isShutDown)
+        let stats = db.statistics
+        #expect(stats.distinctChunks >= 1, "the chunk whose hook shut the store down still came out")
+        #expect(stats.handled == stats.admitted, "every admitted message was processed or discarded")
+        #expect(stats.admitted + UInt64(refused) == UInt64(messages.count))
+    }
 }

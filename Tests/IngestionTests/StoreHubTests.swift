@@ -81,6 +81,23 @@ struct StoreHubTests {
         hub.shutdown(drain: true)
     }
 
+    @Test("a batch spanning stores keeps each store's order and skips End")
+    func batchAcrossStores() throws {
+        let hub = StoreHub(configuration: IngestConfiguration(queueCapacity: 2))
+        let a = M.storeId(1)
+        let b = M.storeId(2)
+        let batch = [
+            M.arrow(a, offset: 0), M.arrow(a, offset: 1), M.arrow(a, offset: 2), M.arrow(b, offset: 3),
+            M.end(offset: 4),
+            M.arrow(a, offset: 5), M.storeInfo(b, offset: 6), M.arrow(b, offset: 7), M.arrow(b, offset: 8),
+        ]
+        try hub.submit(contentsOf: batch, source: "s")
+        hub.flush()
+        #expect(flushAndCollect(try #require(hub.store(a))).map(\.offset) == [0, 1, 2, 5])
+        #expect(flushAndCollect(try #require(hub.store(b))).map(\.offset) == [3, 6, 7, 8])
+        hub.shutdown(drain: true)
+    }
+
     @Test("errors of one source keep their order")
     func sourceErrorSequence() {
         let hub = StoreHub()

@@ -155,7 +155,9 @@ private func compressedCopy(_ name: String) throws -> String {
         #expect(ZSTD_isError(n) == 0)
         out += buf[..<n]
     }
-    let path = NSTemporaryDirectory() + "rrdtest-\(getpid())-\(name).zst"
+    // A fresh name per call: tests run in parallel in one process, and two of them may write (and
+    // delete) the same fixture's compressed copy at once.
+    let path = NSTemporaryDirectory() + "rrdtest-\(getpid())-\(UUID().uuidString)-\(name).zst"
     try Data(out).write(to: URL(fileURLWithPath: path))
     return path
 }

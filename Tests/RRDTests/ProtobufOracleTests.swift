@@ -97,6 +97,35 @@ struct ProtobufOracleTests {
         }
     }
 
+    @Test("repeated non-repeated fields merge like swift-protobuf (last scalar wins, sub-messages merge)")
+    func merging() throws {
+        let arrow =
+            Bytes.ld(1, Bytes.vfield(1, 1) + Bytes.ld(2, "r1")) + Bytes.ld(5, [1])
+            + Bytes.ld(1, Bytes.ld(3, Bytes.ld(1, "app")))
+            + Bytes.ld(6, Bytes.f64(1, 10)) + Bytes.ld(6, Bytes.f64(2, 20)) + Bytes.vfield(2, 1) + Bytes.vfield(2, 2)
+            + Bytes.ld(5, [2, 3]) + Bytes.vfield(7, 1) + Bytes.vfield(7, 0)
+        let info =
+            Bytes.ld(1, Bytes.f64(1, 1)) + Bytes.ld(2, Bytes.ld(2, Bytes.storeId(kind: 2, app: nil, rec: "bp")))
+            + Bytes.ld(2, Bytes.ld(1, Bytes.ld(1, "legacy")) + Bytes.ld(6, Bytes.vfield(1, 10496)))
+            + Bytes.ld(1, Bytes.f64(2, 2)) + Bytes.ld(2, Bytes.ld(5, Bytes.vfield(1, 2)))
+            + Bytes.ld(2, Bytes.ld(5, Bytes.ld(2, Bytes.ld(1, [7, 7]))))
+        let activation =
+            Bytes.ld(1, Bytes.storeId(kind: 2, app: nil, rec: "x")) + Bytes.ld(1, Bytes.ld(3, Bytes.ld(1, "a")))
+            + Bytes.vfield(2, 1)
+        for (kind, payload) in [
+            (MessageKind.arrowMsg, arrow), (.setStoreInfo, info), (.blueprintActivationCommand, activation),
+        ] {
+            let ours = try MessageDecoding.decode(kind: kind, payload: ByteSlice(copying: payload))
+            #expect(try Self.compare(ours, payload: payload, context: "merge \(kind)"))
+        }
+        guard case .arrowMsg(let a) = try MessageDecoding.decode(kind: .arrowMsg, payload: ByteSlice(copying: arrow))
+        else { throw RRDError(.io, source: "", offset: 0, "kind") }
+        #expect(a.storeId == StoreId(kind: .recording, applicationId: "app", recordingId: "r1"))
+        #expect(a.chunkId == Tuid(timeNs: 10, inc: 20))
+        #expect(a.payload.bytes == [2, 3])
+        #expect(a.isStatic == false)
+    }
+
     @Test("mutated payloads: whenever both decoders accept, they agree")
     func mutations() throws {
         var state: UInt64 = 42
