@@ -190,7 +190,9 @@ let benchmarks: @Sendable () -> Void = {
         benchmark.startMeasurement()
         for i in 0..<1000 {
             let p = probes[i % probes.count]
-            blackHole(store.range(entity: p.0, component: p.1, timeline: p.2, from: p.3.lowerBound, through: p.3.upperBound))
+            blackHole(
+                store.range(
+                    entity: p.0, component: p.1, timeline: p.2, from: p.3.lowerBound, through: p.3.upperBound))
         }
     }
 }
