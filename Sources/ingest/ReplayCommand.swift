@@ -1,120 +1,174 @@
+@preconcurrency import Glibc
 import ArgumentParser
-import Chunks
 import Ingestion
+import Logging
 import RRD
-import Store
-import Synchronization
 
-/// `ingest replay FILE... [--json]`: reads recordings through the store hub (one EntityDb and
-/// worker per store) and reports, per store, the distinct chunks and rows received.
-struct ReplayCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "replay",
-        abstract: "Replay recordings through the ingestion engine and report per-store chunks and rows.",
-        discussion: """
-            Files are read in order into one hub, so the same store id in several files is one store. \
-            Exits with status 1 if a file could not be read or a chunk did not decode.
-            """
-    )
+/// The cancellation token Ctrl-C trips (a signal handler may only touch such a global atomic).
+let replayInterrupt = ReplayCancellation()
 
-    @Argument(help: "Recordings to replay (.rrd/.rbl, zstd-compressed or not; - for stdin).")
-    var files: [String]
+/// `--pace recorded` or `--pace <messages per second>`.
+enum PaceArgument: ExpressibleByArgument, Equatable {
+    case recorded
+    case rate(Double)
 
-    @Flag(name: .long, help: "Print one JSON document with a `stores` list.")
-    var json = false
-
-    @Option(name: .long, help: "Input-queue slots per store.")
-    var queueCapacity = 2000
-
-    @Option(
-        name: .long,
-        help: """
-            Also bound each store's input queue by this many payload bytes (default 64 MiB; payloads the \
-            reading thread decompressed count their decompressed size).
-            """)
-    var queueBytes: Int?
-
-    /// The byte bound when `--queue-bytes` is not given: enough for a few large chunks in flight.
-    static let defaultQueueBytes = 64 << 20
-
-    @Flag(
-        name: .long,
-        help: "Keep every decoded chunk: insert it into its store's chunk index (what the benchmarks compare).")
-    var keep = false
-
-    func validate() throws {
-        guard !files.isEmpty else { throw ValidationError("give at least one file") }
-        guard queueCapacity > 0 && queueCapacity <= 1 << 24 else {
-            throw ValidationError("--queue-capacity must be in 1...16777216, got \(queueCapacity)")
-        }
-        if let queueBytes, queueBytes <= 0 {
-            throw ValidationError("--queue-bytes must be positive, got \(queueBytes)")
+    init?(argument: String) {
+        if argument == "recorded" {
+            self = .recorded
+        } else if let r = Double(argument), r > 0, r.isFinite {
+            self = .rate(r)
+        } else {
+            return nil
         }
     }
 
-    func run() throws {
-        let kept = keep ? KeptStores() : nil
-        let hub = StoreHub(
-            configuration: IngestConfiguration(
-                queueCapacity: queueCapacity, maxQueuedBytes: queueBytes ?? Self.defaultQueueBytes,
-                insertChunk: kept?.insertHook))
-        let summary = hub.replay(files: files)
-        hub.shutdown(drain: true)
-        if json {
-            print(summary.json)
-        } else {
-            for st in summary.stores {
-                print(
-                    "\(st.storeId): \(st.chunks) chunks, \(st.rows) rows"
-                        + (st.decodeErrors > 0 ? ", \(st.decodeErrors) decode errors" : ""))
-            }
-            for e in summary.sourceErrors { print("error: \(e.error)") }
-            if let kept {
-                let st = kept.totals
-                print(
-                    "kept \(st.chunks) chunks, \(st.rows) rows, about \(st.approximateBytes / 1_000_000) MB in chunk stores"
-                )
-            }
-            print(
-                "\(summary.messages) messages, \(summary.stores.count) stores"
-                    + (StoreHub.isSynchronous ? " (synchronous build)" : ""))
+    var pace: ReplayPace {
+        switch self {
+        case .recorded: return .recorded
+        case .rate(let r): return .messagesPerSecond(r)
         }
-        if let kept {
-            // The process ends here: freeing every kept chunk one by one would only add time
-            // (a third of all instructions on a store of 36,000 tiny chunks); the OS reclaims it at once.
-            _ = Unmanaged.passRetained(kept)
-        }
-        if summary.hasErrors { throw ExitCode(1) }
     }
 }
 
-/// The chunk stores `replay --keep` inserts into, one per store id, filled on the stores' workers.
-final class KeptStores: Sendable {
-    private let stores = Mutex<[StoreId: ChunkStore<Chunk>]>([:])
+/// `ingest replay PATH_OR_GLOB...`: replays recordings in parallel into one hub (every chunk is
+/// inserted into its store's chunk store) and prints a summary; progress goes to stderr.
+struct ReplayCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replay",
+        abstract: "Replay recordings through the ingestion engine, with progress and a summary.",
+        discussion: """
+            Inputs are files, directories (every .rrd/.rbl/.rrd.zst below), glob patterns expanded by the \
+            program (quote them; ** matches any depth) and - for stdin. Files are read in parallel; a store \
+            spanning files is fed in the order given. Progress goes to stderr, the summary to stdout. \
+            Ctrl-C stops reading and still prints the summary. Exit status: 0 when every file was read \
+            without error, 1 when any file failed, 130 when interrupted.
+            """
+    )
 
-    /// The hook for ``IngestConfiguration/insertChunk``: inserts each chunk into its store's index.
-    var insertHook: ChunkInsertHook {
-        { [self] id, chunk in _ = try? store(id).insertChunk(chunk) }
-    }
+    @Argument(help: "Recordings, directories or glob patterns (.rrd/.rbl, zstd-compressed or not; - for stdin).")
+    var inputs: [String] = []
 
-    private func store(_ id: StoreId) -> ChunkStore<Chunk> {
-        stores.withLock { stores in
-            if let s = stores[id] { return s }
-            let s = ChunkStore<Chunk>()
-            stores[id] = s
-            return s
+    @Flag(name: .long, help: "Print the summary as one JSON document (with schema_version).")
+    var json = false
+
+    @Flag(name: .shortAndLong, help: "No progress on stderr.")
+    var quiet = false
+
+    @Option(name: .long, help: "Files read at once (default: the number of cores).")
+    var readerThreads: Int = ReplayOptions.onlineCores
+
+    @Option(name: [.customLong("queue-slots"), .customLong("queue-capacity")], help: "Input-queue slots per store.")
+    var queueCapacity = 2000
+
+    @Option(name: .long, help: "Bound of each store's input queue in payload bytes.")
+    var queueBytes = 256 << 20
+
+    @Option(
+        name: .long,
+        help: "Memory budget in bytes (accepted for forward compatibility: the chunk store has no budget yet).")
+    var memoryBudget: Int?
+
+    @Flag(name: .long, help: "Follow growing files: wait for them to appear and grow; stop at End or when idle.")
+    var follow = false
+
+    @Option(name: .long, help: "With --follow: seconds without new bytes before a file is given up.")
+    var idleTimeout: Double = 10
+
+    @Option(name: .long, help: "Retries of a transient read error (exponential backoff).")
+    var retries = 5
+
+    @Option(name: .long, help: "First retry delay in milliseconds (doubling each time).")
+    var retryInitialMs = 100
+
+    @Option(name: .long, help: "Longest retry delay in milliseconds.")
+    var retryMaxMs = 5000
+
+    @Option(name: .long, help: "Feed at the recorded rate (`recorded`, by log_time) or at N messages/s per file.")
+    var pace: PaceArgument?
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: Logger.Level = .warning
+
+    @Flag(name: .long, help: .hidden)
+    var keep = false  // chunks are always inserted now; kept so old scripts still run
+
+    func validate() throws {
+        guard !inputs.isEmpty else { throw ValidationError("give at least one file, directory or pattern") }
+        guard queueCapacity > 0 && queueCapacity <= 1 << 24 else {
+            throw ValidationError("--queue-slots must be in 1...16777216, got \(queueCapacity)")
+        }
+        guard queueBytes > 0 else { throw ValidationError("--queue-bytes must be positive, got \(queueBytes)") }
+        guard readerThreads > 0 && readerThreads <= 1024 else {
+            throw ValidationError("--reader-threads must be in 1...1024, got \(readerThreads)")
+        }
+        if let memoryBudget, memoryBudget <= 0 {
+            throw ValidationError("--memory-budget must be positive, got \(memoryBudget)")
+        }
+        guard idleTimeout > 0 && idleTimeout.isFinite else {
+            throw ValidationError("--idle-timeout must be positive, got \(idleTimeout)")
+        }
+        guard retries >= 0, retryInitialMs >= 0, retryMaxMs >= retryInitialMs else {
+            throw ValidationError("need --retries >= 0 and 0 <= --retry-initial-ms <= --retry-max-ms")
         }
     }
 
-    /// The sums over every store: chunks and rows held, approximate bytes.
-    var totals: (chunks: Int, rows: Int, approximateBytes: Int) {
-        stores.withLock { stores in
-            stores.values.reduce(into: (0, 0, 0)) { sum, store in
-                let st = store.statistics
-                sum.0 += st.chunks
-                sum.1 += st.rows
-                sum.2 += st.approximateBytes
+    /// The library options these flags stand for.
+    func replayOptions(cancellation: ReplayCancellation) -> ReplayOptions {
+        ReplayOptions(
+            readerThreads: readerThreads,
+            follow: follow ? ReplayFollowOptions(idleTimeout: .milliseconds(Int64(idleTimeout * 1000))) : nil,
+            retry: ReplayRetryPolicy(
+                attempts: retries, initialDelay: .milliseconds(retryInitialMs), maxDelay: .milliseconds(retryMaxMs)),
+            pace: pace?.pace, cancellation: cancellation)
+    }
+
+    /// Runs the replay; `progressWrite`/`output` default to stderr/stdout (tests capture them).
+    /// - Returns: the report and the exit status.
+    func execute(
+        cancellation: ReplayCancellation = replayInterrupt, progressMode: ProgressDisplay.Mode? = nil,
+        progressWrite: ((String) -> Void)? = nil, keepAlive: Bool = false, output: (String) -> Void = { print($0) }
+    ) throws -> (report: ReplayReport, status: Int32) {
+        let logger = makeLogger(label: "ingest.replay", level: logLevel)
+        let expanded: [ReplayInput]
+        do {
+            expanded = try ReplayInput.expand(inputs)
+        } catch {
+            throw ValidationError(error.description)
+        }
+        logger.info("replaying \(expanded.count) input(s) with \(readerThreads) reader thread(s)")
+        if let memoryBudget {
+            logger.notice("--memory-budget \(memoryBudget): accepted, not enforced yet (the chunk store has no budget)")
+        }
+        let pipeline = ReplayPipeline(
+            inputs: expanded,
+            configuration: IngestConfiguration(queueCapacity: queueCapacity, maxQueuedBytes: queueBytes),
+            options: replayOptions(cancellation: cancellation))
+        let display = ProgressDisplay(mode: quiet ? .off : progressMode, write: progressWrite)
+        let report = pipeline.run(progress: { display.show($0) })
+        display.finish()
+        for f in report.files {
+            if f.failed {
+                logger.error("\(f.input): failed: \(f.errors.joined(separator: "; "))")
+            } else {
+                logger.debug("\(f.input): \(f.messages) messages, \(f.bytesRead) bytes, \(f.retries) retries")
             }
+            if f.retries > 0 { logger.warning("\(f.input): \(f.retries) read retries") }
         }
+        if report.interrupted { logger.warning("interrupted: the summary covers what was read before Ctrl-C") }
+        output(json ? report.json : report.text)
+        // The process ends next: freeing every stored chunk one by one would only cost time.
+        if keepAlive { _ = Unmanaged.passRetained(pipeline) } else { pipeline.hub.shutdown(drain: false) }
+        let status: Int32 = report.hasFailures ? 1 : (report.interrupted ? 130 : 0)
+        return (report, status)
+    }
+
+    func run() throws {
+        // Ctrl-C: stop reading, finish what was submitted, print the summary. A second Ctrl-C kills.
+        signal(SIGINT) { _ in
+            replayInterrupt.cancel()
+            signal(SIGINT, SIG_DFL)
+        }
+        let (_, status) = try execute(keepAlive: true)
+        if status != 0 { throw ExitCode(status) }
     }
 }

@@ -1,0 +1,461 @@
+@preconcurrency import Glibc
+import Chunks
+import RRD
+import Store
+import Synchronization
+
+/// Replays many recordings into one ``StoreHub``: sources in, hub (and chunk stores) out, with a
+/// progress callback. The `ingest replay` command is a thin wrapper around it.
+///
+/// ```swift
+/// let inputs = try ReplayInput.expand(["recordings/**/*.rrd", "-"])
+/// let pipeline = ReplayPipeline(inputs: inputs)
+/// let report = pipeline.run(progress: { p in print(p.bytesRead) })
+/// print(report.text)
+/// pipeline.chunkStores.store(report.stores[0].storeId)?.statistics
+/// pipeline.hub.shutdown(drain: true)
+/// ```
+///
+/// Files are read by ``ReplayOptions/readerThreads`` reader threads, each taking the next file in
+/// order. Every chunk is inserted into its store's ``ChunkStore`` (``chunkStores``) on the store's
+/// worker. A store fed by several files gets their messages file after file: a reader meeting a store
+/// that an earlier, unfinished file has fed waits (before submitting, so it holds no queue slot)
+/// until that file is done. One bad file never stops the others: its errors are kept in its
+/// ``ReplayFileResult``. The synchronous build reads the files one after another on the calling thread.
+public final class ReplayPipeline: @unchecked Sendable {
+    // @unchecked: mutable state is guarded by `lock` (file results, claims, progress counters) or atomic.
+
+    /// The hub every input feeds.
+    public let hub: StoreHub
+
+    /// Payloads up to this many uncompressed bytes are decompressed on the reading threads (see
+    /// ``StoreHub/decompressPayload(_:limit:)``): the stores' byte bound when there is one.
+    private var readerDecompressionLimit: Int {
+        max(hub.configuration.maxQueuedBytes ?? 0, StoreHub.readerDecompressionLimit)
+    }
+    /// The chunk store of every store id, filled by the stores' workers.
+    public let chunkStores: ChunkStoreRegistry
+    /// The inputs, in order.
+    public let inputs: [ReplayInput]
+    /// The settings.
+    public let options: ReplayOptions
+
+    private let lock = ConditionLock(conditions: 2)  // 0: claims released, 1: a file finished
+    private var results: [ReplayFileResult]
+    private var labels: [String]
+    private var feeders: [StoreId: [Int]] = [:]
+    private var filesDone = 0
+    private var nextFile = 0
+    private let insertNanos: ReplayCounter
+    private let readNanos = ReplayCounter()
+    private let orderWaitNanos = ReplayCounter()
+    private let bytesRead = ReplayCounter()
+    private let bytesDecompressed = ReplayCounter()
+    private let messageCount = ReplayCounter()
+    private let kindCounts = (0..<4).map { _ in ReplayCounter() }
+    private let bytesTotal: UInt64
+
+    /// A pipeline over `inputs`. `configuration` is applied to every store; its ``IngestConfiguration/insertChunk``
+    /// hook, if any, still runs after the chunk was inserted into ``chunkStores``.
+    public init(
+        inputs: [ReplayInput], configuration: IngestConfiguration = IngestConfiguration(),
+        options: ReplayOptions = ReplayOptions()
+    ) {
+        let registry = ChunkStoreRegistry()
+        let clock = options.clock
+        let insertNanos = ReplayCounter()
+        self.insertNanos = insertNanos
+        var config = configuration
+        let userHook = configuration.insertChunk
+        let stores = registry
+        config.insertChunk = { id, chunk in
+            let t0 = clock.now()
+            _ = try? stores.insert(chunk, into: id)
+            insertNanos.add(clock.now() &- t0)
+            userHook?(id, chunk)
+        }
+        self.chunkStores = registry
+        self.hub = StoreHub(configuration: config)
+        self.inputs = inputs
+        self.options = options
+        self.results = inputs.map {
+            ReplayFileResult(input: $0, bytesRead: 0, messages: 0, retries: 0, errors: [], interrupted: false)
+        }
+        // Labels name each input in the engine's outputs; a file given twice gets a suffix.
+        var seen: [String: Int] = [:]
+        self.labels = inputs.map { input in
+            let name = input.description
+            let n = seen[name, default: 0] + 1
+            seen[name] = n
+            return n == 1 ? name : "\(name) (#\(n))"
+        }
+        var total: UInt64 = 0
+        for case .file(let path) in inputs {
+            var st = stat()
+            if stat(path, &st) == 0 && st.st_mode & S_IFMT == S_IFREG { total += UInt64(st.st_size) }
+        }
+        self.bytesTotal = total
+    }
+
+    private let start = ReplayCounter()
+
+    /// A snapshot of the progress so far.
+    public var progress: ReplayProgress {
+        let (done, failed) = lock.withLock { (filesDone, results.filter(\.failed).count) }
+        let t0 = start.value
+        return ReplayProgress(
+            filesTotal: inputs.count, filesDone: done, filesFailed: failed,
+            bytesRead: bytesRead.value, bytesTotal: bytesTotal,
+            messages: messageCount.value,
+            elapsedNanoseconds: t0 == 0 ? 0 : options.clock.now() &- t0, isFinal: false)
+    }
+
+    /// Reads every input, ingests it, and reports. Call once.
+    ///
+    /// The calling thread drains the stores' outputs as they come (`onOutput` sees each one; per
+    /// store in admission order) and calls `progress` every ``ReplayOptions/progressInterval``
+    /// and once at the end (``ReplayProgress/isFinal``). It never submits, so it never blocks on a full queue.
+    /// - Returns: per-file results, per-store figures, totals and timings. The hub stays open (its
+    ///   stores can be queried); shut it down when done.
+    public func run(
+        progress: (ReplayProgress) -> Void = { _ in }, onOutput: (EntityDb, IngestOutput) -> Void = { _, _ in }
+    ) -> ReplayReport {
+        let t0 = options.clock.now()
+        start.add(max(t0, 1))
+        let handle: (EntityDb, IngestOutput) -> Void = { [self] db, item in
+            if let e = item.error { recordError(label: item.source, e.description) }
+            onOutput(db, item)
+        }
+        #if SYNCHRONOUS_INGESTION
+        for i in inputs.indices {
+            readInput(i) {
+                hub.drain(handle)
+                progress(self.progress)
+            }
+        }
+        #else
+        let threads = (0..<min(options.readerThreads, inputs.count)).map { n in
+            WorkerThread(name: "ingest-r-\(n)") { [self] in
+                while let i = takeFile() { readInput(i) {} }
+            }
+        }
+        let interval = max(options.progressInterval.nanosecondsClamped, 1_000_000)
+        while true {
+            let finished = lock.withLock {
+                if filesDone < inputs.count {
+                    _ = lock.wait(1, untilNanoseconds: MonotonicClock.now() &+ interval)
+                }
+                return filesDone == inputs.count
+            }
+            hub.drain(handle)
+            if finished { break }
+            progress(self.progress)
+        }
+        for t in threads { t.join() }
+        #endif
+        hub.flush()
+        hub.drain(handle)
+        var final = self.progress
+        final.isFinal = true
+        progress(final)
+        return report(wall: options.clock.now() &- t0)
+    }
+
+    private func takeFile() -> Int? {
+        lock.withLock {
+            guard nextFile < inputs.count, !options.cancellation.isCancelled else { return nil }
+            defer { nextFile += 1 }
+            return nextFile
+        }
+    }
+
+    private func recordError(label: String, _ message: String) {
+        lock.withLock {
+            if let i = labels.firstIndex(of: label) { results[i].errors.append(message) }
+        }
+    }
+
+    private func report(wall: UInt64) -> ReplayReport {
+        var blocked: UInt64 = 0
+        let stores = hub.allStores.map { db in
+            let st = db.statistics
+            blocked += st.producerBlockedNanoseconds
+            return ReplayStoreReport(
+                storeId: db.storeId, chunks: st.distinctChunks, rows: st.rows,
+                bytes: chunkStores.store(db.storeId)?.statistics.approximateBytes ?? 0,
+                duplicates: st.duplicateChunks, decodeErrors: st.decodeErrors, messages: st.admitted)
+        }
+        var kinds: [String: UInt64] = [:]
+        for k in [MessageKind.end, .setStoreInfo, .arrowMsg, .blueprintActivationCommand] {
+            kinds[k.description] = kindCounts[Int(k.rawValue)].value
+        }
+        return ReplayReport(
+            files: lock.withLock { results }, messagesByKind: kinds, stores: stores,
+            bytesRead: bytesRead.value, bytesDecompressed: bytesDecompressed.value,
+            wallNanoseconds: wall, readNanoseconds: readNanos.value,
+            insertNanoseconds: insertNanos.value,
+            orderWaitNanoseconds: orderWaitNanos.value, blockedNanoseconds: blocked,
+            interrupted: options.cancellation.isCancelled, synchronous: StoreHub.isSynchronous)
+    }
+
+    // MARK: store order across files
+
+    /// Waits until no earlier file still feeds `store`, then marks `file` as feeding it.
+    /// - Returns: `false` if the replay was cancelled while waiting.
+    private func claim(_ store: StoreId, file: Int) -> Bool {
+        let t0 = MonotonicClock.now()
+        defer { orderWaitNanos.add(MonotonicClock.now() &- t0) }
+        return lock.withLock {
+            while feeders[store, default: []].contains(where: { $0 < file }) {
+                if options.cancellation.isCancelled { return false }
+                _ = lock.wait(0, untilNanoseconds: MonotonicClock.now() &+ 100_000_000)
+            }
+            feeders[store, default: []].append(file)
+            return true
+        }
+    }
+
+    private func finishFile(_ file: Int, claimed: Set<StoreId>, _ update: (inout ReplayFileResult) -> Void) {
+        lock.withLock {
+            for s in claimed { feeders[s]?.removeAll { $0 == file } }
+            update(&results[file])
+            filesDone += 1
+        }
+        lock.broadcast(0)
+        lock.broadcast(1)
+    }
+
+    // MARK: reading one input
+
+    /// Per-input reading state.
+    private final class FileState {
+        var claimed = Set<StoreId>()
+        var batch: [FramedMessage] = []
+        var bytes: UInt64 = 0
+        var messages: UInt64 = 0
+        var retries = 0
+        var errors: [String] = []
+        var stop = false
+        var sawEnd = false
+        var ended = false
+        var pacer: ReplayPacer?
+        var cancelled = false
+    }
+
+    private static let batchSize = 64
+
+    /// Reads input `i` to its end (or until cancelled), submitting as it goes; `afterBatch` runs after each submit.
+    private func readInput(_ i: Int, afterBatch: () -> Void) {
+        let label = labels[i]
+        let state = FileState()
+        if let pace = options.pace { state.pacer = ReplayPacer(pace: pace, clock: options.clock) }
+        let t0 = options.clock.now()
+        var decoder = StreamDecoder(source: label, options: options.readerOptions)
+        func sink(_ event: StreamEvent) { handle(event, file: i, label: label, state, afterBatch) }
+
+        if let reader = plainReaderFallback(i) {
+            // zstd or stdin through RRDReader: no follow, no retries.
+            switch reader {
+            case .success(var r):
+                while !state.stop, let event = r.next() {
+                    sink(event)
+                    noteBytes(r.bytesConsumed, state)
+                }
+            case .failure(let e):
+                state.errors.append(e.description)
+            }
+        } else {
+            readOwnSource(i, &decoder, state, sink)
+        }
+        submitBatch(label: label, state)
+        afterBatch()
+        readNanos.add(options.clock.now() &- t0)
+        let interrupted = state.cancelled
+        finishFile(i, claimed: state.claimed) { r in
+            r.bytesRead = state.bytes
+            r.messages = state.messages
+            r.retries = state.retries
+            r.errors.insert(contentsOf: state.errors, at: 0)
+            r.interrupted = interrupted
+        }
+    }
+
+    private func noteBytes(_ consumed: UInt64, _ state: FileState) {
+        if consumed > state.bytes {
+            bytesRead.add(consumed - state.bytes)
+            state.bytes = consumed
+        }
+    }
+
+    /// An ``RRDReader`` for inputs the default opener cannot stream itself (stdin and zstd files), or `nil`.
+    private func plainReaderFallback(_ i: Int) -> Result<RRDReader, RRDError>? {
+        guard options.openSource == nil else { return nil }
+        switch inputs[i] {
+        case .standardInput:
+            break
+        case .file(let path):
+            guard path.hasSuffix(".zst") || Self.startsWithZstdMagic(path) else { return nil }
+        }
+        do {
+            return .success(try RRDReader(path: inputs[i].description, options: options.readerOptions))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    private static func startsWithZstdMagic(_ path: String) -> Bool {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var magic: UInt32 = 0
+        let n = withUnsafeMutableBytes(of: &magic) { pread(fd, $0.baseAddress, 4, 0) }
+        return n == 4 && UInt32(littleEndian: magic) == 0xFD2F_B528
+    }
+
+    private func sleep(_ ns: UInt64) {
+        // In slices, so a cancellation is noticed within 100 ms.
+        var left = ns
+        while left > 0 && !options.cancellation.isCancelled {
+            let step = min(left, 100_000_000)
+            options.clock.sleep(nanoseconds: step)
+            left -= step
+        }
+    }
+
+    /// Reads input `i` through its byte source: retries transient errors with backoff; when following,
+    /// waits for the file to appear and grow, and stops at the End marker's footer or after the idle timeout.
+    private func readOwnSource(
+        _ i: Int, _ decoder: inout StreamDecoder, _ state: FileState, _ sink: (StreamEvent) -> Void
+    ) {
+        let follow = options.follow
+        let clock = options.clock
+        let blockSize = options.readerOptions.readBlockSize
+        var lastBytesAt = clock.now()
+        var source: (any ReplayByteSource)?
+        var failures = 0
+        func idleExpired() -> Bool {
+            guard let follow else { return true }
+            return clock.now() &- lastBytesAt >= follow.idleTimeout.nanosecondsClamped
+        }
+        func transient(_ e: ReplayIOError) -> Bool {
+            guard e.isTransient, failures < options.retry.attempts else { return false }
+            failures += 1
+            state.retries += 1
+            sleep(options.retry.delay(beforeRetry: failures).nanosecondsClamped)
+            return true
+        }
+        while !state.stop && !state.ended {
+            if options.cancellation.isCancelled {
+                state.cancelled = true
+                break
+            }
+            if source == nil {
+                do {
+                    source = try options.openSource.map { open throws(ReplayIOError) in try open(inputs[i]) }
+                        ?? FileByteSource(inputs[i])
+                    failures = 0
+                } catch let error as ReplayIOError {
+                    if follow != nil && error.errno == ENOENT && !idleExpired() {
+                        sleep(follow!.pollInterval.nanosecondsClamped)
+                        continue
+                    }
+                    if transient(error) { continue }
+                    state.errors.append("\(labels[i]): \(error)")
+                    return
+                } catch {
+                    state.errors.append("\(labels[i]): \(error)")
+                    return
+                }
+            }
+            var n = 0
+            var readError: ReplayIOError?
+            let storage = ByteStorage(count: blockSize) { (buf: UnsafeMutableRawBufferPointer) throws(Never) in
+                do throws(ReplayIOError) { n = try source!.read(into: buf) } catch { readError = error }
+            }
+            if let readError {
+                if transient(readError) { continue }
+                decoder.finish(sink)
+                state.errors.append("\(labels[i]): at byte \(decoder.bytesConsumed): \(readError)")
+                return
+            }
+            failures = 0
+            if n > 0 {
+                lastBytesAt = clock.now()
+                decoder.feed(ByteSlice(storage: storage, range: 0..<n), sink)
+                noteBytes(decoder.bytesConsumed, state)
+                if decoder.isStopped { break }
+                continue
+            }
+            // No bytes now.
+            guard follow != nil, !idleExpired() else { break }
+            sleep(follow!.pollInterval.nanosecondsClamped)
+        }
+        decoder.finish(sink)
+        noteBytes(decoder.bytesConsumed, state)
+    }
+
+    private func handle(
+        _ event: StreamEvent, file: Int, label: String, _ state: FileState, _ afterBatch: () -> Void
+    ) {
+        if options.cancellation.isCancelled {
+            state.stop = true
+            state.cancelled = true
+            return
+        }
+        switch event {
+        case .message(var m):
+            state.messages += 1
+            messageCount.add(1)
+            kindCounts[Int(m.message.kind.rawValue)].add(1)
+            if case .arrowMsg(let a) = m.message { bytesDecompressed.add(a.uncompressedSize) }
+            if case .end = m.message { state.sawEnd = true }
+            if let id = m.message.storeId, !state.claimed.contains(id) {
+                submitBatch(label: label, state)
+                afterBatch()
+                guard claim(id, file: file) else {
+                    state.stop = true
+                    state.cancelled = true
+                    return
+                }
+                state.claimed.insert(id)
+            }
+            if state.pacer != nil {
+                submitBatch(label: label, state)
+                afterBatch()
+                state.pacer!.wait(for: m.message, cancellation: options.cancellation)
+            }
+            StoreHub.decompressPayload(&m, limit: readerDecompressionLimit)
+            state.batch.append(m)
+            if state.batch.count >= Self.batchSize || state.pacer != nil {
+                submitBatch(label: label, state)
+                afterBatch()
+            }
+        case .error(let e):
+            submitBatch(label: label, state)
+            state.errors.append(e.description)
+        case .streamFooter:
+            // Following stops at the End marker (its footer closes the stream).
+            if options.follow != nil && state.sawEnd { state.ended = true }
+        case .streamHeader:
+            state.sawEnd = false
+        }
+    }
+
+    private func submitBatch(label: String, _ state: FileState) {
+        guard !state.batch.isEmpty else { return }
+        do {
+            try hub.submit(contentsOf: state.batch, source: label)
+        } catch {
+            state.errors.append(error.description)
+            state.stop = true
+        }
+        state.batch.removeAll(keepingCapacity: true)
+    }
+}
+
+/// A relaxed atomic counter shared by threads (statistics only).
+final class ReplayCounter: Sendable {
+    private let atomic = Atomic<UInt64>(0)
+    func add(_ n: UInt64) { atomic.add(n, ordering: .relaxed) }
+    var value: UInt64 { atomic.load(ordering: .relaxed) }
+}
