@@ -40,6 +40,7 @@ public final class ReplayPipeline: @unchecked Sendable {
     private var feeders: [StoreId: [Int]] = [:]
     private var filesDone = 0
     private var nextFile = 0
+    private var readersRunning = 0
     private let insertNanos: ReplayCounter
     private let readNanos = ReplayCounter()
     private let orderWaitNanos = ReplayCounter()
@@ -93,6 +94,12 @@ public final class ReplayPipeline: @unchecked Sendable {
 
     private let start = ReplayCounter()
 
+    /// What the chunk store of `id` holds now: chunks, rows and approximate bytes (`nil` if nothing was inserted).
+    public func storedTotals(_ id: StoreId) -> (chunks: Int, rows: Int, bytes: Int)? {
+        guard let st = chunkStores.store(id)?.statistics else { return nil }
+        return (st.chunks, st.rows, st.approximateBytes)
+    }
+
     /// A snapshot of the progress so far.
     public var progress: ReplayProgress {
         let (done, failed) = lock.withLock { (filesDone, results.filter(\.failed).count) }
@@ -128,18 +135,22 @@ public final class ReplayPipeline: @unchecked Sendable {
             }
         }
         #else
-        let threads = (0..<min(options.readerThreads, inputs.count)).map { n in
+        let count = min(options.readerThreads, inputs.count)
+        lock.withLock { readersRunning = count }
+        let threads = (0..<count).map { n in
             WorkerThread(name: "ingest-r-\(n)") { [self] in
                 while let i = takeFile() { readInput(i) {} }
+                lock.withLock { readersRunning -= 1 }
+                lock.broadcast(1)
             }
         }
         let interval = max(options.progressInterval.nanosecondsClamped, 1_000_000)
         while true {
             let finished = lock.withLock {
-                if filesDone < inputs.count {
+                if readersRunning > 0 {
                     _ = lock.wait(1, untilNanoseconds: MonotonicClock.now() &+ interval)
                 }
-                return filesDone == inputs.count
+                return readersRunning == 0
             }
             hub.drain(handle)
             if finished { break }
@@ -307,11 +318,20 @@ public final class ReplayPipeline: @unchecked Sendable {
     }
 
     private func sleep(_ ns: UInt64) {
-        // In slices, so a cancellation is noticed within 100 ms.
+        Self.sleep(ns, clock: options.clock, cancellation: options.cancellation)
+    }
+
+    /// Sleeps `ns` on `clock`. On the real clock in slices of 100 ms, so a cancellation is noticed soon;
+    /// an injected clock gets one call per wait, so tests see the exact schedule.
+    static func sleep(_ ns: UInt64, clock: any ReplayClock, cancellation: ReplayCancellation) {
+        guard clock is SystemReplayClock else {
+            if ns > 0 && !cancellation.isCancelled { clock.sleep(nanoseconds: ns) }
+            return
+        }
         var left = ns
-        while left > 0 && !options.cancellation.isCancelled {
+        while left > 0 && !cancellation.isCancelled {
             let step = min(left, 100_000_000)
-            options.clock.sleep(nanoseconds: step)
+            clock.sleep(nanoseconds: step)
             left -= step
         }
     }
@@ -327,6 +347,7 @@ public final class ReplayPipeline: @unchecked Sendable {
         var lastBytesAt = clock.now()
         var source: (any ReplayByteSource)?
         var failures = 0
+        var bytesFed: UInt64 = 0
         func idleExpired() -> Bool {
             guard let follow else { return true }
             return clock.now() &- lastBytesAt >= follow.idleTimeout.nanosecondsClamped
@@ -368,12 +389,16 @@ public final class ReplayPipeline: @unchecked Sendable {
             }
             if let readError {
                 if transient(readError) { continue }
-                decoder.finish(sink)
-                state.errors.append("\(labels[i]): at byte \(decoder.bytesConsumed): \(readError)")
+                submitBatch(label: labels[i], state)
+                state.errors.append(
+                    "\(labels[i]): \(readError) after \(bytesFed) bytes"
+                        + (failures > 0 ? " and \(failures) retries" : "")
+                        + " (the last complete message ends at byte \(decoder.bytesConsumed))")
                 return
             }
             failures = 0
             if n > 0 {
+                bytesFed += UInt64(n)
                 lastBytesAt = clock.now()
                 decoder.feed(ByteSlice(storage: storage, range: 0..<n), sink)
                 noteBytes(decoder.bytesConsumed, state)
