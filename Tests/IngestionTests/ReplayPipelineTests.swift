@@ -214,14 +214,14 @@ struct ReplayPipelineTests {
     func recordedPace() throws {
         let clock = VirtualClock()
         let pipeline = ReplayPipeline(
-            inputs: [.file(Fixtures.rrdPath("log_time_default.rrd"))],
+            inputs: [.file(Fixtures.rrdPath("recording_with_blueprint.rrd"))],
             options: ReplayOptions(pace: .recorded, clock: clock))
         let report = pipeline.run()
         pipeline.hub.shutdown(drain: true)
         #expect(!report.hasFailures)
         // The chunks' smallest log_time values from EXPECTED.json: the total wait is the spread of the
         // increasing ones after the first.
-        let chunks = Fixtures.expectation("log_time_default.rrd")["chunks"] as! [[String: Any]]
+        let chunks = Fixtures.expectation("recording_with_blueprint.rrd")["chunks"] as! [[String: Any]]
         let times = chunks.compactMap { (($0["timelines"] as? [String: Any])?["log_time"] as? [String: Any])?["min"] as? Int }
         var latest = times.first ?? 0
         var wait = 0
@@ -229,6 +229,7 @@ struct ReplayPipelineTests {
             wait += t - latest
             latest = t
         }
+        #expect(wait > 0, "\(times)")
         #expect(clock.sleeps.reduce(0, +) == UInt64(wait))
     }
 
