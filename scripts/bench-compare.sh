@@ -91,12 +91,12 @@ median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) print "nan"; else if (NR%2)
 tmp=$(mktemp -d "$work/run.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
-# Runs a command under /usr/bin/time; appends "elapsed_s maxrss_kb cpu_percent" to $1, stdout to $1.out.
+# Runs a command under /usr/bin/time; appends "elapsed_s maxrss_kb cpu_percent cpu_s" to $1, stdout to $1.out.
 timed() {
     local out=$1; shift
-    /usr/bin/time -f '%e %M %P' -o "$tmp/time" "$@" >"$tmp/stdout" 2>"$tmp/stderr" || {
+    /usr/bin/time -f '%e %M %P %U %S' -o "$tmp/time" "$@" >"$tmp/stdout" 2>"$tmp/stderr" || {
         echo "command failed: $*" >&2; cat "$tmp/stderr" >&2; return 1; }
-    cat "$tmp/time" >>"$out"
+    awk '{printf "%s %s %s %.2f\n", $1, $2, $3, $4 + $5}' "$tmp/time" >>"$out"
     cat "$tmp/stdout" >>"$out.out"
 }
 
@@ -109,7 +109,7 @@ for s in "${shape_list[@]}"; do
     file=$rrd_dir/${s}_$size.rrd
     bytes=$(stat -c %s "$file")
     cat "$file" >/dev/null  # page cache
-    : >"$tmp/ours.$s"; : >"$tmp/anchor.$s"; : >"$tmp/ourc.$s"; : >"$tmp/collect.$s"
+    : >"$tmp/ours.$s"; : >"$tmp/anchor.$s"; : >"$tmp/ourc.$s"; : >"$tmp/collect.$s"; : >"$tmp/import.$s"
     for ((i = 1; i <= runs; i++)); do
         log "$s run $i/$runs"
         if ((i % 2)); then
@@ -119,6 +119,7 @@ for s in "${shape_list[@]}"; do
             timed "$tmp/anchor.$s" "$py" "$shared/py_load.py" store "$file"
             timed "$tmp/ours.$s" "${ours_cmd[@]}" "$file"
         fi
+        timed "$tmp/import.$s" "$py" "$shared/py_load.py" import
         if [ -n "$compact_flag" ]; then
             timed "$tmp/ourc.$s" "${ours_cmd[@]}" "$compact_flag" "$file"
             timed "$tmp/collect.$s" "$py" "$shared/py_load.py" collect "$file"
@@ -129,6 +130,11 @@ for s in "${shape_list[@]}"; do
     ours_cpu=$(awk '{sub("%","",$3); print $3}' "$tmp/ours.$s" | median)
     anchor_s=$(grep -o '"load_s": [0-9.]*' "$tmp/anchor.$s.out" | awk '{print $2}' | median)
     anchor_rss=$(awk '{print $2}' "$tmp/anchor.$s" | median)
+    # CPU seconds (user + sys): steadier than wall time on a loaded machine. The anchor's excludes
+    # the median CPU of `py_load.py import` (interpreter start-up and `import rerun`).
+    ours_cpu_s=$(awk '{print $4}' "$tmp/ours.$s" | median)
+    import_cpu_s=$(awk '{print $4}' "$tmp/import.$s" | median)
+    anchor_cpu_s=$(awk -v i="$import_cpu_s" '{print $4 - i}' "$tmp/anchor.$s" | median)
     chunks=$(grep -o '"chunks_in_store": [0-9]*' "$tmp/anchor.$s.out" | head -1 | awk '{print $2}')
     compact_cell="n/a (no --compact flag yet)"
     if [ -n "$compact_flag" ]; then
@@ -154,9 +160,9 @@ for s in "${shape_list[@]}"; do
 
     rows+=("$(awk -v s="${s}_$size" -v mb="$bytes" -v ch="$chunks" -v ub="$ubytes" -v o="$ours_s" -v a="$anchor_s" \
         -v orss="$ours_rss" -v arss="$anchor_rss" -v cpu="$ours_cpu" -v rd="$read_s" -v hot="$hot_s" -v ret="$retain_s" \
-        -v cc="$compact_cell" 'BEGIN {
-        printf "| %s | %.0f MB | %d | %.0f MB | **%.3f s** | %.3f s | **%.2f×** | %.0f MB | %.0f MB | %.0f%% | %.2f / %.2f / %.2f s | %.2f× | %s |",
-            s, mb / 1e6, ch, ub / 1e6, o, a, a / o, orss / 1024, arss / 1024, cpu, rd, hot, ret, o / ret, cc }')")
+        -v cc="$compact_cell" -v oc="$ours_cpu_s" -v ac="$anchor_cpu_s" 'BEGIN {
+        printf "| %s | %.0f MB | %d | %.0f MB | **%.3f s** | %.3f s | **%.2f×** | %.2f / %.2f s (%.1f×) | %.0f MB | %.0f MB | %.0f%% | %.2f / %.2f / %.2f s | %.2f× | %s |",
+            s, mb / 1e6, ch, ub / 1e6, o, a, a / o, oc, ac, (oc > 0 ? ac / oc : 0), orss / 1024, arss / 1024, cpu, rd, hot, ret, o / ret, cc }')")
 done
 
 machine="$(uname -sm), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(awk '/MemTotal/ {printf "%.0f GB RAM", $2 / 1048576}' /proc/meminfo)"
@@ -168,6 +174,9 @@ echo "Medians of $runs alternating runs. Ours: wall time of the whole \`ingest r
 echo "anchor: \`load_s\` of \`py_load.py store\` (interpreter start-up and \`import rerun\` excluded). Ceilings: single thread."
 echo "Reproduce: \`BENCH_VENV=… scripts/bench-compare.sh --size $size --runs $runs\`."
 echo
-echo "| file | size | chunks | uncompressed | ingest replay | anchor store | speed-up | RSS ours | RSS anchor | our CPU | ceilings: read / LZ4 hot / LZ4 retain | ours ÷ retain | --compact vs collect |"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+echo "CPU column: user+sys seconds, ours vs the anchor's (minus \`py_load.py import\`), and their ratio; our CPU: share of one core over the wall time."
+echo "CPU pressure (/proc/pressure/cpu, some avg60) at the end: $(awk '/^some/ {sub("avg60=", "", $3); print $3 "%"}' /proc/pressure/cpu 2>/dev/null || echo n/a)."
+echo
+echo "| file | size | chunks | uncompressed | ingest replay | anchor store | speed-up | CPU s ours / anchor | RSS ours | RSS anchor | our CPU | ceilings: read / LZ4 hot / LZ4 retain | ours ÷ retain | --compact vs collect |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
 printf '%s\n' "${rows[@]}"

@@ -11,9 +11,9 @@ package protocol ChunkDecoding: AnyObject {
 
 extension ChunkDecoder: ChunkDecoding {}
 
-/// Called on the store's worker thread (inline in the synchronous build) for every decoded
-/// chunk, in admission order, before its output item is published: the seam where a chunk store
-/// inserts it. It must not submit to or flush the same store (a full queue or the flush would
+/// An extra subscriber: called on the store's worker thread (inline in the synchronous build) for every decoded
+/// chunk, in admission order, right after the store's own ``EntityDb/chunkStore`` inserted it and before its
+/// output item is published. It must not submit to or flush the same store (a full queue or the flush would
 /// wait for the hook itself); shutting the store down from it detaches the worker instead of
 /// joining it. Capture the ``EntityDb`` weakly, if at all: the store keeps its hook alive.
 public typealias ChunkInsertHook = @Sendable (_ store: StoreId, _ chunk: Chunk) -> Void

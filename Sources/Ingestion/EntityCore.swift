@@ -2,6 +2,7 @@ import Chunks
 import DequeModule
 @preconcurrency import Glibc
 import RRD
+import Store
 import Synchronization
 
 /// How a submission behaves when the input queue is full.
@@ -23,6 +24,9 @@ final class EntityCore: @unchecked Sendable {
 
     let storeId: StoreId
     let configuration: IngestConfiguration
+    /// The store's chunks: the worker inserts every decoded chunk, in admission order, before
+    /// publishing its output. Thread-safe for queries.
+    let chunkStore = ChunkStore<Chunk>()
 
     // MARK: input side
 
@@ -42,11 +46,13 @@ final class EntityCore: @unchecked Sendable {
     var workerWaiting = false
     /// guarded by `input`
     var producersWaiting = 0
-    /// guarded by `input`: total nanoseconds producers spent blocked on a full queue.
-    var blockedNanoseconds: UInt64 = 0
+    /// guarded by `input`: bytes in, queue high-water mark, time producers spent blocked.
+    var inputCounters = StoreStatistics.InputCounters()
     #if !SYNCHRONOUS_INGESTION
     /// guarded by `input` (creation); `joined` by `joinLock`.
     var thread: WorkerThread?
+    /// guarded by `input`: a worker thread runs (set when started, cleared as it exits).
+    var workerAlive = false
     let joinLock = ConditionLock()
     #endif
     /// Set by a discarding shutdown; the worker drops what it has not processed yet.
@@ -82,6 +88,8 @@ final class EntityCore: @unchecked Sendable {
     var flushWaiters = 0
     /// guarded by `output`
     var counters = StoreStatistics.Counters()
+    /// guarded by `output`: submit-to-output latencies.
+    var latency = LatencyHistogram()
     /// guarded by `output`: the info of the latest `SetStoreInfo` that came out.
     var storeInfo: SetStoreInfo?
 
@@ -93,7 +101,7 @@ final class EntityCore: @unchecked Sendable {
         #else
         ring = InputRing(capacity: configuration.queueCapacity)
         #endif
-        processor = Processor(storeId: storeId, configuration: configuration)
+        processor = Processor(storeId: storeId, configuration: configuration, chunkStore: chunkStore)
     }
 
     // MARK: admission
@@ -120,11 +128,14 @@ final class EntityCore: @unchecked Sendable {
         }
         let seq = nextSequence
         nextSequence += 1
+        let bytes = PendingMessage.byteCount(of: message)
+        inputCounters.bytesIn &+= UInt64(bytes)
+        inputCounters.highWater = Swift.max(inputCounters.highWater, 1)
         input.unlock()
         handleInline(
             PendingMessage(
                 message: message, source: source, offset: offset, sequence: seq,
-                byteCount: PendingMessage.byteCount(of: message)))
+                byteCount: bytes, admittedAt: MonotonicClock.now()))
         return seq
         #else
         let bytes = PendingMessage.byteCount(of: message)
@@ -150,7 +161,7 @@ final class EntityCore: @unchecked Sendable {
                 }
             }
         }
-        let seq = pushLocked(message, source: source, offset: offset, bytes: bytes)
+        let seq = pushLocked(message, source: source, offset: offset, bytes: bytes, now: MonotonicClock.now())
         let wake = workerWaiting
         let start = thread == nil
         if start { startWorkerLocked() }
@@ -180,6 +191,7 @@ final class EntityCore: @unchecked Sendable {
         var first: UInt64?
         var last: UInt64 = 0
         var signaled = false
+        let now = MonotonicClock.now()
         input.lock()
         defer {
             let wake = workerWaiting && !signaled
@@ -196,7 +208,7 @@ final class EntityCore: @unchecked Sendable {
                 signaled = false
                 blockOnFull(deadline: nil)
             }
-            let seq = pushLocked(m.message, source: source, offset: m.offset, bytes: bytes)
+            let seq = pushLocked(m.message, source: source, offset: m.offset, bytes: bytes, now: now)
             if thread == nil { startWorkerLocked() }
             if workerWaiting && !signaled {
                 input.signal(Self.notEmpty)
@@ -231,24 +243,30 @@ final class EntityCore: @unchecked Sendable {
         } else {
             input.wait(Self.notFull)
         }
-        blockedNanoseconds &+= MonotonicClock.now() &- t0
+        inputCounters.blockedNanoseconds &+= MonotonicClock.now() &- t0
         producersWaiting -= 1
         return inTime
     }
 
     /// `input` held, room checked.
     @inline(__always)
-    private func pushLocked(_ message: Message, source: String, offset: UInt64, bytes: Int) -> UInt64 {
+    private func pushLocked(_ message: Message, source: String, offset: UInt64, bytes: Int, now: UInt64) -> UInt64 {
         let seq = nextSequence
         nextSequence += 1
         queuedBytes += bytes
-        ring.push(PendingMessage(message: message, source: source, offset: offset, sequence: seq, byteCount: bytes))
-        queuedHint.store(ring.count, ordering: .relaxed)
+        ring.push(
+            PendingMessage(
+                message: message, source: source, offset: offset, sequence: seq, byteCount: bytes, admittedAt: now))
+        let depth = ring.count
+        queuedHint.store(depth, ordering: .relaxed)
+        if depth > inputCounters.highWater { inputCounters.highWater = depth }
+        inputCounters.bytesIn &+= UInt64(bytes)
         return seq
     }
 
     /// `input` held.
     private func startWorkerLocked() {
+        workerAlive = true
         thread = WorkerThread(name: WorkerThread.nextName()) { [self] in runWorker() }
     }
 
@@ -266,6 +284,7 @@ final class EntityCore: @unchecked Sendable {
                 workerWaiting = false
             }
             if ring.isEmpty {
+                workerAlive = false
                 input.unlock()
                 break
             }
@@ -281,6 +300,8 @@ final class EntityCore: @unchecked Sendable {
             // soon as it is handled, not when the whole batch is; popping keeps the capacity.
             batch.reverse()
             var discardedThrough: UInt64?
+            // One clock reading per message: its end is the next one's start.
+            var t0 = MonotonicClock.now()
             while let item = batch.popLast() {
                 if discarding.load(ordering: .acquiring) {
                     discardedThrough = item.sequence + 1
@@ -288,6 +309,10 @@ final class EntityCore: @unchecked Sendable {
                 }
                 var counts = ProcessedCounts()
                 let out = processor.process(item, counts: &counts)
+                let t1 = MonotonicClock.now()
+                counts.processNanoseconds = t1 &- t0
+                counts.latencyNanoseconds = t1 &- item.admittedAt
+                t0 = t1
                 publish(out, counts: counts)
             }
             if let discardedThrough { markDiscarded(through: discardedThrough) }
@@ -308,6 +333,9 @@ final class EntityCore: @unchecked Sendable {
     private func handleInline(_ item: PendingMessage) {
         var counts = ProcessedCounts()
         let out = processor.process(item, counts: &counts)
+        let t1 = MonotonicClock.now()
+        counts.processNanoseconds = t1 &- item.admittedAt
+        counts.latencyNanoseconds = counts.processNanoseconds
         publish(out, counts: counts)
     }
     #endif
@@ -320,6 +348,8 @@ final class EntityCore: @unchecked Sendable {
         outputBytes += out.accountedBytes
         handledThrough = out.sequence + 1
         counters.record(counts)
+        counters.bytesOut &+= UInt64(out.accountedBytes)
+        latency.record(counts.latencyNanoseconds)
         if case .storeInfo(let info) = out.event { storeInfo = info }
         let wake = flushWaiters > 0
         output.unlock()
@@ -408,16 +438,28 @@ final class EntityCore: @unchecked Sendable {
 
     /// A snapshot of the store's counters.
     func statistics() -> StoreStatistics {
-        let (admitted, queued, bytes, waiting, blocked, isClosed) = input.withLock {
-            (nextSequence, ring.count, queuedBytes, producersWaiting, blockedNanoseconds, closed)
+        let (admitted, queued, bytes, waiting, inputCounters, isClosed, hasWorker) = input.withLock {
+            (nextSequence, ring.count, queuedBytes, producersWaiting, self.inputCounters, closed, workerRunning)
         }
+        let storeStatistics = chunkStore.statistics
         return output.withLock {
             StoreStatistics(
-                admitted: admitted, handled: handledThrough, queuedMessages: queued, queuedBytes: bytes,
-                readyOutputs: outputs.count, readyOutputBytes: outputBytes, waitingProducers: waiting,
-                producerBlockedNanoseconds: blocked,
-                isClosed: isClosed,
-                counters: counters)
+                storeId: storeId, admitted: admitted, handled: handledThrough, queuedMessages: queued,
+                queuedBytes: bytes, readyOutputs: outputs.count, readyOutputBytes: outputBytes,
+                waitingProducers: waiting, isClosed: isClosed, hasWorker: hasWorker, input: inputCounters,
+                counters: counters, latency: LatencySummary(latency), chunkStore: storeStatistics)
         }
+    }
+
+    /// A copy of the latency histogram (for a hub's totals).
+    func latencyHistogram() -> LatencyHistogram { output.withLock { latency } }
+
+    /// Whether a worker thread runs now; `input` held.
+    private var workerRunning: Bool {
+        #if SYNCHRONOUS_INGESTION
+        return false
+        #else
+        return workerAlive
+        #endif
     }
 }

@@ -1,5 +1,6 @@
 import Chunks
 import RRD
+import Store
 
 /// One store's ingestion: a bounded input queue, a worker thread that decodes off-thread, and an
 /// ordered output queue.
@@ -152,4 +153,12 @@ public final class EntityDb: Sendable {
 
     /// A snapshot of the queues and counters.
     public var statistics: StoreStatistics { core.statistics() }
+
+    /// The store's chunks, indexed for queries. The worker (inline in the synchronous build)
+    /// inserts every decoded chunk here, in admission order, before that chunk's output item is
+    /// published: when an item has come out, its chunk (and every earlier one) can be queried.
+    /// Queries are safe from any thread while ingestion runs.
+    /// - Note: Treat it as read-only while the store ingests (``ChunkStore/remove(chunkId:)`` for
+    ///   garbage collection is fine); chunks inserted here directly bypass the engine's counters.
+    public var chunkStore: ChunkStore<Chunk> { core.chunkStore }
 }

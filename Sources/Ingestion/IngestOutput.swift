@@ -5,7 +5,8 @@ import RRD
 public enum IngestEvent: Sendable {
     /// A `SetStoreInfo`: the store's info was kept/replaced (it adds no data).
     case storeInfo(SetStoreInfo)
-    /// An `ArrowMsg` decoded into a chunk (already handed to the store's insert hook, if any).
+    /// An `ArrowMsg` decoded into a chunk, already inserted into the store's ``EntityDb/chunkStore``
+    /// (and handed to the insert hook, if any).
     case chunk(Chunk)
     /// A `BlueprintActivationCommand` for this (blueprint) store; the app acts on it. Every chunk
     /// admitted before it has been inserted when it comes out.

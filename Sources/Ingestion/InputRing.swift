@@ -8,6 +8,8 @@ struct PendingMessage {
     var sequence: UInt64
     /// What the message counts against the byte bound.
     var byteCount: Int
+    /// When it was admitted (``MonotonicClock`` nanoseconds): the start of its submit-to-output latency.
+    var admittedAt: UInt64 = 0
 
     /// Bytes a message counts against the byte bound: an `ArrowMsg`'s payload, 0 otherwise.
     static func byteCount(of message: Message) -> Int {

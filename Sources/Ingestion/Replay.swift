@@ -71,22 +71,21 @@ enum JSON {
 }
 
 extension StoreHub {
-    /// Messages a replay hands to the hub at a time.
-    static let replayBatchSize = 64
-
     /// Payloads up to this many uncompressed bytes are decompressed by ``replay(files:readerOptions:onOutput:)``
-    /// on the reading thread, larger ones by the store's worker.
-    static let readerDecompressionLimit: UInt64 = 64 << 10
+    /// on the reading thread when the stores have no byte bound; with
+    /// ``IngestConfiguration/maxQueuedBytes`` set, every payload up to that bound is.
+    static let readerDecompressionLimit = 64 << 10
 
-    /// Decompresses a small LZ4 `ArrowMsg` payload in place (on the reading thread), so the reader and
-    /// the worker share the work of tiny chunks: the worker then borrows the exact-size buffer without
-    /// copying. A payload that does not decompress is left as it is, for the worker to report in order.
-    /// Bounded memory: at most `queueCapacity` × ``readerDecompressionLimit`` bytes wait per store.
+    /// Decompresses an LZ4 `ArrowMsg` payload of at most `limit` bytes in place (on the reading
+    /// thread), so the reader and the worker share the work: the worker then borrows the exact-size
+    /// buffer without copying. A payload that does not decompress is left as it is, for the worker
+    /// to report in order. Memory stays bounded: the byte bound (or the slot bound times
+    /// ``readerDecompressionLimit``) applies to the decompressed bytes waiting per store.
     @inline(__always)
-    static func decompressSmallPayload(_ framed: inout FramedMessage) {
+    static func decompressPayload(_ framed: inout FramedMessage, limit: Int) {
         guard case .arrowMsg(var msg) = framed.message, msg.compression == .lz4,
-            msg.uncompressedSize <= readerDecompressionLimit,
-            let payload = try? msg.decompressedPayload(maxSize: readerDecompressionLimit)
+            msg.uncompressedSize <= UInt64(limit),
+            let payload = try? msg.decompressedPayload(maxSize: UInt64(limit))
         else { return }
         msg.compression = .none
         msg.uncompressedSize = UInt64(payload.count)
@@ -94,9 +93,12 @@ extension StoreHub {
         framed.message = .arrowMsg(msg)
     }
 
+    /// Messages a replay hands to the hub at a time.
+    static let replayBatchSize = 64
+
     /// Reads `files` in order through this hub on the calling thread (the stores' workers decode
-    /// in parallel; the reading thread also decompresses small payloads), reporting reader errors on the per-source error stream (source = path),
-    /// then flushes.
+    /// in parallel; the reading thread also decompresses small payloads), reporting reader errors
+    /// on the per-source error stream (source = path), then flushes.
     ///
     /// Outputs are drained as the replay goes, so memory stays bounded: `onOutput` sees each
     /// one, per store in admission order. The calling thread is both a producer and the consumer
@@ -110,6 +112,7 @@ extension StoreHub {
     ) -> ReplaySummary {
         var messages = 0
         var errors: [SourceErrorItem] = []
+        let decompressionLimit = max(configuration.maxQueuedBytes ?? 0, Self.readerDecompressionLimit)
         for path in files {
             var reader: RRDReader
             do {
@@ -134,7 +137,7 @@ extension StoreHub {
                 switch event {
                 case .message(var m):
                     messages += 1
-                    Self.decompressSmallPayload(&m)
+                    Self.decompressPayload(&m, limit: decompressionLimit)
                     batch.append(m)
                     if batch.count == Self.replayBatchSize {
                         submitBatch()

@@ -27,6 +27,12 @@ public final class ReplayPipeline: @unchecked Sendable {
 
     /// The hub every input feeds.
     public let hub: StoreHub
+
+    /// Payloads up to this many uncompressed bytes are decompressed on the reading threads (see
+    /// ``StoreHub/decompressPayload(_:limit:)``): the stores' byte bound when there is one.
+    private var readerDecompressionLimit: Int {
+        max(hub.configuration.maxQueuedBytes ?? 0, StoreHub.readerDecompressionLimit)
+    }
     /// The chunk store of every store id, filled by the stores' workers.
     public let chunkStores: ChunkStoreRegistry
     /// The inputs, in order.
@@ -443,7 +449,7 @@ public final class ReplayPipeline: @unchecked Sendable {
                 afterBatch()
                 state.pacer!.wait(for: m.message, cancellation: options.cancellation)
             }
-            StoreHub.decompressSmallPayload(&m)
+            StoreHub.decompressPayload(&m, limit: readerDecompressionLimit)
             state.batch.append(m)
             if state.batch.count >= Self.batchSize || state.pacer != nil {
                 submitBatch(label: label, state)

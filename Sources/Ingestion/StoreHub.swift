@@ -297,4 +297,13 @@ public final class StoreHub: @unchecked Sendable {
 
     /// Whether ``shutdown(drain:)`` was called.
     public var isShutDown: Bool { lock.withLock { closed } }
+
+    /// A snapshot of every store's figures and their totals (latency percentiles over all stores).
+    /// Takes each store's locks briefly, one store at a time.
+    public var statistics: HubStatistics {
+        let dbs = allStores
+        var merged = LatencyHistogram()
+        for db in dbs { merged.add(db.core.latencyHistogram()) }
+        return HubStatistics(stores: dbs.map(\.statistics), latency: LatencySummary(merged))
+    }
 }

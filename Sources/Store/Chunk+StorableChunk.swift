@@ -1,9 +1,13 @@
 import Chunks
+import RRD
 
 /// The decoded chunk model, as the store sees it: `Chunk` already offers every accessor the protocol
 /// names (`Chunk+IndexAccess.swift` in `Chunks`). Rows are in RowId order (the decoder sorts them); time
 /// ranges and sortedness were computed once at decode time.
-extension Chunk: StorableChunk {}
+extension Chunk: StorableChunk {
+    /// ``Chunk/concatenate(_:_:id:)``: fresh Arrow buffers holding both chunks' rows.
+    public static func concatenated(_ a: Chunk, _ b: Chunk, id: Tuid) -> Chunk? { concatenate(a, b, id: id) }
+}
 
 extension CellHit where C == Chunk {
     /// The cell as JSON text, rendered like pyarrow's `to_pylist()` (the query contract's `value`).

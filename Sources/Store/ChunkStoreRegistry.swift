@@ -19,14 +19,19 @@ public final class ChunkStoreRegistry: @unchecked Sendable {
     private var stores: [StoreId: ChunkStore<Chunk>] = [:]
     private var order: [StoreId] = []
 
-    /// Creates an empty registry.
-    public init() {}
+    /// The configuration of every store created here.
+    public let configuration: ChunkStoreConfiguration
+
+    /// Creates an empty collection whose stores use `configuration` (default: no compaction, no budget).
+    public init(configuration: ChunkStoreConfiguration = .default) {
+        self.configuration = configuration
+    }
 
     /// The store of `id`, created empty if it does not exist yet.
     public func storeCreatingIfNeeded(_ id: StoreId) -> ChunkStore<Chunk> {
         mutex.withLock {
             if let store = stores[id] { return store }
-            let store = ChunkStore<Chunk>()
+            let store = ChunkStore<Chunk>(configuration: configuration)
             stores[id] = store
             order.append(id)
             return store

@@ -30,8 +30,13 @@ public final class RecordingStores {
     private var applicationIds: [String: String] = [:]
     private let decoder = ChunkDecoder()
 
-    /// Creates an empty set of stores.
-    public init() {}
+    /// The configuration of every store created here.
+    public let configuration: ChunkStoreConfiguration
+
+    /// Creates an empty collection whose stores use `configuration` (default: no compaction, no budget).
+    public init(configuration: ChunkStoreConfiguration = .default) {
+        self.configuration = configuration
+    }
 
     /// The store with this id, if seen.
     public func store(_ id: StoreId) -> ChunkStore<Chunk>? { positions[id].map { stores[$0].store } }
@@ -90,7 +95,7 @@ public final class RecordingStores {
 
     private func storeFor(_ id: StoreId) -> ChunkStore<Chunk> {
         if let position = positions[id] { return stores[position].store }
-        let store = ChunkStore<Chunk>()
+        let store = ChunkStore<Chunk>(configuration: configuration)
         positions[id] = stores.count
         stores.append((id, store))
         return store

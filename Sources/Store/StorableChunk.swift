@@ -44,6 +44,17 @@ public protocol StorableChunk: Sendable {
 
     /// An approximate heap size in bytes, for statistics and the memory budget.
     var approximateByteSize: Int { get }
+
+    /// The rows of two temporal chunks of one entity as one new chunk with id `id`, sorted by RowId,
+    /// components missing on one side as null cells (compaction). Nil when they cannot be merged
+    /// (different timelines or component types, or a type the conforming chunk cannot copy); the
+    /// default never merges.
+    static func concatenated(_ a: Self, _ b: Self, id: Tuid) -> Self?
+}
+
+extension StorableChunk {
+    /// Never merges: a chunk type without concatenation is never compacted.
+    public static func concatenated(_ a: Self, _ b: Self, id: Tuid) -> Self? { nil }
 }
 
 extension StorableChunk {

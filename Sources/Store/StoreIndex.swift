@@ -115,13 +115,42 @@ struct StoreIndex<C: StorableChunk> {
     var entities: [String: EntityIndex] = [:]
     var timelines: [String: TimelineExtent] = [:]
     var stats = ChunkStoreStatistics()
+    var configuration = ChunkStoreConfiguration()
+    /// Absorbed chunk id → the compacted chunk that absorbed it (which may itself be absorbed later):
+    /// follow the chain to find whether its rows are still held.
+    var absorbedInto: [Tuid: Tuid] = [:]
+    var nextCompactedId: UInt64 = 0
+    /// Temporal chunks by first RowId, for the collector (only kept under a budget); entries of chunks
+    /// no longer held are skipped when popped.
+    var gcHeap = MinHeap<GCEntry>()
+    var gcLog: [GarbageCollectionRecord] = []
+    /// The events of the current mutation, when someone listens (``recordEvents``).
+    var pendingEvents: [StoreEvent<C>.Kind] = []
+    var recordEvents = false
+
+    @inline(__always)
+    mutating func emit(_ kind: @autoclosure () -> StoreEvent<C>.Kind) {
+        stats.eventsEmitted += 1
+        if recordEvents { pendingEvents.append(kind()) }
+    }
+
+    /// Whether `id` was absorbed by a compacted chunk that is still held.
+    mutating func isAbsorbedAndHeld(_ id: Tuid) -> Bool {
+        guard var holder = absorbedInto[id] else { return false }
+        while slotById[holder] == nil {
+            guard let next = absorbedInto[holder] else { return false }
+            holder = next
+        }
+        absorbedInto[id] = holder  // path compression
+        return true
+    }
 
     // MARK: Insert
 
     /// Indexes one chunk. Work is per timeline × component (dictionary look-ups and one array insert each);
     /// rows are only visited to check their order and, for static chunks, to find each column's winner.
     mutating func insert(_ chunk: C) throws(StoreError) -> InsertOutcome {
-        if slotById[chunk.id] != nil {
+        if slotById[chunk.id] != nil || (!absorbedInto.isEmpty && isAbsorbedAndHeld(chunk.id)) {
             stats.duplicatesSkipped += 1
             return .duplicate
         }
@@ -142,7 +171,18 @@ struct StoreIndex<C: StorableChunk> {
             }
             previous = rowId
         }
+        stats.chunksInserted += 1
+        if let limits = configuration.compaction, !chunk.isStaticData, compact(chunk, limits) {
+            return .inserted
+        }
+        place(chunk)
+        emit(.addition(chunk))
+        return .inserted
+    }
 
+    /// Indexes a chunk known to be valid and new.
+    mutating func place(_ chunk: C) {
+        let numRows = chunk.numRows
         let slot: Int32
         if let free = freeSlots.popLast() {
             slot = free
@@ -182,7 +222,129 @@ struct StoreIndex<C: StorableChunk> {
         stats.chunks += 1
         stats.rows += numRows
         stats.approximateBytes += chunk.approximateByteSize
-        return .inserted
+        if configuration.memoryBudget != nil && !isStatic {
+            gcHeap.push(GCEntry(firstRowId: chunk.rowId(at: 0), chunkId: chunk.id))
+        }
+    }
+
+    // MARK: Compaction
+
+    /// Merges `chunk` with its best time neighbour if one qualifies (§3.2); returns whether it did.
+    private mutating func compact(_ chunk: C, _ limits: ChunkStoreConfiguration.Compaction) -> Bool {
+        guard let entity = entities[chunk.entityPath], chunk.timelineCount > 0 else { return false }
+        let bytes = chunk.approximateByteSize
+        var best: (slot: Int32, score: (Int, Int, Int))?
+        var seen: [Int32] = []
+        for timeline in 0..<chunk.timelineCount {
+            guard let range = chunk.timeRange(timeline: timeline),
+                let byComponent = entity.temporal[chunk.timelineName(at: timeline)]
+            else { continue }
+            for component in 0..<chunk.componentCount {
+                guard let index = byComponent[chunk.componentName(at: component)] else { continue }
+                let p = index.countStarting(atOrBefore: range.lowerBound)
+                for k in [p - 1, p] where k >= 0 && k < index.entries.count {
+                    let slot = index.entries[k].slot
+                    if seen.contains(slot) { continue }
+                    seen.append(slot)
+                    let other = slots[Int(slot)]!.chunk
+                    guard let score = Self.mergeScore(other, chunk, bytes: bytes, limits) else { continue }
+                    if best.map({ $0.score < score }) ?? true { best = (slot, score) }
+                }
+            }
+        }
+        guard let best else { return false }
+        let neighbour = slots[Int(best.slot)]!.chunk
+        nextCompactedId += 1
+        let mergedId = Tuid(timeNs: .max, inc: nextCompactedId)
+        guard let merged = C.concatenated(neighbour, chunk, id: mergedId), merged.numRows == neighbour.numRows + chunk.numRows
+        else { return false }
+        _ = unindex(chunkId: neighbour.id)
+        place(merged)
+        absorbedInto[neighbour.id] = mergedId
+        absorbedInto[chunk.id] = mergedId
+        stats.compactions += 1
+        emit(.deletion(neighbour, .compacted(into: mergedId)))
+        emit(.addition(merged))
+        return true
+    }
+
+    /// A neighbour's score for a merge with `chunk` (higher is better), or nil when it does not qualify:
+    /// exactly the same timelines, and the merged chunk within the row and byte limits. Prefers merges
+    /// that stay time-sorted, then neighbours sharing more components, then smaller ones.
+    private static func mergeScore(
+        _ other: C, _ chunk: C, bytes: Int, _ limits: ChunkStoreConfiguration.Compaction
+    ) -> (Int, Int, Int)? {
+        guard other.timelineCount == chunk.timelineCount, other.approximateByteSize + bytes <= limits.maxBytes
+        else { return nil }
+        let rows = other.numRows + chunk.numRows
+        if rows > limits.maxRows { return nil }
+        // The merged rows (in RowId order) stay time-sorted if both are sorted and one chunk lies wholly
+        // after the other in RowId and in time, on every timeline.
+        let otherFirst = other.rowId(at: other.numRows - 1) < chunk.rowId(at: 0)
+        let chunkFirst = chunk.rowId(at: chunk.numRows - 1) < other.rowId(at: 0)
+        var sorted = otherFirst || chunkFirst
+        for t in 0..<chunk.timelineCount {
+            let name = chunk.timelineName(at: t)
+            guard let u = (0..<other.timelineCount).first(where: { other.timelineName(at: $0) == name }) else {
+                return nil
+            }
+            guard sorted else { continue }
+            guard chunk.isTimeSorted(timeline: t), other.isTimeSorted(timeline: u),
+                let a = other.timeRange(timeline: u), let b = chunk.timeRange(timeline: t)
+            else {
+                sorted = false
+                continue
+            }
+            sorted = otherFirst ? a.upperBound <= b.lowerBound : b.upperBound <= a.lowerBound
+        }
+        if !sorted && rows > limits.maxRowsIfUnsorted { return nil }
+        var shared = 0
+        for c in 0..<chunk.componentCount {
+            let name = chunk.componentName(at: c)
+            if (0..<other.componentCount).contains(where: { other.componentName(at: $0) == name }) { shared += 1 }
+        }
+        return (sorted ? 1 : 0, shared - other.componentCount, -rows)
+    }
+
+    // MARK: Garbage collection
+
+    /// Drops whole temporal chunks, smallest first RowId first, until chunk bytes plus external bytes fit
+    /// the budget (§3.3). Static chunks are never dropped.
+    mutating func collectGarbageIfNeeded() {
+        guard let budget = configuration.memoryBudget else { return }
+        let before = stats.approximateBytes + stats.externalBytes
+        guard before > budget else { return }
+        var record = GarbageCollectionRecord(
+            firstEventId: stats.eventsEmitted + 1, afterInserts: stats.chunksInserted, bytesBefore: before,
+            bytesAfter: before, budget: budget, chunksDropped: 0, rowsDropped: 0, bytesDropped: 0)
+        while stats.approximateBytes + stats.externalBytes > budget, let entry = gcHeap.pop() {
+            guard let slot = slotById[entry.chunkId], let box = slots[Int(slot)],
+                box.chunk.rowId(at: 0) == entry.firstRowId, !box.chunk.isStaticData
+            else { continue }
+            let chunk = unindex(chunkId: entry.chunkId)!
+            let bytes = chunk.approximateByteSize
+            record.chunksDropped += 1
+            record.rowsDropped += chunk.numRows
+            record.bytesDropped += bytes
+            if record.oldestDroppedRowId == nil { record.oldestDroppedRowId = entry.firstRowId }
+            record.newestDroppedRowId = entry.firstRowId
+            emit(.deletion(chunk, .garbageCollected))
+        }
+        if record.chunksDropped == 0 { record.firstEventId = 0 }
+        record.bytesAfter = stats.approximateBytes + stats.externalBytes
+        stats.garbageCollections += 1
+        stats.chunksCollected += record.chunksDropped
+        stats.rowsCollected += record.rowsDropped
+        stats.bytesCollected += record.bytesDropped
+        gcLog.append(record)
+        if gcLog.count > 256 { gcLog.removeFirst(gcLog.count - 128) }
+        // Stale entries (chunks compacted away or removed) pile up: rebuild when they dominate.
+        if gcHeap.count > 2 * stats.chunks + 1024 {
+            gcHeap = MinHeap(
+                slots.compactMap { box in
+                    box.flatMap { $0.chunk.isStaticData ? nil : GCEntry(firstRowId: $0.chunk.rowId(at: 0), chunkId: $0.chunk.id) }
+                })
+        }
     }
 
     /// Updates the per-component static winners with the chunk's highest-RowId non-null cells.
@@ -241,8 +403,16 @@ struct StoreIndex<C: StorableChunk> {
 
     // MARK: Remove
 
-    /// Removes one chunk from every index. Returns it, or nil when the id is unknown.
+    /// Removes one chunk (``ChunkStore/remove(chunkId:)``): counted, with a deletion event.
     mutating func remove(chunkId: Tuid) -> C? {
+        guard let chunk = unindex(chunkId: chunkId) else { return nil }
+        stats.removed += 1
+        emit(.deletion(chunk, .removed))
+        return chunk
+    }
+
+    /// Removes one chunk from every index. Returns it, or nil when the id is unknown.
+    mutating func unindex(chunkId: Tuid) -> C? {
         guard let slot = slotById.removeValue(forKey: chunkId), let chunk = slots[Int(slot)]?.chunk else { return nil }
         slots[Int(slot)] = nil
         freeSlots.append(slot)
@@ -289,16 +459,15 @@ struct StoreIndex<C: StorableChunk> {
         stats.chunks -= 1
         stats.rows -= chunk.numRows
         stats.approximateBytes -= chunk.approximateByteSize
-        stats.removed += 1
         return chunk
     }
 
     // MARK: Queries
 
-    func hit(_ c: RowCandidate, isStatic: Bool) -> CellHit<C> {
+    func temporalHit(_ c: RowCandidate) -> CellHit<C> {
         CellHit(
             box: slots[Int(c.slot)]!, row: Int(c.row), component: Int(c.component), rowId: c.rowId,
-            time: isStatic ? nil : c.time)
+            time: c.time)
     }
 
     func staticCell(entity: String, component: String) -> CellHit<C>? {
@@ -330,7 +499,7 @@ struct StoreIndex<C: StorableChunk> {
                 best = candidate
             }
         }
-        return best.map { hit($0, isStatic: false) }
+        return best.map { temporalHit($0) }
     }
 
     /// The row with the greatest (time, RowId) at or before `t` whose cell is not null.
@@ -405,7 +574,7 @@ struct StoreIndex<C: StorableChunk> {
             Self.collectRows(in: slots[Int(entry.slot)]!.chunk, entry: entry, from: t0, through: t1, into: &rows)
         }
         rows.sort()
-        return rows.map { hit($0, isStatic: false) }
+        return rows.map { temporalHit($0) }
     }
 
     /// Appends the rows of one chunk with a time in `t0...t1` and a non-null cell.
@@ -488,5 +657,66 @@ struct StoreIndex<C: StorableChunk> {
             }
         }
         timelines = fresh
+    }
+}
+
+/// A temporal chunk in the collector's queue, ordered by its first (smallest) RowId.
+struct GCEntry: Comparable {
+    var firstRowId: Tuid
+    var chunkId: Tuid
+    static func < (a: GCEntry, b: GCEntry) -> Bool { (a.firstRowId, a.chunkId) < (b.firstRowId, b.chunkId) }
+}
+
+/// A binary min-heap.
+struct MinHeap<Element: Comparable> {
+    private(set) var items: [Element] = []
+    var count: Int { items.count }
+
+    init() {}
+
+    /// Builds a heap of `elements` in O(n).
+    init(_ elements: [Element]) {
+        items = elements
+        var i = items.count / 2
+        while i > 0 {
+            i -= 1
+            siftDown(i)
+        }
+    }
+
+    mutating func push(_ element: Element) {
+        items.append(element)
+        var i = items.count - 1
+        while i > 0 {
+            let parent = (i - 1) / 2
+            if items[i] < items[parent] {
+                items.swapAt(i, parent)
+                i = parent
+            } else {
+                break
+            }
+        }
+    }
+
+    mutating func pop() -> Element? {
+        guard !items.isEmpty else { return nil }
+        items.swapAt(0, items.count - 1)
+        let top = items.removeLast()
+        siftDown(0)
+        return top
+    }
+
+    private mutating func siftDown(_ start: Int) {
+        var i = start
+        while true {
+            let l = 2 * i + 1
+            let r = l + 1
+            var m = i
+            if l < items.count && items[l] < items[m] { m = l }
+            if r < items.count && items[r] < items[m] { m = r }
+            if m == i { return }
+            items.swapAt(i, m)
+            i = m
+        }
     }
 }

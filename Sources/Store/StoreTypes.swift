@@ -32,9 +32,10 @@ public struct StoreError: Error, Hashable, Sendable, CustomStringConvertible {
 
 /// What ``ChunkStore/insert(_:)`` did with one chunk.
 public enum InsertOutcome: Hashable, Sendable {
-    /// The chunk is now in the store.
+    /// The chunk's rows are now in the store (as the chunk itself, or merged into a compacted chunk).
     case inserted
-    /// A chunk with that id is already in the store: nothing changed.
+    /// A chunk with that id is already in the store, or was absorbed by a compacted chunk the store
+    /// still holds: nothing changed.
     case duplicate
     /// The chunk had no rows or no component columns: dropped, as the reference store does.
     case droppedEmpty
@@ -109,6 +110,18 @@ public struct ChunkStoreStatistics: Hashable, Sendable {
     public var removed = 0
     /// Store events emitted (since creation); also the id of the last event.
     public var eventsEmitted: UInt64 = 0
+    /// Chunks inserted (since creation): each ``InsertOutcome/inserted``, compacted or not.
+    public var chunksInserted = 0
+    /// Compactions on insert (since creation): each merged a new chunk into a stored one.
+    public var compactions = 0
+    /// Bytes accounted outside the store (``ChunkStore/reserveExternalBytes(_:)``), counted against the budget.
+    public var externalBytes = 0
+    /// Garbage collections that ran (since creation).
+    public var garbageCollections = 0
+    /// Chunks, rows and bytes the garbage collector dropped (since creation).
+    public var chunksCollected = 0
+    public var rowsCollected = 0
+    public var bytesCollected = 0
 }
 
 /// One node of the entity tree: a path component, whether data is logged exactly there, and children
@@ -126,8 +139,12 @@ public struct EntityTreeNode: Hashable, Sendable {
 
 /// Why a chunk left the store.
 public enum DeletionReason: Hashable, Sendable {
-    /// ``ChunkStore/remove(chunkId:)`` was called (e.g. by garbage collection).
+    /// ``ChunkStore/remove(chunkId:)`` was called.
     case removed
+    /// Compaction merged the chunk into the chunk with this id (added in the same mutation).
+    case compacted(into: Tuid)
+    /// The garbage collector dropped it to stay within the memory budget.
+    case garbageCollected
 }
 
 /// A change to a store, delivered to subscribers in ``id`` order.

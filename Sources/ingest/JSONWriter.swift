@@ -100,6 +100,11 @@ struct JSONObject: Hashable, Sendable, ExpressibleByDictionaryLiteral {
 
     var keys: [String] { fields.map(\.key) }
 
+    /// Sets every field of `other` (new keys go last, in `other`'s order).
+    mutating func merge(_ other: JSONObject) {
+        for (k, v) in other.fields { self[k] = v }
+    }
+
     /// The object on one line: `{"a": 1, "b": "x"}`.
     func serialized() -> String {
         var out = ""

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Chunks
 import RRD
 
 /// `ingest print FILE...`: one line per stream header, message, stream footer and error.
@@ -15,12 +16,22 @@ struct PrintCommand: ParsableCommand {
 
     @OptionGroup var input: InputOptions
 
+    @Flag(
+        name: [.customShort("v"), .long],
+        help: """
+            Also decode each chunk and show its entity path, row count, timelines with their ranges and \
+            components with their Arrow types (JSON: "entity_path", "num_rows", "timelines", "components").
+            """)
+    var verbose = false
+
     mutating func run() throws {
         var out = OutputBuffer()
         var damaged = false
         for path in input.files {
             let tag = input.files.count > 1 ? path : nil
-            let bad = Self.lines(path: path, json: input.json, file: tag, options: input.readerOptions) { out.line($0) }
+            let bad = Self.lines(
+                path: path, json: input.json, verbose: verbose, file: tag, options: input.readerOptions
+            ) { out.line($0) }
             if bad {
                 out.flush()
                 printError("ingest print: \(path): damaged input (see the Error lines)")
@@ -36,20 +47,57 @@ struct PrintCommand: ParsableCommand {
     /// - Parameter file: added as a `"file"` key (JSON) or a prefix (text) when several inputs are listed.
     @discardableResult
     static func lines(
-        path: String, json: Bool, file: String? = nil, options: ReaderOptions = .init(), _ emit: (String) -> Void
+        path: String, json: Bool, verbose: Bool = false, file: String? = nil, options: ReaderOptions = .init(),
+        _ emit: (String) -> Void
     )
         -> Bool
     {
-        scanInput(path, options: options) { event, check in
-            for var object in objects(event, check) {
+        let decoder = verbose ? ChunkDecoder() : nil
+        var chunkDamaged = false
+        let damaged = scanInput(path, options: options) { event, check in
+            var chunkLines: [String] = []
+            var objects = objects(event, check)
+            // -v: the chunk behind an intact payload, decoded completely (a decode error is damage too).
+            if let decoder, case .message(let m) = event, case .arrowMsg(let a) = m.message, case .ok? = check {
+                do {
+                    let chunk = try decoder.decode(a)
+                    chunkLines = chunk.summaryLines().map { "            " + $0 }
+                    objects[0].merge(chunkJSON(chunk))
+                } catch {
+                    chunkDamaged = true
+                    objects.append(
+                        errorJSON(RRDError(.badPayload, source: path, offset: m.offset, "chunk: \(error)")))
+                }
+            }
+            for (i, var object) in objects.enumerated() {
                 if json {
                     if let file { object["file"] = .string(file) }
                     emit(object.serialized())
                 } else {
                     emit((file.map { $0 + ": " } ?? "") + text(object))
+                    if i == 0 { chunkLines.forEach(emit) }
                 }
             }
         }.damaged
+        return damaged || chunkDamaged
+    }
+
+    /// The `-v` fields of a decoded chunk.
+    static func chunkJSON(_ chunk: Chunk) -> JSONObject {
+        var timelines: JSONObject = [:]
+        for t in chunk.timelines {
+            var o: JSONObject = ["arrow_type": .string(t.arrowType), "sorted": .bool(t.isSorted)]
+            o["min"] = t.range.map { .int($0.lowerBound) } ?? .null
+            o["max"] = t.range.map { .int($0.upperBound) } ?? .null
+            timelines[t.name] = .object(o)
+        }
+        var components: JSONObject = [:]
+        for c in chunk.components { components[c.name] = .string(c.arrowType) }
+        return [
+            "entity_path": .string(chunk.entityPath), "num_rows": .int(Int64(chunk.numRows)),
+            "timelines": .object(timelines),
+            "components": .object(components),
+        ]
     }
 
     /// The JSON objects for one event (an ArrowMsg with a damaged payload gives two: the message and the error).

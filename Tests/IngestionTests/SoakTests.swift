@@ -54,8 +54,10 @@ enum SoakRun {
             "soak: \(stats.seconds)s, \(stores) stores × \(producers) producers, \(stats.messages) messages "
                 + "(\(stats.chunks) chunks, \(stats.blockedSubmits) submits blocked on a full queue), lost 0, reordered 0; "
                 + "threads \(threads) → \(threadsAfter), fds \(fds) → \(fdsAfter), "
-                + "allocator live bytes \(live.total) → \(liveAfter.total) (main arena \(live.main) → \(liveAfter.main); "
-                + "tolerance \(memoryTolerance))")
+                + (live.total > 0
+                    ? "allocator live bytes \(live.total) → \(liveAfter.total) (main arena \(live.main) → "
+                        + "\(liveAfter.main); tolerance \(memoryTolerance))"
+                    : "allocator live bytes not measured (a sanitizer's allocator: glibc counts nothing)"))
         if threadsAfter > threads { fail("\(threadsAfter - threads) threads left after shutdown") }
         if fdsAfter > fds { fail("\(fdsAfter - fds) file descriptors left after shutdown") }
         if live.total > 0, liveAfter.total > live.total + memoryTolerance {

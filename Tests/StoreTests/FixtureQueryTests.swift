@@ -64,10 +64,15 @@ struct FixtureQueryTests {
         }
     }
 
-    @Test("every question of QUERIES.json, after one replay and after a second one", arguments: files)
-    func answers(file: String) throws {
+    /// Compaction off (the default) and on with the reference's limits.
+    static let configurations: [ChunkStoreConfiguration] = [.default, ChunkStoreConfiguration(compaction: .reference)]
+
+    @Test(
+        "every question of QUERIES.json, after one replay and after a second one, compaction off and on",
+        arguments: files, configurations)
+    func answers(file: String, configuration: ChunkStoreConfiguration) throws {
         let questions = Self.questions.filter { ($0["file"] as! String) == file }
-        let stores = RecordingStores()
+        let stores = RecordingStores(configuration: configuration)
         let first = stores.load(path: Fixtures.rrdPath(file))
         #expect(first.errors.isEmpty, "\(first.errors)")
         #expect(first.insert.inserted > 0)
@@ -107,5 +112,28 @@ struct FixtureQueryTests {
         #expect(!Self.questions.isEmpty)
         let known = Set(Fixtures.rrdNames)
         #expect(Self.files.allSatisfy { known.contains($0) })
+    }
+}
+
+/// Compaction actually happens on the fixtures (so the compaction-on pass above is not vacuous).
+@Suite("Fixture compaction")
+struct FixtureCompactionTests {
+    @Test("with compaction on, the fixtures hold fewer chunks and the same rows")
+    func fewerChunks() throws {
+        var merged = 0
+        for file in FixtureQueryTests.files {
+            let plain = RecordingStores()
+            _ = plain.load(path: Fixtures.rrdPath(file))
+            let compact = RecordingStores(configuration: ChunkStoreConfiguration(compaction: .reference))
+            _ = compact.load(path: Fixtures.rrdPath(file))
+            for ((_, p), (_, c)) in zip(plain.stores, compact.stores) {
+                #expect(c.statistics.rows == p.statistics.rows, "\(file)")
+                #expect(c.statistics.chunks == p.statistics.chunks - c.statistics.compactions, "\(file)")
+                #expect(c.entityPaths() == p.entityPaths())
+                #expect(c.timelines() == p.timelines())
+                merged += c.statistics.compactions
+            }
+        }
+        #expect(merged > 0)
     }
 }

@@ -36,4 +36,10 @@ struct QueryJSONTests {
             rows.map { QueryJSON.rangeRow($0, value: render) }
                 == [#"{"time": -3, "row_id": "18EA719E342D2970275e5ef01982e30f", "value": [1, 2]}"#])
     }
+
+    @Test("non-ASCII characters are escaped as Python's json.dumps does")
+    func asciiEscaping() {
+        #expect(QueryJSON.asciiEscaped(#"["a é✓ 😀", 1.5]"#) == #"["a \u00e9\u2713 \ud83d\ude00", 1.5]"#)
+        #expect(QueryJSON.asciiEscaped(#"{"k": [1, null]}"#) == #"{"k": [1, null]}"#)
+    }
 }

@@ -40,6 +40,41 @@ struct TestChunk: StorableChunk, Hashable {
     func isNull(component: Int, row: Int) -> Bool { columns[component].cells[row] == nil }
     var approximateByteSize: Int { 64 + rowIds.count * 16 }
 
+    /// Merges rows by RowId; a column missing on one side gets null cells there (compaction).
+    static func concatenated(_ a: TestChunk, _ b: TestChunk, id: Tuid) -> TestChunk? {
+        guard a.entityPath == b.entityPath, !a.isStaticData, !b.isStaticData,
+            Set(a.timelineColumns.map(\.name)) == Set(b.timelineColumns.map(\.name)),
+            a.timelineColumns.count == b.timelineColumns.count
+        else { return nil }
+        var order: [(side: Int, row: Int)] = []
+        var i = 0
+        var j = 0
+        while i < a.numRows || j < b.numRows {
+            if j >= b.numRows || (i < a.numRows && a.rowIds[i] <= b.rowIds[j]) {
+                order.append((0, i))
+                i += 1
+            } else {
+                order.append((1, j))
+                j += 1
+            }
+        }
+        let sides = [a, b]
+        let timelines = a.timelineColumns.map { t in
+            Timeline(
+                name: t.name,
+                times: order.map { side, row in sides[side].timelineColumns.first { $0.name == t.name }!.times[row] })
+        }
+        let names = a.columns.map(\.name) + b.columns.map(\.name).filter { n in !a.columns.contains { $0.name == n } }
+        let columns = names.map { name in
+            Column(
+                name: name,
+                cells: order.map { side, row in sides[side].columns.first { $0.name == name }?.cells[row] ?? nil })
+        }
+        return TestChunk(
+            id: id, entityPath: a.entityPath, isStatic: false, rowIds: order.map { sides[$0.side].rowIds[$0.row] },
+            timelineColumns: timelines, columns: columns)
+    }
+
     /// The cell a query hit points at.
     static func value(_ hit: CellHit<TestChunk>) -> [Int]? { hit.chunk.columns[hit.component].cells[hit.row] }
 }

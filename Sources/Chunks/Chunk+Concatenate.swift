@@ -1,0 +1,396 @@
+import ArrowIPC
+import RRD
+
+/// Concatenation of two temporal chunks of one entity into a new chunk with fresh Arrow buffers
+/// (compaction, `engine-semantics.md` §3.2).
+extension Chunk {
+    /// Whether `a` and `b` can be concatenated: same entity, both temporal, exactly the same timelines
+    /// (names and types), the same Arrow type for every shared component, and only column types the
+    /// copier supports (fixed width, bool, null, binary/string and their large forms, lists, large
+    /// lists, maps, fixed-size lists and structs of those; no dictionaries, views or unions).
+    public static func canConcatenate(_ a: Chunk, _ b: Chunk) -> Bool {
+        guard a.entityPath == b.entityPath, !a.isStatic, !b.isStatic, !a.timelines.isEmpty,
+            a.timelines.count == b.timelines.count
+        else { return false }
+        for t in a.timelines {
+            guard let u = b.timeline(named: t.name), u.kind == t.kind, u.column.type == t.column.type,
+                Gather.isSupported(t.column), Gather.isSupported(u.column)
+            else { return false }
+        }
+        for c in a.components {
+            guard Gather.isSupported(c.column) else { return false }
+            if let d = b.component(named: c.name), d.column.type != c.column.type { return false }
+        }
+        return b.components.allSatisfy { Gather.isSupported($0.column) }
+    }
+
+    /// The rows of `a` and `b` in one new chunk with id `id`, sorted by RowId (ties: `a`'s rows
+    /// first), with freshly copied Arrow buffers, so neither source is referenced afterwards. A
+    /// component present in one chunk only has null cells in the other's rows. Components keep `a`'s
+    /// order, then `b`'s own; column metadata comes from the first chunk that has the column.
+    ///
+    /// - Returns: nil when ``canConcatenate(_:_:)`` is false.
+    /// - Complexity: O(rows of `a` and `b` + their value bytes).
+    public static func concatenate(_ a: Chunk, _ b: Chunk, id: Tuid) -> Chunk? {
+        guard canConcatenate(a, b) else { return nil }
+        let n = a.numRows + b.numRows
+        // Merged order: (side, row in RowId order), side 0 = a.
+        var order: [(side: UInt8, row: Int32)] = []
+        order.reserveCapacity(n)
+        var rowIds: [Tuid] = []
+        rowIds.reserveCapacity(n)
+        var i = 0
+        var j = 0
+        while i < a.numRows || j < b.numRows {
+            if j >= b.numRows || (i < a.numRows && a.rowIds[i] <= b.rowIds[j]) {
+                order.append((0, Int32(i)))
+                rowIds.append(a.rowIds[i])
+                i += 1
+            } else {
+                order.append((1, Int32(j)))
+                rowIds.append(b.rowIds[j])
+                j += 1
+            }
+        }
+
+        /// Top-level segments for one column: its rows in `order`, from `a`'s array (source 0), `b`'s
+        /// (source 1) or null (a side without the column), adjacent slots coalesced.
+        func segments(_ physical: [((Int) -> Int)?]) -> [Gather.Segment] {
+            var out: [Gather.Segment] = []
+            for (side, row) in order {
+                let s = Int(side)
+                guard let p = physical[s] else {
+                    if let last = out.last, last.source < 0 {
+                        out[out.count - 1].upper += 1
+                    } else {
+                        out.append(Gather.Segment(source: -1, lower: 0, upper: 1))
+                    }
+                    continue
+                }
+                let slot = p(Int(row))
+                if let last = out.last, last.source == s, last.upper == slot {
+                    out[out.count - 1].upper += 1
+                } else {
+                    out.append(Gather.Segment(source: s, lower: slot, upper: slot + 1))
+                }
+            }
+            return out
+        }
+
+        func physical(_ rowOrder: [Int32]?) -> (Int) -> Int {
+            if let rowOrder { return { Int(rowOrder[$0]) } }
+            return { $0 }
+        }
+        var timelines: [Timeline] = []
+        for t in a.timelines {
+            let u = b.timeline(named: t.name)!
+            guard
+                let column = Gather.gather(
+                    type: t.column.type, sources: [t.column, u.column],
+                    segments([physical(t.rowOrder), physical(u.rowOrder)]), length: n)
+            else { return nil }
+            timelines.append(
+                Timeline(
+                    name: t.name, columnName: t.columnName, kind: t.kind, arrowType: t.arrowType, column: column,
+                    rowOrder: nil))
+        }
+
+        var components: [ComponentColumn] = []
+        let names = a.components.map(\.name) + b.components.map(\.name).filter { a.component(named: $0) == nil }
+        for name in names {
+            let ca = a.component(named: name)
+            let cb = b.component(named: name)
+            let meta = (ca ?? cb)!
+            let empty = meta.column
+            guard
+                let column = Gather.gather(
+                    type: meta.column.type, sources: [ca?.column ?? empty, cb?.column ?? empty],
+                    segments([ca.map { physical($0.rowOrder) }, cb.map { physical($0.rowOrder) }]), length: n)
+            else { return nil }
+            components.append(
+                ComponentColumn(
+                    name: name, archetype: meta.archetype, component: meta.component,
+                    componentType: meta.componentType, arrowType: meta.arrowType, column: column, rowOrder: nil))
+        }
+
+        var metadata = a.schemaMetadata
+        for k in metadata.indices where metadata[k].key == "rerun:id" { metadata[k].value = id.chunkIdString }
+        let batch = ArrowRecordBatch(
+            assembling: a.recordBatch.schema, schemaID: -1, length: n,
+            columns: timelines.map(\.column) + components.map(\.column))
+        return Chunk(
+            id: id, entityPath: a.entityPath, numRows: n, isStatic: false, rowIds: rowIds, timelines: timelines,
+            components: components, schemaMetadata: metadata, recordBatch: batch, wasResorted: false, warnings: [])
+    }
+}
+
+/// Copies slot ranges of Arrow arrays into one new array (the "take" of concatenation).
+enum Gather {
+    /// Slots `lower..<upper` of source `source`, or that many null slots when `source` is negative.
+    struct Segment {
+        var source: Int
+        var lower: Int
+        var upper: Int
+        var count: Int { upper - lower }
+    }
+
+    /// Byte width of a fixed-width type, nil otherwise.
+    static func fixedWidth(_ type: ArrowType) -> Int? {
+        switch type {
+        case .int(let w, _): w / 8
+        case .float16: 2
+        case .float32, .date32, .time32: 4
+        case .float64, .date64, .time64, .timestamp, .duration: 8
+        case .decimal(_, _, let w): w / 8
+        case .interval(let u):
+            switch u {
+            case .yearMonth: 4
+            case .dayTime: 8
+            case .monthDayNano: 16
+            }
+        case .fixedSizeBinary(let w): w
+        default: nil
+        }
+    }
+
+    /// Whether `array` (and its children) can be gathered.
+    static func isSupported(_ array: ArrowArray) -> Bool {
+        guard array.dictionaryIndexType == nil else { return false }
+        switch array.type {
+        case .null, .bool, .binary, .utf8, .largeBinary, .largeUtf8: return true
+        case .list, .largeList, .map, .fixedSizeList, .structure: return array.children.allSatisfy(isSupported)
+        default: return fixedWidth(array.type) != nil
+        }
+    }
+
+    /// One new array of `length` slots holding `segments` in order (`length` = their total count).
+    /// Every source must have type `type`; nil for an unsupported type.
+    static func gather(type: ArrowType, sources: [ArrowArray], _ segments: [Gather.Segment], length: Int)
+        -> ArrowArray?
+    {
+        // Validity.
+        var nullCount = 0
+        let needsValidity: Bool
+        if case .null = type {
+            needsValidity = false
+            nullCount = length
+        } else {
+            needsValidity = segments.contains { $0.source < 0 || sources[$0.source].nullCount > 0 }
+        }
+        let validityBytes = needsValidity ? ((length + 63) / 64) * 8 : 0
+
+        switch type {
+        case .null:
+            return ArrowArray(
+                assembling: type, length: length, nullCount: length, storage: ArrowStorage(count: 0) { _ in },
+                validity: nil, values: 0..<0, data: 0..<0, children: [])
+
+        case .bool:
+            let valueBytes = (length + 7) / 8
+            let storage = ArrowStorage(count: validityBytes + valueBytes) { dst in
+                dst.initializeMemory(as: UInt8.self, repeating: 0)
+                var out = 0
+                for s in segments {
+                    for k in s.lower..<s.upper {
+                        if s.source >= 0 {
+                            let src = sources[s.source]
+                            if src.bool(at: k) { setBit(dst, validityBytes, out) }
+                            if needsValidity {
+                                if src.isNull(k) { nullCount += 1 } else { setBit(dst, 0, out) }
+                            }
+                        } else {
+                            nullCount += 1
+                        }
+                        out += 1
+                    }
+                }
+            }
+            return ArrowArray(
+                assembling: type, length: length, nullCount: nullCount, storage: storage,
+                validity: needsValidity ? 0 : nil, values: validityBytes..<(validityBytes + valueBytes), data: 0..<0,
+                children: [])
+
+        case .binary, .utf8, .largeBinary, .largeUtf8, .list, .map, .largeList:
+            let wide: Bool
+            switch type {
+            case .largeBinary, .largeUtf8, .largeList: wide = true
+            default: wide = false
+            }
+            let isList: Bool
+            switch type {
+            case .list, .map, .largeList: isList = true
+            default: isList = false
+            }
+            // Per segment, the child (or data byte) range it covers.
+            var inner: [Gather.Segment] = []
+            inner.reserveCapacity(segments.count)
+            var total = 0
+            for s in segments {
+                if s.source < 0 || s.count == 0 {
+                    inner.append(Gather.Segment(source: -1, lower: 0, upper: 0))
+                    continue
+                }
+                let src = sources[s.source]
+                let lo = src.valueRange(at: s.lower).lowerBound
+                let hi = src.valueRange(at: s.upper - 1).upperBound
+                guard lo <= hi else { return nil }
+                inner.append(Gather.Segment(source: s.source, lower: lo, upper: hi))
+                total += hi - lo
+            }
+            if !wide && total > Int(Int32.max) { return nil }
+            let offsetWidth = wide ? 8 : 4
+            let offsetBytes = ((length + 1) * offsetWidth + 7) / 8 * 8
+            let dataBytes = isList ? 0 : total
+            let storage = ArrowStorage(count: validityBytes + offsetBytes + dataBytes) { dst in
+                if validityBytes > 0 {
+                    UnsafeMutableRawBufferPointer(rebasing: dst[0..<validityBytes])
+                        .initializeMemory(as: UInt8.self, repeating: 0)
+                }
+                var out = 0
+                var position = 0
+                func writeOffset(_ slot: Int, _ value: Int) {
+                    if wide {
+                        dst.storeBytes(
+                            of: Int64(value).littleEndian, toByteOffset: validityBytes + 8 * slot, as: Int64.self)
+                    } else {
+                        dst.storeBytes(
+                            of: Int32(value).littleEndian, toByteOffset: validityBytes + 4 * slot, as: Int32.self)
+                    }
+                }
+                for (s, r) in zip(segments, inner) {
+                    for k in s.lower..<s.upper {
+                        writeOffset(out, position)
+                        if s.source >= 0 {
+                            let src = sources[s.source]
+                            position += src.valueRange(at: k).count
+                            if needsValidity {
+                                if src.isNull(k) { nullCount += 1 } else { setBit(dst, 0, out) }
+                            }
+                        } else {
+                            nullCount += 1
+                        }
+                        out += 1
+                    }
+                    if !isList && r.source >= 0 && r.count > 0 {
+                        let start = validityBytes + offsetBytes + position - r.count
+                        sources[r.source].withUnsafeBuffers { _, data in
+                            UnsafeMutableRawBufferPointer(rebasing: dst[start..<(start + r.count)])
+                                .copyMemory(from: UnsafeRawBufferPointer(rebasing: data[r.lower..<r.upper]))
+                        }
+                    }
+                }
+                writeOffset(out, position)
+            }
+            var children: [ArrowArray] = []
+            if isList {
+                guard let childType = sources[0].children.first?.type,
+                    let child = gather(
+                        type: childType, sources: sources.map { $0.children[0] }, inner.filter { $0.count > 0 },
+                        length: total)
+                else { return nil }
+                children = [child]
+            }
+            let valuesStart = validityBytes
+            return ArrowArray(
+                assembling: type, length: length, nullCount: nullCount, storage: storage,
+                validity: needsValidity ? 0 : nil, values: valuesStart..<(valuesStart + (length + 1) * offsetWidth),
+                data: isList ? 0..<0 : (validityBytes + offsetBytes)..<(validityBytes + offsetBytes + dataBytes),
+                children: children)
+
+        case .fixedSizeList(_, let size):
+            let storage = validityStorage(validityBytes, sources, segments, needsValidity, &nullCount)
+            let inner = segments.map { s in
+                s.source < 0
+                    ? Gather.Segment(source: -1, lower: 0, upper: s.count * size)
+                    : Gather.Segment(source: s.source, lower: s.lower * size, upper: s.upper * size)
+            }
+            guard let childType = sources[0].children.first?.type,
+                let child = gather(
+                    type: childType, sources: sources.map { $0.children[0] }, inner, length: length * size)
+            else { return nil }
+            return ArrowArray(
+                assembling: type, length: length, nullCount: nullCount, storage: storage,
+                validity: needsValidity ? 0 : nil, values: 0..<0, data: 0..<0, children: [child])
+
+        case .structure(let fields):
+            let storage = validityStorage(validityBytes, sources, segments, needsValidity, &nullCount)
+            var children: [ArrowArray] = []
+            for f in fields.indices {
+                guard
+                    let child = gather(
+                        type: sources[0].children[f].type, sources: sources.map { $0.children[f] }, segments,
+                        length: length)
+                else { return nil }
+                children.append(child)
+            }
+            return ArrowArray(
+                assembling: type, length: length, nullCount: nullCount, storage: storage,
+                validity: needsValidity ? 0 : nil, values: 0..<0, data: 0..<0, children: children)
+
+        default:
+            guard let width = fixedWidth(type) else { return nil }
+            let valueBytes = length * width
+            let storage = ArrowStorage(count: validityBytes + valueBytes) { dst in
+                if validityBytes > 0 {
+                    UnsafeMutableRawBufferPointer(rebasing: dst[0..<validityBytes])
+                        .initializeMemory(as: UInt8.self, repeating: 0)
+                }
+                var out = 0
+                for s in segments {
+                    let start = validityBytes + out * width
+                    let bytes = s.count * width
+                    if s.source >= 0 {
+                        let src = sources[s.source]
+                        src.withUnsafeBuffers { values, _ in
+                            UnsafeMutableRawBufferPointer(rebasing: dst[start..<(start + bytes)])
+                                .copyMemory(
+                                    from: UnsafeRawBufferPointer(
+                                        rebasing: values[(s.lower * width)..<(s.upper * width)]))
+                        }
+                        if needsValidity {
+                            for k in s.lower..<s.upper {
+                                if src.isNull(k) { nullCount += 1 } else { setBit(dst, 0, out + k - s.lower) }
+                            }
+                        }
+                    } else {
+                        UnsafeMutableRawBufferPointer(rebasing: dst[start..<(start + bytes)])
+                            .initializeMemory(as: UInt8.self, repeating: 0)
+                        nullCount += s.count
+                    }
+                    out += s.count
+                }
+            }
+            return ArrowArray(
+                assembling: type, length: length, nullCount: nullCount, storage: storage,
+                validity: needsValidity ? 0 : nil, values: validityBytes..<(validityBytes + valueBytes), data: 0..<0,
+                children: [])
+        }
+    }
+
+    /// A storage holding only a validity bitmap for `segments` (empty when not needed).
+    private static func validityStorage(
+        _ validityBytes: Int, _ sources: [ArrowArray], _ segments: [Gather.Segment], _ needsValidity: Bool,
+        _ nullCount: inout Int
+    ) -> ArrowStorage {
+        var nulls = 0
+        let storage = ArrowStorage(count: validityBytes) { dst in
+            guard needsValidity else { return }
+            dst.initializeMemory(as: UInt8.self, repeating: 0)
+            var out = 0
+            for s in segments {
+                for k in s.lower..<s.upper {
+                    if s.source >= 0 && !sources[s.source].isNull(k) { setBit(dst, 0, out) } else { nulls += 1 }
+                    out += 1
+                }
+            }
+        }
+        nullCount = nulls
+        return storage
+    }
+
+    @inline(__always)
+    private static func setBit(_ dst: UnsafeMutableRawBufferPointer, _ base: Int, _ bit: Int) {
+        let p = base + (bit >> 3)
+        dst[p] |= UInt8(1) << UInt8(bit & 7)
+    }
+}

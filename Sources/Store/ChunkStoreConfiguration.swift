@@ -1,0 +1,67 @@
+import RRD
+
+/// How a ``ChunkStore`` compacts small chunks on insert and how much memory it may hold
+/// (`engine-semantics.md` §3.2–§3.3). The default is today's behaviour: no compaction, no budget.
+///
+/// ```swift
+/// let store = ChunkStore<Chunk>(configuration: ChunkStoreConfiguration(
+///     compaction: .reference, memoryBudget: 512 << 20))
+/// ```
+public struct ChunkStoreConfiguration: Hashable, Sendable {
+    /// Size limits of a compacted chunk.
+    public struct Compaction: Hashable, Sendable {
+        /// A merge is made only if the merged chunk's ``StorableChunk/approximateByteSize`` stays at or
+        /// below this (Rerun's `RERUN_CHUNK_MAX_BYTES`, 384 KiB).
+        public var maxBytes: Int
+        /// Row limit when the merged chunk is sorted by time on every timeline (`RERUN_CHUNK_MAX_ROWS`, 4096).
+        public var maxRows: Int
+        /// Row limit when it may not be (`RERUN_CHUNK_MAX_ROWS_IF_UNSORTED`, 1024).
+        public var maxRowsIfUnsorted: Int
+
+        /// Creates limits (defaults: the reference's 384 KiB, 4096 rows, 1024 rows unsorted).
+        public init(maxBytes: Int = 384 * 1024, maxRows: Int = 4096, maxRowsIfUnsorted: Int = 1024) {
+            self.maxBytes = maxBytes
+            self.maxRows = maxRows
+            self.maxRowsIfUnsorted = maxRowsIfUnsorted
+        }
+
+        /// The reference viewer's limits.
+        public static let reference = Compaction()
+    }
+
+    /// Compaction on insert, or nil for none (the default).
+    public var compaction: Compaction?
+    /// The byte budget: after each mutation, while the chunks' ``StorableChunk/approximateByteSize``
+    /// plus the external bytes (``ChunkStore/reserveExternalBytes(_:)``) exceed it, whole temporal
+    /// chunks are dropped, smallest first RowId first. Nil (the default) for no budget.
+    public var memoryBudget: Int?
+
+    /// Creates a configuration; the defaults keep every chunk as inserted.
+    public init(compaction: Compaction? = nil, memoryBudget: Int? = nil) {
+        self.compaction = compaction
+        self.memoryBudget = memoryBudget
+    }
+
+    /// No compaction, no budget.
+    public static let `default` = ChunkStoreConfiguration()
+}
+
+/// One garbage collection: when it ran, what triggered it and what it dropped.
+public struct GarbageCollectionRecord: Hashable, Sendable {
+    /// The id of its first deletion event (events of a collection are consecutive).
+    public var firstEventId: UInt64
+    /// How many chunks had been inserted into the store (``ChunkStoreStatistics/chunksInserted``) when it ran.
+    public var afterInserts: Int
+    /// Chunk bytes plus external bytes before and after.
+    public var bytesBefore: Int
+    public var bytesAfter: Int
+    /// The budget it enforced.
+    public var budget: Int
+    /// Chunks, rows and chunk bytes dropped.
+    public var chunksDropped: Int
+    public var rowsDropped: Int
+    public var bytesDropped: Int
+    /// The smallest and largest first-RowId of the dropped chunks (nil when nothing could be dropped).
+    public var oldestDroppedRowId: Tuid?
+    public var newestDroppedRowId: Tuid?
+}
