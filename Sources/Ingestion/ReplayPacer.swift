@@ -50,13 +50,8 @@ struct ReplayPacer {
         }
     }
 
-    /// Blocks until `message` is due (in slices of at most 100 ms, so cancelling is noticed).
+    /// Blocks until `message` is due (a cancellation is noticed within 100 ms on the real clock).
     mutating func wait(for message: Message, cancellation: ReplayCancellation) {
-        var left = delay(for: message)
-        while left > 0 && !cancellation.isCancelled {
-            let step = min(left, 100_000_000)
-            clock.sleep(nanoseconds: step)
-            left -= step
-        }
+        ReplayPipeline.sleep(delay(for: message), clock: clock, cancellation: cancellation)
     }
 }

@@ -12,13 +12,12 @@ import Synchronization
 /// let pipeline = ReplayPipeline(inputs: inputs)
 /// let report = pipeline.run(progress: { p in print(p.bytesRead) })
 /// print(report.text)
-/// pipeline.chunkStores.store(report.stores[0].storeId)?.statistics
+/// pipeline.hub.store(report.stores[0].storeId)?.chunkStore.statistics
 /// pipeline.hub.shutdown(drain: true)
 /// ```
 ///
 /// Files are read by ``ReplayOptions/readerThreads`` reader threads, each taking the next file in
-/// order. Every chunk is inserted into its store's ``ChunkStore`` (``chunkStores``) on the store's
-/// worker. A store fed by several files gets their messages file after file: a reader meeting a store
+/// order. Every chunk is inserted into its store's ``EntityDb/chunkStore`` on the store's worker. A store fed by several files gets their messages file after file: a reader meeting a store
 /// that an earlier, unfinished file has fed waits (before submitting, so it holds no queue slot)
 /// until that file is done. One bad file never stops the others: its errors are kept in its
 /// ``ReplayFileResult``. The synchronous build reads the files one after another on the calling thread.
@@ -33,8 +32,6 @@ public final class ReplayPipeline: @unchecked Sendable {
     private var readerDecompressionLimit: Int {
         max(hub.configuration.maxQueuedBytes ?? 0, StoreHub.readerDecompressionLimit)
     }
-    /// The chunk store of every store id, filled by the stores' workers.
-    public let chunkStores: ChunkStoreRegistry
     /// The inputs, in order.
     public let inputs: [ReplayInput]
     /// The settings.
@@ -46,7 +43,7 @@ public final class ReplayPipeline: @unchecked Sendable {
     private var feeders: [StoreId: [Int]] = [:]
     private var filesDone = 0
     private var nextFile = 0
-    private let insertNanos: ReplayCounter
+    private var readersRunning = 0
     private let readNanos = ReplayCounter()
     private let orderWaitNanos = ReplayCounter()
     private let bytesRead = ReplayCounter()
@@ -55,27 +52,13 @@ public final class ReplayPipeline: @unchecked Sendable {
     private let kindCounts = (0..<4).map { _ in ReplayCounter() }
     private let bytesTotal: UInt64
 
-    /// A pipeline over `inputs`. `configuration` is applied to every store; its ``IngestConfiguration/insertChunk``
-    /// hook, if any, still runs after the chunk was inserted into ``chunkStores``.
+    /// A pipeline over `inputs`. `configuration` is applied to every store (each ``EntityDb`` inserts
+    /// every chunk into its own ``EntityDb/chunkStore``).
     public init(
         inputs: [ReplayInput], configuration: IngestConfiguration = IngestConfiguration(),
         options: ReplayOptions = ReplayOptions()
     ) {
-        let registry = ChunkStoreRegistry()
-        let clock = options.clock
-        let insertNanos = ReplayCounter()
-        self.insertNanos = insertNanos
-        var config = configuration
-        let userHook = configuration.insertChunk
-        let stores = registry
-        config.insertChunk = { id, chunk in
-            let t0 = clock.now()
-            _ = try? stores.insert(chunk, into: id)
-            insertNanos.add(clock.now() &- t0)
-            userHook?(id, chunk)
-        }
-        self.chunkStores = registry
-        self.hub = StoreHub(configuration: config)
+        self.hub = StoreHub(configuration: configuration)
         self.inputs = inputs
         self.options = options
         self.results = inputs.map {
@@ -98,6 +81,12 @@ public final class ReplayPipeline: @unchecked Sendable {
     }
 
     private let start = ReplayCounter()
+
+    /// What the chunk store of `id` holds now: chunks, rows and approximate bytes (`nil` if nothing was inserted).
+    public func storedTotals(_ id: StoreId) -> (chunks: Int, rows: Int, bytes: Int)? {
+        guard let st = hub.store(id)?.chunkStore.statistics else { return nil }
+        return (st.chunks, st.rows, st.approximateBytes)
+    }
 
     /// A snapshot of the progress so far.
     public var progress: ReplayProgress {
@@ -134,18 +123,22 @@ public final class ReplayPipeline: @unchecked Sendable {
             }
         }
         #else
-        let threads = (0..<min(options.readerThreads, inputs.count)).map { n in
+        let count = min(options.readerThreads, inputs.count)
+        lock.withLock { readersRunning = count }
+        let threads = (0..<count).map { n in
             WorkerThread(name: "ingest-r-\(n)") { [self] in
                 while let i = takeFile() { readInput(i) {} }
+                lock.withLock { readersRunning -= 1 }
+                lock.broadcast(1)
             }
         }
         let interval = max(options.progressInterval.nanosecondsClamped, 1_000_000)
         while true {
             let finished = lock.withLock {
-                if filesDone < inputs.count {
+                if readersRunning > 0 {
                     _ = lock.wait(1, untilNanoseconds: MonotonicClock.now() &+ interval)
                 }
-                return filesDone == inputs.count
+                return readersRunning == 0
             }
             hub.drain(handle)
             if finished { break }
@@ -177,12 +170,16 @@ public final class ReplayPipeline: @unchecked Sendable {
 
     private func report(wall: UInt64) -> ReplayReport {
         var blocked: UInt64 = 0
+        var decode: UInt64 = 0
+        var insert: UInt64 = 0
         let stores = hub.allStores.map { db in
             let st = db.statistics
             blocked += st.producerBlockedNanoseconds
+            decode += st.decodeNanoseconds
+            insert += st.insertNanoseconds
             return ReplayStoreReport(
                 storeId: db.storeId, chunks: st.distinctChunks, rows: st.rows,
-                bytes: chunkStores.store(db.storeId)?.statistics.approximateBytes ?? 0,
+                bytes: st.chunkStore.approximateBytes,
                 duplicates: st.duplicateChunks, decodeErrors: st.decodeErrors, messages: st.admitted)
         }
         var kinds: [String: UInt64] = [:]
@@ -193,7 +190,7 @@ public final class ReplayPipeline: @unchecked Sendable {
             files: lock.withLock { results }, messagesByKind: kinds, stores: stores,
             bytesRead: bytesRead.value, bytesDecompressed: bytesDecompressed.value,
             wallNanoseconds: wall, readNanoseconds: readNanos.value,
-            insertNanoseconds: insertNanos.value,
+            decodeNanoseconds: decode, insertNanoseconds: insert,
             orderWaitNanoseconds: orderWaitNanos.value, blockedNanoseconds: blocked,
             interrupted: options.cancellation.isCancelled, synchronous: StoreHub.isSynchronous)
     }
@@ -206,11 +203,12 @@ public final class ReplayPipeline: @unchecked Sendable {
         let t0 = MonotonicClock.now()
         defer { orderWaitNanos.add(MonotonicClock.now() &- t0) }
         return lock.withLock {
+            // Registered before waiting: a later file that meets the store meanwhile queues behind this one.
+            feeders[store, default: []].append(file)
             while feeders[store, default: []].contains(where: { $0 < file }) {
                 if options.cancellation.isCancelled { return false }
                 _ = lock.wait(0, untilNanoseconds: MonotonicClock.now() &+ 100_000_000)
             }
-            feeders[store, default: []].append(file)
             return true
         }
     }
@@ -313,11 +311,20 @@ public final class ReplayPipeline: @unchecked Sendable {
     }
 
     private func sleep(_ ns: UInt64) {
-        // In slices, so a cancellation is noticed within 100 ms.
+        Self.sleep(ns, clock: options.clock, cancellation: options.cancellation)
+    }
+
+    /// Sleeps `ns` on `clock`. On the real clock in slices of 100 ms, so a cancellation is noticed soon;
+    /// an injected clock gets one call per wait, so tests see the exact schedule.
+    static func sleep(_ ns: UInt64, clock: any ReplayClock, cancellation: ReplayCancellation) {
+        guard clock is SystemReplayClock else {
+            if ns > 0 && !cancellation.isCancelled { clock.sleep(nanoseconds: ns) }
+            return
+        }
         var left = ns
-        while left > 0 && !options.cancellation.isCancelled {
+        while left > 0 && !cancellation.isCancelled {
             let step = min(left, 100_000_000)
-            options.clock.sleep(nanoseconds: step)
+            clock.sleep(nanoseconds: step)
             left -= step
         }
     }
@@ -333,6 +340,7 @@ public final class ReplayPipeline: @unchecked Sendable {
         var lastBytesAt = clock.now()
         var source: (any ReplayByteSource)?
         var failures = 0
+        var bytesFed: UInt64 = 0
         func idleExpired() -> Bool {
             guard let follow else { return true }
             return clock.now() &- lastBytesAt >= follow.idleTimeout.nanosecondsClamped
@@ -374,12 +382,16 @@ public final class ReplayPipeline: @unchecked Sendable {
             }
             if let readError {
                 if transient(readError) { continue }
-                decoder.finish(sink)
-                state.errors.append("\(labels[i]): at byte \(decoder.bytesConsumed): \(readError)")
+                submitBatch(label: labels[i], state)
+                state.errors.append(
+                    "\(labels[i]): \(readError) after \(bytesFed) bytes"
+                        + (failures > 0 ? " and \(failures) retries" : "")
+                        + " (the last complete message ends at byte \(decoder.bytesConsumed))")
                 return
             }
             failures = 0
             if n > 0 {
+                bytesFed += UInt64(n)
                 lastBytesAt = clock.now()
                 decoder.feed(ByteSlice(storage: storage, range: 0..<n), sink)
                 noteBytes(decoder.bytesConsumed, state)
@@ -412,12 +424,12 @@ public final class ReplayPipeline: @unchecked Sendable {
             if let id = m.message.storeId, !state.claimed.contains(id) {
                 submitBatch(label: label, state)
                 afterBatch()
+                state.claimed.insert(id)  // released when the file finishes, even if the claim was cancelled
                 guard claim(id, file: file) else {
                     state.stop = true
                     state.cancelled = true
                     return
                 }
-                state.claimed.insert(id)
             }
             if state.pacer != nil {
                 submitBatch(label: label, state)

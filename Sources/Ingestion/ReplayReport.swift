@@ -56,6 +56,8 @@ public struct ReplayReport: Sendable {
     public var wallNanoseconds: UInt64
     /// Time reader threads spent reading and framing, summed over threads (includes waits for growing files).
     public var readNanoseconds: UInt64
+    /// Time the stores' workers spent decoding chunks (decompression, Arrow, chunk build), summed over workers.
+    public var decodeNanoseconds: UInt64
     /// Time the stores' workers spent inserting chunks into the chunk stores, summed over workers.
     public var insertNanoseconds: UInt64
     /// Time readers spent waiting for an earlier file to finish with a shared store.
@@ -114,7 +116,7 @@ public struct ReplayReport: Sendable {
     ///              "decode_errors", "messages"}...],
     ///  "bytes": {"read": N, "decompressed": N},
     ///  "throughput": {"messages_per_second": X, "megabytes_per_second": X},
-    ///  "time_seconds": {"wall": X, "read": X, "insert": X, "order_wait": X, "backpressure_blocked": X}}
+    ///  "time_seconds": {"wall": X, "read": X, "decode": X, "insert": X, "order_wait": X, "backpressure_blocked": X}}
     /// ```
     public var json: String {
         var s = "{\n  \"schema_version\": \(Self.schemaVersion),\n"
@@ -145,7 +147,7 @@ public struct ReplayReport: Sendable {
         s += "  \"throughput\": {\"messages_per_second\": \(Self.fixed(perSecond(messages))), "
         s += "\"megabytes_per_second\": \(Self.fixed(perSecond(bytesRead) / 1e6, 3))},\n"
         s += "  \"time_seconds\": {\"wall\": \(Self.seconds(wallNanoseconds)), \"read\": \(Self.seconds(readNanoseconds)), "
-        s += "\"insert\": \(Self.seconds(insertNanoseconds)), \"order_wait\": \(Self.seconds(orderWaitNanoseconds)), "
+        s += "\"decode\": \(Self.seconds(decodeNanoseconds)), \"insert\": \(Self.seconds(insertNanoseconds)), \"order_wait\": \(Self.seconds(orderWaitNanoseconds)), "
         s += "\"backpressure_blocked\": \(Self.seconds(blockedNanoseconds))}\n}"
         return s
     }
@@ -188,7 +190,7 @@ public struct ReplayReport: Sendable {
             "bytes: \(bytesRead) read, \(bytesDecompressed) decompressed; "
                 + "\(Self.fixed(perSecond(messages))) msg/s, \(Self.fixed(perSecond(bytesRead) / 1e6, 3)) MB/s")
         lines.append(
-            "time: wall \(Self.seconds(wallNanoseconds)) s, read \(Self.seconds(readNanoseconds)) s, "
+            "time: wall \(Self.seconds(wallNanoseconds)) s, read \(Self.seconds(readNanoseconds)) s, decode \(Self.seconds(decodeNanoseconds)) s, "
                 + "insert \(Self.seconds(insertNanoseconds)) s, order wait \(Self.seconds(orderWaitNanoseconds)) s, "
                 + "blocked on backpressure \(Self.seconds(blockedNanoseconds)) s"
                 + (synchronous ? " (synchronous build)" : ""))

@@ -92,6 +92,12 @@ struct ReplayCommand: ParsableCommand {
     @Flag(name: .long, help: .hidden)
     var keep = false  // chunks are always inserted now; kept so old scripts still run
 
+    /// Parses and validates `args` (the seam the tests use).
+    static func arguments(_ args: [String]) throws -> ReplayCommand { try parse(args) }
+
+    /// The chosen log level's name.
+    var logLevelName: String { logLevel.rawValue }
+
     func validate() throws {
         guard !inputs.isEmpty else { throw ValidationError("give at least one file, directory or pattern") }
         guard queueCapacity > 0 && queueCapacity <= 1 << 24 else {
