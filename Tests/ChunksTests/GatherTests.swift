@@ -21,7 +21,9 @@ struct GatherTests {
         var gathered = 0
         for column in batch.columns {
             guard Gather.isSupported(column) else {
-                #expect(Gather.gather(type: column.type, sources: [column], [], length: 0) == nil || column.dictionaryIndexType != nil)
+                #expect(
+                    Gather.gather(type: column.type, sources: [column], [], length: 0) == nil
+                        || column.dictionaryIndexType != nil)
                 continue
             }
             let n = column.length
