@@ -23,7 +23,7 @@ extension ArrowArray {
 }
 
 extension ArrowRecordBatch {
-    /// A batch assembled from arrays built in memory (``ArrowArray/init(assembling:length:nullCount:storage:validity:values:data:children:)``).
+    /// A batch assembled from arrays built in memory (`ArrowArray.init(assembling:…)`).
     /// `schemaID` should be negative so it never matches an id an ``ArrowStreamReader`` hands out.
     public init(assembling schema: ArrowSchema, schemaID: Int, length: Int, columns: [ArrowArray]) {
         self.init(schema: schema, schemaID: schemaID, length: length, columns: columns, warnings: [])

@@ -134,7 +134,9 @@ extension Chunk {
             guard
                 let column = Gather.gather(
                     type: meta.column.type, sources: [ca?.column ?? empty, cb?.column ?? empty],
-                    segments([ca.map { physical($0.rowOrder) }, cb.map { physical($0.rowOrder) }], [ca?.rowOrder, cb?.rowOrder]), length: n)
+                    segments(
+                        [ca.map { physical($0.rowOrder) }, cb.map { physical($0.rowOrder) }],
+                        [ca?.rowOrder, cb?.rowOrder]), length: n)
             else { return nil }
             components.append(
                 ComponentColumn(
@@ -194,7 +196,9 @@ enum Gather {
 
     /// One new array of `length` slots holding `segments` in order (`length` = their total count).
     /// Every source must have type `type`; nil for an unsupported type.
-    static func gather(type: ArrowType, sources: [ArrowArray], _ segments: [Gather.Segment], length: Int)
+    static func gather(
+        type: ArrowType, sources: [ArrowArray], _ segments: [Gather.Segment], length: Int
+    )
         -> ArrowArray?
     {
         // Validity.
@@ -292,7 +296,8 @@ enum Gather {
                         let shift = position - r.lower
                         sources[s.source].withUnsafeBuffers { offsets, _ in
                             for k in s.lower..<s.upper {
-                                let o = Int(Int32(littleEndian: offsets.loadUnaligned(fromByteOffset: 4 * k, as: Int32.self)))
+                                let o = Int(
+                                    Int32(littleEndian: offsets.loadUnaligned(fromByteOffset: 4 * k, as: Int32.self)))
                                 dst.storeBytes(
                                     of: Int32(o + shift).littleEndian, toByteOffset: validityBytes + 4 * out,
                                     as: Int32.self)

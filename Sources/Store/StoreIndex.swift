@@ -256,7 +256,8 @@ struct StoreIndex<C: StorableChunk> {
         let neighbour = slots[Int(best.slot)]!.chunk
         nextCompactedId += 1
         let mergedId = Tuid(timeNs: .max, inc: nextCompactedId)
-        guard let merged = C.concatenated(neighbour, chunk, id: mergedId), merged.numRows == neighbour.numRows + chunk.numRows
+        guard let merged = C.concatenated(neighbour, chunk, id: mergedId),
+            merged.numRows == neighbour.numRows + chunk.numRows
         else { return false }
         _ = unindex(chunkId: neighbour.id)
         place(merged)
@@ -342,7 +343,9 @@ struct StoreIndex<C: StorableChunk> {
         if gcHeap.count > 2 * stats.chunks + 1024 {
             gcHeap = MinHeap(
                 slots.compactMap { box in
-                    box.flatMap { $0.chunk.isStaticData ? nil : GCEntry(firstRowId: $0.chunk.rowId(at: 0), chunkId: $0.chunk.id) }
+                    box.flatMap {
+                        $0.chunk.isStaticData ? nil : GCEntry(firstRowId: $0.chunk.rowId(at: 0), chunkId: $0.chunk.id)
+                    }
                 })
         }
     }

@@ -123,7 +123,8 @@ struct CompactionTests {
         let store = ChunkStore<TestChunk>(configuration: ChunkStoreConfiguration(compaction: limits))
         // Later RowIds at earlier times: every merge is unsorted.
         for k in 0..<6 {
-            _ = try store.insert(Self.chunk(UInt64(k + 1), rows: [UInt64(k + 1)], times: [Int64(100 - k)], column: "X:x"))
+            _ = try store.insert(
+                Self.chunk(UInt64(k + 1), rows: [UInt64(k + 1)], times: [Int64(100 - k)], column: "X:x"))
         }
         #expect(store.allChunks().allSatisfy { $0.numRows <= 3 })
         #expect(store.statistics.rows == 6)

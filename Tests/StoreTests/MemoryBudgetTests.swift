@@ -86,7 +86,8 @@ struct MemoryBudgetTests {
         #expect(store.latestAt(entity: "/c", component: "X:x", timeline: "frame", at: 100)?.rowId == t1.rowIds[1])
     }
 
-    @Test("budget and compaction together: random stores answer like the oracle over what remains",
+    @Test(
+        "budget and compaction together: random stores answer like the oracle over what remains",
         arguments: Array(UInt64(1)...20))
     func withCompaction(seed: UInt64) throws {
         var generator = ChunkGenerator(seed: seed)
