@@ -7,7 +7,7 @@
 # zstd input), FuzzArrowIPC (Arrow IPC reader + value rendering), FuzzIngest (one-message recordings through StoreHub).
 # Seeds come from Fixtures/ (FuzzStream derives the other targets' seeds from the recordings), plus the regression
 # inputs in Fixtures/fuzz/<target>/. The corpus grows in .build-fuzz/corpus/<target> and is kept between runs.
-# A crash leaves its input in .build-fuzz/artifacts/<target>/ and makes the script fail: copy the input to
+# A crash leaves its input in .build-fuzz/findings/<target>/ and makes the script fail: copy the input to
 # Fixtures/fuzz/<target>/ (the replay tests then run it) and fix the bug.
 # Environment: FUZZ_CONFIG=debug|release (default release), FUZZ_JOBS (parallel processes per target, default 1).
 set -euo pipefail
@@ -53,15 +53,15 @@ parallel=()
 status=0
 for t in "${targets[@]}"; do
     corpus="$scratch/corpus/$t"
-    artifacts="$scratch/artifacts/$t"
-    mkdir -p "$corpus" "$artifacts"
+    findings="$scratch/findings/$t"  # not "artifacts": SwiftPM owns and clears <scratch>/artifacts
+    mkdir -p "$corpus" "$findings"
     echo "--- $t for ${seconds} s ($(ls "$seeds/$t" | wc -l) seeds, corpus $(ls "$corpus" | wc -l))"
     # -rss_limit_mb: every harness caps what input may allocate far below it; a report here is a finding.
-    before=$(ls "$artifacts" | wc -l)
+    before=$(ls "$findings" | wc -l)
     set +e
     # From the scratch directory: with FUZZ_JOBS > 1 libFuzzer writes fuzz-<job>.log files into the current one.
     (cd "$scratch" && "$bin/$t" "$corpus" "$seeds/$t" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \
-        -max_len=262144 "${parallel[@]}" -artifact_prefix="$artifacts/" -print_final_stats=1 \
+        -max_len=262144 "${parallel[@]}" -artifact_prefix="$findings/" -print_final_stats=1 \
         >"$scratch/$t.log" 2>&1)
     rc=$?
     set -e
@@ -71,12 +71,12 @@ for t in "${targets[@]}"; do
         rm -f "$f"
     done
     # A job's crash may not reach the parent's exit status: a new artifact is a finding too.
-    if [ "$(ls "$artifacts" | wc -l)" -ne "$before" ] && [ $rc -eq 0 ]; then rc=1; fi
+    if [ "$(ls "$findings" | wc -l)" -ne "$before" ] && [ $rc -eq 0 ]; then rc=1; fi
     grep -E "^stat::number_of_executed_units|^stat::peak_rss_mb|^#[0-9]+ *DONE" "$scratch/$t.log" | tr '\n' ' '
     echo
     if [ $rc -ne 0 ]; then
         status=1
-        echo "!!! $t failed (rc=$rc): see $scratch/$t.log and $artifacts/"
+        echo "!!! $t failed (rc=$rc): see $scratch/$t.log and $findings/"
         grep -E "ERROR|SUMMARY|Fatal error|Test unit written" "$scratch/$t.log" | head -20 || true
     fi
 done

@@ -129,7 +129,12 @@ public final class ReplayPipeline: @unchecked Sendable {
         #if SYNCHRONOUS_INGESTION
         for i in inputs.indices {
             readInput(i) {
-                hub.drain(handle)
+                // Not `handle`: a closure value that captures the non-escaping `onOutput` may not be
+                // captured again by this closure (error in the synchronous build).
+                hub.drain { db, item in
+                    if let e = item.error { recordError(label: item.source, e.description) }
+                    onOutput(db, item)
+                }
                 progress(self.progress)
             }
         }
