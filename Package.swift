@@ -60,7 +60,8 @@ let package = Package(
             ],
             swiftSettings: syncSettings
         ),
-        .target(name: "IngestTestSupport", dependencies: ["Ingestion", "RRD", "Chunks"], swiftSettings: syncSettings),
+        .target(
+            name: "IngestTestSupport", dependencies: ["Ingestion", "RRD", "Chunks", "CLZ4"], swiftSettings: syncSettings),
 
         // The command-line tool.
         .executableTarget(

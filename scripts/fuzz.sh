@@ -57,12 +57,21 @@ for t in "${targets[@]}"; do
     mkdir -p "$corpus" "$artifacts"
     echo "--- $t for ${seconds} s ($(ls "$seeds/$t" | wc -l) seeds, corpus $(ls "$corpus" | wc -l))"
     # -rss_limit_mb: every harness caps what input may allocate far below it; a report here is a finding.
+    before=$(ls "$artifacts" | wc -l)
     set +e
-    "$bin/$t" "$corpus" "$seeds/$t" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \
+    # From the scratch directory: with FUZZ_JOBS > 1 libFuzzer writes fuzz-<job>.log files into the current one.
+    (cd "$scratch" && "$bin/$t" "$corpus" "$seeds/$t" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \
         -max_len=262144 "${parallel[@]}" -artifact_prefix="$artifacts/" -print_final_stats=1 \
-        >"$scratch/$t.log" 2>&1
+        >"$scratch/$t.log" 2>&1)
     rc=$?
     set -e
+    for f in "$scratch"/fuzz-*.log; do  # the jobs' own logs, when FUZZ_JOBS > 1
+        [ -e "$f" ] || continue
+        cat "$f" >>"$scratch/$t.log"
+        rm -f "$f"
+    done
+    # A job's crash may not reach the parent's exit status: a new artifact is a finding too.
+    if [ "$(ls "$artifacts" | wc -l)" -ne "$before" ] && [ $rc -eq 0 ]; then rc=1; fi
     grep -E "^stat::number_of_executed_units|^stat::peak_rss_mb|^#[0-9]+ *DONE" "$scratch/$t.log" | tr '\n' ' '
     echo
     if [ $rc -ne 0 ]; then

@@ -34,28 +34,57 @@ extension Chunk {
     public static func concatenate(_ a: Chunk, _ b: Chunk, id: Tuid) -> Chunk? {
         guard canConcatenate(a, b) else { return nil }
         let n = a.numRows + b.numRows
-        // Merged order: (side, row in RowId order), side 0 = a.
+        // Merged order: (side, row in RowId order), side 0 = a. Common case (chunks arriving in order):
+        // one side's rows all precede the other's, so each column is two whole segments.
+        let aFirst = b.numRows == 0 || a.rowIds[a.numRows - 1] <= b.rowIds[0]
+        let bFirst = !aFirst && b.rowIds[b.numRows - 1] < a.rowIds[0]
         var order: [(side: UInt8, row: Int32)] = []
-        order.reserveCapacity(n)
         var rowIds: [Tuid] = []
-        rowIds.reserveCapacity(n)
-        var i = 0
-        var j = 0
-        while i < a.numRows || j < b.numRows {
-            if j >= b.numRows || (i < a.numRows && a.rowIds[i] <= b.rowIds[j]) {
-                order.append((0, Int32(i)))
-                rowIds.append(a.rowIds[i])
-                i += 1
-            } else {
-                order.append((1, Int32(j)))
-                rowIds.append(b.rowIds[j])
-                j += 1
+        if aFirst || bFirst {
+            rowIds = aFirst ? a.rowIds + b.rowIds : b.rowIds + a.rowIds
+        } else {
+            order.reserveCapacity(n)
+            rowIds.reserveCapacity(n)
+            var i = 0
+            var j = 0
+            while i < a.numRows || j < b.numRows {
+                if j >= b.numRows || (i < a.numRows && a.rowIds[i] <= b.rowIds[j]) {
+                    order.append((0, Int32(i)))
+                    rowIds.append(a.rowIds[i])
+                    i += 1
+                } else {
+                    order.append((1, Int32(j)))
+                    rowIds.append(b.rowIds[j])
+                    j += 1
+                }
             }
         }
 
-        /// Top-level segments for one column: its rows in `order`, from `a`'s array (source 0), `b`'s
-        /// (source 1) or null (a side without the column), adjacent slots coalesced.
-        func segments(_ physical: [((Int) -> Int)?]) -> [Gather.Segment] {
+        /// Top-level segments for one column: its rows in merged order, from `a`'s array (source 0),
+        /// `b`'s (source 1) or null (a side without the column), adjacent slots coalesced.
+        func segments(_ physical: [((Int) -> Int)?], _ rowOrders: [[Int32]?]) -> [Gather.Segment] {
+            if aFirst || bFirst {
+                var out: [Gather.Segment] = []
+                for side in aFirst ? [0, 1] : [1, 0] {
+                    let count = side == 0 ? a.numRows : b.numRows
+                    if count == 0 { continue }
+                    if physical[side] == nil {
+                        out.append(Gather.Segment(source: -1, lower: 0, upper: count))
+                    } else if let rowOrder = rowOrders[side] {
+                        for row in 0..<count {
+                            let slot = Int(rowOrder[row])
+                            if let last = out.last, last.source == side, last.upper == slot {
+                                out[out.count - 1].upper += 1
+                            } else {
+                                out.append(Gather.Segment(source: side, lower: slot, upper: slot + 1))
+                            }
+                        }
+                    } else {
+                        out.append(Gather.Segment(source: side, lower: 0, upper: count))
+                    }
+                }
+                return out
+            }
             var out: [Gather.Segment] = []
             for (side, row) in order {
                 let s = Int(side)
@@ -87,7 +116,7 @@ extension Chunk {
             guard
                 let column = Gather.gather(
                     type: t.column.type, sources: [t.column, u.column],
-                    segments([physical(t.rowOrder), physical(u.rowOrder)]), length: n)
+                    segments([physical(t.rowOrder), physical(u.rowOrder)], [t.rowOrder, u.rowOrder]), length: n)
             else { return nil }
             timelines.append(
                 Timeline(
@@ -105,7 +134,7 @@ extension Chunk {
             guard
                 let column = Gather.gather(
                     type: meta.column.type, sources: [ca?.column ?? empty, cb?.column ?? empty],
-                    segments([ca.map { physical($0.rowOrder) }, cb.map { physical($0.rowOrder) }]), length: n)
+                    segments([ca.map { physical($0.rowOrder) }, cb.map { physical($0.rowOrder) }], [ca?.rowOrder, cb?.rowOrder]), length: n)
             else { return nil }
             components.append(
                 ComponentColumn(
@@ -258,18 +287,33 @@ enum Gather {
                     }
                 }
                 for (s, r) in zip(segments, inner) {
-                    for k in s.lower..<s.upper {
-                        writeOffset(out, position)
-                        if s.source >= 0 {
-                            let src = sources[s.source]
-                            position += src.valueRange(at: k).count
-                            if needsValidity {
-                                if src.isNull(k) { nullCount += 1 } else { setBit(dst, 0, out) }
+                    if s.source >= 0 && !wide && !needsValidity {
+                        // Fast path: shift the source's 32-bit offsets by one constant.
+                        let shift = position - r.lower
+                        sources[s.source].withUnsafeBuffers { offsets, _ in
+                            for k in s.lower..<s.upper {
+                                let o = Int(Int32(littleEndian: offsets.loadUnaligned(fromByteOffset: 4 * k, as: Int32.self)))
+                                dst.storeBytes(
+                                    of: Int32(o + shift).littleEndian, toByteOffset: validityBytes + 4 * out,
+                                    as: Int32.self)
+                                out += 1
                             }
-                        } else {
-                            nullCount += 1
                         }
-                        out += 1
+                        position += r.count
+                    } else {
+                        for k in s.lower..<s.upper {
+                            writeOffset(out, position)
+                            if s.source >= 0 {
+                                let src = sources[s.source]
+                                position += src.valueRange(at: k).count
+                                if needsValidity {
+                                    if src.isNull(k) { nullCount += 1 } else { setBit(dst, 0, out) }
+                                }
+                            } else {
+                                nullCount += 1
+                            }
+                            out += 1
+                        }
                     }
                     if !isList && r.source >= 0 && r.count > 0 {
                         let start = validityBytes + offsetBytes + position - r.count

@@ -58,3 +58,16 @@ public func waitUntil(timeout: Duration, _ condition: () -> Bool) -> Bool {
     }
     return true
 }
+
+/// Waits for `condition` to hold without blocking a thread of the Swift concurrency pool: the task
+/// sleeps a millisecond between looks, until `timeout`. Use it in `async` tests, where a blocking
+/// wait could hold the very threads the awaited tasks need.
+/// - Returns: whether it held before the deadline.
+public func eventually(timeout: Duration, _ condition: () -> Bool) async -> Bool {
+    let deadline = MonotonicClock.deadline(after: timeout)
+    while !condition() {
+        if MonotonicClock.now() >= deadline { return condition() }
+        try? await Task.sleep(for: .milliseconds(1))
+    }
+    return true
+}

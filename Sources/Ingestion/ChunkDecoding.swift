@@ -29,11 +29,19 @@ public struct IngestConfiguration: Sendable {
     public var maxQueuedBytes: Int?
     /// Where decoded chunks are inserted (see ``ChunkInsertHook``); `nil` inserts nowhere.
     public var insertChunk: ChunkInsertHook?
+    /// How long a worker waits for input before its thread exits (`nil`, the default: it waits
+    /// until shutdown). The next submit starts a new worker, which goes on in order with the
+    /// same state; outputs, statistics and the chunk store are unaffected. For hubs with many
+    /// stores of which few are live at a time. Ignored in the synchronous build (no threads).
+    public var workerIdleTimeout: Duration?
     /// Makes each worker's decoder (the seam tests use for gates and injected failures).
     package var makeDecoder: @Sendable () -> any ChunkDecoding
 
     /// The defaults: 2000 slots, no byte bound, no insert hook.
-    public init(queueCapacity: Int = 2000, maxQueuedBytes: Int? = nil, insertChunk: ChunkInsertHook? = nil) {
+    public init(
+        queueCapacity: Int = 2000, maxQueuedBytes: Int? = nil, insertChunk: ChunkInsertHook? = nil,
+        workerIdleTimeout: Duration? = nil
+    ) {
         precondition(
             queueCapacity > 0 && queueCapacity <= 1 << 24, "queueCapacity must be in 1...16777216, got \(queueCapacity)"
         )
@@ -41,6 +49,7 @@ public struct IngestConfiguration: Sendable {
         self.queueCapacity = queueCapacity
         self.maxQueuedBytes = maxQueuedBytes
         self.insertChunk = insertChunk
+        self.workerIdleTimeout = workerIdleTimeout
         self.makeDecoder = { ChunkDecoder() }
     }
 }

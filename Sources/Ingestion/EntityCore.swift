@@ -44,8 +44,10 @@ final class EntityCore: @unchecked Sendable {
     var closed = false
     /// guarded by `input`
     var workerWaiting = false
-    /// guarded by `input`
+    /// guarded by `input`: threads blocked on a full queue.
     var producersWaiting = 0
+    /// guarded by `input`: tasks suspended in ``admitAsync(_:source:offset:)`` until room frees.
+    var roomWaiters: [CheckedContinuation<Void, Never>] = []
     /// guarded by `input`: bytes in, queue high-water mark, time producers spent blocked.
     var inputCounters = StoreStatistics.InputCounters()
     #if !SYNCHRONOUS_INGESTION
@@ -53,6 +55,11 @@ final class EntityCore: @unchecked Sendable {
     var thread: WorkerThread?
     /// guarded by `input`: a worker thread runs (set when started, cleared as it exits).
     var workerAlive = false
+    /// guarded by `input`: a worker that exited while idle, joined by the next start or shutdown
+    /// (it takes no lock after leaving, so joining it never waits for anything but its return).
+    var exitedThread: WorkerThread?
+    /// guarded by `input`: the worker exits as soon as the queue is empty (``releaseWorkerWhenIdle()``).
+    var releaseWhenEmpty = false
     let joinLock = ConditionLock()
     #endif
     /// Set by a discarding shutdown; the worker drops what it has not processed yet.
@@ -92,10 +99,17 @@ final class EntityCore: @unchecked Sendable {
     var latency = LatencyHistogram()
     /// guarded by `output`: the info of the latest `SetStoreInfo` that came out.
     var storeInfo: SetStoreInfo?
+    /// guarded by `output`: the store is shut down and every admitted message was handled.
+    var outputEnded = false
+    /// Wakes tasks iterating ``EntityDb/outputs``.
+    let outputSignal = OutputSignal()
+    /// Wakes tasks iterating the owning hub's ``StoreHub/outputs``.
+    let hubSignal: OutputSignal?
 
-    init(storeId: StoreId, configuration: IngestConfiguration) {
+    init(storeId: StoreId, configuration: IngestConfiguration, hubSignal: OutputSignal? = nil) {
         self.storeId = storeId
         self.configuration = configuration
+        self.hubSignal = hubSignal
         #if SYNCHRONOUS_INGESTION
         ring = InputRing(capacity: 1)
         #else
@@ -266,6 +280,10 @@ final class EntityCore: @unchecked Sendable {
 
     /// `input` held.
     private func startWorkerLocked() {
+        if let old = exitedThread {
+            exitedThread = nil
+            old.join()
+        }
         workerAlive = true
         thread = WorkerThread(name: WorkerThread.nextName()) { [self] in runWorker() }
     }
@@ -275,17 +293,33 @@ final class EntityCore: @unchecked Sendable {
     private func runWorker() {
         // Grows like the ring (to the largest batch seen) and keeps its capacity afterwards.
         var batch: [PendingMessage] = []
+        let idleTimeout = configuration.workerIdleTimeout
         while true {
             spinForInput()
             input.lock()
+            let idleDeadline = idleTimeout.map { MonotonicClock.deadline(after: $0) }
             while ring.isEmpty && !closed {
+                if releaseWhenEmpty {
+                    exitIdleLocked()
+                    return
+                }
                 workerWaiting = true
-                input.wait(Self.notEmpty)
-                workerWaiting = false
+                if let idleDeadline {
+                    let inTime = input.wait(Self.notEmpty, untilNanoseconds: idleDeadline)
+                    workerWaiting = false
+                    if !inTime && ring.isEmpty && !closed {
+                        exitIdleLocked()
+                        return
+                    }
+                } else {
+                    input.wait(Self.notEmpty)
+                    workerWaiting = false
+                }
             }
             if ring.isEmpty {
                 workerAlive = false
                 input.unlock()
+                finishOutputs()
                 break
             }
             // Take every ready item in one lock acquisition: all slots free at once.
@@ -293,8 +327,10 @@ final class EntityCore: @unchecked Sendable {
             queuedHint.store(0, ordering: .relaxed)
             queuedBytes = 0
             let wakeProducers = producersWaiting > 0
+            let wakeTasks = takeRoomWaitersLocked()
             input.unlock()
             if wakeProducers { input.broadcast(Self.notFull) }
+            for task in wakeTasks { task.resume() }
 
             // Oldest last, so each message (and the read block its payload pins) is released as
             // soon as it is handled, not when the whole batch is; popping keeps the capacity.
@@ -317,6 +353,16 @@ final class EntityCore: @unchecked Sendable {
             }
             if let discardedThrough { markDiscarded(through: discardedThrough) }
         }
+    }
+
+    /// `input` held, queue empty, not closed: the worker leaves; the next admission starts a
+    /// new one (the processor, and so the order and the dedupe state, carries over).
+    private func exitIdleLocked() {
+        releaseWhenEmpty = false
+        workerAlive = false
+        exitedThread = thread
+        thread = nil
+        input.unlock()
     }
 
     /// Watches for input for up to ``spinBeforeSleepNanoseconds``, yielding the CPU between looks.
@@ -354,6 +400,8 @@ final class EntityCore: @unchecked Sendable {
         let wake = flushWaiters > 0
         output.unlock()
         if wake { output.broadcast(Self.progress) }
+        outputSignal.notifyIfWaiting()
+        hubSignal?.notifyIfWaiting()
     }
 
     private func markDiscarded(through sequence: UInt64) {
@@ -363,6 +411,65 @@ final class EntityCore: @unchecked Sendable {
         let wake = flushWaiters > 0
         output.unlock()
         if wake { output.broadcast(Self.progress) }
+    }
+
+    /// Marks the outputs ended (the store is closed and every admitted message was handled) and
+    /// wakes every task waiting for output.
+    func finishOutputs() {
+        output.withLock { outputEnded = true }
+        outputSignal.notify()
+        hubSignal?.notify()
+    }
+
+    /// Whether the outputs ended (see ``finishOutputs()``); items may still wait to be polled.
+    var outputsEnded: Bool { output.withLock { outputEnded } }
+
+    /// Whether an output item is ready.
+    var hasOutput: Bool { output.withLock { !outputs.isEmpty } }
+
+    /// Whether an output item is ready or the outputs ended.
+    var hasOutputOrEnded: Bool { output.withLock { !outputs.isEmpty || outputEnded } }
+
+    /// `input` held: takes the suspended producers to resume (after unlocking).
+    @inline(__always)
+    private func takeRoomWaitersLocked() -> [CheckedContinuation<Void, Never>] {
+        if roomWaiters.isEmpty { return [] }
+        let w = roomWaiters
+        roomWaiters.removeAll()
+        return w
+    }
+
+    /// Admits one message, suspending the calling task while the queue is full.
+    func admitAsync(_ message: Message, source: String, offset: UInt64) async throws(IngestError) -> UInt64 {
+        #if SYNCHRONOUS_INGESTION
+        return try admit(message, source: source, offset: offset, wait: .block)
+        #else
+        let bytes = PendingMessage.byteCount(of: message)
+        var suspendedAt: UInt64?
+        while true {
+            do throws(IngestError) {
+                let seq = try admit(message, source: source, offset: offset, wait: .never)
+                if let t0 = suspendedAt {
+                    let waited = MonotonicClock.now() &- t0
+                    input.withLock { inputCounters.blockedNanoseconds &+= waited }
+                }
+                return seq
+            } catch {
+                if error.code != .full { throw error }
+            }
+            if suspendedAt == nil { suspendedAt = MonotonicClock.now() }
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                input.lock()
+                if closed || hasRoom(for: bytes) {
+                    input.unlock()
+                    c.resume()
+                    return
+                }
+                roomWaiters.append(c)
+                input.unlock()
+            }
+        }
+        #endif
     }
 
     /// Takes the oldest output item, if any; never blocks.
@@ -415,31 +522,60 @@ final class EntityCore: @unchecked Sendable {
         if !drain { discarding.store(true, ordering: .releasing) }
         #if !SYNCHRONOUS_INGESTION
         let t = thread
+        let exited = exitedThread
+        exitedThread = nil
         #endif
+        let tasks = takeRoomWaitersLocked()
         input.unlock()
         input.broadcast(Self.notEmpty)
         input.broadcast(Self.notFull)
+        for task in tasks { task.resume() }
         #if !SYNCHRONOUS_INGESTION
-        guard let t else { return }
-        joinLock.withLock {
-            if t.joined { return }
+        exited?.join()
+        guard let t else {
+            finishOutputs()
+            return
+        }
+        let joined: Bool = joinLock.withLock {
+            if t.joined { return true }
             if t.isCurrent {
                 // Released or shut down from its own insert hook: a thread cannot join itself, so
-                // it is detached and ends as soon as the hook returns (the input is closed).
+                // it is detached and ends as soon as the hook returns (the input is closed); it
+                // ends the outputs itself as it exits.
                 t.detach()
+                return false
             } else {
                 t.join()
+                return true
             }
         }
+        if joined { finishOutputs() }
+        #else
+        finishOutputs()
         #endif
     }
 
     var isClosed: Bool { input.withLock { closed } }
 
+    /// Lets the worker exit once the queue is empty (the next admission starts a new one).
+    func releaseWorkerWhenIdle() {
+        #if !SYNCHRONOUS_INGESTION
+        let wake: Bool = input.withLock {
+            guard thread != nil else { return false }
+            releaseWhenEmpty = true
+            return workerWaiting
+        }
+        if wake { input.broadcast(Self.notEmpty) }
+        #endif
+    }
+
     /// A snapshot of the store's counters.
     func statistics() -> StoreStatistics {
         let (admitted, queued, bytes, waiting, inputCounters, isClosed, hasWorker) = input.withLock {
-            (nextSequence, ring.count, queuedBytes, producersWaiting, self.inputCounters, closed, workerRunning)
+            (
+                nextSequence, ring.count, queuedBytes, producersWaiting + roomWaiters.count, self.inputCounters, closed,
+                workerRunning
+            )
         }
         let storeStatistics = chunkStore.statistics
         return output.withLock {

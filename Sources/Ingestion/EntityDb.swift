@@ -8,7 +8,9 @@ import Store
 /// Every message for the store goes through the input queue (2000 slots by default, optionally
 /// also bounded by payload bytes); the worker starts on the first submit. Outputs come out in
 /// exactly the order messages were admitted, for every kind (store info, chunks, activations,
-/// decode errors), each numbered by its ``IngestOutput/sequence``.
+/// decode errors), each numbered by its ``IngestOutput/sequence``. Every decoded chunk is inserted
+/// into the store's own ``chunkStore`` before its output comes out, so apps can query while
+/// ingestion runs. ``outputs`` and ``submitAsync(_:source:)`` serve Swift concurrency.
 ///
 /// ```swift
 /// let db = EntityDb(storeId: id)
@@ -37,6 +39,11 @@ public final class EntityDb: Sendable {
     /// Creates an empty store. No thread starts until the first submit.
     public init(storeId: StoreId, configuration: IngestConfiguration = IngestConfiguration()) {
         core = EntityCore(storeId: storeId, configuration: configuration)
+    }
+
+    /// A store of a hub: its outputs also wake the hub's ``StoreHub/outputs`` iterators.
+    init(storeId: StoreId, configuration: IngestConfiguration, hubSignal: OutputSignal) {
+        core = EntityCore(storeId: storeId, configuration: configuration, hubSignal: hubSignal)
     }
 
     /// Discards what is still queued, stops and joins the worker.
@@ -143,6 +150,13 @@ public final class EntityDb: Sendable {
     /// Then the worker thread is joined. Idempotent; a later call may escalate drain to discard.
     public func shutdown(drain: Bool) {
         core.shutdown(drain: drain)
+    }
+
+    /// Lets the worker thread exit as soon as the input queue is empty, e.g. when the store's
+    /// source ended; a later submit starts a new worker that goes on in order. A no-op in the
+    /// synchronous build or when no worker runs. See also ``IngestConfiguration/workerIdleTimeout``.
+    public func releaseWorkerWhenIdle() {
+        core.releaseWorkerWhenIdle()
     }
 
     /// Whether ``shutdown(drain:)`` was called.

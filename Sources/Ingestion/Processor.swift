@@ -76,7 +76,8 @@ struct Processor {
                     event = .error(
                         IngestError(
                             .decode, source: item.source, offset: item.offset,
-                            "chunk \(chunk.ingestChunkId.chunkIdString) of \(storeId) was not inserted: \(error.message)"))
+                            "chunk \(chunk.ingestChunkId.chunkIdString) of \(storeId) was not inserted: \(error.message)"
+                        ))
                 }
             } catch {
                 counts.decodeError = true

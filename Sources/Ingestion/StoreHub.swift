@@ -67,6 +67,8 @@ public final class StoreHub: @unchecked Sendable {
     private var sourceOrder: [String] = []
     private var closed = false
     private var drainCursor = 0
+    /// Wakes tasks iterating ``outputs``; every store of the hub notifies it.
+    let outputSignal = OutputSignal()
 
     /// Creates an empty hub.
     public init(configuration: IngestConfiguration = IngestConfiguration()) {
@@ -89,7 +91,7 @@ public final class StoreHub: @unchecked Sendable {
     }
 
     /// The store for `message` (created on first sight), or `nil` for `End`. `lock` not held.
-    private func route(_ message: FramedMessage, source: String) throws(IngestError) -> EntityDb? {
+    func route(_ message: FramedMessage, source: String) throws(IngestError) -> EntityDb? {
         guard message.message.kind != .end, let id = message.message.storeId else { return nil }
         lock.lock()
         defer { lock.unlock() }
@@ -98,7 +100,7 @@ public final class StoreHub: @unchecked Sendable {
         if let existing = stores[id] {
             db = existing
         } else {
-            db = EntityDb(storeId: id, configuration: configuration)
+            db = EntityDb(storeId: id, configuration: configuration, hubSignal: outputSignal)
             stores[id] = db
             order.append(id)
         }
@@ -176,6 +178,13 @@ public final class StoreHub: @unchecked Sendable {
             state.nextSequence += 1
             state.pending.append((item, waitFor))
         }
+    }
+
+    /// Says `source` ended: the workers of the stores it submitted to exit once their queues are
+    /// empty (see ``EntityDb/releaseWorkerWhenIdle()``); they start again on the next submit.
+    public func sourceEnded(_ source: String) {
+        let touched = lock.withLock { sources[source]?.touched ?? [] }
+        for core in touched { core.releaseWorkerWhenIdle() }
     }
 
     /// Takes the oldest ready error of `source`, if any. Never blocks.
@@ -293,6 +302,7 @@ public final class StoreHub: @unchecked Sendable {
             return order.compactMap { stores[$0] }
         }
         for db in dbs { db.shutdown(drain: drain) }
+        outputSignal.notify()
     }
 
     /// Whether ``shutdown(drain:)`` was called.

@@ -153,8 +153,10 @@ public struct StoreStatistics: Sendable, Hashable {
         self.producerBlockedNanoseconds = input.blockedNanoseconds
         self.processNanoseconds = counters.processNanoseconds
         self.insertNanoseconds = counters.insertNanoseconds
-        self.decodeNanoseconds = counters.processNanoseconds &- Swift.min(
-            counters.insertNanoseconds, counters.processNanoseconds)
+        self.decodeNanoseconds =
+            counters.processNanoseconds
+            &- Swift.min(
+                counters.insertNanoseconds, counters.processNanoseconds)
         self.latency = latency
         self.isClosed = isClosed
         self.hasWorker = hasWorker

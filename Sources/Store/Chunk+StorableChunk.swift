@@ -17,9 +17,9 @@ extension CellHit where C == Chunk {
 extension ChunkStore where C == Chunk {
     /// ``insert(_:)`` for decoded chunks, compiled specialized for `Chunk` in this module.
     ///
-    /// Callers in other modules reach the generic ``insert(_:)`` unspecialized (the index code then
-    /// goes through witness tables and looks up generic metadata at run time: about a tenth of a
-    /// tiny chunk's ingest in the `ingest replay --keep` profile); this entry point avoids that.
+    /// Callers in other modules reach the generic ``insert(_:)`` unspecialized: the index code then
+    /// goes through witness tables and looks up generic metadata at run time (a few percent of the
+    /// worker's time on tiny chunks in the `ingest replay --keep` profile). This entry point avoids that.
     @discardableResult
     public func insertChunk(_ chunk: Chunk) throws(StoreError) -> InsertOutcome {
         try insert(chunk)

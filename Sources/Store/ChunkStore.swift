@@ -13,6 +13,19 @@ import RRD
 ///   the longest chunk span, so a query only visits chunks that can overlap its time. Ties at one time go
 ///   to the highest RowId. Null cells are "not logged" and skipped; an empty list is a value.
 ///
+/// ## Compaction and the memory budget (``ChunkStoreConfiguration``, both off by default)
+/// - **Compaction on insert** (§3.2): a new temporal chunk is merged with one of its direct time
+///   neighbours (per shared component) of the same entity with exactly the same timelines, when the
+///   merged chunk stays within the byte and row limits (fewer rows when it may not be time-sorted).
+///   The merged chunk gets a fresh id (time half all ones); events are the neighbour's deletion
+///   (``DeletionReason/compacted(into:)``) then the merged chunk's addition. Inserting an absorbed
+///   chunk again is a duplicate while the chunk that absorbed it is held. Static chunks are not merged.
+///   Answers never change: the merged chunk holds exactly the rows of both.
+/// - **Memory budget** (§3.3): after each insert, while the chunks' bytes plus the external bytes
+///   (``reserveExternalBytes(_:)``) exceed the budget, whole temporal chunks are dropped, smallest first
+///   RowId first (deletion reason ``DeletionReason/garbageCollected``); static chunks never are. Counters
+///   are in ``statistics``, each run in ``garbageCollections()``. A dropped chunk can be inserted again.
+///
 /// ## Threads
 /// Every method may be called from any thread. State sits behind a reader-writer lock: queries share it,
 /// an insert (or a whole ``insert(contentsOf:)`` batch) holds it exclusively, so a query sees each chunk

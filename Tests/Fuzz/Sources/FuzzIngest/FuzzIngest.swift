@@ -9,6 +9,8 @@ import FuzzSupport
 /// chunk cell rendered. Seeds are one-message recordings (stream header, SetStoreInfo, one other message).
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzIngest(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    // The package depends on StoreIngest with the SynchronousIngestion trait: no worker thread per input.
+    precondition(StoreHub.isSynchronous, "FuzzIngest must be built with the SynchronousIngestion trait")
     let bytes = UnsafeRawBufferPointer(start: data, count: size)
     var decoder = StreamDecoder(source: "fuzz", options: ReaderOptions(maxMessageSize: 1 << 24))
     var messages: [FramedMessage] = []
