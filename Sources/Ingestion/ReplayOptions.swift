@@ -95,7 +95,8 @@ public struct ReplayProgress: Sendable, Hashable {
     public var filesFailed: Int
     /// Stream bytes consumed so far (decompressed bytes for zstd inputs).
     public var bytesRead: UInt64
-    /// Sum of the sizes of regular input files known at the start (0 when none is known, e.g. stdin).
+    /// Sum of the sizes of the regular, uncompressed input files known at the start (0 when none is known,
+    /// e.g. stdin), less the unread bytes of inputs that ended early (failed).
     public var bytesTotal: UInt64
     /// Messages read so far.
     public var messages: UInt64

@@ -51,6 +51,10 @@ public final class ReplayPipeline: @unchecked Sendable {
     private let messageCount = ReplayCounter()
     private let kindCounts = (0..<4).map { _ in ReplayCounter() }
     private let bytesTotal: UInt64
+    /// Sizes of the regular input files (0 when unknown), for the progress fraction.
+    private let sizes: [UInt64]
+    /// Bytes of finished inputs that were never read (failed files): they leave the progress total.
+    private let unreadOfFinished = ReplayCounter()
 
     /// A pipeline over `inputs`. `configuration` is applied to every store (each ``EntityDb`` inserts
     /// every chunk into its own ``EntityDb/chunkStore``).
@@ -72,12 +76,12 @@ public final class ReplayPipeline: @unchecked Sendable {
             seen[name] = n
             return n == 1 ? name : "\(name) (#\(n))"
         }
-        var total: UInt64 = 0
-        for case .file(let path) in inputs {
+        self.sizes = inputs.map { input in
+            guard case .file(let path) = input, !path.hasSuffix(".zst") else { return 0 }
             var st = stat()
-            if stat(path, &st) == 0 && st.st_mode & S_IFMT == S_IFREG { total += UInt64(st.st_size) }
+            return stat(path, &st) == 0 && st.st_mode & S_IFMT == S_IFREG ? UInt64(st.st_size) : 0
         }
-        self.bytesTotal = total
+        self.bytesTotal = sizes.reduce(0, +)
     }
 
     private let start = ReplayCounter()
@@ -94,7 +98,7 @@ public final class ReplayPipeline: @unchecked Sendable {
         let t0 = start.value
         return ReplayProgress(
             filesTotal: inputs.count, filesDone: done, filesFailed: failed,
-            bytesRead: bytesRead.value, bytesTotal: bytesTotal,
+            bytesRead: bytesRead.value, bytesTotal: bytesTotal &- unreadOfFinished.value,
             messages: messageCount.value,
             elapsedNanoseconds: t0 == 0 ? 0 : options.clock.now() &- t0, isFinal: false)
     }
@@ -122,7 +126,7 @@ public final class ReplayPipeline: @unchecked Sendable {
     ) -> ReplayReport {
         let t0 = options.clock.now()
         start.add(max(t0, 1))
-        let handle: (EntityDb, IngestOutput) -> Void = { [self] db, item in
+        func handle(_ db: EntityDb, _ item: IngestOutput) {
             if let e = item.error { recordError(label: item.source, e.description) }
             onOutput(db, item)
         }
@@ -285,6 +289,7 @@ public final class ReplayPipeline: @unchecked Sendable {
         afterBatch()
         readNanos.add(options.clock.now() &- t0)
         let interrupted = state.cancelled
+        if sizes[i] > state.bytes { unreadOfFinished.add(sizes[i] - state.bytes) }
         finishFile(i, claimed: state.claimed) { r in
             r.bytesRead = state.bytes
             r.messages = state.messages
