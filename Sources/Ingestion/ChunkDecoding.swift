@@ -1,5 +1,6 @@
 import Chunks
 import RRD
+import Store
 
 /// The engine's seam in front of the chunk decoder: one instance per worker (it may cache
 /// schemas, so it need not be thread-safe). Test support wraps it to pause a worker at a gate or
@@ -34,13 +35,16 @@ public struct IngestConfiguration: Sendable {
     /// same state; outputs, statistics and the chunk store are unaffected. For hubs with many
     /// stores of which few are live at a time. Ignored in the synchronous build (no threads).
     public var workerIdleTimeout: Duration?
+    /// How each store's ``EntityDb/chunkStore`` indexes: compaction on insert and the memory budget
+    /// (``ChunkStoreConfiguration/default``: neither, which is how the reference's store load runs).
+    public var chunkStore: ChunkStoreConfiguration
     /// Makes each worker's decoder (the seam tests use for gates and injected failures).
     package var makeDecoder: @Sendable () -> any ChunkDecoding
 
     /// The defaults: 2000 slots, no byte bound, no insert hook.
     public init(
         queueCapacity: Int = 2000, maxQueuedBytes: Int? = nil, insertChunk: ChunkInsertHook? = nil,
-        workerIdleTimeout: Duration? = nil
+        workerIdleTimeout: Duration? = nil, chunkStore: ChunkStoreConfiguration = .default
     ) {
         precondition(
             queueCapacity > 0 && queueCapacity <= 1 << 24, "queueCapacity must be in 1...16777216, got \(queueCapacity)"
@@ -50,6 +54,7 @@ public struct IngestConfiguration: Sendable {
         self.maxQueuedBytes = maxQueuedBytes
         self.insertChunk = insertChunk
         self.workerIdleTimeout = workerIdleTimeout
+        self.chunkStore = chunkStore
         self.makeDecoder = { ChunkDecoder() }
     }
 }

@@ -26,7 +26,7 @@ final class EntityCore: @unchecked Sendable {
     let configuration: IngestConfiguration
     /// The store's chunks: the worker inserts every decoded chunk, in admission order, before
     /// publishing its output. Thread-safe for queries.
-    let chunkStore = ChunkStore<Chunk>()
+    let chunkStore: ChunkStore<Chunk>
 
     // MARK: input side
 
@@ -109,6 +109,7 @@ final class EntityCore: @unchecked Sendable {
     init(storeId: StoreId, configuration: IngestConfiguration, hubSignal: OutputSignal? = nil) {
         self.storeId = storeId
         self.configuration = configuration
+        self.chunkStore = ChunkStore<Chunk>(configuration: configuration.chunkStore)
         self.hubSignal = hubSignal
         #if SYNCHRONOUS_INGESTION
         ring = InputRing(capacity: 1)
