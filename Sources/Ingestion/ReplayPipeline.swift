@@ -289,7 +289,7 @@ public final class ReplayPipeline: @unchecked Sendable {
         afterBatch()
         readNanos.add(options.clock.now() &- t0)
         let interrupted = state.cancelled
-        if sizes[i] > state.bytes { unreadOfFinished.add(sizes[i] - state.bytes) }
+        if sizes[i] > state.bytes && !interrupted { unreadOfFinished.add(sizes[i] - state.bytes) }
         finishFile(i, claimed: state.claimed) { r in
             r.bytesRead = state.bytes
             r.messages = state.messages
