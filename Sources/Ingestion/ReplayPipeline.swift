@@ -199,7 +199,7 @@ public final class ReplayPipeline: @unchecked Sendable {
             insert += st.insertNanoseconds
             return ReplayStoreReport(
                 storeId: db.storeId, chunks: st.distinctChunks, rows: st.rows,
-                bytes: st.chunkStore.approximateBytes,
+                bytes: st.chunkStore.approximateBytes, chunksInStore: st.chunkStore.chunks,
                 duplicates: st.duplicateChunks, decodeErrors: st.decodeErrors, messages: st.admitted)
         }
         var kinds: [String: UInt64] = [:]

@@ -29,6 +29,8 @@ public struct ReplayStoreReport: Sendable, Hashable {
     public var rows: Int
     /// Approximate bytes held by the store's chunk index.
     public var bytes: Int
+    /// Chunks the store holds at the end: ``chunks`` less what compaction merged or the memory budget dropped.
+    public var chunksInStore: Int
     /// Chunks received again under an id the store already had (not inserted twice).
     public var duplicates: Int
     /// `ArrowMsg`s of this store that did not decode.
@@ -112,7 +114,7 @@ public struct ReplayReport: Sendable {
     ///  "files_failed": [{"file": "...", "error": "first error"}...],
     ///  "messages": {"total": N, "SetStoreInfo": N, "ArrowMsg": N, "BlueprintActivationCommand": N, "End": N},
     ///  "chunks": N, "rows": N,
-    ///  "stores": [{"kind", "application_id", "recording_id", "chunks", "rows", "bytes", "duplicates",
+    ///  "stores": [{"kind", "application_id", "recording_id", "chunks", "rows", "bytes", "chunks_in_store", "duplicates",
     ///              "decode_errors", "messages"}...],
     ///  "bytes": {"read": N, "decompressed": N},
     ///  "throughput": {"messages_per_second": X, "megabytes_per_second": X},
@@ -139,7 +141,7 @@ public struct ReplayReport: Sendable {
             s += "    {\"kind\": \(JSON.quote(st.storeId.kind.description)), "
             s += "\"application_id\": \(JSON.quote(st.storeId.applicationId)), "
             s += "\"recording_id\": \(JSON.quote(st.storeId.recordingId)), "
-            s += "\"chunks\": \(st.chunks), \"rows\": \(st.rows), \"bytes\": \(st.bytes), "
+            s += "\"chunks\": \(st.chunks), \"rows\": \(st.rows), \"bytes\": \(st.bytes), \"chunks_in_store\": \(st.chunksInStore), "
             s += "\"duplicates\": \(st.duplicates), \"decode_errors\": \(st.decodeErrors), \"messages\": \(st.messages)}"
         }
         s += stores.isEmpty ? "],\n" : "\n  ],\n"

@@ -48,6 +48,9 @@ struct QueryCommand: ParsableCommand {
     @Option(help: "Store to query: its recording id, or kind:application:recording.")
     var store: String?
 
+    @Flag(help: "Compact small chunks on insert (answers never change; for checking that they do not).")
+    var compact = false
+
     @Flag(help: "Print the stable JSON form.")
     var json = false
 
@@ -74,7 +77,7 @@ struct QueryCommand: ParsableCommand {
         }
         let query = StoreQuery(entity: entity, component: component, mode: mode)
 
-        let stores = RecordingStores()
+        let stores = RecordingStores(configuration: ChunkStoreConfiguration(compaction: compact ? .reference : nil))
         var damaged = false
         for file in files {
             let summary = stores.load(path: file)

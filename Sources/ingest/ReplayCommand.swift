@@ -1,6 +1,7 @@
 @preconcurrency import Glibc
 import ArgumentParser
 import Ingestion
+import Store
 import Logging
 import RRD
 
@@ -65,8 +66,16 @@ struct ReplayCommand: ParsableCommand {
 
     @Option(
         name: .long,
-        help: "Memory budget in bytes (accepted for forward compatibility: the chunk store has no budget yet).")
+        help: """
+            Memory budget of each store's chunk store, in bytes: past it, whole temporal chunks are dropped, \
+            oldest RowId first (static data is kept).
+            """)
     var memoryBudget: Int?
+
+    @Flag(
+        name: .long,
+        help: "Compact small chunks on insert (384 KiB / 4096 rows, 1024 when unsorted), as the Rerun viewer does.")
+    var compact = false
 
     @Flag(name: .long, help: "Follow growing files: wait for them to appear and grow; stop at End or when idle.")
     var follow = false
@@ -142,12 +151,11 @@ struct ReplayCommand: ParsableCommand {
             throw ValidationError(error.description)
         }
         logger.info("replaying \(expanded.count) input(s) with \(readerThreads) reader thread(s)")
-        if let memoryBudget {
-            logger.notice("--memory-budget \(memoryBudget): accepted, not enforced yet (the chunk store has no budget)")
-        }
         let pipeline = ReplayPipeline(
             inputs: expanded,
-            configuration: IngestConfiguration(queueCapacity: queueCapacity, maxQueuedBytes: queueBytes),
+            configuration: IngestConfiguration(
+                queueCapacity: queueCapacity, maxQueuedBytes: queueBytes,
+                chunkStore: ChunkStoreConfiguration(compaction: compact ? .reference : nil, memoryBudget: memoryBudget)),
             options: replayOptions(cancellation: cancellation))
         let display = ProgressDisplay(mode: quiet ? .off : progressMode, write: progressWrite)
         let report = pipeline.run(progress: { display.show($0) })
