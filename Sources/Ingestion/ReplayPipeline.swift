@@ -113,17 +113,6 @@ public final class ReplayPipeline: @unchecked Sendable {
     public func run(
         progress: (ReplayProgress) -> Void = { _ in }, onOutput: (EntityDb, IngestOutput) -> Void = { _, _ in }
     ) -> ReplayReport {
-        // The callbacks never outlive this call; the synchronous build calls them from inside the
-        // reader's per-batch closure, which needs them escapable.
-        withoutActuallyEscaping(progress) { progress in
-            withoutActuallyEscaping(onOutput) { onOutput in run(escapingProgress: progress, onOutput: onOutput) }
-        }
-    }
-
-    private func run(
-        escapingProgress progress: @escaping (ReplayProgress) -> Void,
-        onOutput: @escaping (EntityDb, IngestOutput) -> Void
-    ) -> ReplayReport {
         let t0 = options.clock.now()
         start.add(max(t0, 1))
         func handle(_ db: EntityDb, _ item: IngestOutput) {
