@@ -369,4 +369,9 @@ public enum JSONString {
         JSONText.appendString(s, to: &out)
         return out
     }
+
+    /// Appends `s` to `out` as a quoted JSON string (the same escapes as ``quoted(_:)``).
+    public static func append(_ s: String, to out: inout String) {
+        JSONText.appendString(s, to: &out)
+    }
 }

@@ -1,3 +1,4 @@
+import ArrowIPC
 import RRD
 
 /// One store's figures after a replay.
@@ -49,25 +50,9 @@ public struct ReplaySummary: Sendable {
     }
 }
 
-/// Minimal JSON string quoting (RFC 8259 escapes).
+/// JSON string quoting for the replay summaries (the escapes of ArrowIPC's ``JSONString``).
 enum JSON {
-    static func quote(_ text: String) -> String {
-        var out = "\""
-        for u in text.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where u.value < 0x20:
-                let hex = String(u.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(u)
-            }
-        }
-        return out + "\""
-    }
+    static func quote(_ text: String) -> String { JSONString.quoted(text) }
 }
 
 extension StoreHub {

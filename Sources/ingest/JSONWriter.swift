@@ -1,3 +1,5 @@
+import ArrowIPC
+
 /// A JSON value for the CLI's machine-readable output: objects keep their keys in insertion
 /// order, integers are exact (`Int64`/`UInt64`, never through `Double`), strings are escaped per
 /// RFC 8259. No Foundation.
@@ -51,28 +53,7 @@ enum JSONValue: Hashable, Sendable, ExpressibleByStringLiteral, ExpressibleByBoo
     /// Writes `s` as a JSON string: `"` and `\` escaped, control characters as `\n`, `\t`, … or
     /// `\u00XX`; everything else (including non-ASCII) as UTF-8.
     static func writeString(_ s: String, to out: inout String) {
-        out += "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            default:
-                if scalar.value < 0x20 {
-                    let d = Array("0123456789abcdef".unicodeScalars)
-                    out += "\\u00"
-                    out.unicodeScalars.append(d[Int(scalar.value >> 4)])
-                    out.unicodeScalars.append(d[Int(scalar.value & 15)])
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        out += "\""
+        JSONString.append(s, to: &out)
     }
 }
 
