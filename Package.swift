@@ -17,7 +17,7 @@ let syncSettings: [SwiftSetting] = swiftSettings + [
 let package = Package(
     name: "StoreIngest",
     products: [
-        .library(name: "StoreIngest", targets: ["Ingestion"]),
+        .library(name: "StoreIngest", targets: ["Ingestion", "Store", "Chunks", "ArrowIPC", "RRD"]),
         .library(name: "IngestTestSupport", targets: ["IngestTestSupport"]),
         .executable(name: "ingest", targets: ["ingest"]),
     ],
