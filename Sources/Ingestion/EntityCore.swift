@@ -27,8 +27,6 @@ final class EntityCore: @unchecked Sendable {
     /// The store's chunks: the worker inserts every decoded chunk, in admission order, before
     /// publishing its output. Thread-safe for queries.
     let chunkStore: ChunkStore<Chunk>
-    /// Whether the chunk store has a memory budget (queued payload bytes then count against it).
-    let budgeted: Bool
 
     // MARK: input side
 
@@ -112,7 +110,6 @@ final class EntityCore: @unchecked Sendable {
         self.storeId = storeId
         self.configuration = configuration
         self.chunkStore = ChunkStore<Chunk>(configuration: configuration.chunkStore)
-        self.budgeted = configuration.chunkStore.memoryBudget != nil
         self.hubSignal = hubSignal
         #if SYNCHRONOUS_INGESTION
         ring = InputRing(capacity: 1)
@@ -329,7 +326,6 @@ final class EntityCore: @unchecked Sendable {
             // Take every ready item in one lock acquisition: all slots free at once.
             ring.takeAll(into: &batch)
             queuedHint.store(0, ordering: .relaxed)
-            let batchBytes = queuedBytes
             queuedBytes = 0
             let wakeProducers = producersWaiting > 0
             let wakeTasks = takeRoomWaitersLocked()
@@ -337,15 +333,6 @@ final class EntityCore: @unchecked Sendable {
             if wakeProducers { input.broadcast(Self.notFull) }
             for task in wakeTasks { task.resume() }
 
-            // With a memory budget, the payloads waiting to be handled count against it until the
-            // batch is done (two store-lock acquisitions per batch; none without a budget).
-            // Released before the batch's last output is published, so a flush sees it released.
-            var reserved = budgeted ? batchBytes : 0
-            if reserved > 0 { _ = chunkStore.reserveExternalBytes(reserved) }
-            func releaseReservation() {
-                if reserved > 0 { _ = chunkStore.reserveExternalBytes(-reserved) }
-                reserved = 0
-            }
             // Oldest last, so each message (and the read block its payload pins) is released as
             // soon as it is handled, not when the whole batch is; popping keeps the capacity.
             batch.reverse()
@@ -363,10 +350,8 @@ final class EntityCore: @unchecked Sendable {
                 counts.processNanoseconds = t1 &- t0
                 counts.latencyNanoseconds = t1 &- item.admittedAt
                 t0 = t1
-                if batch.isEmpty { releaseReservation() }
                 publish(out, counts: counts)
             }
-            releaseReservation()
             if let discardedThrough { markDiscarded(through: discardedThrough) }
         }
     }
