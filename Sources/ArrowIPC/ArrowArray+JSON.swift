@@ -325,7 +325,9 @@ enum JSONText {
         return s
     }
 
-    static func timestampString(_ v: Int64, _ u: TimeUnit, utcOffset: Bool) -> String {
+    /// Splits `v` (in unit `u`) into whole days, seconds of the day and nanoseconds of the second,
+    /// flooring toward negative infinity as Python's datetime and timedelta do.
+    static func daySecondNano(_ v: Int64, _ u: TimeUnit) -> (days: Int64, secondOfDay: Int64, nanos: Int64) {
         let perSec: Int64
         switch u {
         case .second: perSec = 1
@@ -336,23 +338,17 @@ enum JSONText {
         let secs = floorDiv(v, perSec)
         let sub = (v &- secs &* perSec) &* (1_000_000_000 / perSec)
         let days = floorDiv(secs, 86_400)
-        let sod = secs &- days &* 86_400
+        return (days, secs &- days &* 86_400, sub)
+    }
+
+    static func timestampString(_ v: Int64, _ u: TimeUnit, utcOffset: Bool) -> String {
+        let (days, sod, sub) = daySecondNano(v, u)
         return dateString(days: days) + " " + timeOfDay(sod &* 1_000_000_000 &+ sub) + (utcOffset ? "+00:00" : "")
     }
 
     /// Python `str(timedelta)`: `[-]D day[s], H:MM:SS[.ffffff]`.
     static func durationString(_ v: Int64, _ u: TimeUnit) -> String {
-        let perSec: Int64
-        switch u {
-        case .second: perSec = 1
-        case .millisecond: perSec = 1000
-        case .microsecond: perSec = 1_000_000
-        case .nanosecond: perSec = 1_000_000_000
-        }
-        let secs = floorDiv(v, perSec)
-        let sub = (v &- secs &* perSec) &* (1_000_000_000 / perSec)
-        let days = floorDiv(secs, 86_400)
-        let sod = secs &- days &* 86_400
+        let (days, sod, sub) = daySecondNano(v, u)
         var s = ""
         if days != 0 { s = "\(days) day" + (Swift.abs(days) == 1 ? "" : "s") + ", " }
         s += String(sod / 3600) + ":" + pad(sod / 60 % 60, 2) + ":" + pad(sod % 60, 2)
