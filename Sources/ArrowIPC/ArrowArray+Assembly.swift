@@ -26,7 +26,9 @@ extension ArrowRecordBatch {
     /// A batch assembled from arrays built in memory (`ArrowArray.init(assembling:…)`).
     /// `schemaID` should be negative so it never matches an id an ``ArrowStreamReader`` hands out.
     public init(assembling schema: ArrowSchema, schemaID: Int, length: Int, columns: [ArrowArray]) {
-        self.init(schema: schema, schemaID: schemaID, length: length, columns: columns, warnings: [])
+        self.init(
+            fields: schema.fields, metadata: .decoded(schema.metadata), schemaID: schemaID, length: length,
+            columns: columns, warnings: [])
     }
 }
 

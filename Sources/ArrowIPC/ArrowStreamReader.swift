@@ -44,6 +44,9 @@ public final class ArrowStreamReader {
     private var cachedCount = 0
     private var nextSchemaID = 0
     private var scratchRanges: [Range<Int>] = []
+    private var loadScratch = LoadContext.Scratch()
+    /// The entry that matched (or was added for) the previous message.
+    private var lastEntry: CacheEntry?
 
     /// Creates a reader with an empty schema cache.
     public init() {}
@@ -132,10 +135,11 @@ public final class ArrowStreamReader {
             throw ArrowError(
                 .malformed, offset: 0, "first IPC message has header type \(first.headerType), expected 1 (Schema)")
         }
-        let (schema, schemaID) = try cachedSchema(UnsafeRawBufferPointer(rebasing: buf[first.metaRange]), first.table)
-        guard schema.fields.count <= maxColumns else {
+        let (fields, schemaID, schemaTable) = try cachedSchema(
+            UnsafeRawBufferPointer(rebasing: buf[first.metaRange]), first.table)
+        guard fields.count <= maxColumns else {
             throw ArrowError(
-                .tooLarge, offset: 0, "schema has \(schema.fields.count) columns, above the cap of \(maxColumns)")
+                .tooLarge, offset: 0, "schema has \(fields.count) columns, above the cap of \(maxColumns)")
         }
 
         var dictionaries: [Int64: [ArrowArray]] = [:]
@@ -151,19 +155,19 @@ public final class ArrowStreamReader {
             switch m.headerType {
             case 2:
                 try readDictionary(
-                    buf, m, header, schema: schema, storage: storage, into: &dictionaries, full: validateFully)
+                    buf, m, header, fields: fields, storage: storage, into: &dictionaries, full: validateFully)
             case 3:
                 var ctx = try LoadContext(
                     buf: buf, message: m.start, batch: header, body: m.bodyStart..<m.next, storage: storage,
                     version: m.version, dictionaries: dictionaries, full: validateFully,
-                    maxBody: maxDecompressedBodySize)
+                    maxBody: maxDecompressedBodySize, scratch: &loadScratch)
                 guard ctx.length <= maxRows else {
                     throw ArrowError(
                         .tooLarge, offset: m.start, "record batch has \(ctx.length) rows, above the cap of \(maxRows)")
                 }
                 var columns: [ArrowArray] = []
-                columns.reserveCapacity(schema.fields.count)
-                for f in schema.fields {
+                columns.reserveCapacity(fields.count)
+                for f in fields {
                     let c = try ctx.load(f, depth: 0)
                     guard c.length == ctx.length else {
                         throw ArrowError(
@@ -173,9 +177,16 @@ public final class ArrowStreamReader {
                     columns.append(c)
                 }
                 try ctx.finish()
+                ctx.release(into: &loadScratch)
                 if validateFully { try checkEnd(buf, after: m.next) }
+                // The metadata stays in the message bytes when the columns keep them alive anyway.
+                let metadata: SchemaMetadataSource =
+                    ctx.storage === storage
+                    ? .encoded(storage: storage, meta: first.metaRange, table: schemaTable.pos)
+                    : .decoded(try schemaTable.keyValues(2))
                 return ArrowRecordBatch(
-                    schema: schema, schemaID: schemaID, length: ctx.length, columns: columns, warnings: ctx.warnings)
+                    fields: fields, metadata: metadata, schemaID: schemaID, length: ctx.length, columns: columns,
+                    warnings: ctx.warnings)
             case 1:
                 throw ArrowError(.malformed, offset: m.start, "second schema message in one IPC stream")
             default:
@@ -202,60 +213,76 @@ public final class ArrowStreamReader {
 
     /// Looks the schema up by its metadata bytes, ignoring the contents of the schema-level
     /// metadata *values* (Rerun puts the per-chunk id and the entity path there, so without this
-    /// every chunk's schema would differ); the metadata itself is always decoded fresh.
+    /// every chunk's schema would differ). The metadata itself is checked (bounds, UTF-8) but not
+    /// decoded: the record batch decodes it on demand. Returns the Schema table too.
+    ///
+    /// The schema of the previous message is compared first (consecutive chunks usually share
+    /// one), so the common case costs one `memcmp` of the bytes and no hashing.
     ///
     /// - Note: sound as long as no other string of the schema shares its bytes with a metadata
     ///   value (flatbuffers "shared strings"); the Arrow writers (arrow-rs, Arrow C++) do not share.
-    private func cachedSchema(_ meta: UnsafeRawBufferPointer, _ t: FBTable) throws(ArrowError) -> (ArrowSchema, Int) {
+    private func cachedSchema(
+        _ meta: UnsafeRawBufferPointer, _ t: FBTable
+    ) throws(ArrowError) -> (fields: [ArrowField], id: Int, table: FBTable) {
         guard let schemaTable = try t.table(2) else {
             throw ArrowError(.malformed, offset: t.base, "schema message without its Schema table")
         }
         try schemaTable.keyValueValueRanges(2, into: &scratchRanges)
-        let masked = scratchRanges
         // Ranges must be disjoint and ordered for the masked comparison below.
         var disjoint = true
-        for k in masked.indices.dropFirst() where masked[k].lowerBound < masked[k - 1].upperBound { disjoint = false }
+        for k in scratchRanges.indices.dropFirst() where scratchRanges[k].lowerBound < scratchRanges[k - 1].upperBound {
+            disjoint = false
+        }
+        if !disjoint { scratchRanges.removeAll(keepingCapacity: true) }
+        if let e = lastEntry, Self.matches(e, meta, masked: scratchRanges) {
+            return (e.schema.fields, e.id, schemaTable)
+        }
         var h = SchemaHash()
         var at = 0
-        if disjoint {
-            for r in masked {
-                h.combine(UnsafeRawBufferPointer(rebasing: meta[at..<r.lowerBound]))
-                h.combine(r.count)
-                at = r.upperBound
-            }
+        for r in scratchRanges {
+            h.combine(UnsafeRawBufferPointer(rebasing: meta[at..<r.lowerBound]))
+            h.combine(r.count)
+            at = r.upperBound
         }
         h.combine(UnsafeRawBufferPointer(rebasing: meta[at...]))
         let key = h.value
-        let metadata = try schemaTable.keyValues(2)
         if let entries = cache[key] {
-            for e in entries where e.bytes.count == meta.count && e.masked == (disjoint ? masked : []) {
-                let same = e.bytes.withUnsafeBytes { stored -> Bool in
-                    var at = 0
-                    for r in e.masked {
-                        if memcmp(stored.baseAddress! + at, meta.baseAddress! + at, r.lowerBound - at) != 0 {
-                            return false
-                        }
-                        at = r.upperBound
-                    }
-                    return memcmp(stored.baseAddress! + at, meta.baseAddress! + at, meta.count - at) == 0
-                }
-                if same { return (ArrowSchema(fields: e.schema.fields, metadata: metadata), e.id) }
+            for e in entries where Self.matches(e, meta, masked: scratchRanges) {
+                lastEntry = e
+                return (e.schema.fields, e.id, schemaTable)
             }
         }
-        let schema = try SchemaDecoding.schema(schemaTable)
+        let schema = try SchemaDecoding.schema(schemaTable, metadata: false)
         if cachedCount >= maxCachedSchemas {
             cache.removeAll(keepingCapacity: true)
             cachedCount = 0
         }
         nextSchemaID += 1
-        cache[key, default: []].append(
-            CacheEntry(bytes: Array(meta), masked: disjoint ? masked : [], schema: schema, id: nextSchemaID))
+        let entry = CacheEntry(bytes: Array(meta), masked: scratchRanges, schema: schema, id: nextSchemaID)
+        cache[key, default: []].append(entry)
         cachedCount += 1
-        return (schema, nextSchemaID)
+        lastEntry = entry
+        return (schema.fields, nextSchemaID, schemaTable)
+    }
+
+    /// Whether `meta` equals the entry's bytes outside the metadata values (`masked`, which must be
+    /// the entry's own masked ranges).
+    private static func matches(_ e: CacheEntry, _ meta: UnsafeRawBufferPointer, masked: [Range<Int>]) -> Bool {
+        guard e.bytes.count == meta.count, e.masked == masked else { return false }
+        return e.bytes.withUnsafeBytes { stored -> Bool in
+            var at = 0
+            for r in masked {
+                if memcmp(stored.baseAddress! + at, meta.baseAddress! + at, r.lowerBound - at) != 0 {
+                    return false
+                }
+                at = r.upperBound
+            }
+            return memcmp(stored.baseAddress! + at, meta.baseAddress! + at, meta.count - at) == 0
+        }
     }
 
     private func readDictionary(
-        _ buf: UnsafeRawBufferPointer, _ m: RawMessage, _ header: FBTable, schema: ArrowSchema, storage: ArrowStorage,
+        _ buf: UnsafeRawBufferPointer, _ m: RawMessage, _ header: FBTable, fields: [ArrowField], storage: ArrowStorage,
         into dictionaries: inout [Int64: [ArrowArray]], full: Bool
     ) throws(ArrowError) {
         let id = try header.int64(0)
@@ -263,16 +290,18 @@ public final class ArrowStreamReader {
             throw ArrowError(.malformed, offset: m.start, "DictionaryBatch \(id) without data")
         }
         let isDelta = try header.bool(2)
-        guard var field = Self.dictionaryField(id: id, in: schema.fields) else {
+        guard var field = Self.dictionaryField(id: id, in: fields) else {
             throw ArrowError(
                 .malformed, offset: m.start, "DictionaryBatch id \(id) matches no dictionary-encoded field")
         }
         field.dictionary = nil
         var ctx = try LoadContext(
             buf: buf, message: m.start, batch: batch, body: m.bodyStart..<m.next, storage: storage,
-            version: m.version, dictionaries: dictionaries, full: full, maxBody: maxDecompressedBodySize)
+            version: m.version, dictionaries: dictionaries, full: full, maxBody: maxDecompressedBodySize,
+            scratch: &loadScratch)
         let values = try ctx.load(field, depth: 0, label: field.name + "(dictionary \(id))")
         try ctx.finish()
+        ctx.release(into: &loadScratch)
         let total = values.length + (isDelta ? (dictionaries[id] ?? []).reduce(0) { $0 + $1.length } : 0)
         guard total <= maxDictionaryLength else {
             throw ArrowError(

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A bounds-checked reader of one flatbuffer table (our own, just what Arrow's `Message.fbs` and
 /// `Schema.fbs` need). It lives only inside a `withUnsafeBytes` closure over the metadata bytes.
 ///
@@ -187,27 +191,64 @@ struct FBTable {
         }
     }
 
-    /// Appends to `out` the byte ranges (in `buf`) of the value strings of a `[KeyValue]` vector,
-    /// length prefix included, in ascending order.
+    /// The bytes (in `buf`) of the string that the uoffset at `p` points to, checked to lie in the metadata.
+    private func stringBytes(at p: Int) throws(ArrowError) -> Range<Int> {
+        let t = p + Int(try FBTable.u32(buf, p, base))
+        let n = Int(try FBTable.u32(buf, t, base))
+        guard n <= buf.count - t - 4 else {
+            throw ArrowError(.truncated, offset: base + t, "flatbuffer string of \(n) bytes runs past the metadata")
+        }
+        return (t + 4)..<(t + 4 + n)
+    }
+
+    /// Checks every key and value string of a `[KeyValue]` vector (bounds and UTF-8, as ``keyValues(_:)``
+    /// would) without building strings, and appends to `out` the byte ranges (in `buf`) of the value
+    /// strings, length prefix included, in ascending order.
     func keyValueValueRanges(_ slot: Int, into out: inout [Range<Int>]) throws(ArrowError) {
         out.removeAll(keepingCapacity: true)
         try forEachTable(slot) { (kv) throws(ArrowError) in
+            if let p = try kv.fieldPos(0, size: 4) { try checkUTF8(try stringBytes(at: p)) }
             guard let p = try kv.fieldPos(1, size: 4) else { return }
-            let t = p + Int(try FBTable.u32(buf, p, base))
-            let n = Int(try FBTable.u32(buf, t, base))
-            guard n <= buf.count - t - 4 else {
-                throw ArrowError(.truncated, offset: base + t, "flatbuffer string of \(n) bytes runs past the metadata")
-            }
-            out.append(t..<(t + 4 + n))
+            let r = try stringBytes(at: p)
+            try checkUTF8(r)
+            out.append((r.lowerBound - 4)..<r.upperBound)
         }
         var ordered = true
         for k in out.indices.dropFirst() where out[k].lowerBound < out[k - 1].lowerBound { ordered = false }
         if !ordered { out.sort { $0.lowerBound < $1.lowerBound } }
     }
 
+    private func checkUTF8(_ r: Range<Int>) throws(ArrowError) {
+        let bytes = UnsafeRawBufferPointer(rebasing: buf[r])
+        for b in bytes where b >= 0x80 {
+            guard String(validating: bytes, as: UTF8.self) != nil else {
+                throw ArrowError(.malformed, offset: base + r.lowerBound - 4, "flatbuffer string is not valid UTF-8")
+            }
+            return
+        }
+    }
+
+    /// The bytes (in `buf`) of the value of the first entry of a `[KeyValue]` vector whose key is
+    /// `key`, without building strings; nil when absent (an entry without a value has an empty one).
+    func keyValueValue(_ slot: Int, key: UnsafeRawBufferPointer) throws(ArrowError) -> Range<Int>? {
+        guard let (start, n) = try vector(slot, elementSize: 4) else { return nil }
+        for i in 0..<n {
+            let p = start + 4 * i
+            let kv = try FBTable(buf, at: p + Int(try FBTable.u32(buf, p, base)), base: base)
+            let k = try kv.fieldPos(0, size: 4).map { (q) throws(ArrowError) in try stringBytes(at: q) } ?? 0..<0
+            guard k.count == key.count,
+                k.isEmpty || memcmp(buf.baseAddress! + k.lowerBound, key.baseAddress!, k.count) == 0
+            else { continue }
+            guard let q = try kv.fieldPos(1, size: 4) else { return 0..<0 }
+            return try stringBytes(at: q)
+        }
+        return nil
+    }
+
     /// A `[KeyValue]` vector as ``KeyValue``s in order.
     func keyValues(_ slot: Int) throws(ArrowError) -> [KeyValue] {
         var out: [KeyValue] = []
+        if let (_, n) = try vector(slot, elementSize: 4) { out.reserveCapacity(n) }
         try forEachTable(slot) { (kv) throws(ArrowError) in
             out.append(KeyValue(key: try kv.string(0) ?? "", value: try kv.string(1) ?? ""))
         }

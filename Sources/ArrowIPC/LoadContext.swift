@@ -18,10 +18,34 @@ struct LoadContext {
     private var bufferIndex = 0
     private var variadicIndex = 0
 
+    /// The per-message arrays, kept by the reader between messages so that their capacity is reused.
+    struct Scratch {
+        fileprivate var nodes: [(length: Int, nullCount: Int)] = []
+        fileprivate var buffers: [Range<Int>] = []
+        fileprivate var pathStack: [String] = []
+    }
+
+    /// Hands the per-message arrays back to the reader (emptied, capacity kept) for the next message.
+    mutating func release(into scratch: inout Scratch) {
+        nodes.removeAll(keepingCapacity: true)
+        buffers.removeAll(keepingCapacity: true)
+        pathStack.removeAll(keepingCapacity: true)
+        swap(&scratch.nodes, &nodes)
+        swap(&scratch.buffers, &buffers)
+        swap(&scratch.pathStack, &pathStack)
+    }
+
     init(
         buf: UnsafeRawBufferPointer, message: Int, batch: FBTable, body: Range<Int>, storage: ArrowStorage,
-        version: Int16, dictionaries: [Int64: [ArrowArray]], full: Bool, maxBody: Int
+        version: Int16, dictionaries: [Int64: [ArrowArray]], full: Bool, maxBody: Int, scratch: inout Scratch
     ) throws(ArrowError) {
+        // Take the reader's arrays (moved, not copied: the reader keeps empty ones meanwhile).
+        swap(&scratch.nodes, &nodes)
+        swap(&scratch.buffers, &buffers)
+        swap(&scratch.pathStack, &pathStack)
+        nodes.removeAll(keepingCapacity: true)
+        buffers.removeAll(keepingCapacity: true)
+        pathStack.removeAll(keepingCapacity: true)
         self.message = message
         self.version = version
         self.full = full

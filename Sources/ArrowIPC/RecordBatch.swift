@@ -1,7 +1,14 @@
 /// One decoded record batch: its schema and one ``ArrowArray`` per top-level field.
+///
+/// The schema-level metadata of a batch read from a stream is decoded only when asked for: it stays
+/// in the retained message bytes (every tiny chunk of a recording carries its own id there), and
+/// ``schemaMetadata(_:)`` / ``withSchemaMetadataValue(_:_:)`` look one key up without decoding the rest.
 public struct ArrowRecordBatch: Sendable {
-    /// The stream's schema.
-    public let schema: ArrowSchema
+    /// The stream's schema: ``fields`` plus the decoded ``schemaMetadata`` (decodes the metadata on
+    /// every access; prefer ``fields`` and ``schemaMetadata(_:)``).
+    public var schema: ArrowSchema { ArrowSchema(fields: fields, metadata: schemaMetadata) }
+    /// The schema's fields, one per column (shared by every batch of the same schema).
+    public let fields: [ArrowField]
     /// Identifies the schema within the ``ArrowStreamReader`` that decoded it: equal ids mean the
     /// schema message bytes were identical, so derived per-schema data can be cached under it.
     public let schemaID: Int
@@ -11,4 +18,79 @@ public struct ArrowRecordBatch: Sendable {
     public let columns: [ArrowArray]
     /// Columns whose type is not decoded (kept raw), as warnings: `name: type`.
     public let warnings: [String]
+    let metadata: SchemaMetadataSource
+
+    init(
+        fields: [ArrowField], metadata: SchemaMetadataSource, schemaID: Int, length: Int, columns: [ArrowArray],
+        warnings: [String]
+    ) {
+        self.fields = fields
+        self.metadata = metadata
+        self.schemaID = schemaID
+        self.length = length
+        self.columns = columns
+        self.warnings = warnings
+    }
+
+    /// Schema-level `custom_metadata` in order (decoded from the message bytes on every access).
+    public var schemaMetadata: [KeyValue] { metadata.decoded }
+
+    /// The value of schema metadata key `key`, if present (decodes only that value).
+    public func schemaMetadata(_ key: String) -> String? {
+        withSchemaMetadataValue(key) { $0.map { String(decoding: $0, as: UTF8.self) } }
+    }
+
+    /// Lends the UTF-8 bytes of the value of schema metadata key `key` (nil when absent) for the
+    /// duration of `body`, without building strings; the pointer must not escape.
+    public func withSchemaMetadataValue<R>(_ key: String, _ body: (UnsafeRawBufferPointer?) throws -> R) rethrows -> R {
+        try metadata.withValue(key, body)
+    }
+}
+
+/// Where a batch's schema metadata lives: already decoded, or the `[KeyValue]` vector of the Schema
+/// table inside the retained message bytes (checked when the batch was read: bounds and UTF-8).
+enum SchemaMetadataSource: Sendable {
+    case decoded([KeyValue])
+    /// `storage` holds the message; `meta` is the message's flatbuffer (metadata) range in it and
+    /// `table` the Schema table's offset inside that range.
+    case encoded(storage: ArrowStorage, meta: Range<Int>, table: Int)
+
+    private func withSchemaTable<R>(_ body: (FBTable) throws(ArrowError) -> R?) -> R? {
+        guard case .encoded(let storage, let meta, let table) = self else { return nil }
+        return storage.withUnsafeBytes(meta) { buf -> R? in
+            do {
+                return try body(try FBTable(buf, at: table, base: meta.lowerBound))
+            } catch {
+                return nil  // unreachable: the bytes were checked when the batch was read
+            }
+        }
+    }
+
+    var decoded: [KeyValue] {
+        switch self {
+        case .decoded(let kv): return kv
+        case .encoded: return withSchemaTable { (t) throws(ArrowError) in try t.keyValues(2) } ?? []
+        }
+    }
+
+    func withValue<R>(_ key: String, _ body: (UnsafeRawBufferPointer?) throws -> R) rethrows -> R {
+        switch self {
+        case .decoded(let kv):
+            guard var value = kv.first(where: { $0.key == key })?.value else { return try body(nil) }
+            return try value.withUTF8 { try body(UnsafeRawBufferPointer($0)) }
+        case .encoded(let storage, let meta, _):
+            var key = key
+            let range = key.withUTF8 { k in
+                withSchemaTable { (t) throws(ArrowError) in
+                    try t.keyValueValue(2, key: UnsafeRawBufferPointer(k)).map {
+                        (meta.lowerBound + $0.lowerBound)..<(meta.lowerBound + $0.upperBound)
+                    }
+                }
+            }
+            guard let range else { return try body(nil) }
+            return try withExtendedLifetime(storage) {
+                try body(UnsafeRawBufferPointer(start: storage.base + range.lowerBound, count: range.count))
+            }
+        }
+    }
 }

@@ -3,15 +3,15 @@ enum SchemaDecoding {
     /// Nested types deeper than this are rejected (input controls the depth).
     static let maxDepth = 64
 
-    static func schema(_ t: FBTable) throws(ArrowError) -> ArrowSchema {
+    /// The schema, with its metadata decoded unless `metadata` is false (then empty).
+    static func schema(_ t: FBTable, metadata: Bool = true) throws(ArrowError) -> ArrowSchema {
         let endianness = try t.int16(0)
         guard endianness == 0 else {
             throw ArrowError(.unsupported, offset: t.base + t.pos, "big-endian Arrow data is not supported")
         }
         var fields: [ArrowField] = []
         for f in try t.tables(1) { fields.append(try field(f, depth: 0)) }
-        let md = try t.keyValues(2)
-        return ArrowSchema(fields: fields, metadata: md)
+        return ArrowSchema(fields: fields, metadata: metadata ? try t.keyValues(2) : [])
     }
 
     static func field(_ t: FBTable, depth: Int) throws(ArrowError) -> ArrowField {
