@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ArrowIPC
 import RRD
 
@@ -19,6 +22,8 @@ public final class ChunkDecoder {
 
     private let reader = ArrowStreamReader()
     private var layouts: [Int: Layout] = [:]
+    /// Entity paths seen, by the hash of their bytes (``intern(_:)``).
+    private var interned: [Int: String] = [:]
 
     /// Column roles derived from the schema fields (not the schema metadata), cached per schema id.
     private struct Layout {
@@ -80,20 +85,31 @@ public final class ChunkDecoder {
         if let l = layouts[batch.schemaID] {
             layout = l
         } else {
-            layout = try Self.layout(batch.schema)
+            layout = try Self.layout(batch.fields)
             if layouts.count > 1024 { layouts.removeAll(keepingCapacity: true) }
             layouts[batch.schemaID] = layout
         }
-        let schema = batch.schema
+        let fields = batch.fields
         var warnings = layout.warnings + batch.warnings
 
-        guard let entityPath = schema.metadata("rerun:entity_path") ?? schema.metadata("rerun.entity_path") else {
+        // The three schema metadata values are read straight from the message bytes (no other
+        // metadata is decoded): the path through the interning table, the id parsed from its UTF-8.
+        var entityPath = batch.withSchemaMetadataValue("rerun:entity_path") { $0.map { intern($0) } }
+        if entityPath == nil { entityPath = batch.withSchemaMetadataValue("rerun.entity_path") { $0.map { intern($0) } } }
+        guard let entityPath else {
             throw ChunkError("schema has no rerun:entity_path metadata")
         }
+        var parsedId = batch.withSchemaMetadataValue("rerun:id") { $0.map { (Self.parseTuid($0), $0.count) } }
+        if parsedId == nil {
+            parsedId = batch.withSchemaMetadataValue("rerun.id") { $0.map { (Self.parseTuid($0), $0.count) } }
+        }
         let id: Tuid
-        if let s = schema.metadata("rerun:id") ?? schema.metadata("rerun.id") {
-            guard let t = Self.parseTuid(s) else { throw ChunkError("rerun:id \"\(s)\" is not a TUID") }
-            id = t
+        if let (parsed, _) = parsedId {
+            guard let parsed else {
+                let s = batch.schemaMetadata("rerun:id") ?? batch.schemaMetadata("rerun.id") ?? ""
+                throw ChunkError("rerun:id \"\(s)\" is not a TUID")
+            }
+            id = parsed
         } else if let hint = chunkIdHint {
             id = hint
         } else {
@@ -102,7 +118,12 @@ public final class ChunkDecoder {
         if let hint = chunkIdHint, hint != id {
             warnings.append("ArrowMsg.chunk_id \(hint.chunkIdString) differs from rerun:id \(id.chunkIdString)")
         }
-        if let v = schema.metadata("sorbet:version"), !v.hasPrefix("0.1.") {
+        let knownVersion = batch.withSchemaMetadataValue("sorbet:version") { v -> Bool in
+            guard let v else { return true }
+            return v.count >= 4 && v[0] == UInt8(ascii: "0") && v[1] == UInt8(ascii: ".")
+                && v[2] == UInt8(ascii: "1") && v[3] == UInt8(ascii: ".")
+        }
+        if !knownVersion, let v = batch.schemaMetadata("sorbet:version") {
             warnings.append("unknown sorbet:version \(v)")
         }
 
@@ -139,19 +160,19 @@ public final class ChunkDecoder {
         for t in layout.timelines {
             let col = batch.columns[t.column]
             guard col.nullCount == 0 else {
-                throw ChunkError("index column \(schema.fields[t.column].name): \(col.nullCount) null time values")
+                throw ChunkError("index column \(fields[t.column].name): \(col.nullCount) null time values")
             }
             timelines.append(
                 Timeline(
-                    name: t.name, columnName: schema.fields[t.column].name, kind: t.kind,
-                    arrowType: schema.fields[t.column].typeDescription, column: col, rowOrder: order))
+                    name: t.name, columnName: fields[t.column].name, kind: t.kind,
+                    arrowType: fields[t.column].typeDescription, column: col, rowOrder: order))
         }
         var components: [ComponentColumn] = []
         components.reserveCapacity(layout.components.count)
         for c in layout.components {
             components.append(
                 ComponentColumn(
-                    name: schema.fields[c.column].name, archetype: c.archetype, component: c.component,
+                    name: fields[c.column].name, archetype: c.archetype, component: c.component,
                     componentType: c.componentType, arrowType: c.arrowType, column: batch.columns[c.column],
                     rowOrder: order))
         }
@@ -161,7 +182,7 @@ public final class ChunkDecoder {
         }
         return Chunk(
             id: id, entityPath: entityPath, numRows: n, isStatic: isStatic, rowIds: rowIds, timelines: timelines,
-            components: components, schemaMetadata: schema.metadata, recordBatch: batch, wasResorted: !sorted,
+            components: components, schemaMetadata: nil, recordBatch: batch, wasResorted: !sorted,
             warnings: warnings)
     }
 
@@ -169,37 +190,61 @@ public final class ChunkDecoder {
     /// `String` index arithmetic (which showed in the small-chunk profile).
     static func parseTuid(_ s: String) -> Tuid? {
         var s = s
-        return s.withUTF8 { (u) -> Tuid? in
-            var start = 0
-            if u.count == 38 { start = 6 } else if u.count == 36 { start = 4 } else if u.count != 32 { return nil }
-            func hex(_ from: Int) -> UInt64? {
-                var v: UInt64 = 0
-                for k in from..<(from + 16) {
-                    let c = u[k]
-                    let d: UInt8
-                    switch c {
-                    case UInt8(ascii: "0")...UInt8(ascii: "9"): d = c - UInt8(ascii: "0")
-                    case UInt8(ascii: "a")...UInt8(ascii: "f"): d = c - UInt8(ascii: "a") + 10
-                    case UInt8(ascii: "A")...UInt8(ascii: "F"): d = c - UInt8(ascii: "A") + 10
-                    default: return nil
-                    }
-                    v = v << 4 | UInt64(d)
+        return s.withUTF8 { parseTuid(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// ``parseTuid(_:)`` on UTF-8 bytes.
+    static func parseTuid(_ u: UnsafeRawBufferPointer) -> Tuid? {
+        var start = 0
+        if u.count == 38 { start = 6 } else if u.count == 36 { start = 4 } else if u.count != 32 { return nil }
+        func hex(_ from: Int) -> UInt64? {
+            var v: UInt64 = 0
+            for k in from..<(from + 16) {
+                let c = u[k]
+                let d: UInt8
+                switch c {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"): d = c - UInt8(ascii: "0")
+                case UInt8(ascii: "a")...UInt8(ascii: "f"): d = c - UInt8(ascii: "a") + 10
+                case UInt8(ascii: "A")...UInt8(ascii: "F"): d = c - UInt8(ascii: "A") + 10
+                default: return nil
                 }
-                return v
+                v = v << 4 | UInt64(d)
             }
-            guard let hi = hex(start), let lo = hex(start + 16) else { return nil }
-            return Tuid(timeNs: hi, inc: lo)
+            return v
+        }
+        guard let hi = hex(start), let lo = hex(start + 16) else { return nil }
+        return Tuid(timeNs: hi, inc: lo)
+    }
+
+    /// The string of these UTF-8 bytes (checked valid when the batch was read), shared with every
+    /// earlier chunk of this decoder that had the same bytes: a recording repeats few entity paths,
+    /// so most chunks allocate no string for theirs.
+    private func intern(_ bytes: UnsafeRawBufferPointer) -> String {
+        var h = Hasher()
+        h.combine(bytes: bytes)
+        let key = h.finalize()
+        if let s = interned[key], Self.equal(s, bytes) { return s }
+        let s = String(decoding: bytes, as: UTF8.self)
+        if interned.count >= 4096 { interned.removeAll(keepingCapacity: true) }
+        interned[key] = s
+        return s
+    }
+
+    private static func equal(_ s: String, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        var s = s
+        return s.withUTF8 { u in
+            u.count == bytes.count && (u.isEmpty || memcmp(u.baseAddress!, bytes.baseAddress!, u.count) == 0)
         }
     }
 
     /// Classifies the columns by `rerun:kind` and checks their types.
-    private static func layout(_ schema: ArrowSchema) throws(ChunkError) -> Layout {
+    private static func layout(_ fields: [ArrowField]) throws(ChunkError) -> Layout {
         var rowId: Int?
         var timelines: [(column: Int, name: String, kind: TimelineKind)] = []
         var components:
             [(column: Int, archetype: String?, component: String, componentType: String?, arrowType: String)] = []
         var warnings: [String] = []
-        for (i, f) in schema.fields.enumerated() {
+        for (i, f) in fields.enumerated() {
             let kind = f.metadata("rerun:kind") ?? f.metadata("rerun.kind")
             switch kind {
             case "control", "row_id":
@@ -238,7 +283,7 @@ public final class ChunkDecoder {
             }
         }
         guard let rowId else {
-            if let f = schema.fields.first(where: { $0.name == "rerun.controls.RowId" }) {
+            if let f = fields.first(where: { $0.name == "rerun.controls.RowId" }) {
                 throw ChunkError("column \(f.name) lacks rerun:kind = control")
             }
             throw ChunkError("chunk has no row-id column (rerun:kind = control)")
