@@ -228,6 +228,19 @@ struct FBTable {
         }
     }
 
+    /// Calls `body` with the byte ranges (in `buf`) of each key and value of a `[KeyValue]` vector, in
+    /// order, without building strings (an absent key or value is empty).
+    func forEachKeyValue(_ slot: Int, _ body: (Range<Int>, Range<Int>) -> Void) throws(ArrowError) {
+        guard let (start, n) = try vector(slot, elementSize: 4) else { return }
+        for i in 0..<n {
+            let p = start + 4 * i
+            let kv = try FBTable(buf, at: p + Int(try FBTable.u32(buf, p, base)), base: base)
+            let k = try kv.fieldPos(0, size: 4).map { (q) throws(ArrowError) in try stringBytes(at: q) } ?? 0..<0
+            let v = try kv.fieldPos(1, size: 4).map { (q) throws(ArrowError) in try stringBytes(at: q) } ?? 0..<0
+            body(k, v)
+        }
+    }
+
     /// The bytes (in `buf`) of the value of the first entry of a `[KeyValue]` vector whose key is
     /// `key`, without building strings; nil when absent (an entry without a value has an empty one).
     func keyValueValue(_ slot: Int, key: UnsafeRawBufferPointer) throws(ArrowError) -> Range<Int>? {

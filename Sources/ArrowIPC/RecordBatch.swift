@@ -40,6 +40,14 @@ public struct ArrowRecordBatch: Sendable {
         withSchemaMetadataValue(key) { $0.map { String(decoding: $0, as: UTF8.self) } }
     }
 
+    /// Calls `body` with the UTF-8 bytes of each schema metadata key and value, in order, without
+    /// building strings (one pass; the pointers must not escape).
+    public func forEachSchemaMetadataEntry(
+        _ body: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Void
+    ) {
+        metadata.forEach(body)
+    }
+
     /// Lends the UTF-8 bytes of the value of schema metadata key `key` (nil when absent) for the
     /// duration of `body`, without building strings; the pointer must not escape.
     public func withSchemaMetadataValue<R>(_ key: String, _ body: (UnsafeRawBufferPointer?) throws -> R) rethrows -> R {
@@ -70,6 +78,26 @@ enum SchemaMetadataSource: Sendable {
         switch self {
         case .decoded(let kv): return kv
         case .encoded: return withSchemaTable { (t) throws(ArrowError) in try t.keyValues(2) } ?? []
+        }
+    }
+
+    func forEach(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void) {
+        switch self {
+        case .decoded(let kv):
+            for var e in kv {
+                e.key.withUTF8 { k in e.value.withUTF8 { v in body(UnsafeRawBufferPointer(k), UnsafeRawBufferPointer(v)) } }
+            }
+        case .encoded(let storage, let meta, let table):
+            storage.withUnsafeBytes(meta) { buf in
+                do {
+                    let t = try FBTable(buf, at: table, base: meta.lowerBound)
+                    try t.forEachKeyValue(2) { k, v in
+                        body(UnsafeRawBufferPointer(rebasing: buf[k]), UnsafeRawBufferPointer(rebasing: buf[v]))
+                    }
+                } catch {
+                    // unreachable: the bytes were checked when the batch was read
+                }
+            }
         }
     }
 

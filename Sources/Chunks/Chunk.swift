@@ -11,32 +11,30 @@ import RRD
 /// - Complexity: decoding allocates O(columns) objects; row ids and the optional permutation are
 ///   one array each.
 public struct Chunk: Sendable {
-    /// Every field lives in one shared, immutable-once-built object: copying a chunk (into the store,
-    /// an output, a hook) costs one retain instead of one per array and string. Setters copy it
-    /// first unless this chunk holds the only reference.
+    /// Every field lives in one shared, immutable object: copying a chunk (into the store, an
+    /// output, a hook) costs one retain instead of one per array and string. A setter replaces the
+    /// object (the chunk's other copies keep the old one).
     @usableFromInline
-    final class Storage: @unchecked Sendable {
-        // @unchecked: the fields are only written through `Chunk`'s setters, after
-        // `isKnownUniquelyReferenced` (copy-on-write), so a shared instance is never mutated.
-        @usableFromInline var id: Tuid
-        @usableFromInline var entityPath: String
-        @usableFromInline var numRows: Int
-        @usableFromInline var isStatic: Bool
-        @usableFromInline var rowIds: [Tuid]
-        @usableFromInline var timelines: [Timeline]
-        @usableFromInline var components: [ComponentColumn]
+    final class Storage: Sendable {
+        @usableFromInline let id: Tuid
+        @usableFromInline let entityPath: String
+        @usableFromInline let numRows: Int
+        @usableFromInline let isStatic: Bool
+        @usableFromInline let rowIds: [Tuid]
+        @usableFromInline let timelines: [Timeline]
+        @usableFromInline let components: [ComponentColumn]
         /// Explicit schema metadata; nil: the record batch's (decoded on demand).
-        var schemaMetadata: [KeyValue]?
-        var recordBatch: ArrowRecordBatch
-        var wasResorted: Bool
-        var warnings: [String]
-        /// ``Chunk/byteSize``, computed when the batch or the row ids are set.
-        var byteSize: Int
+        let schemaMetadata: [KeyValue]?
+        let recordBatch: ArrowRecordBatch
+        let wasResorted: Bool
+        let warnings: [String]
+        /// ``Chunk/byteSize``, computed from the batch and the row ids.
+        let byteSize: Int
 
         init(
             id: Tuid, entityPath: String, numRows: Int, isStatic: Bool, rowIds: [Tuid], timelines: [Timeline],
             components: [ComponentColumn], schemaMetadata: [KeyValue]?, recordBatch: ArrowRecordBatch,
-            wasResorted: Bool, warnings: [String], byteSize: Int
+            wasResorted: Bool, warnings: [String]
         ) {
             self.id = id
             self.entityPath = entityPath
@@ -49,14 +47,22 @@ public struct Chunk: Sendable {
             self.recordBatch = recordBatch
             self.wasResorted = wasResorted
             self.warnings = warnings
-            self.byteSize = byteSize
+            self.byteSize = Chunk.byteSize(recordBatch: recordBatch, rowIds: rowIds)
         }
 
-        func copy() -> Storage {
+        /// A copy with some fields replaced.
+        func with(
+            id: Tuid? = nil, entityPath: String? = nil, numRows: Int? = nil, isStatic: Bool? = nil,
+            rowIds: [Tuid]? = nil, timelines: [Timeline]? = nil, components: [ComponentColumn]? = nil,
+            schemaMetadata: [KeyValue]? = nil, recordBatch: ArrowRecordBatch? = nil, wasResorted: Bool? = nil,
+            warnings: [String]? = nil
+        ) -> Storage {
             Storage(
-                id: id, entityPath: entityPath, numRows: numRows, isStatic: isStatic, rowIds: rowIds,
-                timelines: timelines, components: components, schemaMetadata: schemaMetadata,
-                recordBatch: recordBatch, wasResorted: wasResorted, warnings: warnings, byteSize: byteSize)
+                id: id ?? self.id, entityPath: entityPath ?? self.entityPath, numRows: numRows ?? self.numRows,
+                isStatic: isStatic ?? self.isStatic, rowIds: rowIds ?? self.rowIds,
+                timelines: timelines ?? self.timelines, components: components ?? self.components,
+                schemaMetadata: schemaMetadata ?? self.schemaMetadata, recordBatch: recordBatch ?? self.recordBatch,
+                wasResorted: wasResorted ?? self.wasResorted, warnings: warnings ?? self.warnings)
         }
     }
 
@@ -70,81 +76,64 @@ public struct Chunk: Sendable {
         storage = Storage(
             id: id, entityPath: entityPath, numRows: numRows, isStatic: isStatic, rowIds: rowIds, timelines: timelines,
             components: components, schemaMetadata: schemaMetadata, recordBatch: recordBatch,
-            wasResorted: wasResorted, warnings: warnings,
-            byteSize: Self.byteSize(recordBatch: recordBatch, rowIds: rowIds))
-    }
-
-    /// The storage, copied first when shared (copy-on-write).
-    private var unique: Storage {
-        mutating get {
-            if !isKnownUniquelyReferenced(&storage) { storage = storage.copy() }
-            return storage
-        }
+            wasResorted: wasResorted, warnings: warnings)
     }
 
     /// The chunk id (`rerun:id`).
     public var id: Tuid {
         @inlinable get { storage.id }
-        set { unique.id = newValue }
+        set { storage = storage.with(id: newValue) }
     }
     /// The entity path exactly as `rerun:entity_path` carries it (escaped).
     public var entityPath: String {
         @inlinable get { storage.entityPath }
-        set { unique.entityPath = newValue }
+        set { storage = storage.with(entityPath: newValue) }
     }
     /// Number of rows.
     public var numRows: Int {
         @inlinable get { storage.numRows }
-        set { unique.numRows = newValue }
+        set { storage = storage.with(numRows: newValue) }
     }
     /// True iff the chunk has no index columns.
     public var isStatic: Bool {
         @inlinable get { storage.isStatic }
-        set { unique.isStatic = newValue }
+        set { storage = storage.with(isStatic: newValue) }
     }
     /// Row ids in ascending order.
     public var rowIds: [Tuid] {
         @inlinable get { storage.rowIds }
-        set {
-            let s = unique
-            s.rowIds = newValue
-            s.byteSize = Self.byteSize(recordBatch: s.recordBatch, rowIds: newValue)
-        }
+        set { storage = storage.with(rowIds: newValue) }
     }
     /// Index columns in schema order.
     public var timelines: [Timeline] {
         @inlinable get { storage.timelines }
-        set { unique.timelines = newValue }
+        set { storage = storage.with(timelines: newValue) }
     }
     /// Component columns in schema order.
     public var components: [ComponentColumn] {
         @inlinable get { storage.components }
-        set { unique.components = newValue }
+        set { storage = storage.with(components: newValue) }
     }
     /// Schema-level metadata (`rerun:entity_path`, `rerun:id`, `sorbet:version`, …); decoded from the
     /// retained schema bytes on each access unless set explicitly.
     public var schemaMetadata: [KeyValue] {
         get { storage.schemaMetadata ?? storage.recordBatch.schemaMetadata }
-        set { unique.schemaMetadata = newValue }
+        set { storage = storage.with(schemaMetadata: newValue) }
     }
     /// The decoded record batch (raw columns in physical row order).
     public var recordBatch: ArrowRecordBatch {
         get { storage.recordBatch }
-        set {
-            let s = unique
-            s.recordBatch = newValue
-            s.byteSize = Self.byteSize(recordBatch: newValue, rowIds: s.rowIds)
-        }
+        set { storage = storage.with(recordBatch: newValue) }
     }
     /// Whether the rows had to be re-sorted by RowId.
     public var wasResorted: Bool {
         get { storage.wasResorted }
-        set { unique.wasResorted = newValue }
+        set { storage = storage.with(wasResorted: newValue) }
     }
     /// Non-fatal findings (unknown sorbet version, columns kept raw, `is_static` mismatch).
     public var warnings: [String] {
         get { storage.warnings }
-        set { unique.warnings = newValue }
+        set { storage = storage.with(warnings: newValue) }
     }
 
     /// The entity path with its parts.
@@ -157,12 +146,15 @@ public struct Chunk: Sendable {
     public func component(named name: String) -> ComponentColumn? { components.first { $0.name == name } }
 
     /// Bytes of Arrow buffers this chunk references (an estimate of its memory). Computed once, when
-    /// the chunk is built (and again if ``recordBatch`` or ``rowIds`` is set).
+    /// the chunk is built (and again when a setter replaces its fields).
     public var byteSize: Int { storage.byteSize }
 
     /// What ``byteSize`` reports for a chunk of this batch and these row ids.
     static func byteSize(recordBatch: ArrowRecordBatch, rowIds: [Tuid]) -> Int {
-        recordBatch.columns.reduce(0) { $0 + $1.bufferBytes } + rowIds.count * 16
+        var n = rowIds.count * 16
+        let columns = recordBatch.columns
+        for i in columns.indices { n += columns[i].bufferBytes }
+        return n
     }
 
     /// Human-readable summary for `ingest print -v`: the entity path, chunk id and row count, then

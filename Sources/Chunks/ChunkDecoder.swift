@@ -92,20 +92,39 @@ public final class ChunkDecoder {
         let fields = batch.fields
         var warnings = layout.warnings + batch.warnings
 
-        // The three schema metadata values are read straight from the message bytes (no other
-        // metadata is decoded): the path through the interning table, the id parsed from its UTF-8.
-        var entityPath = batch.withSchemaMetadataValue("rerun:entity_path") { $0.map { intern($0) } }
-        if entityPath == nil { entityPath = batch.withSchemaMetadataValue("rerun.entity_path") { $0.map { intern($0) } } }
-        guard let entityPath else {
+        // The schema metadata values the chunk needs are read straight from the message bytes in one
+        // pass (nothing else is decoded): the path through the interning table, the id parsed from
+        // its UTF-8. The first entry of a key counts, as in `ArrowSchema.metadata(_:)`.
+        var entityPath: String?
+        var legacyPath: String?
+        var idBytes: (parsed: Tuid?, seen: Bool) = (nil, false)
+        var legacyId: (parsed: Tuid?, seen: Bool) = (nil, false)
+        var versionKnown = true
+        var versionSeen = false
+        batch.forEachSchemaMetadataEntry { key, value in
+            if Self.equal(key, "rerun:entity_path") {
+                if entityPath == nil { entityPath = intern(value) }
+            } else if Self.equal(key, "rerun:id") {
+                if !idBytes.seen { idBytes = (Self.parseTuid(value), true) }
+            } else if Self.equal(key, "sorbet:version") {
+                if !versionSeen {
+                    versionSeen = true
+                    versionKnown =
+                        value.count >= 4 && value[0] == UInt8(ascii: "0") && value[1] == UInt8(ascii: ".")
+                        && value[2] == UInt8(ascii: "1") && value[3] == UInt8(ascii: ".")
+                }
+            } else if Self.equal(key, "rerun.entity_path") {
+                if legacyPath == nil { legacyPath = intern(value) }
+            } else if Self.equal(key, "rerun.id") {
+                if !legacyId.seen { legacyId = (Self.parseTuid(value), true) }
+            }
+        }
+        guard let entityPath = entityPath ?? legacyPath else {
             throw ChunkError("schema has no rerun:entity_path metadata")
         }
-        var parsedId = batch.withSchemaMetadataValue("rerun:id") { $0.map { (Self.parseTuid($0), $0.count) } }
-        if parsedId == nil {
-            parsedId = batch.withSchemaMetadataValue("rerun.id") { $0.map { (Self.parseTuid($0), $0.count) } }
-        }
         let id: Tuid
-        if let (parsed, _) = parsedId {
-            guard let parsed else {
+        if idBytes.seen || legacyId.seen {
+            guard let parsed = idBytes.seen ? idBytes.parsed : legacyId.parsed else {
                 let s = batch.schemaMetadata("rerun:id") ?? batch.schemaMetadata("rerun.id") ?? ""
                 throw ChunkError("rerun:id \"\(s)\" is not a TUID")
             }
@@ -118,12 +137,7 @@ public final class ChunkDecoder {
         if let hint = chunkIdHint, hint != id {
             warnings.append("ArrowMsg.chunk_id \(hint.chunkIdString) differs from rerun:id \(id.chunkIdString)")
         }
-        let knownVersion = batch.withSchemaMetadataValue("sorbet:version") { v -> Bool in
-            guard let v else { return true }
-            return v.count >= 4 && v[0] == UInt8(ascii: "0") && v[1] == UInt8(ascii: ".")
-                && v[2] == UInt8(ascii: "1") && v[3] == UInt8(ascii: ".")
-        }
-        if !knownVersion, let v = batch.schemaMetadata("sorbet:version") {
+        if !versionKnown, let v = batch.schemaMetadata("sorbet:version") {
             warnings.append("unknown sorbet:version \(v)")
         }
 
@@ -228,6 +242,10 @@ public final class ChunkDecoder {
         if interned.count >= 4096 { interned.removeAll(keepingCapacity: true) }
         interned[key] = s
         return s
+    }
+
+    private static func equal(_ bytes: UnsafeRawBufferPointer, _ s: StaticString) -> Bool {
+        bytes.count == s.utf8CodeUnitCount && memcmp(bytes.baseAddress!, s.utf8Start, bytes.count) == 0
     }
 
     private static func equal(_ s: String, _ bytes: UnsafeRawBufferPointer) -> Bool {
