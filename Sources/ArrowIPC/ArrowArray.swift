@@ -27,12 +27,30 @@ public struct ArrowArray: Sendable {
     @usableFromInline let dataCount: Int
     /// Child arrays (list item, struct fields, union members, map entries).
     public let children: [ArrowArray]
+    /// What only view and dictionary-encoded arrays have, in one shared object (nil for all other
+    /// arrays), so that copying an array retains as little as possible.
+    @usableFromInline let extras: Extras?
+
+    /// The fields of view and dictionary-encoded arrays.
+    @usableFromInline
+    final class Extras: Sendable {
+        @usableFromInline let variadicBuffers: [Range<Int>]
+        let dictionaryIndexType: ArrowType?
+        let dictionarySegments: [ArrowArray]
+
+        init(variadicBuffers: [Range<Int>], dictionaryIndexType: ArrowType?, dictionarySegments: [ArrowArray]) {
+            self.variadicBuffers = variadicBuffers
+            self.dictionaryIndexType = dictionaryIndexType
+            self.dictionarySegments = dictionarySegments
+        }
+    }
+
     /// Data buffers of view types (`start`, `count` in storage).
-    @usableFromInline let variadicBuffers: [Range<Int>]
+    @usableFromInline var variadicBuffers: [Range<Int>] { extras?.variadicBuffers ?? [] }
     /// For dictionary-encoded arrays: the index type and the dictionary (one segment per delta).
-    public let dictionaryIndexType: ArrowType?
+    public var dictionaryIndexType: ArrowType? { extras?.dictionaryIndexType }
     /// The dictionary values: the first DictionaryBatch, then one segment per delta batch.
-    public let dictionarySegments: [ArrowArray]
+    public var dictionarySegments: [ArrowArray] { extras?.dictionarySegments ?? [] }
 
     init(
         type: ArrowType, length: Int, nullCount: Int, storage: ArrowStorage, validity: Int,
@@ -49,9 +67,13 @@ public struct ArrowArray: Sendable {
         self.data = data.lowerBound
         self.dataCount = data.count
         self.children = children
-        self.variadicBuffers = variadicBuffers
-        self.dictionaryIndexType = dictionaryIndexType
-        self.dictionarySegments = dictionarySegments
+        if variadicBuffers.isEmpty && dictionaryIndexType == nil && dictionarySegments.isEmpty {
+            extras = nil
+        } else {
+            extras = Extras(
+                variadicBuffers: variadicBuffers, dictionaryIndexType: dictionaryIndexType,
+                dictionarySegments: dictionarySegments)
+        }
     }
 
     /// Whether slot `i` is null. Null-typed arrays are all null; unions have no validity of their own.
@@ -228,9 +250,12 @@ public struct ArrowArray: Sendable {
     /// Bytes of the buffers this array and its children reference (an estimate of its size).
     public var bufferBytes: Int {
         var n = valuesCount + dataCount + (validity >= 0 ? (length + 7) / 8 : 0)
-        for b in variadicBuffers { n += b.count }
-        for c in children { n += c.bufferBytes }
-        for d in dictionarySegments { n += d.bufferBytes }
+        // Through buffer pointers: visiting the arrays without copying (retaining) each one.
+        children.withUnsafeBufferPointer { for i in $0.indices { n += $0[i].bufferBytes } }
+        if let extras {
+            for b in extras.variadicBuffers { n += b.count }
+            extras.dictionarySegments.withUnsafeBufferPointer { for i in $0.indices { n += $0[i].bufferBytes } }
+        }
         return n
     }
 }

@@ -152,8 +152,7 @@ public struct Chunk: Sendable {
     /// What ``byteSize`` reports for a chunk of this batch and these row ids.
     static func byteSize(recordBatch: ArrowRecordBatch, rowIds: [Tuid]) -> Int {
         var n = rowIds.count * 16
-        let columns = recordBatch.columns
-        for i in columns.indices { n += columns[i].bufferBytes }
+        recordBatch.columns.withUnsafeBufferPointer { for i in $0.indices { n += $0[i].bufferBytes } }
         return n
     }
 
