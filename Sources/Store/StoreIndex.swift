@@ -69,14 +69,76 @@ struct StaticWinner {
     var component: Int32
 }
 
+/// Names mapped to positions in an array of values, looked up by a guessed position first: the
+/// chunks of a recording list their timelines and components in the same order every time, so an
+/// insert usually confirms the guess with a string comparison (identical strings compare by their
+/// bits) instead of hashing the name. Values are never removed (an emptied one stays, empty).
+struct NamedValues<Value> {
+    private(set) var names: [String] = []
+    private(set) var values: [Value] = []
+    private var positions: [String: Int] = [:]
+
+    /// The position of `name`, trying `guess` first.
+    @inline(__always)
+    func position(of name: String, guess: Int) -> Int? {
+        if guess >= 0 && guess < names.count && names[guess] == name { return guess }
+        return positions[name]
+    }
+
+    subscript(name: String) -> Value? { position(of: name, guess: 0).map { values[$0] } }
+
+    /// Runs `body` on the value of `name` (created with `make` when absent), in place.
+    @inline(__always)
+    mutating func modify(
+        _ name: String, guess: Int, make: () -> Value, _ body: (inout Value) -> Void
+    ) {
+        let p: Int
+        if let found = position(of: name, guess: guess) {
+            p = found
+        } else {
+            p = values.count
+            names.append(name)
+            values.append(make())
+            positions[name] = p
+        }
+        body(&values[p])
+    }
+
+    /// Runs `body` on the value of `name` in place, if present.
+    mutating func modifyIfPresent(_ name: String, guess: Int, _ body: (inout Value) -> Void) {
+        guard let p = position(of: name, guess: guess) else { return }
+        body(&values[p])
+    }
+}
+
+/// The chunks of one (entity, timeline), per component.
+typealias TimelineIndex = NamedValues<ComponentTimeIndex>
+
+extension NamedValues where Value == ComponentTimeIndex {
+    /// Whether no component holds an entry.
+    var isEmpty: Bool { values.allSatisfy { $0.entries.isEmpty } }
+    /// The names of the components that hold entries.
+    var nonEmptyNames: [String] { names.indices.filter { !values[$0].entries.isEmpty }.map { names[$0] } }
+}
+
 /// Everything indexed for one entity path.
 struct EntityIndex {
     var staticWinners: [String: StaticWinner] = [:]
     /// Slots of the entity's static chunks (to recompute winners after a removal).
     var staticSlots: [Int32] = []
-    /// timeline → component → chunks by time.
-    var temporal: [String: [String: ComponentTimeIndex]] = [:]
+    /// timeline → component → chunks by time (empty ones are kept; see ``timelineNames``).
+    var temporal = NamedValues<TimelineIndex>()
     var chunkCount = 0
+
+    /// The chunks of (timeline, component), if any were indexed.
+    func temporalIndex(timeline: String, component: String) -> ComponentTimeIndex? {
+        temporal[timeline]?[component]
+    }
+
+    /// The timelines that hold entries.
+    var timelineNames: [String] {
+        temporal.names.indices.filter { !temporal.values[$0].isEmpty }.map { temporal.names[$0] }
+    }
 }
 
 /// Store-wide extent of one timeline. `dirty` after a removal touched the minimum or maximum.
@@ -237,7 +299,7 @@ struct StoreIndex<C: StorableChunk> {
         var seen: [Int32] = []
         for timeline in 0..<chunk.timelineCount {
             guard let range = chunk.timeRange(timeline: timeline),
-                let byComponent = entity.temporal[chunk.timelineName(at: timeline)]
+                let byComponent = entity.temporal[chunk.timelineName(at: timeline)], !byComponent.isEmpty
             else { continue }
             for component in 0..<chunk.componentCount {
                 guard let index = byComponent[chunk.componentName(at: component)] else { continue }
@@ -371,12 +433,15 @@ struct StoreIndex<C: StorableChunk> {
         for timeline in 0..<chunk.timelineCount {
             guard let range = chunk.timeRange(timeline: timeline) else { continue }
             let sorted = chunk.isTimeSorted(timeline: timeline)
-            modifyTimeline(&entity.temporal, chunk.timelineName(at: timeline)) { byComponent in
+            entity.temporal.modify(chunk.timelineName(at: timeline), guess: timeline, make: { TimelineIndex() }) {
+                byComponent in
                 for component in 0..<numComponents {
-                    byComponent[chunk.componentName(at: component), default: ComponentTimeIndex()].insert(
-                        TemporalEntry(
-                            minTime: range.lowerBound, maxTime: range.upperBound, slot: slot,
-                            timeline: Int32(timeline), component: Int32(component), timeSorted: sorted))
+                    let entry = TemporalEntry(
+                        minTime: range.lowerBound, maxTime: range.upperBound, slot: slot,
+                        timeline: Int32(timeline), component: Int32(component), timeSorted: sorted)
+                    byComponent.modify(chunk.componentName(at: component), guess: component, make: { ComponentTimeIndex() }) {
+                        $0.insert(entry)
+                    }
                 }
             }
         }
@@ -396,13 +461,6 @@ struct StoreIndex<C: StorableChunk> {
         body(&entities[path, default: EntityIndex()])
     }
 
-    @inline(__always)
-    private static func modifyTimeline(
-        _ temporal: inout [String: [String: ComponentTimeIndex]], _ name: String,
-        _ body: (inout [String: ComponentTimeIndex]) -> Void
-    ) {
-        body(&temporal[name, default: [:]])
-    }
 
     // MARK: Remove
 
@@ -436,14 +494,13 @@ struct StoreIndex<C: StorableChunk> {
             } else {
                 for timeline in 0..<chunk.timelineCount {
                     let name = chunk.timelineName(at: timeline)
-                    guard var byComponent = entity.temporal.removeValue(forKey: name) else { continue }
-                    for component in 0..<chunk.componentCount {
-                        let componentName = chunk.componentName(at: component)
-                        guard var index = byComponent.removeValue(forKey: componentName) else { continue }
-                        index.remove(slot: slot)
-                        if !index.entries.isEmpty { byComponent[componentName] = index }
+                    entity.temporal.modifyIfPresent(name, guess: timeline) { byComponent in
+                        for component in 0..<chunk.componentCount {
+                            byComponent.modifyIfPresent(chunk.componentName(at: component), guess: component) {
+                                $0.remove(slot: slot)
+                            }
+                        }
                     }
-                    if !byComponent.isEmpty { entity.temporal[name] = byComponent }
                     if let range = chunk.timeRange(timeline: timeline), var extent = timelines[name] {
                         extent.rows -= chunk.numRows
                         if range.lowerBound <= extent.minTime || range.upperBound >= extent.maxTime {
@@ -485,7 +542,7 @@ struct StoreIndex<C: StorableChunk> {
         if entityIndex.staticWinners[component] != nil {
             return staticCell(entity: entity, component: component)
         }
-        guard let index = entityIndex.temporal[timeline]?[component] else { return nil }
+        guard let index = entityIndex.temporalIndex(timeline: timeline, component: component) else { return nil }
         var best: RowCandidate?
         var i = index.countStarting(atOrBefore: t)
         while i > 0 {
@@ -566,7 +623,7 @@ struct StoreIndex<C: StorableChunk> {
         guard t0 <= t1, let entityIndex = entities[entity] else { return [] }
         // Static data shadows the temporal rows of the same entity+component, in ranges too.
         if entityIndex.staticWinners[component] != nil { return [] }
-        guard let index = entityIndex.temporal[timeline]?[component] else { return [] }
+        guard let index = entityIndex.temporalIndex(timeline: timeline, component: component) else { return [] }
         var rows: [RowCandidate] = []
         var i = index.countStarting(atOrBefore: t1)
         while i > 0 {
@@ -611,13 +668,13 @@ struct StoreIndex<C: StorableChunk> {
     func components(of entity: String) -> [String] {
         guard let entityIndex = entities[entity] else { return [] }
         var names = Set(entityIndex.staticWinners.keys)
-        for byComponent in entityIndex.temporal.values { names.formUnion(byComponent.keys) }
+        for byComponent in entityIndex.temporal.values { names.formUnion(byComponent.nonEmptyNames) }
         return names.sorted()
     }
 
     func timelines(of entity: String) -> [String] {
         guard let entityIndex = entities[entity] else { return [] }
-        return entityIndex.temporal.keys.sorted()
+        return entityIndex.timelineNames.sorted()
     }
 
     func timeRange(of entity: String, timeline: String) -> ClosedRange<Int64>? {
