@@ -22,13 +22,13 @@ public final class ChunkDecoder {
 
     private let reader = ArrowStreamReader()
     private var layouts: [Int: Layout] = [:]
-    /// Entity paths seen, by the hash of their bytes (``intern(_:)``).
-    private var interned: [Int: String] = [:]
+    /// Entity paths seen, by the hash of their bytes (``intern(_:)``); allocated on first use.
+    private lazy var interned = [String?](repeating: nil, count: Self.internSlots)
 
     /// Column roles derived from the schema fields (not the schema metadata), cached per schema id.
     private struct Layout {
         var rowIdColumn: Int
-        var timelines: [(column: Int, name: String, kind: TimelineKind)]
+        var timelines: [(column: Int, name: String, kind: TimelineKind, columnName: String, arrowType: String)]
         var components:
             [(column: Int, archetype: String?, component: String, componentType: String?, arrowType: String)]
         var warnings: [String]
@@ -178,8 +178,8 @@ public final class ChunkDecoder {
             }
             timelines.append(
                 Timeline(
-                    name: t.name, columnName: fields[t.column].name, kind: t.kind,
-                    arrowType: fields[t.column].typeDescription, column: col, rowOrder: order))
+                    name: t.name, columnName: t.columnName, kind: t.kind, arrowType: t.arrowType, column: col,
+                    rowOrder: order))
         }
         var components: [ComponentColumn] = []
         components.reserveCapacity(layout.components.count)
@@ -230,19 +230,21 @@ public final class ChunkDecoder {
         return Tuid(timeNs: hi, inc: lo)
     }
 
-    /// The string of these UTF-8 bytes (checked valid when the batch was read), shared with every
-    /// earlier chunk of this decoder that had the same bytes: a recording repeats few entity paths,
-    /// so most chunks allocate no string for theirs.
+    /// The string of these UTF-8 bytes (checked valid when the batch was read), shared with earlier
+    /// chunks of this decoder that had the same bytes: a recording repeats few entity paths, so most
+    /// chunks allocate no string for theirs. A direct-mapped table of recent strings by a cheap
+    /// hash of the bytes (a collision only costs a new string).
     private func intern(_ bytes: UnsafeRawBufferPointer) -> String {
-        var h = Hasher()
-        h.combine(bytes: bytes)
-        let key = h.finalize()
-        if let s = interned[key], Self.equal(s, bytes) { return s }
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        let slot = Int(truncatingIfNeeded: (h ^ (h >> 29)) & UInt64(Self.internSlots - 1))
+        if let s = interned[slot], Self.equal(s, bytes) { return s }
         let s = String(decoding: bytes, as: UTF8.self)
-        if interned.count >= 4096 { interned.removeAll(keepingCapacity: true) }
-        interned[key] = s
+        interned[slot] = s
         return s
     }
+
+    private static let internSlots = 1024
 
     private static func equal(_ bytes: UnsafeRawBufferPointer, _ s: StaticString) -> Bool {
         bytes.count == s.utf8CodeUnitCount && memcmp(bytes.baseAddress!, s.utf8Start, bytes.count) == 0
@@ -258,7 +260,7 @@ public final class ChunkDecoder {
     /// Classifies the columns by `rerun:kind` and checks their types.
     private static func layout(_ fields: [ArrowField]) throws(ChunkError) -> Layout {
         var rowId: Int?
-        var timelines: [(column: Int, name: String, kind: TimelineKind)] = []
+        var timelines: [(column: Int, name: String, kind: TimelineKind, columnName: String, arrowType: String)] = []
         var components:
             [(column: Int, archetype: String?, component: String, componentType: String?, arrowType: String)] = []
         var warnings: [String] = []
@@ -282,7 +284,7 @@ public final class ChunkDecoder {
                     throw ChunkError("index column \(f.name) has unsupported time type \(f.typeDescription)")
                 }
                 guard f.dictionary == nil else { throw ChunkError("index column \(f.name) is dictionary-encoded") }
-                timelines.append((i, f.metadata("rerun:index_name") ?? f.name, kind))
+                timelines.append((i, f.metadata("rerun:index_name") ?? f.name, kind, f.name, f.typeDescription))
             default:
                 if let kind, kind != "data", kind != "component" {
                     warnings.append("column \(f.name) has unknown rerun:kind \(kind); treated as data")
