@@ -22,8 +22,10 @@ public final class ChunkDecoder {
 
     private let reader = ArrowStreamReader()
     private var layouts: [Int: Layout] = [:]
-    /// Entity paths seen, by the hash of their bytes (``intern(_:)``); allocated on first use.
-    private lazy var interned = [String?](repeating: nil, count: Self.internSlots)
+    /// Entity paths seen (``intern(_:)``): hashes (0: empty slot) and strings.
+    private var internHashes = [UInt64](repeating: 0, count: ChunkDecoder.internSlots)
+    private var internStrings = [String?](repeating: nil, count: ChunkDecoder.internSlots)
+    private var internCount = 0
 
     /// Column roles derived from the schema fields (not the schema metadata), cached per schema id.
     private struct Layout {
@@ -232,19 +234,34 @@ public final class ChunkDecoder {
 
     /// The string of these UTF-8 bytes (checked valid when the batch was read), shared with earlier
     /// chunks of this decoder that had the same bytes: a recording repeats few entity paths, so most
-    /// chunks allocate no string for theirs. A direct-mapped table of recent strings by a cheap
-    /// hash of the bytes (a collision only costs a new string).
+    /// chunks allocate no string for theirs. An open-addressing table keyed by a cheap hash of the
+    /// bytes (confirmed by comparing them), emptied when three quarters full.
     private func intern(_ bytes: UnsafeRawBufferPointer) -> String {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-        let slot = Int(truncatingIfNeeded: (h ^ (h >> 29)) & UInt64(Self.internSlots - 1))
-        if let s = interned[slot], Self.equal(s, bytes) { return s }
+        h |= 1  // 0 marks an empty slot
+        let mask = Self.internSlots - 1
+        var i = Int(truncatingIfNeeded: h ^ (h >> 29)) & mask
+        while internHashes[i] != 0 {
+            if internHashes[i] == h, let s = internStrings[i], Self.equal(s, bytes) { return s }
+            i = (i + 1) & mask
+        }
         let s = String(decoding: bytes, as: UTF8.self)
-        interned[slot] = s
+        if internCount >= Self.internSlots / 4 * 3 {
+            for k in 0..<Self.internSlots {
+                internHashes[k] = 0
+                internStrings[k] = nil
+            }
+            internCount = 0
+            i = Int(truncatingIfNeeded: h ^ (h >> 29)) & mask
+        }
+        internHashes[i] = h
+        internStrings[i] = s
+        internCount += 1
         return s
     }
 
-    private static let internSlots = 1024
+    private static let internSlots = 4096
 
     private static func equal(_ bytes: UnsafeRawBufferPointer, _ s: StaticString) -> Bool {
         bytes.count == s.utf8CodeUnitCount && memcmp(bytes.baseAddress!, s.utf8Start, bytes.count) == 0
