@@ -36,8 +36,8 @@ extension Chunk {
         let n = a.numRows + b.numRows
         // Merged order: (side, row in RowId order), side 0 = a. Common case (chunks arriving in order):
         // one side's rows all precede the other's, so each column is two whole segments.
-        let aFirst = b.numRows == 0 || a.rowIds[a.numRows - 1] <= b.rowIds[0]
-        let bFirst = !aFirst && b.rowIds[b.numRows - 1] < a.rowIds[0]
+        let aFirst = b.numRows == 0 || a.rowId(at: a.numRows - 1) <= b.rowId(at: 0)
+        let bFirst = !aFirst && b.rowId(at: b.numRows - 1) < a.rowId(at: 0)
         var order: [(side: UInt8, row: Int32)] = []
         var rowIds: [Tuid] = []
         if aFirst || bFirst {
@@ -48,13 +48,13 @@ extension Chunk {
             var i = 0
             var j = 0
             while i < a.numRows || j < b.numRows {
-                if j >= b.numRows || (i < a.numRows && a.rowIds[i] <= b.rowIds[j]) {
+                if j >= b.numRows || (i < a.numRows && a.rowId(at: i) <= b.rowId(at: j)) {
                     order.append((0, Int32(i)))
-                    rowIds.append(a.rowIds[i])
+                    rowIds.append(a.rowId(at: i))
                     i += 1
                 } else {
                     order.append((1, Int32(j)))
-                    rowIds.append(b.rowIds[j])
+                    rowIds.append(b.rowId(at: j))
                     j += 1
                 }
             }

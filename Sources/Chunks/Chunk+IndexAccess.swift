@@ -5,7 +5,7 @@ import RRD
 extension Chunk {
     /// The RowId of `row`; ascending in `row`.
     @inlinable
-    public func rowId(at row: Int) -> Tuid { rowIds[row] }
+    public func rowId(at row: Int) -> Tuid { storage.rowId(at: row) }
 
     /// Number of timelines.
     public var timelineCount: Int { timelines.count }

@@ -8,19 +8,24 @@ import RRD
 /// accessor (``Timeline/time(at:)``, ``ComponentColumn/isNull(_:)``, …) takes RowId-order rows.
 /// A chunk is static iff it has no timelines.
 ///
-/// - Complexity: decoding allocates O(columns) objects; row ids and the optional permutation are
-///   one array each.
+/// - Complexity: decoding allocates O(columns) objects; row ids are read from the row-id column
+///   unless the rows had to be re-sorted (then they and the permutation are one array each).
 public struct Chunk: Sendable {
     /// Every field lives in one shared, immutable object: copying a chunk (into the store, an
     /// output, a hook) costs one retain instead of one per array and string. A setter replaces the
     /// object (the chunk's other copies keep the old one).
     @usableFromInline
-    final class Storage: Sendable {
+    final class Storage: @unchecked Sendable {
+        // @unchecked: `rowIdBytes` points into the immutable payload that `recordBatch` keeps alive.
         @usableFromInline let id: Tuid
         @usableFromInline let entityPath: String
         @usableFromInline let numRows: Int
         @usableFromInline let isStatic: Bool
-        @usableFromInline let rowIds: [Tuid]
+        /// The row ids when they are not read from the payload (re-sorted, or built in memory).
+        @usableFromInline let rowIdArray: [Tuid]?
+        /// When `rowIdArray` is nil: the row-id column's values (16 bytes per row, big-endian time then
+        /// counter, already in RowId order) inside the record batch's storage.
+        @usableFromInline let rowIdBytes: UnsafeRawPointer?
         @usableFromInline let timelines: [Timeline]
         @usableFromInline let components: [ComponentColumn]
         /// Explicit schema metadata; nil: the record batch's (decoded on demand).
@@ -32,23 +37,37 @@ public struct Chunk: Sendable {
         let byteSize: Int
 
         init(
-            id: Tuid, entityPath: String, numRows: Int, isStatic: Bool, rowIds: [Tuid], timelines: [Timeline],
-            components: [ComponentColumn], schemaMetadata: [KeyValue]?, recordBatch: ArrowRecordBatch,
-            wasResorted: Bool, warnings: [String]
+            id: Tuid, entityPath: String, numRows: Int, isStatic: Bool, rowIds: [Tuid]?,
+            rowIdBytes: UnsafeRawPointer?, timelines: [Timeline], components: [ComponentColumn],
+            schemaMetadata: [KeyValue]?, recordBatch: ArrowRecordBatch, wasResorted: Bool, warnings: [String]
         ) {
+            precondition(rowIds != nil || rowIdBytes != nil || numRows == 0, "a chunk with rows needs its row ids")
             self.id = id
             self.entityPath = entityPath
             self.numRows = numRows
             self.isStatic = isStatic
-            self.rowIds = rowIds
+            self.rowIdArray = rowIds
+            self.rowIdBytes = rowIds == nil ? rowIdBytes : nil
             self.timelines = timelines
             self.components = components
             self.schemaMetadata = schemaMetadata
             self.recordBatch = recordBatch
             self.wasResorted = wasResorted
             self.warnings = warnings
-            self.byteSize = Chunk.byteSize(recordBatch: recordBatch, rowIds: rowIds)
+            self.byteSize = Chunk.byteSize(recordBatch: recordBatch, numRows: numRows)
         }
+
+        @inlinable
+        func rowId(at row: Int) -> Tuid {
+            if let rowIdArray { return rowIdArray[row] }
+            precondition(row >= 0 && row < numRows, "row \(row) out of 0..<\(numRows)")
+            let p = rowIdBytes.unsafelyUnwrapped + 16 * row
+            return Tuid(
+                timeNs: UInt64(bigEndian: p.loadUnaligned(as: UInt64.self)),
+                inc: UInt64(bigEndian: p.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
+        }
+
+        var rowIds: [Tuid] { rowIdArray ?? (0..<numRows).map { rowId(at: $0) } }
 
         /// A copy with some fields replaced.
         func with(
@@ -57,9 +76,12 @@ public struct Chunk: Sendable {
             schemaMetadata: [KeyValue]? = nil, recordBatch: ArrowRecordBatch? = nil, wasResorted: Bool? = nil,
             warnings: [String]? = nil
         ) -> Storage {
-            Storage(
+            // Row ids read from the payload cover exactly `numRows` rows: a new count takes them as an array.
+            let rowIds = rowIds ?? (numRows.map { $0 != self.numRows } == true ? self.rowIds : nil)
+            return Storage(
                 id: id ?? self.id, entityPath: entityPath ?? self.entityPath, numRows: numRows ?? self.numRows,
-                isStatic: isStatic ?? self.isStatic, rowIds: rowIds ?? self.rowIds,
+                isStatic: isStatic ?? self.isStatic, rowIds: rowIds ?? self.rowIdArray,
+                rowIdBytes: rowIds == nil ? self.rowIdBytes : nil,
                 timelines: timelines ?? self.timelines, components: components ?? self.components,
                 schemaMetadata: schemaMetadata ?? self.schemaMetadata, recordBatch: recordBatch ?? self.recordBatch,
                 wasResorted: wasResorted ?? self.wasResorted, warnings: warnings ?? self.warnings)
@@ -68,14 +90,16 @@ public struct Chunk: Sendable {
 
     @usableFromInline var storage: Storage
 
+    /// A chunk whose row ids are `rowIds`, or (when nil) read from `rowIdBytes`: 16 bytes per row in
+    /// RowId order inside `recordBatch`'s storage.
     init(
-        id: Tuid, entityPath: String, numRows: Int, isStatic: Bool, rowIds: [Tuid], timelines: [Timeline],
-        components: [ComponentColumn], schemaMetadata: [KeyValue]?, recordBatch: ArrowRecordBatch, wasResorted: Bool,
-        warnings: [String]
+        id: Tuid, entityPath: String, numRows: Int, isStatic: Bool, rowIds: [Tuid]?,
+        rowIdBytes: UnsafeRawPointer? = nil, timelines: [Timeline], components: [ComponentColumn],
+        schemaMetadata: [KeyValue]?, recordBatch: ArrowRecordBatch, wasResorted: Bool, warnings: [String]
     ) {
         storage = Storage(
-            id: id, entityPath: entityPath, numRows: numRows, isStatic: isStatic, rowIds: rowIds, timelines: timelines,
-            components: components, schemaMetadata: schemaMetadata, recordBatch: recordBatch,
+            id: id, entityPath: entityPath, numRows: numRows, isStatic: isStatic, rowIds: rowIds,
+            rowIdBytes: rowIdBytes, timelines: timelines,            components: components, schemaMetadata: schemaMetadata, recordBatch: recordBatch,
             wasResorted: wasResorted, warnings: warnings)
     }
 
@@ -99,9 +123,10 @@ public struct Chunk: Sendable {
         @inlinable get { storage.isStatic }
         set { storage = storage.with(isStatic: newValue) }
     }
-    /// Row ids in ascending order.
+    /// Row ids in ascending order. Usually read from the row-id column on demand (this builds an
+    /// array: prefer ``rowId(at:)`` for single rows).
     public var rowIds: [Tuid] {
-        @inlinable get { storage.rowIds }
+        get { storage.rowIds }
         set { storage = storage.with(rowIds: newValue) }
     }
     /// Index columns in schema order.
@@ -150,8 +175,8 @@ public struct Chunk: Sendable {
     public var byteSize: Int { storage.byteSize }
 
     /// What ``byteSize`` reports for a chunk of this batch and these row ids.
-    static func byteSize(recordBatch: ArrowRecordBatch, rowIds: [Tuid]) -> Int {
-        var n = rowIds.count * 16
+    static func byteSize(recordBatch: ArrowRecordBatch, numRows: Int) -> Int {
+        var n = numRows * 16
         recordBatch.columns.withUnsafeBufferPointer { for i in $0.indices { n += $0[i].bufferBytes } }
         return n
     }

@@ -149,23 +149,33 @@ public final class ChunkDecoder {
         guard rowCol.nullCount == 0 else {
             throw ChunkError("column rerun.controls.RowId: \(rowCol.nullCount) null row ids")
         }
-        var rowIds: [Tuid] = []
-        rowIds.reserveCapacity(n)
-        var sorted = true
-        for r in 0..<n {
-            let t = rowCol.withUnsafeBytes(at: r) { b in
+        // Sorted (the common case): the chunk reads its row ids from the column, no array is built.
+        let rowIdBytes = rowCol.withUnsafeBuffers { values, _ in values.baseAddress }
+        func rowId(_ r: Int) -> Tuid {
+            rowCol.withUnsafeBytes(at: r) { b in
                 Tuid(
                     timeNs: UInt64(bigEndian: b.loadUnaligned(fromByteOffset: 0, as: UInt64.self)),
                     inc: UInt64(bigEndian: b.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
             }
-            if let last = rowIds.last, t < last { sorted = false }
-            rowIds.append(t)
         }
+        var sorted = true
+        if n > 1 {
+            var last = rowId(0)
+            for r in 1..<n {
+                let t = rowId(r)
+                if t < last {
+                    sorted = false
+                    break
+                }
+                last = t
+            }
+        }
+        var rowIds: [Tuid]?
         var order: [Int32]?
         if !sorted {
             guard n <= Int(Int32.max) else { throw ChunkError("chunk of \(n) rows is too large to sort") }
+            let ids = (0..<n).map { rowId($0) }
             var perm = (0..<Int32(n)).map { $0 }
-            let ids = rowIds
             perm.sort { ids[Int($0)] < ids[Int($1)] || (ids[Int($0)] == ids[Int($1)] && $0 < $1) }
             rowIds = perm.map { ids[Int($0)] }
             order = perm
@@ -197,7 +207,9 @@ public final class ChunkDecoder {
             warnings.append("ArrowMsg.is_static = \(hint) but the chunk has \(timelines.count) index column(s)")
         }
         return Chunk(
-            id: id, entityPath: entityPath, numRows: n, isStatic: isStatic, rowIds: rowIds, timelines: timelines,
+            id: id, entityPath: entityPath, numRows: n, isStatic: isStatic, rowIds: rowIds,
+            // The storage is immutable and the chunk keeps it alive through its record batch.
+            rowIdBytes: rowIdBytes, timelines: timelines,
             components: components, schemaMetadata: nil, recordBatch: batch, wasResorted: !sorted,
             warnings: warnings)
     }
