@@ -30,10 +30,27 @@ public final class ChunkDecoder {
     /// Column roles derived from the schema fields (not the schema metadata), cached per schema id.
     private struct Layout {
         var rowIdColumn: Int
-        var timelines: [(column: Int, name: String, kind: TimelineKind, columnName: String, arrowType: String)]
-        var components:
-            [(column: Int, archetype: String?, component: String, componentType: String?, arrowType: String)]
+        var timelines: [TimelineLayout]
+        var components: [ComponentLayout]
         var warnings: [String]
+    }
+
+    // Structs rather than tuples: copying a tuple of this size went through the runtime's generic
+    // tuple witness (visible in the small-chunk profile).
+    private struct TimelineLayout {
+        var column: Int
+        var name: String
+        var kind: TimelineKind
+        var columnName: String
+        var arrowType: String
+    }
+
+    private struct ComponentLayout {
+        var column: Int
+        var archetype: String?
+        var component: String
+        var componentType: String?
+        var arrowType: String
     }
 
     /// Creates a decoder with empty caches.
@@ -289,9 +306,8 @@ public final class ChunkDecoder {
     /// Classifies the columns by `rerun:kind` and checks their types.
     private static func layout(_ fields: [ArrowField]) throws(ChunkError) -> Layout {
         var rowId: Int?
-        var timelines: [(column: Int, name: String, kind: TimelineKind, columnName: String, arrowType: String)] = []
-        var components:
-            [(column: Int, archetype: String?, component: String, componentType: String?, arrowType: String)] = []
+        var timelines: [TimelineLayout] = []
+        var components: [ComponentLayout] = []
         var warnings: [String] = []
         for (i, f) in fields.enumerated() {
             let kind = f.metadata("rerun:kind") ?? f.metadata("rerun.kind")
@@ -313,7 +329,10 @@ public final class ChunkDecoder {
                     throw ChunkError("index column \(f.name) has unsupported time type \(f.typeDescription)")
                 }
                 guard f.dictionary == nil else { throw ChunkError("index column \(f.name) is dictionary-encoded") }
-                timelines.append((i, f.metadata("rerun:index_name") ?? f.name, kind, f.name, f.typeDescription))
+                timelines.append(
+                    TimelineLayout(
+                        column: i, name: f.metadata("rerun:index_name") ?? f.name, kind: kind, columnName: f.name,
+                        arrowType: f.typeDescription))
             default:
                 if let kind, kind != "data", kind != "component" {
                     warnings.append("column \(f.name) has unknown rerun:kind \(kind); treated as data")
@@ -325,10 +344,10 @@ public final class ChunkDecoder {
                 }
                 guard f.dictionary == nil else { throw ChunkError("component column \(f.name) is dictionary-encoded") }
                 components.append(
-                    (
-                        i, f.metadata("rerun:archetype"), f.metadata("rerun:component") ?? f.name,
-                        f.metadata("rerun:component_type"), f.typeDescription
-                    ))
+                    ComponentLayout(
+                        column: i, archetype: f.metadata("rerun:archetype"),
+                        component: f.metadata("rerun:component") ?? f.name,
+                        componentType: f.metadata("rerun:component_type"), arrowType: f.typeDescription))
             }
         }
         guard let rowId else {
