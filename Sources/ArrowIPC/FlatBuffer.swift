@@ -23,6 +23,7 @@ struct FBTable {
         return try FBTable(buf, at: Int(off), base: base)
     }
 
+    @inline(__always)
     init(_ buf: UnsafeRawBufferPointer, at pos: Int, base: Int) throws(ArrowError) {
         self.buf = buf
         self.base = base
@@ -45,6 +46,7 @@ struct FBTable {
         self.vtSize = size
     }
 
+    @inline(__always)
     static func u32(_ buf: UnsafeRawBufferPointer, _ at: Int, _ base: Int) throws(ArrowError) -> UInt32 {
         guard at >= 0, at <= buf.count - 4 else {
             throw ArrowError(.truncated, offset: base + at, "flatbuffer needs 4 bytes at \(at) of \(buf.count)")
@@ -53,6 +55,7 @@ struct FBTable {
     }
 
     /// Absolute position of field `slot`'s data, or nil when absent.
+    @inline(__always)
     func fieldPos(_ slot: Int, size: Int) throws(ArrowError) -> Int? {
         let entry = 4 + 2 * slot
         guard entry + 2 <= vtSize else { return nil }
@@ -92,6 +95,7 @@ struct FBTable {
     }
 
     /// Follows the uoffset stored in field `slot`.
+    @inline(__always)
     private func target(_ slot: Int) throws(ArrowError) -> Int? {
         guard let p = try fieldPos(slot, size: 4) else { return nil }
         let t = p + Int(try FBTable.u32(buf, p, base))
@@ -138,6 +142,7 @@ struct FBTable {
     }
 
     /// A vector in field `slot`: (position of first element, count), checked for `elementSize`.
+    @inline(__always)
     func vector(_ slot: Int, elementSize: Int) throws(ArrowError) -> (start: Int, count: Int)? {
         guard let t = try target(slot) else { return nil }
         let n = Int(try FBTable.u32(buf, t, base))
@@ -192,6 +197,7 @@ struct FBTable {
     }
 
     /// The bytes (in `buf`) of the string that the uoffset at `p` points to, checked to lie in the metadata.
+    @inline(__always)
     private func stringBytes(at p: Int) throws(ArrowError) -> Range<Int> {
         let t = p + Int(try FBTable.u32(buf, p, base))
         let n = Int(try FBTable.u32(buf, t, base))

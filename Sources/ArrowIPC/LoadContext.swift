@@ -169,12 +169,14 @@ struct LoadContext {
         ArrowError(.invalidData, offset: message, path: path, text)
     }
 
+    @inline(__always)
     private mutating func nextNode() throws(ArrowError) -> (length: Int, nullCount: Int) {
         guard nodeIndex < nodes.count else { throw fail("record batch has too few field nodes (\(nodes.count))") }
         defer { nodeIndex += 1 }
         return nodes[nodeIndex]
     }
 
+    @inline(__always)
     private mutating func nextBuffer(need: Int = 0, what: String) throws(ArrowError) -> Range<Int> {
         guard bufferIndex < buffers.count else {
             throw fail("record batch has too few buffers (\(buffers.count))")
@@ -185,12 +187,14 @@ struct LoadContext {
         return r
     }
 
+    @inline(__always)
     private func product(_ a: Int, _ b: Int) throws(ArrowError) -> Int {
         let (p, o) = a.multipliedReportingOverflow(by: b)
         guard !o, p <= Self.maxLength * 16 else { throw fail("size \(a) × \(b) overflows") }
         return p
     }
 
+    @inline(__always)
     private mutating func validity(length n: Int, nullCount: Int) throws(ArrowError) -> Int {
         let r = try nextBuffer(need: nullCount > 0 ? (n + 7) / 8 : 0, what: "validity")
         return nullCount > 0 ? r.lowerBound : -1
