@@ -277,12 +277,7 @@ public final class ChunkStore<C: StorableChunk>: @unchecked Sendable {
         if needsRecompute {
             return lock.withWriteLock { index.timelineSummaries() }
         }
-        return lock.withReadLock {
-            index.timelines.map {
-                TimelineSummary(
-                    name: $0.key, minTime: $0.value.minTime, maxTime: $0.value.maxTime, rowCount: $0.value.rows)
-            }.sorted { $0.name < $1.name }
-        }
+        return lock.withReadLock { index.currentTimelineSummaries() }
     }
 
     /// The counters, as one consistent snapshot.

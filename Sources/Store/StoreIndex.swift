@@ -175,7 +175,8 @@ struct StoreIndex<C: StorableChunk> {
     var freeSlots: [Int32] = []
     var slotById: [Tuid: Int32] = [:]
     var entities: [String: EntityIndex] = [:]
-    var timelines: [String: TimelineExtent] = [:]
+    /// Store-wide extent of each timeline (by name; an insert confirms the chunk's column position).
+    var timelines = NamedValues<TimelineExtent>()
     var stats = ChunkStoreStatistics()
     var configuration = ChunkStoreConfiguration()
     /// Absorbed chunk id → the compacted chunk that absorbed it (which may itself be absorbed later):
@@ -274,7 +275,7 @@ struct StoreIndex<C: StorableChunk> {
         } else {
             for timeline in 0..<chunk.timelineCount {
                 guard let range = chunk.timeRange(timeline: timeline) else { continue }
-                Self.modifyExtent(&timelines, chunk.timelineName(at: timeline)) { extent in
+                timelines.modify(chunk.timelineName(at: timeline), guess: timeline, make: Self.emptyExtent) { extent in
                     extent.minTime = min(extent.minTime, range.lowerBound)
                     extent.maxTime = max(extent.maxTime, range.upperBound)
                     extent.rows += numRows
@@ -447,12 +448,7 @@ struct StoreIndex<C: StorableChunk> {
         }
     }
 
-    @inline(__always)
-    private static func modifyExtent(
-        _ timelines: inout [String: TimelineExtent], _ name: String, _ body: (inout TimelineExtent) -> Void
-    ) {
-        body(&timelines[name, default: TimelineExtent(minTime: .max, maxTime: .min, rows: 0)])
-    }
+    private static func emptyExtent() -> TimelineExtent { TimelineExtent(minTime: .max, maxTime: .min, rows: 0) }
 
     @inline(__always)
     private static func modifyEntity(
@@ -501,12 +497,13 @@ struct StoreIndex<C: StorableChunk> {
                             }
                         }
                     }
-                    if let range = chunk.timeRange(timeline: timeline), var extent = timelines[name] {
-                        extent.rows -= chunk.numRows
-                        if range.lowerBound <= extent.minTime || range.upperBound >= extent.maxTime {
-                            extent.dirty = true
+                    if let range = chunk.timeRange(timeline: timeline) {
+                        timelines.modifyIfPresent(name, guess: timeline) { extent in
+                            extent.rows -= chunk.numRows
+                            if range.lowerBound <= extent.minTime || range.upperBound >= extent.maxTime {
+                                extent.dirty = true
+                            }
                         }
-                        timelines[name] = extent
                     }
                 }
             }
@@ -691,28 +688,29 @@ struct StoreIndex<C: StorableChunk> {
 
     mutating func timelineSummaries() -> [TimelineSummary] {
         if timelines.values.contains(where: { $0.dirty }) { recomputeTimelineExtents() }
-        return timelines.map {
-            TimelineSummary(name: $0.key, minTime: $0.value.minTime, maxTime: $0.value.maxTime, rowCount: $0.value.rows)
+        return currentTimelineSummaries()
+    }
+
+    /// The timeline extents as they are (stale after removals: see ``timelineSummaries()``), sorted by name.
+    func currentTimelineSummaries() -> [TimelineSummary] {
+        timelines.names.indices.map { i in
+            let e = timelines.values[i]
+            return TimelineSummary(name: timelines.names[i], minTime: e.minTime, maxTime: e.maxTime, rowCount: e.rows)
         }
         .sorted { $0.name < $1.name }
     }
 
     /// Recomputes every timeline's extent from the chunks held (after removals).
     mutating func recomputeTimelineExtents() {
-        var fresh: [String: TimelineExtent] = [:]
+        var fresh = NamedValues<TimelineExtent>()
         for case let box? in slots where !box.chunk.isStaticData {
             let chunk = box.chunk
             for timeline in 0..<chunk.timelineCount {
                 guard let range = chunk.timeRange(timeline: timeline) else { continue }
-                let name = chunk.timelineName(at: timeline)
-                if var extent = fresh[name] {
+                fresh.modify(chunk.timelineName(at: timeline), guess: timeline, make: Self.emptyExtent) { extent in
                     extent.minTime = min(extent.minTime, range.lowerBound)
                     extent.maxTime = max(extent.maxTime, range.upperBound)
                     extent.rows += chunk.numRows
-                    fresh[name] = extent
-                } else {
-                    fresh[name] = TimelineExtent(
-                        minTime: range.lowerBound, maxTime: range.upperBound, rows: chunk.numRows)
                 }
             }
         }
