@@ -43,8 +43,25 @@ public struct Chunk: Sendable {
     /// The component column named `name` (column name, e.g. `Points3D:positions`).
     public func component(named name: String) -> ComponentColumn? { components.first { $0.name == name } }
 
-    /// Bytes of Arrow buffers this chunk references (an estimate of its memory).
-    public var byteSize: Int { recordBatch.columns.reduce(0) { $0 + $1.bufferBytes } + rowIds.count * 16 }
+    /// An estimate of the memory this chunk keeps alive: the Arrow storage it retains
+    /// (``ArrowIPC/ArrowRecordBatch/retainedByteCount``: the decompressed payload, schema included,
+    /// or a compacted chunk's fresh buffers), its row ids and row order, and a fixed allowance for
+    /// the chunk's own objects (``modelOverheadBytes`` plus ``columnOverheadBytes`` per column).
+    ///
+    /// This is the scale the engine's queues count in (a message's payload bytes), so a memory budget
+    /// can add the bytes waiting in a queue to the bytes held by the store.
+    public var byteSize: Int {
+        recordBatch.retainedByteCount + rowIds.count * MemoryLayout<Tuid>.stride
+            + (wasResorted ? numRows * MemoryLayout<Int32>.stride : 0)
+            + Self.modelOverheadBytes + Self.columnOverheadBytes * (timelines.count + components.count)
+    }
+
+    /// The allowance per chunk in ``byteSize`` for the chunk's objects outside Arrow storage
+    /// (the chunk value, its row-id array, entity path and metadata strings, record batch and column
+    /// arrays, allocator headers).
+    public static let modelOverheadBytes = 512
+    /// The allowance per timeline or component column in ``byteSize`` (its view values and names).
+    public static let columnOverheadBytes = 96
 
     /// Human-readable summary for `ingest print -v`: the entity path, chunk id and row count, then
     /// one line per timeline (kind, Arrow type, range, sorted) and per component (Arrow type).
