@@ -8,9 +8,10 @@
 /// ```
 ///
 /// Memory stays bounded by the largest message: bytes of a message that arrives in one piece are
-/// handed out as a slice of that piece (zero-copy); a message spanning pieces is assembled once
-/// into a storage of its own, allocated at the size the header declares (capped by
-/// ``ReaderOptions/maxMessageSize``). Headers and footers are accumulated in a 32-byte buffer.
+/// handed out as a slice of that piece (zero-copy); a message spanning pieces is assembled into a
+/// storage of its own that grows (doubling) with the bytes that arrive, up to the size the header
+/// declares (capped by ``ReaderOptions/maxMessageSize``), so a lying length costs memory only for
+/// bytes that exist. Headers and footers are accumulated in a 32-byte buffer.
 ///
 /// Error policy: a bad protobuf payload inside a well-framed message is reported (with the message's
 /// offset) and decoding goes on with the next message; framing errors (bad stream header, unknown
@@ -64,6 +65,9 @@ public struct StreamDecoder {
     /// Offset just after the last complete unit (stream header, message or stream footer).
     public private(set) var bytesConsumed: UInt64 = 0
 
+    /// Bytes allocated for the payload being assembled now (0 between messages).
+    var assemblyAllocated: Int { assembly?.count ?? 0 }
+
     /// Whether the decoder ignores further input (after a framing error or ``finish(_:)``).
     public var isStopped: Bool {
         if case .stopped = phase { return true }
@@ -104,10 +108,19 @@ public struct StreamDecoder {
                     continue
                 }
                 if assembly == nil {
-                    assembly = ByteStorage(count: length) { _ in }
+                    // Sized by what has arrived, not by the declared length: a corrupt or lying length
+                    // must not allocate up to `maxMessageSize` before its bytes exist. Grows by doubling
+                    // (capped at `length`, so a complete payload fills its storage exactly).
+                    assembly = ByteStorage(count: Self.assemblyCapacity(for: length, have: 0, arriving: n - i)) { _ in }
                     assembled = 0
+                } else if assembled == assembly!.count {
+                    let old = assembly!
+                    let filled = assembled
+                    assembly = ByteStorage(count: Self.assemblyCapacity(for: length, have: filled, arriving: n - i)) {
+                        $0.baseAddress!.copyMemory(from: old.baseAddress, byteCount: filled)
+                    }
                 }
-                let take = Swift.min(length - assembled, n - i)
+                let take = Swift.min(assembly!.count - assembled, n - i)
                 let storage = assembly!
                 // The storage is private to this decoder until the message is complete: no slice
                 // of it exists yet, so writing to it here does not break its immutability contract.
@@ -155,6 +168,12 @@ public struct StreamDecoder {
         }
         // A zero-length payload completes without input.
         completeEmptyPayload(sink)
+    }
+
+    /// The next capacity of a payload being assembled: at least what arrives now, at least double what
+    /// is held (amortised O(1) copies per byte), at least 64 KiB, never more than the declared `length`.
+    static func assemblyCapacity(for length: Int, have: Int, arriving: Int) -> Int {
+        Swift.min(length, Swift.max(have + arriving, 2 * have, 1 << 16))
     }
 
     /// Signals the end of input: reports a stream, message or footer cut short. Later feeds are ignored.
