@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A push decoder for RRD bytes: feed the input in pieces of any size and receive
 /// ``StreamEvent``s in input order.
 ///
@@ -14,9 +20,10 @@
 /// bytes that exist. Headers and footers are accumulated in a 32-byte buffer.
 ///
 /// Error policy: a bad protobuf payload inside a well-framed message is reported (with the message's
-/// offset) and decoding goes on with the next message; framing errors (bad stream header, unknown
-/// message kind, oversized or truncated message, a broken stream footer) are reported and end the
-/// input: later bytes are ignored. A stream footer whose checksum does not match is reported after
+/// offset) and decoding goes on with the next message; a framing error (bad stream header, unknown
+/// message kind, oversized message, a broken stream footer) is reported once, then the decoder skips
+/// to the next `RRF2` that starts a valid stream header and goes on there (``ReaderOptions/resynchronize``;
+/// without it, later bytes are ignored). A truncated unit is reported by ``finish(_:)``. A stream footer whose checksum does not match is reported after
 /// the ``StreamEvent/streamFooter(_:offset:)`` event and decoding goes on.
 ///
 /// - Note: do not copy a decoder in the middle of a message: both copies would share the storage
@@ -40,9 +47,20 @@ public struct StreamDecoder {
         case footerPeek
         /// 32 bytes of stream footer.
         case footer
-        /// After a framing error or `finish`.
+        /// After a framing error (with ``ReaderOptions/resynchronize``): skipping bytes up to the next
+        /// `RRF2` that starts a valid stream header.
+        case scanning
+        /// After a framing error (without resynchronisation) or `finish`.
         case stopped
     }
+
+    /// While scanning: the bytes before the block position that may begin the magic (at most 31).
+    private var carry: [UInt8] = []
+    /// While scanning: the byte at the block position is the start of the unit that failed.
+    private var skipOne = false
+    /// Set from a framing error until a stream header parses again: a candidate `RRF2` that is not a
+    /// valid header is skipped silently (the damage was reported once).
+    private var recovering = false
 
     private var phase: Phase = .streamHeader(first: true)
     /// Offset of the next input byte.
@@ -99,6 +117,8 @@ public struct StreamDecoder {
             case .stopped:
                 position += UInt64(n - i)
                 return
+            case .scanning:
+                i = scan(block, from: i)
             case .payload(let kind, let length):
                 if assembly == nil && n - i >= length {
                     let slice = block.slice(i..<(i + length))
@@ -162,6 +182,11 @@ public struct StreamDecoder {
                     if result != .peeked {
                         small.removeAll(keepingCapacity: true)
                         if result == .consumed { unitStart = position }
+                    } else if case .scanning = phase {
+                        // The failed unit's bytes are behind the block position: scan them from its second byte.
+                        carry = Array(small.dropFirst())
+                        small.removeAll(keepingCapacity: true)
+                        skipOne = false
                     }
                 }
             }
@@ -181,7 +206,7 @@ public struct StreamDecoder {
         completeEmptyPayload(sink)
         let have = UInt64(position - unitStart)
         switch phase {
-        case .stopped:
+        case .stopped, .scanning:
             break
         case .streamHeader(let first):
             if first && have == 0 {
@@ -229,7 +254,7 @@ public struct StreamDecoder {
         case .boundary, .footerPeek: return 4
         case .messageHeader: return 16
         case .footer: return StreamFooterInfo.size
-        case .payload, .stopped: return 0
+        case .payload, .stopped, .scanning: return 0
         }
     }
 
@@ -264,6 +289,7 @@ public struct StreamDecoder {
             }
             do {
                 let header = try StreamHeader.parse(b, source: source, offset: unitStart)
+                recovering = false
                 streamStart = unitStart
                 bytesConsumed = unitStart + UInt64(StreamHeader.size)
                 phase = .boundary
@@ -314,7 +340,7 @@ public struct StreamDecoder {
             return .peeked
         case .footer:
             return handleFooter(b, sink)
-        case .payload, .stopped:
+        case .payload, .stopped, .scanning:
             return .peeked
         }
     }
@@ -377,9 +403,76 @@ public struct StreamDecoder {
     }
 
     private mutating func fail(_ error: RRDError, _ sink: (StreamEvent) -> Void) {
-        phase = .stopped
         assembly = nil
-        sink(.error(error))
+        guard options.resynchronize else {
+            phase = .stopped
+            sink(.error(error))
+            return
+        }
+        // Go on at the next stream header. The failed unit starts at the block position (fast path)
+        // or in `small` (the caller moves it to `carry`): either way, skip its first byte.
+        phase = .scanning
+        carry = []
+        skipOne = true
+        if !recovering { sink(.error(error)) }
+        recovering = true
+    }
+
+    /// Skips bytes up to the next `RRF2` (which may begin in `carry`, the bytes before `from`);
+    /// on a find, the stream header phase starts there. Returns the block position to go on from.
+    private mutating func scan(_ block: ByteSlice, from i: Int) -> Int {
+        let magic: [UInt8] = Array("RRF2".utf8)
+        var i = i
+        if skipOne {
+            skipOne = false
+            if i < block.count {
+                i += 1
+                position += 1
+            }
+        }
+        let n = block.count
+        // A magic that starts in the carried bytes and ends in this block.
+        if !carry.isEmpty {
+            let head = block.withUnsafeBytes { Array($0[i..<Swift.min(n, i + 3)]) }
+            let joined = carry + head
+            for k in 0..<carry.count where k + 4 <= joined.count && Array(joined[k..<(k + 4)]) == magic {
+                small = Array(carry[k...])
+                unitStart = position - UInt64(carry.count - k)
+                carry = []
+                phase = .streamHeader(first: false)
+                return i
+            }
+            if joined.count < carry.count + 3 && i + head.count == n {
+                // Too few bytes to decide: keep the tail (at most 3 bytes can begin a magic).
+                carry = Array(joined.suffix(3))
+                position += UInt64(n - i)
+                return n
+            }
+            carry = []
+        }
+        let found: Int? = block.withUnsafeBytes { b in
+            guard n - i >= 4 else { return nil }
+            var j = i
+            while j + 4 <= n {
+                guard let p = memchr(b.baseAddress! + j, 0x52, n - 3 - j) else { return nil }  // "R"
+                let k = b.baseAddress!.distance(to: UnsafeRawPointer(p))
+                if b[k + 1] == 0x52 && b[k + 2] == 0x46 && b[k + 3] == 0x32 { return k }
+                j = k + 1
+            }
+            return nil
+        }
+        if let k = found {
+            position += UInt64(k - i)
+            unitStart = position
+            small.removeAll(keepingCapacity: true)
+            phase = .streamHeader(first: false)
+            return k
+        }
+        // Keep the last bytes: a magic may begin there and end in the next block.
+        let keep = Swift.min(3, n - i)
+        carry = block.withUnsafeBytes { Array($0[(n - keep)..<n]) }
+        position += UInt64(n - i)
+        return n
     }
 
     // MARK: - messages
