@@ -276,3 +276,29 @@ struct ReplayInputTests {
         #expect((1...6).map { p.delay(beforeRetry: $0) } == [50, 100, 200, 300, 300, 300].map { .milliseconds($0) })
     }
 }
+
+@Suite("ReplayPipeline: damage in one stream of a concatenation")
+struct ReplayResyncTests {
+    @Test("a file whose first stream is damaged still delivers every chunk of the stream after it, and fails")
+    func damagedFirstStream() throws {
+        let a = try Array(Data(contentsOf: URL(fileURLWithPath: Fixtures.rrdPath("scalars_sequence.rrd"))))
+        let b = try Array(Data(contentsOf: URL(fileURLWithPath: Fixtures.rrdPath("points3d.rrd"))))
+        // Garbage right after A's stream header: A's messages are lost, B's are not.
+        let bytes = Array(a.prefix(12)) + [UInt8](repeating: 0xEE, count: 64) + Array(a.dropFirst(12)) + b
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("resync-\(getpid()).rrd").path
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+
+        let pipeline = ReplayPipeline(inputs: [.file(path)])
+        let report = pipeline.run()
+        defer { pipeline.hub.shutdown(drain: true) }
+        #expect(report.hasFailures)
+        #expect(report.files[0].errors.count == 1, "\(report.files[0].errors)")
+        #expect(report.files[0].errors.first?.contains("at byte 12") == true, "\(report.files[0].errors)")
+        let want = expectedUnion(["points3d.rrd"])
+        for (key, totals) in want {
+            let store = try #require(report.stores.first { $0.storeId.description == key }, "\(key)")
+            #expect(store.chunks == totals.chunks && store.rows == totals.rows)
+        }
+    }
+}
