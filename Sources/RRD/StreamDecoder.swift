@@ -118,7 +118,7 @@ public struct StreamDecoder {
                 position += UInt64(n - i)
                 return
             case .scanning:
-                i = scan(block, from: i)
+                i = scan(block, from: i, sink)
             case .payload(let kind, let length):
                 if assembly == nil && n - i >= length {
                     let slice = block.slice(i..<(i + length))
@@ -187,6 +187,8 @@ public struct StreamDecoder {
                         carry = Array(small.dropFirst())
                         small.removeAll(keepingCapacity: true)
                         skipOne = false
+                        // Scan the carried bytes now: the block may hold nothing more.
+                        i = scan(block, from: i, sink)
                     }
                 }
             }
@@ -420,7 +422,7 @@ public struct StreamDecoder {
 
     /// Skips bytes up to the next `RRF2` (which may begin in `carry`, the bytes before `from`);
     /// on a find, the stream header phase starts there. Returns the block position to go on from.
-    private mutating func scan(_ block: ByteSlice, from i: Int) -> Int {
+    private mutating func scan(_ block: ByteSlice, from i: Int, _ sink: (StreamEvent) -> Void) -> Int {
         let magic: [UInt8] = Array("RRF2".utf8)
         var i = i
         if skipOne {
@@ -436,10 +438,15 @@ public struct StreamDecoder {
             let head = block.withUnsafeBytes { Array($0[i..<Swift.min(n, i + 3)]) }
             let joined = carry + head
             for k in 0..<carry.count where k + 4 <= joined.count && Array(joined[k..<(k + 4)]) == magic {
-                small = Array(carry[k...])
-                unitStart = position - UInt64(carry.count - k)
+                // Decode the carried bytes from the magic on as input again (they may hold more than
+                // the stream header), then go on with the block.
+                let again = Array(carry[k...])
                 carry = []
+                position -= UInt64(again.count)
+                unitStart = position
+                small.removeAll(keepingCapacity: true)
                 phase = .streamHeader(first: false)
+                feed(ByteSlice(copying: again), sink)
                 return i
             }
             if joined.count < carry.count + 3 && i + head.count == n {
