@@ -236,6 +236,21 @@ public struct StreamDecoder {
                         .truncated, source: source, offset: unitStart,
                         "truncated \(kind) payload: the message header declares \(length) bytes, input ends after \(have - 16)"
                     )))
+            // A damaged length may have swallowed later streams: look for one in the bytes it took.
+            if options.resynchronize, let storage = assembly, assembled >= StreamHeader.size,
+                let k = Self.firstMagic(in: UnsafeRawBufferPointer(start: storage.baseAddress, count: assembled))
+            {
+                let filled = assembled
+                assembly = nil
+                position = unitStart + 16 + UInt64(k)
+                unitStart = position
+                small.removeAll(keepingCapacity: true)
+                phase = .streamHeader(first: false)
+                recovering = true
+                feed(ByteSlice(storage: storage, range: k..<filled), sink)
+                finish(sink)
+                return
+            }
         case .footerPeek, .footer:
             sink(
                 .error(
@@ -420,6 +435,19 @@ public struct StreamDecoder {
         recovering = true
     }
 
+    /// Offset of the first `RRF2` in `b`, if any.
+    private static func firstMagic(in b: UnsafeRawBufferPointer) -> Int? {
+        guard b.count >= 4, let base = b.baseAddress else { return nil }
+        var j = 0
+        while j + 4 <= b.count {
+            guard let p = memchr(base + j, 0x52, b.count - 3 - j) else { return nil }  // "R"
+            let k = base.distance(to: UnsafeRawPointer(p))
+            if b[k + 1] == 0x52 && b[k + 2] == 0x46 && b[k + 3] == 0x32 { return k }
+            j = k + 1
+        }
+        return nil
+    }
+
     /// Skips bytes up to the next `RRF2` (which may begin in `carry`, the bytes before `from`);
     /// on a find, the stream header phase starts there. Returns the block position to go on from.
     private mutating func scan(_ block: ByteSlice, from i: Int, _ sink: (StreamEvent) -> Void) -> Int {
@@ -458,15 +486,7 @@ public struct StreamDecoder {
             carry = []
         }
         let found: Int? = block.withUnsafeBytes { b in
-            guard n - i >= 4 else { return nil }
-            var j = i
-            while j + 4 <= n {
-                guard let p = memchr(b.baseAddress! + j, 0x52, n - 3 - j) else { return nil }  // "R"
-                let k = b.baseAddress!.distance(to: UnsafeRawPointer(p))
-                if b[k + 1] == 0x52 && b[k + 2] == 0x46 && b[k + 3] == 0x32 { return k }
-                j = k + 1
-            }
-            return nil
+            Self.firstMagic(in: UnsafeRawBufferPointer(rebasing: b[i...])).map { $0 + i }
         }
         if let k = found {
             position += UInt64(k - i)

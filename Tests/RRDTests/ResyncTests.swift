@@ -124,4 +124,25 @@ struct ResyncTests {
             #expect(swallowed || cleanB.allSatisfy { got.contains($0) }, "round \(round)")
         }
     }
+
+    @Test("a damaged length that swallows the rest of the input: reported as truncated, and the stream it swallowed is still decoded", arguments: [1, 7, 4096, 1 << 20])
+    func swallowingLength(piece: Int) throws {
+        let a = try Bytes.fixture("scalars_sequence.rrd")
+        let b = try Bytes.fixture("text_logs.rrd")
+        let cleanA = messageOffsets(decode(a, piece: 1 << 20))
+        let cleanB = messageOffsets(decode(b, piece: 1 << 20)).map { $0 + UInt64(a.count) }
+        var bytes = a + b
+        // A's second message declares 1 MiB: its payload would run past the end of the input.
+        let at = Int(cleanA[1]) + 8
+        for k in 0..<8 { bytes[at + k] = UInt8(truncatingIfNeeded: (1 << 20) >> (8 * k)) }
+        let events = decode(bytes, piece: piece)
+        let errors = events.compactMap(\.error)
+        #expect(errors.count == 1, "\(errors)")
+        #expect(errors.first?.code == .truncated)
+        #expect(errors.first?.offset == cleanA[1])
+        #expect(messageOffsets(events) == [cleanA[0]] + cleanB)
+        let errorIndex = try #require(events.firstIndex { $0.error != nil })
+        let firstB = try #require(events.firstIndex { $0.framed?.offset == cleanB[0] })
+        #expect(errorIndex < firstB)
+    }
 }
