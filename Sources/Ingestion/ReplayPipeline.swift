@@ -17,9 +17,13 @@ import Synchronization
 /// ```
 ///
 /// Files are read by ``ReplayOptions/readerThreads`` reader threads, each taking the next file in
-/// order. Every chunk is inserted into its store's ``EntityDb/chunkStore`` on the store's worker. A store fed by several files gets their messages file after file: a reader meeting a store
-/// that an earlier, unfinished file has fed waits (before submitting, so it holds no queue slot)
-/// until that file is done. One bad file never stops the others: its errors are kept in its
+/// order. Every chunk is inserted into its store's ``EntityDb/chunkStore`` on the store's worker. A store
+/// fed by several files gets their messages file after file in the given order when each file meets its
+/// first store before its others (the usual layout): a reader meeting a store waits (before submitting,
+/// so it holds no queue slot) until every earlier file has met a store, and until the earlier files that
+/// met this store are done. Waits are only ever for earlier files, so they cannot deadlock; a file's
+/// later stores may interleave with an earlier file's. When following growing files, only the second
+/// rule applies (an earlier file may not have written anything yet). One bad file never stops the others: its errors are kept in its
 /// ``ReplayFileResult``. The synchronous build reads the files one after another on the calling thread.
 public final class ReplayPipeline: @unchecked Sendable {
     // @unchecked: mutable state is guarded by `lock` (file results, claims, progress counters) or atomic.
@@ -40,7 +44,10 @@ public final class ReplayPipeline: @unchecked Sendable {
     private let lock = ConditionLock(conditions: 2)  // 0: claims released, 1: a file finished
     private var results: [ReplayFileResult]
     private var labels: [String]
+    /// Per store: the files that met it and have not finished (waiting or feeding).
     private var feeders: [StoreId: [Int]] = [:]
+    /// Per file: it has met a store (or finished).
+    private var metAStore: [Bool]
     private var filesDone = 0
     private var nextFile = 0
     private var readersRunning = 0
@@ -82,6 +89,7 @@ public final class ReplayPipeline: @unchecked Sendable {
             return stat(path, &st) == 0 && st.st_mode & S_IFMT == S_IFREG ? UInt64(st.st_size) : 0
         }
         self.bytesTotal = sizes.reduce(0, +)
+        self.metAStore = [Bool](repeating: false, count: inputs.count)
     }
 
     private let start = ReplayCounter()
@@ -213,8 +221,17 @@ public final class ReplayPipeline: @unchecked Sendable {
         defer { orderWaitNanos.add(MonotonicClock.now() &- t0) }
         return lock.withLock {
             // Registered before waiting: a later file that meets the store meanwhile queues behind this one.
+            // A file waits only for earlier files (so waits never form a cycle): for those that met the
+            // store, and, unless following, for those that have not met any store yet (a file's first
+            // store usually comes first: this makes the given order hold for files of one store each).
             feeders[store, default: []].append(file)
-            while feeders[store, default: []].contains(where: { $0 < file }) {
+            metAStore[file] = true
+            let waitForUnstarted = options.follow == nil
+            func mustWait() -> Bool {
+                if waitForUnstarted, metAStore[..<file].contains(false) { return true }
+                return feeders[store, default: []].contains { $0 < file }
+            }
+            while mustWait() {
                 if options.cancellation.isCancelled { return false }
                 _ = lock.wait(0, untilNanoseconds: MonotonicClock.now() &+ 100_000_000)
             }
@@ -225,6 +242,7 @@ public final class ReplayPipeline: @unchecked Sendable {
     private func finishFile(_ file: Int, claimed: Set<StoreId>, _ update: (inout ReplayFileResult) -> Void) {
         lock.withLock {
             for s in claimed { feeders[s]?.removeAll { $0 == file } }
+            metAStore[file] = true
             update(&results[file])
             filesDone += 1
         }
