@@ -18,7 +18,8 @@ import Darwin
 /// so that one store's data never pins another's; within a store, chunks come and go roughly in
 /// arrival order (a memory budget drops the oldest chunks first), so slabs free in order too, but
 /// one long-lived chunk keeps its slab's neighbours' memory alive. The first slabs are small
-/// (``minSlabSize``, doubling up to ``maxSlabSize``), so a store that receives little costs little.
+/// (``minSlabSize``, doubling up to ``maxSlabSize``, or as large as the payload that opens them),
+/// so a store that receives little costs little.
 ///
 /// ```swift
 /// let arena = PayloadArena()
@@ -74,7 +75,8 @@ public final class PayloadArena {
         }
         var start = Self.roundUp(used, Self.alignment)
         if slab == nil || start + count > slab!.count {
-            slab = Self.newSlab(size: nextSlabSize)
+            // While slabs are still growing, a payload may be larger than the next slab size.
+            slab = Self.newSlab(size: Swift.max(nextSlabSize, Self.roundUp(count, Self.pageSize)))
             slabsCreated += 1
             nextSlabSize = Swift.min(nextSlabSize * 2, maxSlabSize)
             start = 0

@@ -54,6 +54,18 @@ struct PayloadArenaTests {
         for (i, s) in slices.enumerated() { #expect(s.bytes == pattern(i, count: s.count)) }
     }
 
+    @Test("a first payload larger than the first slab (but under the threshold) gets a slab it fits in")
+    func payloadLargerThanFirstSlab() {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let arena = PayloadArena(minSlabSize: page, maxSlabSize: 16 * page)
+        let n = 3 * page + 5
+        #expect(n <= arena.ownMappingThreshold)
+        let s = arena.allocate(count: n) { $0.copyBytes(from: pattern(4, count: n)) }
+        #expect(s.storage.isArenaSlab && s.storage.count >= n && s.bytes == pattern(4, count: n))
+        let t = arena.allocate(count: 10) { $0.copyBytes(from: pattern(5, count: 10)) }
+        #expect(t.storage === s.storage && t.bytes == pattern(5, count: 10))
+    }
+
     @Test("a payload above the threshold gets a storage of its own; the slab goes on where it was")
     func bigPayloads() {
         let arena = PayloadArena(minSlabSize: 64 << 10, maxSlabSize: 64 << 10)
