@@ -62,8 +62,8 @@ extension StoreHub {
     static let readerDecompressionLimit = 64 << 10
 
     /// Decompresses an LZ4 `ArrowMsg` payload of at most `limit` bytes in place (on the reading
-    /// thread), so the reader and the worker share the work: the worker then borrows the exact-size
-    /// buffer without copying. A payload that does not decompress is left as it is, for the worker
+    /// thread), so the reader and the worker share the work: the worker then borrows the bytes (a
+    /// slice of `arena`'s slab, or an exact-size buffer without an arena) without copying. A payload that does not decompress is left as it is, for the worker
     /// to report in order. Memory stays bounded: the byte bound (or the slot bound times
     /// ``readerDecompressionLimit``) applies to the decompressed bytes waiting per store.
     /// The bytes go into `arena`, which must be used for the message's store only (see ``PayloadArena``).

@@ -19,7 +19,8 @@ public struct ReaderOptions: Sendable, Hashable {
     /// Whether to check the stream footer's xxHash32 against the End payload (default `true`).
     public var verifyFooterChecksum: Bool
     /// Bytes read from the file (or produced by zstd) at a time (default 1 MiB). Payloads are
-    /// slices of these blocks, so a retained payload keeps its block alive.
+    /// slices of these blocks, so a retained payload keeps its block alive; a block nothing
+    /// references any more is read into again (see ``ReadBlockRecycler``).
     public var readBlockSize: Int
 
     /// Options with the given limits (every parameter has the documented default).
