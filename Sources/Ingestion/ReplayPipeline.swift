@@ -265,6 +265,10 @@ public final class ReplayPipeline: @unchecked Sendable {
         var ended = false
         var pacer: ReplayPacer?
         var cancelled = false
+        /// The store of the previous message (claimed already): most messages repeat it.
+        var lastStore: StoreId?
+        /// Where this file's payloads are decompressed, one arena per store.
+        var arenas = ReaderArenas()
     }
 
     private static let batchSize = 64
@@ -364,7 +368,9 @@ public final class ReplayPipeline: @unchecked Sendable {
     ) {
         let follow = options.follow
         let clock = options.clock
-        let blockSize = options.readerOptions.readBlockSize
+        // A block is read into again once nothing references it (no payload slice of it is
+        // still queued or kept): most blocks are, as payloads are decompressed on this thread.
+        var blocks = ReadBlockRecycler(blockSize: options.readerOptions.readBlockSize)
         var lastBytesAt = clock.now()
         var source: (any ReplayByteSource)?
         var failures = 0
@@ -405,7 +411,7 @@ public final class ReplayPipeline: @unchecked Sendable {
             }
             var n = 0
             var readError: ReplayIOError?
-            let storage = ByteStorage(count: blockSize) { (buf: UnsafeMutableRawBufferPointer) throws(Never) in
+            let storage = blocks.fill { (buf: UnsafeMutableRawBufferPointer) throws(Never) in
                 do throws(ReplayIOError) { n = try source!.read(into: buf) } catch { readError = error }
             }
             if let readError {
@@ -449,22 +455,28 @@ public final class ReplayPipeline: @unchecked Sendable {
             kindCounts[Int(m.message.kind.rawValue)].add(1)
             if case .arrowMsg(let a) = m.message { bytesDecompressed.add(a.uncompressedSize) }
             if case .end = m.message { state.sawEnd = true }
-            if let id = m.message.storeId, !state.claimed.contains(id) {
-                submitBatch(label: label, state)
-                afterBatch()
-                state.claimed.insert(id)  // released when the file finishes, even if the claim was cancelled
-                guard claim(id, file: file) else {
-                    state.stop = true
-                    state.cancelled = true
-                    return
+            if let id = m.message.storeId, id != state.lastStore {
+                if !state.claimed.contains(id) {
+                    submitBatch(label: label, state)
+                    afterBatch()
+                    state.claimed.insert(id)  // released when the file finishes, even if the claim was cancelled
+                    guard claim(id, file: file) else {
+                        state.stop = true
+                        state.cancelled = true
+                        return
+                    }
                 }
+                state.lastStore = id
             }
             if state.pacer != nil {
                 submitBatch(label: label, state)
                 afterBatch()
                 state.pacer!.wait(for: m.message, cancellation: options.cancellation)
             }
-            StoreHub.decompressPayload(&m, limit: readerDecompressionLimit)
+            if case .arrowMsg(let a) = m.message, a.compression == .lz4 {
+                StoreHub.decompressPayload(
+                    &m, limit: readerDecompressionLimit, arena: state.arenas.arena(for: a.storeId))
+            }
             state.batch.append(m)
             if state.batch.count >= Self.batchSize || state.pacer != nil {
                 submitBatch(label: label, state)

@@ -79,6 +79,8 @@ public struct StreamDecoder {
     private var endPayload: ByteSlice?
     /// Application ids by recording id, from SetStoreInfo: legacy ArrowMsgs may lack theirs.
     private var applicationIds: [String: String] = [:]
+    /// The store id of the last `ArrowMsg`: the next one's strings are shared with it when equal.
+    private var lastStoreId = MessageDecoding.emptyStoreId
 
     /// Offset just after the last complete unit (stream header, message or stream footer).
     public private(set) var bytesConsumed: UInt64 = 0
@@ -521,13 +523,14 @@ public struct StreamDecoder {
             case .arrowMsg:
                 var (msg, hasApplicationId): (ArrowMsg, Bool)
                 do {
-                    (msg, hasApplicationId) = try MessageDecoding.decodeArrowMsg(payload)
+                    (msg, hasApplicationId) = try MessageDecoding.decodeArrowMsg(payload, previousStoreId: lastStoreId)
                 } catch {
                     throw RRDError(
                         .badProtobuf, source: source, offset: offset,
                         "ArrowMsg payload (\(payload.count) bytes) is not a valid protobuf message: \(error.message) at payload byte \(error.position)"
                     )
                 }
+                lastStoreId = msg.storeId
                 if !hasApplicationId, let app = applicationIds[msg.storeId.recordingId] {
                     msg.storeId.applicationId = app
                 }
