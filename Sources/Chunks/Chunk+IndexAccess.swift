@@ -33,6 +33,6 @@ extension Chunk {
     @inlinable
     public func isNull(component: Int, row: Int) -> Bool { components[component].isNull(row) }
 
-    /// Approximate heap size in bytes (Arrow buffers referenced plus row ids).
+    /// Approximate memory kept alive, in bytes: ``byteSize``.
     public var approximateByteSize: Int { byteSize }
 }

@@ -33,7 +33,7 @@ public struct Chunk: Sendable {
         let recordBatch: ArrowRecordBatch
         let wasResorted: Bool
         let warnings: [String]
-        /// ``Chunk/byteSize``, computed from the batch and the row ids.
+        /// ``Chunk/byteSize``, computed once from the other fields.
         let byteSize: Int
 
         init(
@@ -54,7 +54,9 @@ public struct Chunk: Sendable {
             self.recordBatch = recordBatch
             self.wasResorted = wasResorted
             self.warnings = warnings
-            self.byteSize = Chunk.byteSize(recordBatch: recordBatch, numRows: numRows)
+            self.byteSize = Chunk.byteSize(
+                recordBatch: recordBatch, numRows: numRows, wasResorted: wasResorted, timelines: timelines.count,
+                components: components.count)
         }
 
         @inlinable
@@ -170,16 +172,33 @@ public struct Chunk: Sendable {
     /// The component column named `name` (column name, e.g. `Points3D:positions`).
     public func component(named name: String) -> ComponentColumn? { components.first { $0.name == name } }
 
-    /// Bytes of Arrow buffers this chunk references (an estimate of its memory). Computed once, when
-    /// the chunk is built (and again when a setter replaces its fields).
+    /// An estimate of the memory this chunk keeps alive: the Arrow storage it retains
+    /// (``ArrowIPC/ArrowRecordBatch/retainedByteCount``: the decompressed payload, schema included,
+    /// or a compacted chunk's fresh buffers), its row ids and row order, and a fixed allowance for
+    /// the chunk's own objects (``modelOverheadBytes`` plus ``columnOverheadBytes`` per column).
+    ///
+    /// This is the scale the engine's queues count in (a message's payload bytes), so a memory budget
+    /// can add the bytes waiting in a queue to the bytes held by the store.
+    ///
+    /// Computed once, when the chunk is built (and again when a setter replaces its fields).
     public var byteSize: Int { storage.byteSize }
 
-    /// What ``byteSize`` reports for a chunk of this batch and these row ids.
-    static func byteSize(recordBatch: ArrowRecordBatch, numRows: Int) -> Int {
-        var n = numRows * 16
-        recordBatch.columns.withUnsafeBufferPointer { for i in $0.indices { n += $0[i].bufferBytes } }
-        return n
+    /// What ``byteSize`` reports for a chunk of these parts (row ids count `numRows` entries,
+    /// whether they are read from the payload or held in an array).
+    static func byteSize(
+        recordBatch: ArrowRecordBatch, numRows: Int, wasResorted: Bool, timelines: Int, components: Int
+    ) -> Int {
+        recordBatch.retainedByteCount + numRows * MemoryLayout<Tuid>.stride
+            + (wasResorted ? numRows * MemoryLayout<Int32>.stride : 0)
+            + modelOverheadBytes + columnOverheadBytes * (timelines + components)
     }
+
+    /// The allowance per chunk in ``byteSize`` for the chunk's objects outside Arrow storage
+    /// (the chunk value, its row-id array, entity path and metadata strings, record batch and column
+    /// arrays, allocator headers).
+    public static let modelOverheadBytes = 512
+    /// The allowance per timeline or component column in ``byteSize`` (its view values and names).
+    public static let columnOverheadBytes = 96
 
     /// Human-readable summary for `ingest print -v`: the entity path, chunk id and row count, then
     /// one line per timeline (kind, Arrow type, range, sorted) and per component (Arrow type).

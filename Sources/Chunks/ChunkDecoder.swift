@@ -72,8 +72,9 @@ public final class ChunkDecoder {
             throw ChunkError(error.message)
         }
         let storage: ArrowStorage
-        if payload.storage.count > 2 * payload.count + 4096 {
+        if !payload.storage.isArenaSlab && payload.storage.count > 2 * payload.count + 4096 {
             // An uncompressed payload is a slice of the reader's block: copy it, so the chunk does not pin the block.
+            // (A payload arena's slab is meant to be shared by the chunks decoded from it: no copy.)
             storage = payload.withUnsafeBytes { src in
                 ArrowStorage(count: src.count) { dst in
                     if src.count > 0 { dst.copyMemory(from: src) }

@@ -27,6 +27,9 @@ final class EntityCore: @unchecked Sendable {
     /// The store's chunks: the worker inserts every decoded chunk, in admission order, before
     /// publishing its output. Thread-safe for queries.
     let chunkStore: ChunkStore<Chunk>
+    /// Whether the chunk store has a memory budget: the bytes waiting in the queue then count against it
+    /// (``ChunkStore/addQueuedBytes(_:)``, lock-free, from admission until the worker takes the message).
+    let budgeted: Bool
 
     // MARK: input side
 
@@ -110,6 +113,7 @@ final class EntityCore: @unchecked Sendable {
         self.storeId = storeId
         self.configuration = configuration
         self.chunkStore = ChunkStore<Chunk>(configuration: configuration.chunkStore)
+        self.budgeted = configuration.chunkStore.memoryBudget != nil
         self.hubSignal = hubSignal
         #if SYNCHRONOUS_INGESTION
         ring = InputRing(capacity: 1)
@@ -269,6 +273,7 @@ final class EntityCore: @unchecked Sendable {
         let seq = nextSequence
         nextSequence += 1
         queuedBytes += bytes
+        if budgeted { chunkStore.addQueuedBytes(bytes) }
         ring.push(
             PendingMessage(
                 message: message, source: source, offset: offset, sequence: seq, byteCount: bytes, admittedAt: now))
@@ -340,6 +345,8 @@ final class EntityCore: @unchecked Sendable {
             // One clock reading per message: its end is the next one's start.
             var t0 = MonotonicClock.now()
             while let item = batch.popLast() {
+                // The message leaves the queue: from here its bytes are the chunk's (once inserted).
+                if budgeted { chunkStore.addQueuedBytes(-item.byteCount) }
                 if discarding.load(ordering: .acquiring) {
                     discardedThrough = item.sequence + 1
                     continue

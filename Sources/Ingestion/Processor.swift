@@ -31,6 +31,9 @@ struct Processor {
     private var hasData = false
     /// The store's info, from the latest `SetStoreInfo`.
     private(set) var storeInfo: SetStoreInfo?
+    /// Where this worker decompresses the store's LZ4 payloads (those the reading side left
+    /// compressed): slabs shared by the store's chunks only.
+    private let arena = PayloadArena()
 
     init(storeId: StoreId, configuration: IngestConfiguration, chunkStore: ChunkStore<Chunk>) {
         self.storeId = storeId
@@ -51,7 +54,7 @@ struct Processor {
             event = .storeInfo(info)
         case .arrowMsg(let msg):
             do {
-                let chunk = try decoder.decode(msg)
+                let chunk = try decoder.decode(Self.decompressed(msg, into: arena))
                 let rows = chunk.ingestRowCount
                 if chunkIds.insert(chunk.ingestChunkId).inserted {
                     counts.newChunk = true
@@ -102,5 +105,18 @@ struct Processor {
             out.accountedBytes = Int(clamping: msg.uncompressedSize)
         }
         return out
+    }
+
+    /// `msg` with its LZ4 payload decompressed into `arena`, or `msg` itself when it is not LZ4
+    /// Arrow IPC or does not decompress (the decoder then reports why, as it would have anyway).
+    static func decompressed(_ msg: ArrowMsg, into arena: PayloadArena) -> ArrowMsg {
+        guard msg.compression == .lz4, msg.encoding == 1 || msg.encoding == 0,
+            let payload = try? msg.decompressedPayload(arena: arena)
+        else { return msg }
+        var m = msg
+        m.compression = .none
+        m.uncompressedSize = UInt64(payload.count)
+        m.payload = payload
+        return m
     }
 }

@@ -62,15 +62,16 @@ extension StoreHub {
     static let readerDecompressionLimit = 64 << 10
 
     /// Decompresses an LZ4 `ArrowMsg` payload of at most `limit` bytes in place (on the reading
-    /// thread), so the reader and the worker share the work: the worker then borrows the exact-size
-    /// buffer without copying. A payload that does not decompress is left as it is, for the worker
+    /// thread), so the reader and the worker share the work: the worker then borrows the bytes (a
+    /// slice of `arena`'s slab, or an exact-size buffer without an arena) without copying. A payload that does not decompress is left as it is, for the worker
     /// to report in order. Memory stays bounded: the byte bound (or the slot bound times
     /// ``readerDecompressionLimit``) applies to the decompressed bytes waiting per store.
+    /// The bytes go into `arena`, which must be used for the message's store only (see ``PayloadArena``).
     @inline(__always)
-    static func decompressPayload(_ framed: inout FramedMessage, limit: Int) {
+    static func decompressPayload(_ framed: inout FramedMessage, limit: Int, arena: PayloadArena? = nil) {
         guard case .arrowMsg(var msg) = framed.message, msg.compression == .lz4,
             msg.uncompressedSize <= UInt64(limit),
-            let payload = try? msg.decompressedPayload(maxSize: UInt64(limit))
+            let payload = try? msg.decompressedPayload(maxSize: UInt64(limit), arena: arena)
         else { return }
         msg.compression = .none
         msg.uncompressedSize = UInt64(payload.count)
@@ -110,6 +111,8 @@ extension StoreHub {
             // wake-up per run of one store) and always before an error, which must follow them.
             var batch: [FramedMessage] = []
             batch.reserveCapacity(Self.replayBatchSize)
+            // One payload arena per store (a store's chunks never pin another's slabs).
+            var arenas = ReaderArenas()
             func submitBatch() {
                 do {
                     try submit(contentsOf: batch, source: path)
@@ -122,7 +125,9 @@ extension StoreHub {
                 switch event {
                 case .message(var m):
                     messages += 1
-                    Self.decompressPayload(&m, limit: decompressionLimit)
+                    if case .arrowMsg(let a) = m.message, a.compression == .lz4 {
+                        Self.decompressPayload(&m, limit: decompressionLimit, arena: arenas.arena(for: a.storeId))
+                    }
                     batch.append(m)
                     if batch.count == Self.replayBatchSize {
                         submitBatch()
@@ -147,5 +152,27 @@ extension StoreHub {
                 messages: st.admitted)
         }
         return ReplaySummary(stores: stores, sourceErrors: errors, messages: messages)
+    }
+}
+
+/// The payload arenas of one reading thread, one per store, with the last one used at hand
+/// (consecutive messages mostly belong to one store).
+struct ReaderArenas {
+    private var arenas: [StoreId: PayloadArena] = [:]
+    private var lastId: StoreId?
+    private var last: PayloadArena?
+
+    mutating func arena(for id: StoreId) -> PayloadArena {
+        if let last, id == lastId { return last }
+        let arena: PayloadArena
+        if let a = arenas[id] {
+            arena = a
+        } else {
+            arena = PayloadArena()
+            arenas[id] = arena
+        }
+        lastId = id
+        last = arena
+        return arena
     }
 }

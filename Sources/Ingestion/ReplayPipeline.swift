@@ -17,9 +17,13 @@ import Synchronization
 /// ```
 ///
 /// Files are read by ``ReplayOptions/readerThreads`` reader threads, each taking the next file in
-/// order. Every chunk is inserted into its store's ``EntityDb/chunkStore`` on the store's worker. A store fed by several files gets their messages file after file: a reader meeting a store
-/// that an earlier, unfinished file has fed waits (before submitting, so it holds no queue slot)
-/// until that file is done. One bad file never stops the others: its errors are kept in its
+/// order. Every chunk is inserted into its store's ``EntityDb/chunkStore`` on the store's worker. A store
+/// fed by several files gets their messages file after file in the given order when each file meets its
+/// first store before its others (the usual layout): a reader meeting a store waits (before submitting,
+/// so it holds no queue slot) until every earlier file has met a store, and until the earlier files that
+/// met this store are done. Waits are only ever for earlier files, so they cannot deadlock; a file's
+/// later stores may interleave with an earlier file's. When following growing files, only the second
+/// rule applies (an earlier file may not have written anything yet). One bad file never stops the others: its errors are kept in its
 /// ``ReplayFileResult``. The synchronous build reads the files one after another on the calling thread.
 public final class ReplayPipeline: @unchecked Sendable {
     // @unchecked: mutable state is guarded by `lock` (file results, claims, progress counters) or atomic.
@@ -40,7 +44,10 @@ public final class ReplayPipeline: @unchecked Sendable {
     private let lock = ConditionLock(conditions: 2)  // 0: claims released, 1: a file finished
     private var results: [ReplayFileResult]
     private var labels: [String]
+    /// Per store: the files that met it and have not finished (waiting or feeding).
     private var feeders: [StoreId: [Int]] = [:]
+    /// Per file: it has met a store (or finished).
+    private var metAStore: [Bool]
     private var filesDone = 0
     private var nextFile = 0
     private var readersRunning = 0
@@ -82,6 +89,7 @@ public final class ReplayPipeline: @unchecked Sendable {
             return stat(path, &st) == 0 && st.st_mode & S_IFMT == S_IFREG ? UInt64(st.st_size) : 0
         }
         self.bytesTotal = sizes.reduce(0, +)
+        self.metAStore = [Bool](repeating: false, count: inputs.count)
     }
 
     private let start = ReplayCounter()
@@ -213,8 +221,17 @@ public final class ReplayPipeline: @unchecked Sendable {
         defer { orderWaitNanos.add(MonotonicClock.now() &- t0) }
         return lock.withLock {
             // Registered before waiting: a later file that meets the store meanwhile queues behind this one.
+            // A file waits only for earlier files (so waits never form a cycle): for those that met the
+            // store, and, unless following, for those that have not met any store yet (a file's first
+            // store usually comes first: this makes the given order hold for files of one store each).
             feeders[store, default: []].append(file)
-            while feeders[store, default: []].contains(where: { $0 < file }) {
+            metAStore[file] = true
+            let waitForUnstarted = options.follow == nil
+            func mustWait() -> Bool {
+                if waitForUnstarted, metAStore[..<file].contains(false) { return true }
+                return feeders[store, default: []].contains { $0 < file }
+            }
+            while mustWait() {
                 if options.cancellation.isCancelled { return false }
                 _ = lock.wait(0, untilNanoseconds: MonotonicClock.now() &+ 100_000_000)
             }
@@ -225,6 +242,7 @@ public final class ReplayPipeline: @unchecked Sendable {
     private func finishFile(_ file: Int, claimed: Set<StoreId>, _ update: (inout ReplayFileResult) -> Void) {
         lock.withLock {
             for s in claimed { feeders[s]?.removeAll { $0 == file } }
+            metAStore[file] = true
             update(&results[file])
             filesDone += 1
         }
@@ -247,6 +265,10 @@ public final class ReplayPipeline: @unchecked Sendable {
         var ended = false
         var pacer: ReplayPacer?
         var cancelled = false
+        /// The store of the previous message (claimed already): most messages repeat it.
+        var lastStore: StoreId?
+        /// Where this file's payloads are decompressed, one arena per store.
+        var arenas = ReaderArenas()
     }
 
     private static let batchSize = 64
@@ -346,7 +368,9 @@ public final class ReplayPipeline: @unchecked Sendable {
     ) {
         let follow = options.follow
         let clock = options.clock
-        let blockSize = options.readerOptions.readBlockSize
+        // A block is read into again once nothing references it (no payload slice of it is
+        // still queued or kept): most blocks are, as payloads are decompressed on this thread.
+        var blocks = ReadBlockRecycler(blockSize: options.readerOptions.readBlockSize)
         var lastBytesAt = clock.now()
         var source: (any ReplayByteSource)?
         var failures = 0
@@ -387,7 +411,7 @@ public final class ReplayPipeline: @unchecked Sendable {
             }
             var n = 0
             var readError: ReplayIOError?
-            let storage = ByteStorage(count: blockSize) { (buf: UnsafeMutableRawBufferPointer) throws(Never) in
+            let storage = blocks.fill { (buf: UnsafeMutableRawBufferPointer) throws(Never) in
                 do throws(ReplayIOError) { n = try source!.read(into: buf) } catch { readError = error }
             }
             if let readError {
@@ -431,22 +455,28 @@ public final class ReplayPipeline: @unchecked Sendable {
             kindCounts[Int(m.message.kind.rawValue)].add(1)
             if case .arrowMsg(let a) = m.message { bytesDecompressed.add(a.uncompressedSize) }
             if case .end = m.message { state.sawEnd = true }
-            if let id = m.message.storeId, !state.claimed.contains(id) {
-                submitBatch(label: label, state)
-                afterBatch()
-                state.claimed.insert(id)  // released when the file finishes, even if the claim was cancelled
-                guard claim(id, file: file) else {
-                    state.stop = true
-                    state.cancelled = true
-                    return
+            if let id = m.message.storeId, id != state.lastStore {
+                if !state.claimed.contains(id) {
+                    submitBatch(label: label, state)
+                    afterBatch()
+                    state.claimed.insert(id)  // released when the file finishes, even if the claim was cancelled
+                    guard claim(id, file: file) else {
+                        state.stop = true
+                        state.cancelled = true
+                        return
+                    }
                 }
+                state.lastStore = id
             }
             if state.pacer != nil {
                 submitBatch(label: label, state)
                 afterBatch()
                 state.pacer!.wait(for: m.message, cancellation: options.cancellation)
             }
-            StoreHub.decompressPayload(&m, limit: readerDecompressionLimit)
+            if case .arrowMsg(let a) = m.message, a.compression == .lz4 {
+                StoreHub.decompressPayload(
+                    &m, limit: readerDecompressionLimit, arena: state.arenas.arena(for: a.storeId))
+            }
             state.batch.append(m)
             if state.batch.count >= Self.batchSize || state.pacer != nil {
                 submitBatch(label: label, state)

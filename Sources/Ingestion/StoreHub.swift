@@ -147,6 +147,12 @@ public final class StoreHub: @unchecked Sendable {
         var run: [FramedMessage] = []
         var runStore: EntityDb?
         for m in messages {
+            // The next message of the same store joins the run without routing again (the run is
+            // admitted as a whole anyway; routing it would find the same store and change nothing).
+            if let target = runStore, m.message.storeId == target.storeId {
+                run.append(m)
+                continue
+            }
             guard let db = try route(m, source: source) else { continue }
             if db !== runStore, let target = runStore {
                 _ = try target.core.admitAll(run, source: source) { _ in true }

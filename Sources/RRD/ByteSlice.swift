@@ -4,15 +4,24 @@
 import Darwin
 #endif
 
-/// An immutable, heap-allocated block of bytes shared by every slice cut from it.
+/// An immutable block of bytes shared by every slice cut from it.
 ///
 /// The reader fills one storage per message (or a larger read block) and then never writes to it
-/// again, which is what makes sharing it across threads sound.
+/// again, which is what makes sharing it across threads sound. Two exceptions keep that promise:
+/// a ``ReadBlockRecycler`` refills a block only when it holds the sole reference to it, and a
+/// ``PayloadArena`` slab (``isArenaSlab``) is written only in ranges no slice covers yet.
 public final class ByteStorage: @unchecked Sendable {
     // @unchecked: the memory is written only before the storage is published (in `init`'s
-    // `initializer` closure) and is immutable afterwards; it is freed in `deinit`.
+    // `initializer` closure), by the sole owner (read-block reuse), or in a range not yet handed out
+    // (arena slabs); it is freed in `deinit`.
     public let baseAddress: UnsafeMutableRawPointer
     public let count: Int
+    /// Whether this storage is a ``PayloadArena`` slab: many payloads, each a slice that is meant
+    /// to keep the slab alive (so a consumer need not copy a small slice of it, unlike a slice of a
+    /// read block).
+    public let isArenaSlab: Bool
+    /// Length of the `mmap`ed region when the memory is a private mapping (0: heap memory).
+    private let mappedLength: Int
 
     /// Allocates `count` bytes (16-byte aligned) and lets `initializer` fill them once.
     public init<E: Error>(
@@ -30,6 +39,26 @@ public final class ByteStorage: @unchecked Sendable {
         }
         baseAddress = memory
         self.count = count
+        isArenaSlab = false
+        mappedLength = 0
+    }
+
+    /// Takes ownership of an `mmap`ed region of `mappedLength` bytes starting at `mapping`
+    /// (`munmap`ed in `deinit`), of which the first `count` bytes are the storage.
+    init(mapping: UnsafeMutableRawPointer, mappedLength: Int, count: Int, isArenaSlab: Bool) {
+        precondition(count <= mappedLength)
+        baseAddress = mapping
+        self.count = count
+        self.mappedLength = mappedLength
+        self.isArenaSlab = isArenaSlab
+    }
+
+    /// `heapCount` bytes of heap memory, left for the owner to write (arena slabs when `mmap` fails).
+    init(uninitializedHeapCount heapCount: Int, isArenaSlab: Bool) {
+        baseAddress = UnsafeMutableRawPointer.allocate(byteCount: Swift.max(heapCount, 1), alignment: 16)
+        count = heapCount
+        mappedLength = 0
+        self.isArenaSlab = isArenaSlab
     }
 
     /// Copies `bytes` into a new storage.
@@ -48,7 +77,13 @@ public final class ByteStorage: @unchecked Sendable {
         }
     }
 
-    deinit { baseAddress.deallocate() }
+    deinit {
+        if mappedLength > 0 {
+            munmap(baseAddress, mappedLength)
+        } else {
+            baseAddress.deallocate()
+        }
+    }
 }
 
 /// A range of bytes inside a ``ByteStorage``: how payloads travel without being copied.

@@ -13,7 +13,8 @@ final class InputSource {
     let source: String
     private let fd: Int32
     private let ownsFD: Bool
-    private let blockSize: Int
+    /// Read blocks, refilled when the previous one is no longer referenced.
+    private var blocks: ReadBlockRecycler
     /// Raw bytes read ahead of decoding (the first bytes, used to sniff the zstd magic).
     private var pending: [UInt8] = []
     private var eof = false
@@ -31,7 +32,7 @@ final class InputSource {
     /// Opens `path` (`-` = stdin) and sniffs the zstd magic `28 B5 2F FD`.
     init(path: String, blockSize: Int) throws(RRDError) {
         source = path
-        self.blockSize = blockSize
+        blocks = ReadBlockRecycler(blockSize: blockSize)
         if path == "-" {
             fd = 0
             ownsFD = false
@@ -94,7 +95,8 @@ final class InputSource {
         let head = pending
         pending = []
         var filled = head.count
-        let storage = try ByteStorage(count: Swift.max(blockSize, head.count)) { (dst) throws(RRDError) in
+        // The sniffed head is at most 4 bytes, far below any block size (at least 16).
+        let storage = try blocks.fill { (dst) throws(RRDError) in
             head.withUnsafeBytes {
                 if $0.count > 0 { dst.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
             }
@@ -123,7 +125,7 @@ final class InputSource {
     private func nextZstdBlock() throws(RRDError) -> ByteSlice? {
         guard let dctx, let zIn else { return nil }
         var filled = 0
-        let storage = try ByteStorage(count: blockSize) { (dst) throws(RRDError) in
+        let storage = try blocks.fill { (dst) throws(RRDError) in
             var output = ZSTD_outBuffer(dst: dst.baseAddress, size: dst.count, pos: 0)
             while output.pos < output.size {
                 if zInPos == zInSize {

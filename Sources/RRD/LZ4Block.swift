@@ -28,12 +28,15 @@ extension ArrowMsg {
     /// The Arrow IPC stream this message carries: the payload itself when uncompressed, or a new
     /// buffer of exactly `uncompressedSize` bytes when LZ4-compressed.
     ///
-    /// - Parameter maxSize: a cap on `uncompressedSize` (input controls it; nothing larger is allocated).
+    /// - Parameters:
+    ///   - maxSize: a cap on `uncompressedSize` (input controls it; nothing larger is allocated).
+    ///   - arena: where to put the decompressed bytes: a slice of one of its slabs (see
+    ///     ``PayloadArena``); `nil` (the default) allocates a storage of their own.
     /// - Throws: ``RRDError/Code/decompression`` when the LZ4 data is corrupt or does not produce the
     ///   declared size, ``RRDError/Code/tooLarge`` over `maxSize`, ``RRDError/Code/badPayload`` for an
     ///   unknown compression; `source`/`offset` are copied into the error.
     public func decompressedPayload(
-        maxSize: UInt64 = 1 << 31, source: String = "", offset: UInt64 = 0
+        maxSize: UInt64 = 1 << 31, source: String = "", offset: UInt64 = 0, arena: PayloadArena? = nil
     ) throws(RRDError) -> ByteSlice {
         switch compression {
         case .none, .unspecified:
@@ -49,13 +52,15 @@ extension ArrowMsg {
             }
             let size = Int(uncompressedSize)
             let src = payload
-            return try ByteSlice(ByteStorage(count: size) { (dst) throws(RRDError) in
+            func fill(_ dst: UnsafeMutableRawBufferPointer) throws(RRDError) {
                 let ok = src.withUnsafeBytes { LZ4Block.decompress($0, into: dst) }
                 if ok == nil {
                     throw RRDError(.decompression, source: source, offset: offset,
                         "LZ4 payload of \(src.count) bytes does not decompress to the declared \(size) bytes (corrupt block)")
                 }
-            })
+            }
+            if let arena { return try arena.allocate(count: size, initializingWith: fill) }
+            return try ByteSlice(ByteStorage(count: size, initializingWith: fill))
         default:
             throw RRDError(.badPayload, source: source, offset: offset, "unknown ArrowMsg compression \(compression.rawValue)")
         }

@@ -49,8 +49,9 @@ public enum MessageDecoding {
     // that occurs twice (scalars: last one wins; sub-messages: merged recursively).
 
     /// `StoreId`; `hasApplicationId` tells whether field 3 was present (legacy files lack it).
+    /// Strings equal to `hint`'s are shared with it rather than allocated again.
     static func decodeStoreId(
-        _ r: inout ProtobufReader, into id: inout StoreId, hasApplicationId: inout Bool
+        _ r: inout ProtobufReader, into id: inout StoreId, hasApplicationId: inout Bool, hint: StoreId = emptyStoreId
     ) throws(ProtobufError) {
         while let (field, wire) = try r.readTag() {
             switch field {
@@ -59,11 +60,11 @@ public enum MessageDecoding {
                 id.kind = StoreKind(rawValue: try r.readVarint())
             case 2:
                 try r.expect(wire, .lengthDelimited, field: field, in: "StoreId")
-                id.recordingId = try r.readString("StoreId.recording_id")
+                id.recordingId = try r.readString("StoreId.recording_id", reusing: hint.recordingId)
             case 3:
                 try r.expect(wire, .lengthDelimited, field: field, in: "StoreId")
                 var sub = try r.readMessage()
-                try decodeApplicationId(&sub, into: &id.applicationId)
+                try decodeApplicationId(&sub, into: &id.applicationId, hint: hint.applicationId)
                 hasApplicationId = true
             default:
                 try r.skip(wire, field: field)
@@ -72,11 +73,13 @@ public enum MessageDecoding {
     }
 
     /// `ApplicationId { id = 1 }`.
-    static func decodeApplicationId(_ r: inout ProtobufReader, into id: inout String) throws(ProtobufError) {
+    static func decodeApplicationId(
+        _ r: inout ProtobufReader, into id: inout String, hint: String = ""
+    ) throws(ProtobufError) {
         while let (field, wire) = try r.readTag() {
             if field == 1 {
                 try r.expect(wire, .lengthDelimited, field: field, in: "ApplicationId")
-                id = try r.readString("ApplicationId.id")
+                id = try r.readString("ApplicationId.id", reusing: hint)
             } else {
                 try r.skip(wire, field: field)
             }
@@ -205,9 +208,11 @@ public enum MessageDecoding {
 
     // MARK: - ArrowMsg
 
-    /// Decodes an `ArrowMsg`; `payload` becomes a sub-slice of `slice` (no copy).
-    static func decodeArrowMsg(_ slice: ByteSlice) throws(ProtobufError) -> (message: ArrowMsg, hasApplicationId: Bool)
-    {
+    /// Decodes an `ArrowMsg`; `payload` becomes a sub-slice of `slice` (no copy). Store id strings
+    /// equal to `previousStoreId`'s are shared with it.
+    static func decodeArrowMsg(
+        _ slice: ByteSlice, previousStoreId: StoreId = emptyStoreId
+    ) throws(ProtobufError) -> (message: ArrowMsg, hasApplicationId: Bool) {
         var storeId = emptyStoreId
         var hasApplicationId = false
         var compression = PayloadCompression.unspecified
@@ -223,7 +228,7 @@ public enum MessageDecoding {
                 case 1:
                     try r.expect(wire, .lengthDelimited, field: field, in: "ArrowMsg")
                     var sub = try r.readMessage()
-                    try decodeStoreId(&sub, into: &storeId, hasApplicationId: &hasApplicationId)
+                    try decodeStoreId(&sub, into: &storeId, hasApplicationId: &hasApplicationId, hint: previousStoreId)
                 case 2:
                     try r.expect(wire, .varint, field: field, in: "ArrowMsg")
                     compression = PayloadCompression(rawValue: try r.readVarint())

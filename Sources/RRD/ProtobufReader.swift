@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A problem found while decoding a protobuf payload: a position inside the payload and a text.
 ///
 /// Internal: the stream decoder turns it into an ``RRDError`` carrying the message's file offset.
@@ -112,6 +118,21 @@ struct ProtobufReader {
     mutating func readString(_ what: String) throws(ProtobufError) -> String {
         let r = try readLengthDelimited()
         guard let s = String(validating: UnsafeRawBufferPointer(rebasing: bytes[r]), as: UTF8.self) else {
+            throw ProtobufError(base + r.lowerBound, "\(what) is not valid UTF-8")
+        }
+        return s
+    }
+
+    /// Like ``readString(_:)``, but returns `previous` itself (no allocation, no validation) when the
+    /// field holds exactly its bytes: ids repeat message after message.
+    mutating func readString(_ what: String, reusing previous: String) throws(ProtobufError) -> String {
+        var previous = previous
+        let r = try readLengthDelimited()
+        let field = UnsafeRawBufferPointer(rebasing: bytes[r])
+        let same = previous.utf8.count == field.count
+            && previous.withUTF8 { p in field.isEmpty || memcmp(p.baseAddress!, field.baseAddress!, field.count) == 0 }
+        if same { return previous }
+        guard let s = String(validating: field, as: UTF8.self) else {
             throw ProtobufError(base + r.lowerBound, "\(what) is not valid UTF-8")
         }
         return s

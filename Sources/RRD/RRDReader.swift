@@ -10,7 +10,8 @@
 /// The input is read in blocks of ``ReaderOptions/readBlockSize`` bytes, never as a whole; a zstd
 /// input (magic `28 B5 2F FD`) is streamed through libzstd, and offsets are then offsets in the
 /// decompressed stream. Memory stays bounded by the block size plus the largest message (and the
-/// blocks that payloads still referenced by the caller keep alive).
+/// blocks that payloads still referenced by the caller keep alive). A block is read into again
+/// once no event or payload of it is referenced any more (see ``ReadBlockRecycler``).
 public struct RRDReader {
     private let input: InputSource
     private var decoder: StreamDecoder
@@ -37,9 +38,11 @@ public struct RRDReader {
     public mutating func next() -> StreamEvent? {
         while head == queue.count {
             if finished { return nil }
+            // Take the buffer before emptying it, so it is unique: the events handed out are
+            // released in place (and with them their read block, which can then be refilled).
             var out = queue
-            out.removeAll(keepingCapacity: true)
             queue = []
+            out.removeAll(keepingCapacity: true)
             head = 0
             do {
                 if !decoder.isStopped, let block = try input.nextBlock() {

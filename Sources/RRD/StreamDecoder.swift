@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A push decoder for RRD bytes: feed the input in pieces of any size and receive
 /// ``StreamEvent``s in input order.
 ///
@@ -8,14 +14,16 @@
 /// ```
 ///
 /// Memory stays bounded by the largest message: bytes of a message that arrives in one piece are
-/// handed out as a slice of that piece (zero-copy); a message spanning pieces is assembled once
-/// into a storage of its own, allocated at the size the header declares (capped by
-/// ``ReaderOptions/maxMessageSize``). Headers and footers are accumulated in a 32-byte buffer.
+/// handed out as a slice of that piece (zero-copy); a message spanning pieces is assembled into a
+/// storage of its own that grows (doubling) with the bytes that arrive, up to the size the header
+/// declares (capped by ``ReaderOptions/maxMessageSize``), so a lying length costs memory only for
+/// bytes that exist. Headers and footers are accumulated in a 32-byte buffer.
 ///
 /// Error policy: a bad protobuf payload inside a well-framed message is reported (with the message's
-/// offset) and decoding goes on with the next message; framing errors (bad stream header, unknown
-/// message kind, oversized or truncated message, a broken stream footer) are reported and end the
-/// input: later bytes are ignored. A stream footer whose checksum does not match is reported after
+/// offset) and decoding goes on with the next message; a framing error (bad stream header, unknown
+/// message kind, oversized message, a broken stream footer) is reported once, then the decoder skips
+/// to the next `RRF2` that starts a valid stream header and goes on there (``ReaderOptions/resynchronize``;
+/// without it, later bytes are ignored). A truncated unit is reported by ``finish(_:)``. A stream footer whose checksum does not match is reported after
 /// the ``StreamEvent/streamFooter(_:offset:)`` event and decoding goes on.
 ///
 /// - Note: do not copy a decoder in the middle of a message: both copies would share the storage
@@ -39,9 +47,20 @@ public struct StreamDecoder {
         case footerPeek
         /// 32 bytes of stream footer.
         case footer
-        /// After a framing error or `finish`.
+        /// After a framing error (with ``ReaderOptions/resynchronize``): skipping bytes up to the next
+        /// `RRF2` that starts a valid stream header.
+        case scanning
+        /// After a framing error (without resynchronisation) or `finish`.
         case stopped
     }
+
+    /// While scanning: the bytes before the block position that may begin the magic (at most 31).
+    private var carry: [UInt8] = []
+    /// While scanning: the byte at the block position is the start of the unit that failed.
+    private var skipOne = false
+    /// Set from a framing error until a stream header parses again: a candidate `RRF2` that is not a
+    /// valid header is skipped silently (the damage was reported once).
+    private var recovering = false
 
     private var phase: Phase = .streamHeader(first: true)
     /// Offset of the next input byte.
@@ -60,9 +79,14 @@ public struct StreamDecoder {
     private var endPayload: ByteSlice?
     /// Application ids by recording id, from SetStoreInfo: legacy ArrowMsgs may lack theirs.
     private var applicationIds: [String: String] = [:]
+    /// The store id of the last `ArrowMsg`: the next one's strings are shared with it when equal.
+    private var lastStoreId = MessageDecoding.emptyStoreId
 
     /// Offset just after the last complete unit (stream header, message or stream footer).
     public private(set) var bytesConsumed: UInt64 = 0
+
+    /// Bytes allocated for the payload being assembled now (0 between messages).
+    var assemblyAllocated: Int { assembly?.count ?? 0 }
 
     /// Whether the decoder ignores further input (after a framing error or ``finish(_:)``).
     public var isStopped: Bool {
@@ -95,6 +119,8 @@ public struct StreamDecoder {
             case .stopped:
                 position += UInt64(n - i)
                 return
+            case .scanning:
+                i = scan(block, from: i, sink)
             case .payload(let kind, let length):
                 if assembly == nil && n - i >= length {
                     let slice = block.slice(i..<(i + length))
@@ -104,10 +130,19 @@ public struct StreamDecoder {
                     continue
                 }
                 if assembly == nil {
-                    assembly = ByteStorage(count: length) { _ in }
+                    // Sized by what has arrived, not by the declared length: a corrupt or lying length
+                    // must not allocate up to `maxMessageSize` before its bytes exist. Grows by doubling
+                    // (capped at `length`, so a complete payload fills its storage exactly).
+                    assembly = ByteStorage(count: Self.assemblyCapacity(for: length, have: 0, arriving: n - i)) { _ in }
                     assembled = 0
+                } else if assembled == assembly!.count {
+                    let old = assembly!
+                    let filled = assembled
+                    assembly = ByteStorage(count: Self.assemblyCapacity(for: length, have: filled, arriving: n - i)) {
+                        $0.baseAddress!.copyMemory(from: old.baseAddress, byteCount: filled)
+                    }
                 }
-                let take = Swift.min(length - assembled, n - i)
+                let take = Swift.min(assembly!.count - assembled, n - i)
                 let storage = assembly!
                 // The storage is private to this decoder until the message is complete: no slice
                 // of it exists yet, so writing to it here does not break its immutability contract.
@@ -149,6 +184,13 @@ public struct StreamDecoder {
                     if result != .peeked {
                         small.removeAll(keepingCapacity: true)
                         if result == .consumed { unitStart = position }
+                    } else if case .scanning = phase {
+                        // The failed unit's bytes are behind the block position: scan them from its second byte.
+                        carry = Array(small.dropFirst())
+                        small.removeAll(keepingCapacity: true)
+                        skipOne = false
+                        // Scan the carried bytes now: the block may hold nothing more.
+                        i = scan(block, from: i, sink)
                     }
                 }
             }
@@ -157,12 +199,18 @@ public struct StreamDecoder {
         completeEmptyPayload(sink)
     }
 
+    /// The next capacity of a payload being assembled: at least what arrives now, at least double what
+    /// is held (amortised O(1) copies per byte), at least 64 KiB, never more than the declared `length`.
+    static func assemblyCapacity(for length: Int, have: Int, arriving: Int) -> Int {
+        Swift.min(length, Swift.max(have + arriving, 2 * have, 1 << 16))
+    }
+
     /// Signals the end of input: reports a stream, message or footer cut short. Later feeds are ignored.
     public mutating func finish(_ sink: (StreamEvent) -> Void) {
         completeEmptyPayload(sink)
         let have = UInt64(position - unitStart)
         switch phase {
-        case .stopped:
+        case .stopped, .scanning:
             break
         case .streamHeader(let first):
             if first && have == 0 {
@@ -190,6 +238,21 @@ public struct StreamDecoder {
                         .truncated, source: source, offset: unitStart,
                         "truncated \(kind) payload: the message header declares \(length) bytes, input ends after \(have - 16)"
                     )))
+            // A damaged length may have swallowed later streams: look for one in the bytes it took.
+            if options.resynchronize, let storage = assembly, assembled >= StreamHeader.size,
+                let k = Self.firstMagic(in: UnsafeRawBufferPointer(start: storage.baseAddress, count: assembled))
+            {
+                let filled = assembled
+                assembly = nil
+                position = unitStart + 16 + UInt64(k)
+                unitStart = position
+                small.removeAll(keepingCapacity: true)
+                phase = .streamHeader(first: false)
+                recovering = true
+                feed(ByteSlice(storage: storage, range: k..<filled), sink)
+                finish(sink)
+                return
+            }
         case .footerPeek, .footer:
             sink(
                 .error(
@@ -210,7 +273,7 @@ public struct StreamDecoder {
         case .boundary, .footerPeek: return 4
         case .messageHeader: return 16
         case .footer: return StreamFooterInfo.size
-        case .payload, .stopped: return 0
+        case .payload, .stopped, .scanning: return 0
         }
     }
 
@@ -245,6 +308,7 @@ public struct StreamDecoder {
             }
             do {
                 let header = try StreamHeader.parse(b, source: source, offset: unitStart)
+                recovering = false
                 streamStart = unitStart
                 bytesConsumed = unitStart + UInt64(StreamHeader.size)
                 phase = .boundary
@@ -295,7 +359,7 @@ public struct StreamDecoder {
             return .peeked
         case .footer:
             return handleFooter(b, sink)
-        case .payload, .stopped:
+        case .payload, .stopped, .scanning:
             return .peeked
         }
     }
@@ -358,9 +422,86 @@ public struct StreamDecoder {
     }
 
     private mutating func fail(_ error: RRDError, _ sink: (StreamEvent) -> Void) {
-        phase = .stopped
         assembly = nil
-        sink(.error(error))
+        guard options.resynchronize else {
+            phase = .stopped
+            sink(.error(error))
+            return
+        }
+        // Go on at the next stream header. The failed unit starts at the block position (fast path)
+        // or in `small` (the caller moves it to `carry`): either way, skip its first byte.
+        phase = .scanning
+        carry = []
+        skipOne = true
+        if !recovering { sink(.error(error)) }
+        recovering = true
+    }
+
+    /// Offset of the first `RRF2` in `b`, if any.
+    private static func firstMagic(in b: UnsafeRawBufferPointer) -> Int? {
+        guard b.count >= 4, let base = b.baseAddress else { return nil }
+        var j = 0
+        while j + 4 <= b.count {
+            guard let p = memchr(base + j, 0x52, b.count - 3 - j) else { return nil }  // "R"
+            let k = base.distance(to: UnsafeRawPointer(p))
+            if b[k + 1] == 0x52 && b[k + 2] == 0x46 && b[k + 3] == 0x32 { return k }
+            j = k + 1
+        }
+        return nil
+    }
+
+    /// Skips bytes up to the next `RRF2` (which may begin in `carry`, the bytes before `from`);
+    /// on a find, the stream header phase starts there. Returns the block position to go on from.
+    private mutating func scan(_ block: ByteSlice, from i: Int, _ sink: (StreamEvent) -> Void) -> Int {
+        let magic: [UInt8] = Array("RRF2".utf8)
+        var i = i
+        if skipOne {
+            skipOne = false
+            if i < block.count {
+                i += 1
+                position += 1
+            }
+        }
+        let n = block.count
+        // A magic that starts in the carried bytes and ends in this block.
+        if !carry.isEmpty {
+            let head = block.withUnsafeBytes { Array($0[i..<Swift.min(n, i + 3)]) }
+            let joined = carry + head
+            for k in 0..<carry.count where k + 4 <= joined.count && Array(joined[k..<(k + 4)]) == magic {
+                // Decode the carried bytes from the magic on as input again (they may hold more than
+                // the stream header), then go on with the block.
+                let again = Array(carry[k...])
+                carry = []
+                position -= UInt64(again.count)
+                unitStart = position
+                small.removeAll(keepingCapacity: true)
+                phase = .streamHeader(first: false)
+                feed(ByteSlice(copying: again), sink)
+                return i
+            }
+            if joined.count < carry.count + 3 && i + head.count == n {
+                // Too few bytes to decide: keep the tail (at most 3 bytes can begin a magic).
+                carry = Array(joined.suffix(3))
+                position += UInt64(n - i)
+                return n
+            }
+            carry = []
+        }
+        let found: Int? = block.withUnsafeBytes { b in
+            Self.firstMagic(in: UnsafeRawBufferPointer(rebasing: b[i...])).map { $0 + i }
+        }
+        if let k = found {
+            position += UInt64(k - i)
+            unitStart = position
+            small.removeAll(keepingCapacity: true)
+            phase = .streamHeader(first: false)
+            return k
+        }
+        // Keep the last bytes: a magic may begin there and end in the next block.
+        let keep = Swift.min(3, n - i)
+        carry = block.withUnsafeBytes { Array($0[(n - keep)..<n]) }
+        position += UInt64(n - i)
+        return n
     }
 
     // MARK: - messages
@@ -382,13 +523,14 @@ public struct StreamDecoder {
             case .arrowMsg:
                 var (msg, hasApplicationId): (ArrowMsg, Bool)
                 do {
-                    (msg, hasApplicationId) = try MessageDecoding.decodeArrowMsg(payload)
+                    (msg, hasApplicationId) = try MessageDecoding.decodeArrowMsg(payload, previousStoreId: lastStoreId)
                 } catch {
                     throw RRDError(
                         .badProtobuf, source: source, offset: offset,
                         "ArrowMsg payload (\(payload.count) bytes) is not a valid protobuf message: \(error.message) at payload byte \(error.position)"
                     )
                 }
+                lastStoreId = msg.storeId
                 if !hasApplicationId, let app = applicationIds[msg.storeId.recordingId] {
                     msg.storeId.applicationId = app
                 }

@@ -19,13 +19,23 @@ public struct ReaderOptions: Sendable, Hashable {
     /// Whether to check the stream footer's xxHash32 against the End payload (default `true`).
     public var verifyFooterChecksum: Bool
     /// Bytes read from the file (or produced by zstd) at a time (default 1 MiB). Payloads are
-    /// slices of these blocks, so a retained payload keeps its block alive.
+    /// slices of these blocks, so a retained payload keeps its block alive; a block nothing
+    /// references any more is read into again (see ``ReadBlockRecycler``).
     public var readBlockSize: Int
+    /// After a framing error, whether to skip ahead to the next `RRF2` stream header and go on
+    /// decoding there (default `true`): a damaged stream in a concatenation of streams then costs only
+    /// its own rest. The error is reported once; candidate headers that do not parse are skipped
+    /// silently. With `false`, decoding ends at the first framing error.
+    public var resynchronize: Bool
 
     /// Options with the given limits (every parameter has the documented default).
-    public init(maxMessageSize: UInt64 = 1 << 30, verifyFooterChecksum: Bool = true, readBlockSize: Int = 1 << 20) {
+    public init(
+        maxMessageSize: UInt64 = 1 << 30, verifyFooterChecksum: Bool = true, readBlockSize: Int = 1 << 20,
+        resynchronize: Bool = true
+    ) {
         self.maxMessageSize = maxMessageSize
         self.verifyFooterChecksum = verifyFooterChecksum
         self.readBlockSize = Swift.max(readBlockSize, 16)
+        self.resynchronize = resynchronize
     }
 }

@@ -1,5 +1,6 @@
 import Chunks
 import RRD
+import Synchronization
 
 /// The chunks of one store (one `EntityDb`), indexed for latest-at and range queries, with the reference
 /// viewer's semantics (`engine-semantics.md` §3):
@@ -22,7 +23,8 @@ import RRD
 ///   chunk again is a duplicate while the chunk that absorbed it is held. Static chunks are not merged.
 ///   Answers never change: the merged chunk holds exactly the rows of both.
 /// - **Memory budget** (§3.3): after each insert, while the chunks' bytes plus the external bytes
-///   (``reserveExternalBytes(_:)``) exceed the budget, whole temporal chunks are dropped, smallest first
+///   (``reserveExternalBytes(_:)``) plus the bytes waiting in the engine's queue (``addQueuedBytes(_:)``)
+///   exceed the budget, whole temporal chunks are dropped, smallest first
 ///   RowId first (deletion reason ``DeletionReason/garbageCollected``); static chunks never are. Counters
 ///   are in ``statistics``, each run in ``garbageCollections()``. A dropped chunk can be inserted again.
 ///
@@ -60,6 +62,8 @@ public final class ChunkStore<C: StorableChunk>: @unchecked Sendable {
     /// The bodies of `subscribers`, kept in step so a mutation takes them with one retain.
     private var subscriberBodies: [@Sendable ([StoreEvent<C>]) -> Void] = []
     private var nextSubscriberId = 0
+    /// Bytes waiting in the engine's queues for this store (``addQueuedBytes(_:)``); lock-free.
+    private let queued = Atomic<Int>(0)
 
     /// Creates an empty store; `configuration` sets compaction and the memory budget (default: neither).
     public init(configuration: ChunkStoreConfiguration = .default) {
@@ -116,7 +120,7 @@ public final class ChunkStore<C: StorableChunk>: @unchecked Sendable {
     public func insert(_ chunk: C) throws(StoreError) -> InsertOutcome {
         try mutate { (index: inout StoreIndex<C>) throws(StoreError) -> InsertOutcome in
             let outcome = try index.insert(chunk)
-            if outcome == .inserted { index.collectGarbageIfNeeded() }
+            if outcome == .inserted { index.collectGarbageIfNeeded(queued: queuedBytes) }
             return outcome
         }
     }
@@ -136,7 +140,7 @@ public final class ChunkStore<C: StorableChunk>: @unchecked Sendable {
                     switch try index.insert(chunk) {
                     case .inserted:
                         summary.inserted += 1
-                        index.collectGarbageIfNeeded()
+                        index.collectGarbageIfNeeded(queued: queuedBytes)
                     case .duplicate: summary.duplicates += 1
                     case .droppedEmpty: summary.droppedEmpty += 1
                     }
@@ -166,14 +170,25 @@ public final class ChunkStore<C: StorableChunk>: @unchecked Sendable {
     public func reserveExternalBytes(_ delta: Int) -> Int {
         mutate { (index: inout StoreIndex<C>) -> Int in
             index.stats.externalBytes = max(0, index.stats.externalBytes + delta)
-            if delta > 0 { index.collectGarbageIfNeeded() }
+            if delta > 0 { index.collectGarbageIfNeeded(queued: queuedBytes) }
             return index.stats.externalBytes
         }
     }
 
+    /// Adds `delta` bytes (negative when they leave) of messages waiting in the engine's queue for this
+    /// store. Lock-free, so the engine can call it per message: the bytes count against
+    /// ``ChunkStoreConfiguration/memoryBudget`` from the next insert (or ``collectGarbage()``) on, which
+    /// then drops old temporal chunks to make room for what is about to arrive.
+    public func addQueuedBytes(_ delta: Int) {
+        queued.add(delta, ordering: .relaxed)
+    }
+
+    /// Bytes of messages waiting in the engine's queue for this store (``addQueuedBytes(_:)``).
+    public var queuedBytes: Int { max(0, queued.load(ordering: .relaxed)) }
+
     /// Runs the collector now (a no-op without a budget or within it).
     public func collectGarbage() {
-        mutate { (index: inout StoreIndex<C>) in index.collectGarbageIfNeeded() }
+        mutate { (index: inout StoreIndex<C>) in index.collectGarbageIfNeeded(queued: queuedBytes) }
     }
 
     /// The latest garbage collections, oldest first (at most the last 256).
@@ -282,7 +297,9 @@ public final class ChunkStore<C: StorableChunk>: @unchecked Sendable {
 
     /// The counters, as one consistent snapshot.
     public var statistics: ChunkStoreStatistics {
-        lock.withReadLock { index.stats }
+        var stats = lock.withReadLock { index.stats }
+        stats.queuedBytes = queuedBytes
+        return stats
     }
 
     /// The entity tree: every path with data and its ancestors, children sorted by name.

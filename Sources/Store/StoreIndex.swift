@@ -374,14 +374,16 @@ struct StoreIndex<C: StorableChunk> {
 
     /// Drops whole temporal chunks, smallest first RowId first, until chunk bytes plus external bytes fit
     /// the budget (§3.3). Static chunks are never dropped.
-    mutating func collectGarbageIfNeeded() {
+    /// Drops temporal chunks, oldest first, while the chunks' bytes plus the external and `queued`
+    /// bytes exceed the budget.
+    mutating func collectGarbageIfNeeded(queued: Int) {
         guard let budget = configuration.memoryBudget else { return }
-        let before = stats.approximateBytes + stats.externalBytes
+        let before = stats.approximateBytes + stats.externalBytes + queued
         guard before > budget else { return }
         var record = GarbageCollectionRecord(
             firstEventId: stats.eventsEmitted + 1, afterInserts: stats.chunksInserted, bytesBefore: before,
             bytesAfter: before, budget: budget, chunksDropped: 0, rowsDropped: 0, bytesDropped: 0)
-        while stats.approximateBytes + stats.externalBytes > budget, let entry = gcHeap.pop() {
+        while stats.approximateBytes + stats.externalBytes + queued > budget, let entry = gcHeap.pop() {
             guard let slot = slotById[entry.chunkId], let box = slots[Int(slot)],
                 box.chunk.rowId(at: 0) == entry.firstRowId, !box.chunk.isStaticData
             else { continue }
@@ -395,7 +397,7 @@ struct StoreIndex<C: StorableChunk> {
             emit(.deletion(chunk, .garbageCollected))
         }
         if record.chunksDropped == 0 { record.firstEventId = 0 }
-        record.bytesAfter = stats.approximateBytes + stats.externalBytes
+        record.bytesAfter = stats.approximateBytes + stats.externalBytes + queued
         stats.garbageCollections += 1
         stats.chunksCollected += record.chunksDropped
         stats.rowsCollected += record.rowsDropped

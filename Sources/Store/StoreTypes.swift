@@ -116,6 +116,9 @@ public struct ChunkStoreStatistics: Hashable, Sendable {
     public var compactions = 0
     /// Bytes accounted outside the store (``ChunkStore/reserveExternalBytes(_:)``), counted against the budget.
     public var externalBytes = 0
+    /// Bytes of messages waiting in the engine's queue for this store (``ChunkStore/addQueuedBytes(_:)``),
+    /// counted against the budget; read when the snapshot is taken.
+    public var queuedBytes = 0
     /// Garbage collections that ran (since creation).
     public var garbageCollections = 0
     /// Chunks, rows and bytes the garbage collector dropped (since creation).

@@ -81,7 +81,7 @@ struct ReplayPipelineTests {
         #expect(messages["End"] == ends)
     }
 
-    @Test("a store spanning files is fed file after file, whatever the reader count", arguments: [1, 2, 4])
+    @Test("a store spanning files is fed file after file in the given order, whatever the reader count", arguments: [1, 2, 4])
     func storeOrderAcrossFiles(readers: Int) throws {
         let names = ["points3d.rrd", "many_small_chunks.rrd", "uncompressed.rrd", "corrupt_truncated.rrd", "points3d.rrd"]
         let pipeline = ReplayPipeline(
@@ -90,12 +90,13 @@ struct ReplayPipelineTests {
         let report = pipeline.run(onOutput: { db, item in sources[db.storeId.recordingId, default: []].append(item.source) })
         pipeline.hub.shutdown(drain: true)
         let order = try #require(sources["fixture-points3d"])
-        // Sources in runs, in the order the files were given.
+        // Sources in runs, one per file, in the order the files were given (each file here holds one
+        // store, met first).
         var runs: [String] = []
         for s in order where runs.last != s { runs.append(s) }
         let p = Fixtures.rrdPath("points3d.rrd")
-        #expect(
-            runs == [p, Fixtures.rrdPath("uncompressed.rrd"), Fixtures.rrdPath("corrupt_truncated.rrd"), "\(p) (#2)"])
+        let given = [p, Fixtures.rrdPath("uncompressed.rrd"), Fixtures.rrdPath("corrupt_truncated.rrd"), "\(p) (#2)"]
+        #expect(runs == given)
         #expect(report.failedFiles.map(\.input) == [.file(Fixtures.rrdPath("corrupt_truncated.rrd"))])
     }
 
@@ -274,5 +275,31 @@ struct ReplayInputTests {
     func backoff() {
         let p = ReplayRetryPolicy(attempts: 6, initialDelay: .milliseconds(50), maxDelay: .milliseconds(300))
         #expect((1...6).map { p.delay(beforeRetry: $0) } == [50, 100, 200, 300, 300, 300].map { .milliseconds($0) })
+    }
+}
+
+@Suite("ReplayPipeline: damage in one stream of a concatenation")
+struct ReplayResyncTests {
+    @Test("a file whose first stream is damaged still delivers every chunk of the stream after it, and fails")
+    func damagedFirstStream() throws {
+        let a = try Array(Data(contentsOf: URL(fileURLWithPath: Fixtures.rrdPath("scalars_sequence.rrd"))))
+        let b = try Array(Data(contentsOf: URL(fileURLWithPath: Fixtures.rrdPath("points3d.rrd"))))
+        // Garbage right after A's stream header: A's messages are lost, B's are not.
+        let bytes = Array(a.prefix(12)) + [UInt8](repeating: 0xEE, count: 64) + Array(a.dropFirst(12)) + b
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("resync-\(getpid()).rrd").path
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+
+        let pipeline = ReplayPipeline(inputs: [.file(path)])
+        let report = pipeline.run()
+        defer { pipeline.hub.shutdown(drain: true) }
+        #expect(report.hasFailures)
+        #expect(report.files[0].errors.count == 1, "\(report.files[0].errors)")
+        #expect(report.files[0].errors.first?.contains("at byte 12") == true, "\(report.files[0].errors)")
+        let want = expectedUnion(["points3d.rrd"])
+        for (key, totals) in want {
+            let store = try #require(report.stores.first { $0.storeId.description == key }, "\(key)")
+            #expect(store.chunks == totals.chunks && store.rows == totals.rows)
+        }
     }
 }

@@ -1,5 +1,6 @@
-import RRD
 import Testing
+
+@testable import RRD
 
 /// The limits the RRD layer puts on what input controls, each shown with a clear error: message size (the
 /// declared payload length), decompressed size (an ArrowMsg's `uncompressed_size`), and protobuf nesting (the
@@ -45,6 +46,49 @@ struct ResourceCapTests {
                 #expect(errors.first?.code == .truncated, "exactly the cap is allowed: \(errors)")
             }
         }
+    }
+
+    @Test("a lying payload length costs memory for the bytes that arrive, not for the length it declares")
+    func lyingLength() throws {
+        let declared: UInt64 = 1 << 30  // allowed by the default cap
+        var decoder = StreamDecoder(source: "lie")
+        var events: [StreamEvent] = []
+        let head = Bytes.streamHeader() + Bytes.u64(2) + Bytes.u64(declared)
+        head.withUnsafeBytes { decoder.feed($0) { events.append($0) } }
+        #expect(decoder.assemblyAllocated == 0)
+        var fed = 0
+        let piece = [UInt8](repeating: 7, count: 1000)
+        for _ in 0..<300 {
+            piece.withUnsafeBytes { decoder.feed($0) { events.append($0) } }
+            fed += piece.count
+            #expect(decoder.assemblyAllocated >= fed)
+            #expect(decoder.assemblyAllocated <= max(2 * fed, 1 << 16), "\(decoder.assemblyAllocated) for \(fed)")
+        }
+        decoder.finish { events.append($0) }
+        let errors = events.compactMap(\.error)
+        #expect(errors.count == 1)
+        #expect(errors.first?.code == .truncated)
+        #expect(errors.first?.message.contains("declares \(declared) bytes, input ends after \(fed)") == true, "\(errors)")
+    }
+
+    @Test("a payload split across many pieces is assembled exactly, whatever the piece size", arguments: [1, 7, 4096, 70_000])
+    func assembledAcrossPieces(piece: Int) throws {
+        let bytes = try Bytes.fixture("many_small_chunks.rrd")
+        let whole = decode(bytes)
+        var decoder = StreamDecoder(source: "pieces")
+        var events: [StreamEvent] = []
+        bytes.withUnsafeBytes { b in
+            var i = 0
+            while i < b.count {
+                decoder.feed(UnsafeRawBufferPointer(rebasing: b[i..<min(b.count, i + piece)])) { events.append($0) }
+                i += piece
+            }
+        }
+        decoder.finish { events.append($0) }
+        let a = whole.compactMap(\.framed)
+        let b = events.compactMap(\.framed)
+        #expect(a.count == b.count && !a.isEmpty)
+        #expect(a == b)
     }
 
     @Test("decompressed size: uncompressed_size above the cap is refused before anything is allocated")

@@ -86,6 +86,44 @@ struct MemoryBudgetTests {
         #expect(store.latestAt(entity: "/c", component: "X:x", timeline: "frame", at: 100)?.rowId == t1.rowIds[1])
     }
 
+    @Test("queued bytes count against the budget from the next insert on, without the store lock")
+    func queuedBytes() throws {
+        let store = ChunkStore<TestChunk>(configuration: ChunkStoreConfiguration(memoryBudget: 96 * 4))
+        let t1 = Self.chunk(1, firstRow: 10, time: 5)
+        let t2 = Self.chunk(3, firstRow: 20, time: 7)
+        let t3 = Self.chunk(4, firstRow: 30, time: 9)
+        _ = store.insert(contentsOf: [t1, t2])
+        // Two chunks' worth is about to arrive: accounted at once, acted on at the next insert.
+        store.addQueuedBytes(2 * 96)
+        #expect(store.queuedBytes == 2 * 96)
+        #expect(store.statistics.queuedBytes == 2 * 96)
+        #expect(store.statistics.chunks == 2)
+        // One of the two arrives (it leaves the queue, then is inserted): 3 × 96 held + 96 queued
+        // fit; the second then arrives too and the oldest chunk makes room for it.
+        store.addQueuedBytes(-96)
+        #expect(try store.insert(t3) == .inserted)
+        #expect(store.statistics.chunks == 3)
+        store.addQueuedBytes(-96)
+        #expect(store.queuedBytes == 0)
+        let t4 = Self.chunk(5, firstRow: 40, time: 11)
+        #expect(try store.insert(t4) == .inserted)
+        #expect(Set(store.allChunks().map(\.id)) == [t1.id, t2.id, t3.id, t4.id])
+        // A burst larger than the budget: every temporal chunk but the newest goes at the next insert,
+        // and the record shows the queued bytes in its before/after figures.
+        store.addQueuedBytes(10 * 96)
+        let t5 = Self.chunk(6, firstRow: 50, time: 13)
+        #expect(try store.insert(t5) == .inserted)
+        #expect(store.allChunks().isEmpty)
+        let last = try #require(store.garbageCollections().last)
+        #expect(last.bytesBefore == 5 * 96 + 10 * 96)
+        #expect(last.bytesAfter == 10 * 96)
+        #expect(last.chunksDropped == 5)
+        store.addQueuedBytes(-10 * 96)
+        #expect(store.statistics.queuedBytes == 0)
+        #expect(try store.insert(t1) == .inserted)
+        #expect(store.allChunks().map(\.id) == [t1.id])
+    }
+
     @Test(
         "budget and compaction together: random stores answer like the oracle over what remains",
         arguments: Array(UInt64(1)...20))
