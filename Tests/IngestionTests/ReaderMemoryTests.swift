@@ -1,3 +1,4 @@
+import ArrowIPC
 import Chunks
 import Foundation
 import IngestTestSupport
@@ -33,6 +34,24 @@ private enum Encode {
             let id = SyntheticChunks.chunkId(UInt64(i))
             let msg =
                 ld(1, storeId) + vfield(2, 1) + vfield(3, UInt64(ipc.count)) + vfield(4, 1) + ld(5, ipc.bytes)
+                + ld(6, fixed64(1, id.timeNs) + fixed64(2, id.inc))
+            out += u64(2) + u64(UInt64(msg.count)) + msg
+        }
+        return out
+    }
+
+    /// An RRD stream of the synthetic chunks `0..<count` as they come (LZ4-compressed ArrowMsgs).
+    static func compressedRecording(_ store: StoreId, count: Int, rows: Int, valuesPerRow: Int) -> [UInt8] {
+        var out = Array("RRF2".utf8) + [0, 41, 0, 0, 1, 2, 0, 0]
+        for i in 0..<count {
+            let m = SyntheticChunks.chunk(store, offset: 0, chunk: UInt64(i), rows: rows, valuesPerRow: valuesPerRow)
+            guard case .arrowMsg(let a) = m.message else { fatalError() }
+            let storeId =
+                vfield(1, store.kind.rawValue) + ld(2, Array(store.recordingId.utf8))
+                + ld(3, ld(1, Array(store.applicationId.utf8)))
+            let id = SyntheticChunks.chunkId(UInt64(i))
+            let msg =
+                ld(1, storeId) + vfield(2, 2) + vfield(3, a.uncompressedSize) + vfield(4, 1) + ld(5, a.payload.bytes)
                 + ld(6, fixed64(1, id.timeNs) + fixed64(2, id.inc))
             out += u64(2) + u64(UInt64(msg.count)) + msg
         }
@@ -79,6 +98,42 @@ struct ReaderMemoryTests {
             }
             let same = c?.rows == reference.numRows && c?.ids == reference.rowIds
             #expect(same, "chunk \(i)")
+        }
+    }
+
+    @Test("large LZ4 payloads, shared between the reader and the worker, all decode intact and in order")
+    func largePayloadsShared() throws {
+        let store = SyntheticMessages.storeId(2)
+        let count = 9
+        let valuesPerRow = 40_000  // 8 rows × 160 KB: ≥ 1 MiB per payload, above ReplayPipeline.sharedDecompressionSize
+        let bytes = Encode.compressedRecording(store, count: count, rows: 8, valuesPerRow: valuesPerRow)
+        let options = ReplayOptions(
+            readerThreads: 1,
+            openSource: { _ throws(ReplayIOError) in FlakySource(bytes: bytes, piece: 1 << 20, failAt: .max, failures: 0) })
+        let pipeline = ReplayPipeline(inputs: [.file("large.rrd")], options: options)
+        var order: [Int] = []
+        var sums: [Int: Double] = [:]
+        let report = pipeline.run(onOutput: { _, item in
+            guard case .chunk(let c) = item.event else { return }
+            order.append(Int(c.id.inc))
+            // Every value of the column (the list's float64 items) goes into a checksum.
+            let values = c.components[0].column.children[0]
+            var sum = 0.0
+            for k in 0..<values.length { sum += values.value(at: k, as: Double.self) * Double(k % 7 + 1) }
+            sums[Int(c.id.inc)] = sum
+        })
+        pipeline.hub.shutdown(drain: true)
+        #expect(!report.hasFailures, "\(report.files[0].errors)")
+        #expect(order == Array(0..<count))
+        for i in 0..<count {
+            let m = SyntheticChunks.chunk(store, offset: 0, chunk: UInt64(i), rows: 8, valuesPerRow: valuesPerRow)
+            guard case .arrowMsg(let a) = m.message else { continue }
+            #expect(a.uncompressedSize >= UInt64(ReplayPipeline.sharedDecompressionSize))
+            let reference = try ChunkDecoder().decode(a)
+            let values = reference.components[0].column.children[0]
+            var sum = 0.0
+            for k in 0..<values.length { sum += values.value(at: k, as: Double.self) * Double(k % 7 + 1) }
+            #expect(sums[i] == sum, "chunk \(i)")
         }
     }
 }
