@@ -479,6 +479,7 @@ public final class ReplayPipeline: @unchecked Sendable {
                 afterBatch()
                 state.pacer!.wait(for: m.message, cancellation: options.cancellation)
             }
+            var large = false
             if case .arrowMsg(let a) = m.message, a.compression == .lz4 {
                 // Large payloads alternate between this thread and the store's worker, so both cores
                 // share the decompression (and the first-touch page faults of its output); small
@@ -487,6 +488,7 @@ public final class ReplayPipeline: @unchecked Sendable {
                 if a.uncompressedSize >= UInt64(Self.sharedDecompressionSize) {
                     state.largePayloads &+= 1
                     here = state.largePayloads & 1 == 1
+                    large = true
                 }
                 if here {
                     StoreHub.decompressPayload(
@@ -494,7 +496,8 @@ public final class ReplayPipeline: @unchecked Sendable {
                 }
             }
             state.batch.append(m)
-            if state.batch.count >= Self.batchSize || state.pacer != nil {
+            // A large payload goes at once: the worker starts on it while this thread reads on.
+            if state.batch.count >= Self.batchSize || state.pacer != nil || large {
                 submitBatch(label: label, state)
                 afterBatch()
             }
