@@ -271,6 +271,8 @@ public final class ReplayPipeline: @unchecked Sendable {
         var arenas = ReaderArenas()
         /// Payloads of at least ``sharedDecompressionSize`` bytes met so far (every other one is left to the worker).
         var largePayloads = 0
+        /// Uncompressed bytes of the LZ4 payloads in `batch`.
+        var batchPayloadBytes = 0
     }
 
     /// From this uncompressed size on, every other payload is decompressed by the store's worker instead
@@ -479,7 +481,6 @@ public final class ReplayPipeline: @unchecked Sendable {
                 afterBatch()
                 state.pacer!.wait(for: m.message, cancellation: options.cancellation)
             }
-            var large = false
             if case .arrowMsg(let a) = m.message, a.compression == .lz4 {
                 // Large payloads alternate between this thread and the store's worker, so both cores
                 // share the decompression (and the first-touch page faults of its output); small
@@ -488,16 +489,18 @@ public final class ReplayPipeline: @unchecked Sendable {
                 if a.uncompressedSize >= UInt64(Self.sharedDecompressionSize) {
                     state.largePayloads &+= 1
                     here = state.largePayloads & 1 == 1
-                    large = true
                 }
+                state.batchPayloadBytes &+= Int(truncatingIfNeeded: a.uncompressedSize)
                 if here {
                     StoreHub.decompressPayload(
                         &m, limit: readerDecompressionLimit, arena: state.arenas.arena(for: a.storeId))
                 }
             }
             state.batch.append(m)
-            // A large payload goes at once: the worker starts on it while this thread reads on.
-            if state.batch.count >= Self.batchSize || state.pacer != nil || large {
+            // A megabyte of payload goes at once: the worker starts on it while this thread reads on.
+            if state.batch.count >= Self.batchSize || state.pacer != nil
+                || state.batchPayloadBytes >= Self.sharedDecompressionSize
+            {
                 submitBatch(label: label, state)
                 afterBatch()
             }
@@ -521,6 +524,7 @@ public final class ReplayPipeline: @unchecked Sendable {
             state.stop = true
         }
         state.batch.removeAll(keepingCapacity: true)
+        state.batchPayloadBytes = 0
     }
 }
 
