@@ -79,7 +79,11 @@ public struct Chunk: Sendable {
             warnings: [String]? = nil
         ) -> Storage {
             // Row ids read from the payload cover exactly `numRows` rows: a new count takes them as an array.
-            let rowIds = rowIds ?? (numRows.map { $0 != self.numRows } == true ? self.rowIds : nil)
+            // So does a new record batch: the payload they point into is kept alive by the old one only.
+            let rowIds =
+                rowIds
+                ?? ((numRows.map { $0 != self.numRows } == true || recordBatch != nil) && rowIdArray == nil
+                    ? self.rowIds : nil)
             return Storage(
                 id: id ?? self.id, entityPath: entityPath ?? self.entityPath, numRows: numRows ?? self.numRows,
                 isStatic: isStatic ?? self.isStatic, rowIds: rowIds ?? self.rowIdArray,

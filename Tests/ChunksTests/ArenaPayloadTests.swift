@@ -49,4 +49,34 @@ struct ArenaPayloadTests {
         #expect(block == nil, "copied: the chunk does not pin the block")
         #expect(chunk?.rowIds == reference.rowIds)
     }
+
+    @Test("replacing a chunk's record batch keeps its row ids (they no longer point into the old payload)")
+    func replacedRecordBatchKeepsRowIds() throws {
+        var reader = try RRDReader(path: Fixtures.rrdPath("many_small_chunks.rrd"))
+        var msgs: [ArrowMsg] = []
+        while let e = reader.next() {
+            if case .message(let m) = e, case .arrowMsg(let a) = m.message { msgs.append(a) }
+        }
+        try #require(msgs.count >= 2)
+        let decoder = ChunkDecoder()
+        let other = try decoder.decode(msgs[1])
+        weak var payload: ByteStorage?
+        var chunk: Chunk
+        let expected: [Tuid]
+        do {
+            var own = msgs[0]
+            own.payload = try msgs[0].decompressedPayload(arena: PayloadArena())
+            own.compression = .none
+            payload = own.payload.storage
+            chunk = try decoder.decode(own)
+            expected = chunk.rowIds
+            // Every column replaced: nothing of the chunk refers to its own payload any more.
+            chunk.recordBatch = other.recordBatch
+            chunk.timelines = other.timelines
+            chunk.components = other.components
+        }
+        #expect(payload == nil, "the old payload is gone")
+        #expect(chunk.rowIds == expected)
+        #expect((0..<chunk.numRows).map { chunk.rowId(at: $0) } == expected)
+    }
 }
