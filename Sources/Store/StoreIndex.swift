@@ -161,6 +161,70 @@ struct RowCandidate: Comparable {
     static func == (a: RowCandidate, b: RowCandidate) -> Bool { a.time == b.time && a.rowId == b.rowId }
 }
 
+/// A neighbour and the chunks waiting to be merged into it, with what the merged chunk would be:
+/// rows, bytes (the sum of the parts: merging only drops per-chunk overhead), RowId bounds, and per
+/// timeline (the neighbour's order) the time range, and whether its rows would stay time-sorted.
+struct MergeGroup {
+    var members: [Tuid] = []
+    var rows: Int
+    var bytes: Int
+    var firstRowId: Tuid
+    var lastRowId: Tuid
+    var timelineNames: [String]
+    var ranges: [ClosedRange<Int64>?]
+    var sorted: Bool
+
+    init<C: StorableChunk>(head: C) {
+        rows = head.numRows
+        bytes = head.approximateByteSize
+        firstRowId = head.rowId(at: 0)
+        lastRowId = head.rowId(at: head.numRows - 1)
+        timelineNames = (0..<head.timelineCount).map { head.timelineName(at: $0) }
+        ranges = (0..<head.timelineCount).map { head.timeRange(timeline: $0) }
+        sorted = (0..<head.timelineCount).allSatisfy { head.isTimeSorted(timeline: $0) }
+    }
+
+    /// Adds `chunk` if the merged chunk stays within `limits` (the unsorted row limit when its rows
+    /// may not be time-sorted, as for a merge on insert); returns whether it did.
+    mutating func add<C: StorableChunk>(_ chunk: C, _ limits: ChunkStoreConfiguration.Compaction) -> Bool {
+        let newRows = rows + chunk.numRows
+        let newBytes = bytes + chunk.approximateByteSize
+        guard chunk.timelineCount == timelineNames.count, newRows <= limits.maxRows, newBytes <= limits.maxBytes
+        else { return false }
+        let first = chunk.rowId(at: 0)
+        let last = chunk.rowId(at: chunk.numRows - 1)
+        let groupFirst = lastRowId < first
+        let chunkFirst = last < firstRowId
+        var nowSorted = sorted && (groupFirst || chunkFirst)
+        var newRanges = ranges
+        for t in 0..<chunk.timelineCount {
+            guard let u = timelineNames.firstIndex(of: chunk.timelineName(at: t)) else { return false }
+            let r = chunk.timeRange(timeline: t)
+            if nowSorted {
+                if !chunk.isTimeSorted(timeline: t) {
+                    nowSorted = false
+                } else if let a = ranges[u], let b = r {
+                    nowSorted = groupFirst ? a.upperBound <= b.lowerBound : b.upperBound <= a.lowerBound
+                } else {
+                    nowSorted = false
+                }
+            }
+            if let r {
+                newRanges[u] = newRanges[u].map { min($0.lowerBound, r.lowerBound)...max($0.upperBound, r.upperBound) } ?? r
+            }
+        }
+        if !nowSorted && newRows > limits.maxRowsIfUnsorted { return false }
+        members.append(chunk.id)
+        rows = newRows
+        bytes = newBytes
+        firstRowId = min(firstRowId, first)
+        lastRowId = max(lastRowId, last)
+        ranges = newRanges
+        sorted = nowSorted
+        return true
+    }
+}
+
 /// One stored chunk. A class so that the index, query results and events share it by reference.
 final class ChunkBox<C: StorableChunk>: Sendable {
     let chunk: C
@@ -183,6 +247,11 @@ struct StoreIndex<C: StorableChunk> {
     /// follow the chain to find whether its rows are still held.
     var absorbedInto: [Tuid: Tuid] = [:]
     var nextCompactedId: UInt64 = 0
+    /// Deferred merges (``ChunkStoreConfiguration/Compaction/mergeBatch`` above 1): groups by the id
+    /// of the neighbour they merge into; every chunk of a group is indexed as it is meanwhile.
+    var mergeGroups: [Tuid: MergeGroup] = [:]
+    /// The group (its neighbour's id) of every chunk in ``mergeGroups``, neighbours included.
+    var mergeGroupOf: [Tuid: Tuid] = [:]
     /// Temporal chunks by first RowId, for the collector (only kept under a budget); entries of chunks
     /// no longer held are skipped when popped.
     var gcHeap = MinHeap<GCEntry>()
@@ -235,8 +304,12 @@ struct StoreIndex<C: StorableChunk> {
             previous = rowId
         }
         stats.chunksInserted += 1
-        if let limits = configuration.compaction, !chunk.isStaticData, compact(chunk, limits) {
-            return .inserted
+        if let limits = configuration.compaction, !chunk.isStaticData {
+            if limits.mergeBatch > 1 {
+                if compactDeferred(chunk, limits) { return .inserted }
+            } else if compact(chunk, limits) {
+                return .inserted
+            }
         }
         place(chunk)
         emit(.addition(chunk))
@@ -330,6 +403,94 @@ struct StoreIndex<C: StorableChunk> {
         emit(.deletion(neighbour, .compacted(into: mergedId)))
         emit(.addition(merged))
         return true
+    }
+
+    /// The slot of `chunk`'s best time neighbour for a merge (see ``mergeScore(_:_:bytes:_:)``), if any.
+    private func bestNeighbour(_ chunk: C, _ limits: ChunkStoreConfiguration.Compaction) -> Int32? {
+        guard let entity = entities[chunk.entityPath], chunk.timelineCount > 0 else { return nil }
+        let bytes = chunk.approximateByteSize
+        var best: (slot: Int32, score: (Int, Int, Int))?
+        var seen: [Int32] = []
+        for timeline in 0..<chunk.timelineCount {
+            guard let range = chunk.timeRange(timeline: timeline),
+                let byComponent = entity.temporal[chunk.timelineName(at: timeline)], !byComponent.isEmpty
+            else { continue }
+            for component in 0..<chunk.componentCount {
+                guard let index = byComponent[chunk.componentName(at: component)] else { continue }
+                let p = index.countStarting(atOrBefore: range.lowerBound)
+                for k in [p - 1, p] where k >= 0 && k < index.entries.count {
+                    let slot = index.entries[k].slot
+                    if seen.contains(slot) { continue }
+                    seen.append(slot)
+                    let other = slots[Int(slot)]!.chunk
+                    guard let score = Self.mergeScore(other, chunk, bytes: bytes, limits) else { continue }
+                    if best.map({ $0.score < score }) ?? true { best = (slot, score) }
+                }
+            }
+        }
+        return best?.slot
+    }
+
+    /// Deferred compaction (``ChunkStoreConfiguration/Compaction/mergeBatch`` above 1): when `chunk`
+    /// qualifies for a merge with a neighbour, it is placed as it is and joins the neighbour's group
+    /// (the group of the neighbour's own group if it waits in one), checked against the limits as the
+    /// whole group; a full group is merged in one copy. When the group as a whole would break a limit
+    /// it is merged first and the neighbour search runs again on the merged chunk, so a merge is
+    /// refused only where merging on insert would refuse it. Returns whether it placed `chunk`.
+    private mutating func compactDeferred(_ chunk: C, _ limits: ChunkStoreConfiguration.Compaction) -> Bool {
+        for _ in 0..<3 {
+            guard let slot = bestNeighbour(chunk, limits) else { return false }
+            let neighbour = slots[Int(slot)]!.chunk
+            let head = mergeGroupOf[neighbour.id] ?? neighbour.id
+            var group = mergeGroups[head] ?? MergeGroup(head: neighbour)
+            guard group.add(chunk, limits) else {
+                // The pairwise check passed, so the group has waiting chunks: merge them, look again.
+                mergeGroup(head: head)
+                continue
+            }
+            if mergeGroups[head] == nil { mergeGroupOf[head] = head }
+            mergeGroupOf[chunk.id] = head
+            mergeGroups[head] = group
+            place(chunk)
+            emit(.addition(chunk))
+            if group.members.count >= limits.mergeBatch { mergeGroup(head: head) }
+            return true
+        }
+        return false
+    }
+
+    /// Merges every waiting group (``ChunkStore/compactPending()``); returns the number of merges.
+    @discardableResult
+    mutating func mergePendingGroups() -> Int {
+        let heads = Array(mergeGroups.keys)
+        for head in heads { mergeGroup(head: head) }
+        return heads.count
+    }
+
+    /// Merges one group into a new chunk in one copy and replaces its chunks by it. When the chunk type
+    /// cannot merge them, the group is dropped and its chunks stay as they are.
+    private mutating func mergeGroup(head: Tuid) {
+        guard let group = mergeGroups.removeValue(forKey: head) else { return }
+        let ids = [head] + group.members
+        for id in ids { mergeGroupOf[id] = nil }
+        guard !group.members.isEmpty else { return }
+        var chunks: [C] = []
+        chunks.reserveCapacity(ids.count)
+        for id in ids {
+            guard let slot = slotById[id], let box = slots[Int(slot)] else { return }
+            chunks.append(box.chunk)
+        }
+        nextCompactedId += 1
+        let mergedId = Tuid(timeNs: .max, inc: nextCompactedId)
+        guard let merged = C.concatenated(chunks, id: mergedId), merged.numRows == group.rows else { return }
+        for chunk in chunks {
+            _ = unindex(chunkId: chunk.id)
+            absorbedInto[chunk.id] = mergedId
+            emit(.deletion(chunk, .compacted(into: mergedId)))
+        }
+        place(merged)
+        stats.compactions += group.members.count
+        emit(.addition(merged))
     }
 
     /// A neighbour's score for a merge with `chunk` (higher is better), or nil when it does not qualify:
@@ -473,6 +634,10 @@ struct StoreIndex<C: StorableChunk> {
     /// Removes one chunk from every index. Returns it, or nil when the id is unknown.
     mutating func unindex(chunkId: Tuid) -> C? {
         guard let slot = slotById.removeValue(forKey: chunkId), let chunk = slots[Int(slot)]?.chunk else { return nil }
+        if let head = mergeGroupOf[chunkId], let group = mergeGroups.removeValue(forKey: head) {
+            // A chunk of a waiting group goes (removed or collected): the others stay as they are.
+            for id in [head] + group.members { mergeGroupOf[id] = nil }
+        }
         slots[Int(slot)] = nil
         freeSlots.append(slot)
         let path = chunk.entityPath

@@ -155,7 +155,7 @@ struct ReplayCommand: ParsableCommand {
             inputs: expanded,
             configuration: IngestConfiguration(
                 queueCapacity: queueCapacity, maxQueuedBytes: queueBytes,
-                chunkStore: ChunkStoreConfiguration(compaction: compact ? .reference : nil, memoryBudget: memoryBudget)),
+                chunkStore: ChunkStoreConfiguration(compaction: compact ? .batched : nil, memoryBudget: memoryBudget)),
             options: replayOptions(cancellation: cancellation))
         let display = ProgressDisplay(mode: quiet ? .off : progressMode, write: progressWrite)
         let report = pipeline.run(progress: { display.show($0) })
