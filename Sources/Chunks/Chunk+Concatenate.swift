@@ -27,15 +27,36 @@ extension Chunk {
     /// Whether all of `chunks` can be concatenated into one: ``canConcatenate(_:_:)`` for every chunk
     /// with the first, and one Arrow type per component name across all of them.
     public static func canConcatenate(_ chunks: [Chunk]) -> Bool {
-        guard let first = chunks.first else { return false }
-        var types: [String: ArrowType] = [:]
+        guard let first = chunks.first, !first.isStatic else { return false }
+        let timelines = first.timelines
+        guard !timelines.isEmpty, timelines.allSatisfy({ Gather.isSupported($0.column) }) else { return false }
+        // One type per component name; chunks of one entity usually list the same components in the
+        // same order, so the position is tried first. A column of the same type as a supported one
+        // is supported unless it holds a dictionary.
+        var names: [String] = []
+        var types: [ArrowType] = []
         for chunk in chunks {
-            guard canConcatenate(first, chunk) else { return false }
-            for c in chunk.components {
-                if let t = types[c.name] {
-                    if t != c.column.type { return false }
+            guard chunk.entityPath == first.entityPath, !chunk.isStatic else { return false }
+            let own = chunk.timelines
+            guard own.count == timelines.count else { return false }
+            for k in timelines.indices {
+                let u =
+                    own[k].name == timelines[k].name
+                    ? k : own.firstIndex { $0.name == timelines[k].name }
+                guard let u, own[u].kind == timelines[k].kind, own[u].column.type == timelines[k].column.type,
+                    !Gather.hasDictionary(own[u].column)
+                else { return false }
+            }
+            let components = chunk.components
+            for k in components.indices {
+                let name = components[k].name
+                if let p = k < names.count && names[k] == name ? k : names.firstIndex(of: name) {
+                    guard types[p] == components[k].column.type, !Gather.hasDictionary(components[k].column)
+                    else { return false }
                 } else {
-                    types[c.name] = c.column.type
+                    guard Gather.isSupported(components[k].column) else { return false }
+                    names.append(name)
+                    types.append(components[k].column.type)
                 }
             }
         }
@@ -142,8 +163,10 @@ extension Chunk {
         }
 
         var timelines: [Timeline] = []
-        for t in first.timelines {
-            let columns = chunks.map { $0.timeline(named: t.name)! }
+        for (k, t) in first.timelines.enumerated() {
+            let columns = chunks.map {
+                k < $0.timelines.count && $0.timelines[k].name == t.name ? $0.timelines[k] : $0.timeline(named: t.name)!
+            }
             guard
                 let column = Gather.gather(
                     type: t.column.type, sources: columns.map(\.column),
@@ -161,8 +184,10 @@ extension Chunk {
         for chunk in chunks {
             for c in chunk.components where seen.insert(c.name).inserted { names.append(c.name) }
         }
-        for name in names {
-            let columns = chunks.map { $0.component(named: name) }
+        for (k, name) in names.enumerated() {
+            let columns = chunks.map {
+                k < $0.components.count && $0.components[k].name == name ? $0.components[k] : $0.component(named: name)
+            }
             let meta = columns.first { $0 != nil }!!
             let empty = meta.column
             guard
@@ -214,6 +239,11 @@ enum Gather {
         case .fixedSizeBinary(let w): w
         default: nil
         }
+    }
+
+    /// Whether `array` or one of its descendants is dictionary-encoded.
+    static func hasDictionary(_ array: ArrowArray) -> Bool {
+        array.dictionaryIndexType != nil || array.children.contains { hasDictionary($0) }
     }
 
     /// Whether `array` (and its children) can be gathered.

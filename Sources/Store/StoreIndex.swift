@@ -87,6 +87,10 @@ struct NamedValues<Value> {
 
     subscript(name: String) -> Value? { position(of: name, guess: 0).map { values[$0] } }
 
+    /// The value of `name`, trying position `guess` first.
+    @inline(__always)
+    func value(of name: String, guess: Int) -> Value? { position(of: name, guess: guess).map { values[$0] } }
+
     /// Runs `body` on the value of `name` (created with `make` when absent), in place.
     @inline(__always)
     mutating func modify(
@@ -196,32 +200,32 @@ struct MergeGroup {
         let groupFirst = lastRowId < first
         let chunkFirst = last < firstRowId
         var nowSorted = sorted && (groupFirst || chunkFirst)
-        var newRanges = ranges
         for t in 0..<chunk.timelineCount {
-            guard let u = timelineNames.firstIndex(of: chunk.timelineName(at: t)) else { return false }
-            let r = chunk.timeRange(timeline: t)
-            if nowSorted {
-                if !chunk.isTimeSorted(timeline: t) {
-                    nowSorted = false
-                } else if let a = ranges[u], let b = r {
-                    nowSorted = groupFirst ? a.upperBound <= b.lowerBound : b.upperBound <= a.lowerBound
-                } else {
-                    nowSorted = false
-                }
-            }
-            if let r {
-                newRanges[u] = newRanges[u].map { min($0.lowerBound, r.lowerBound)...max($0.upperBound, r.upperBound) } ?? r
+            guard let u = position(of: chunk.timelineName(at: t), guess: t) else { return false }
+            guard nowSorted else { continue }
+            if chunk.isTimeSorted(timeline: t), let a = ranges[u], let b = chunk.timeRange(timeline: t) {
+                nowSorted = groupFirst ? a.upperBound <= b.lowerBound : b.upperBound <= a.lowerBound
+            } else {
+                nowSorted = false
             }
         }
         if !nowSorted && newRows > limits.maxRowsIfUnsorted { return false }
+        for t in 0..<chunk.timelineCount {
+            guard let r = chunk.timeRange(timeline: t), let u = position(of: chunk.timelineName(at: t), guess: t)
+            else { continue }
+            ranges[u] = ranges[u].map { min($0.lowerBound, r.lowerBound)...max($0.upperBound, r.upperBound) } ?? r
+        }
         members.append(chunk.id)
         rows = newRows
         bytes = newBytes
         firstRowId = min(firstRowId, first)
         lastRowId = max(lastRowId, last)
-        ranges = newRanges
         sorted = nowSorted
         return true
+    }
+
+    private func position(of name: String, guess: Int) -> Int? {
+        guess < timelineNames.count && timelineNames[guess] == name ? guess : timelineNames.firstIndex(of: name)
     }
 }
 
@@ -367,29 +371,8 @@ struct StoreIndex<C: StorableChunk> {
 
     /// Merges `chunk` with its best time neighbour if one qualifies (§3.2); returns whether it did.
     private mutating func compact(_ chunk: C, _ limits: ChunkStoreConfiguration.Compaction) -> Bool {
-        guard let entity = entities[chunk.entityPath], chunk.timelineCount > 0 else { return false }
-        let bytes = chunk.approximateByteSize
-        var best: (slot: Int32, score: (Int, Int, Int))?
-        var seen: [Int32] = []
-        for timeline in 0..<chunk.timelineCount {
-            guard let range = chunk.timeRange(timeline: timeline),
-                let byComponent = entity.temporal[chunk.timelineName(at: timeline)], !byComponent.isEmpty
-            else { continue }
-            for component in 0..<chunk.componentCount {
-                guard let index = byComponent[chunk.componentName(at: component)] else { continue }
-                let p = index.countStarting(atOrBefore: range.lowerBound)
-                for k in [p - 1, p] where k >= 0 && k < index.entries.count {
-                    let slot = index.entries[k].slot
-                    if seen.contains(slot) { continue }
-                    seen.append(slot)
-                    let other = slots[Int(slot)]!.chunk
-                    guard let score = Self.mergeScore(other, chunk, bytes: bytes, limits) else { continue }
-                    if best.map({ $0.score < score }) ?? true { best = (slot, score) }
-                }
-            }
-        }
-        guard let best else { return false }
-        let neighbour = slots[Int(best.slot)]!.chunk
+        guard let slot = bestNeighbour(chunk, limits) else { return false }
+        let neighbour = slots[Int(slot)]!.chunk
         nextCompactedId += 1
         let mergedId = Tuid(timeNs: .max, inc: nextCompactedId)
         guard let merged = C.concatenated(neighbour, chunk, id: mergedId),
@@ -407,23 +390,27 @@ struct StoreIndex<C: StorableChunk> {
 
     /// The slot of `chunk`'s best time neighbour for a merge (see ``mergeScore(_:_:bytes:_:)``), if any.
     private func bestNeighbour(_ chunk: C, _ limits: ChunkStoreConfiguration.Compaction) -> Int32? {
-        guard let entity = entities[chunk.entityPath], chunk.timelineCount > 0 else { return nil }
+        // Only the temporal index is needed: not copying the whole entity index saves retains.
+        guard chunk.timelineCount > 0, let temporal = entities[chunk.entityPath]?.temporal else { return nil }
         let bytes = chunk.approximateByteSize
         var best: (slot: Int32, score: (Int, Int, Int))?
         var seen: [Int32] = []
         for timeline in 0..<chunk.timelineCount {
             guard let range = chunk.timeRange(timeline: timeline),
-                let byComponent = entity.temporal[chunk.timelineName(at: timeline)], !byComponent.isEmpty
+                let byComponent = temporal.value(of: chunk.timelineName(at: timeline), guess: timeline),
+                !byComponent.isEmpty
             else { continue }
             for component in 0..<chunk.componentCount {
-                guard let index = byComponent[chunk.componentName(at: component)] else { continue }
+                guard let index = byComponent.value(of: chunk.componentName(at: component), guess: component) else {
+                    continue
+                }
                 let p = index.countStarting(atOrBefore: range.lowerBound)
-                for k in [p - 1, p] where k >= 0 && k < index.entries.count {
+                for k in max(p - 1, 0)..<min(p + 1, index.entries.count) {
                     let slot = index.entries[k].slot
                     if seen.contains(slot) { continue }
                     seen.append(slot)
-                    let other = slots[Int(slot)]!.chunk
-                    guard let score = Self.mergeScore(other, chunk, bytes: bytes, limits) else { continue }
+                    guard let score = Self.mergeScore(slots[Int(slot)]!.chunk, chunk, bytes: bytes, limits)
+                    else { continue }
                     if best.map({ $0.score < score }) ?? true { best = (slot, score) }
                 }
             }
@@ -442,18 +429,26 @@ struct StoreIndex<C: StorableChunk> {
             guard let slot = bestNeighbour(chunk, limits) else { return false }
             let neighbour = slots[Int(slot)]!.chunk
             let head = mergeGroupOf[neighbour.id] ?? neighbour.id
-            var group = mergeGroups[head] ?? MergeGroup(head: neighbour)
-            guard group.add(chunk, limits) else {
-                // The pairwise check passed, so the group has waiting chunks: merge them, look again.
-                mergeGroup(head: head)
-                continue
+            let waiting: Int
+            if mergeGroups[head] != nil {
+                // In place: the group's arrays are not copied.
+                guard mergeGroups[head]!.add(chunk, limits) else {
+                    // The pairwise check passed, so the group has waiting chunks: merge them, look again.
+                    mergeGroup(head: head)
+                    continue
+                }
+                waiting = mergeGroups[head]!.members.count
+            } else {
+                var group = MergeGroup(head: neighbour)
+                guard group.add(chunk, limits) else { return false }
+                mergeGroupOf[head] = head
+                mergeGroups[head] = group
+                waiting = 1
             }
-            if mergeGroups[head] == nil { mergeGroupOf[head] = head }
             mergeGroupOf[chunk.id] = head
-            mergeGroups[head] = group
             place(chunk)
             emit(.addition(chunk))
-            if group.members.count >= limits.mergeBatch { mergeGroup(head: head) }
+            if waiting >= limits.mergeBatch { mergeGroup(head: head) }
             return true
         }
         return false
