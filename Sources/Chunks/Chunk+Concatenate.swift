@@ -325,9 +325,8 @@ enum Gather {
                     inner.append(Gather.Segment(source: -1, lower: 0, upper: 0))
                     continue
                 }
-                let src = sources[s.source]
-                let lo = src.valueRange(at: s.lower).lowerBound
-                let hi = src.valueRange(at: s.upper - 1).upperBound
+                let lo = sources[s.source].valueRange(at: s.lower).lowerBound
+                let hi = sources[s.source].valueRange(at: s.upper - 1).upperBound
                 guard lo <= hi else { return nil }
                 inner.append(Gather.Segment(source: s.source, lower: lo, upper: hi))
                 total += hi - lo
@@ -451,8 +450,8 @@ enum Gather {
                     let start = validityBytes + out * width
                     let bytes = s.count * width
                     if s.source >= 0 {
-                        let src = sources[s.source]
-                        src.withUnsafeBuffers { values, _ in
+                        // `sources[s.source]` in place: binding it to a constant would copy the array value.
+                        sources[s.source].withUnsafeBuffers { values, _ in
                             UnsafeMutableRawBufferPointer(rebasing: dst[start..<(start + bytes)])
                                 .copyMemory(
                                     from: UnsafeRawBufferPointer(
@@ -460,7 +459,11 @@ enum Gather {
                         }
                         if needsValidity {
                             for k in s.lower..<s.upper {
-                                if src.isNull(k) { nullCount += 1 } else { setBit(dst, 0, out + k - s.lower) }
+                                if sources[s.source].isNull(k) {
+                                    nullCount += 1
+                                } else {
+                                    setBit(dst, 0, out + k - s.lower)
+                                }
                             }
                         }
                     } else {

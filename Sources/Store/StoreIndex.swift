@@ -45,7 +45,14 @@ struct ComponentTimeIndex {
 
     /// Removes every entry of `slot`; recomputes the longest span.
     mutating func remove(slot: Int32) {
-        entries.removeAll { $0.slot == slot }
+        var removedLongest = false
+        entries.removeAll { e in
+            guard e.slot == slot else { return false }
+            if UInt64(bitPattern: e.maxTime &- e.minTime) >= maxSpan { removedLongest = true }
+            return true
+        }
+        // Only the removal of a longest entry can shorten the longest span.
+        guard removedLongest else { return }
         maxSpan = 0
         for e in entries {
             let span = UInt64(bitPattern: e.maxTime &- e.minTime)
@@ -629,16 +636,16 @@ struct StoreIndex<C: StorableChunk> {
     /// Removes one chunk from every index. Returns it, or nil when the id is unknown.
     mutating func unindex(chunkId: Tuid) -> C? {
         guard let slot = slotById.removeValue(forKey: chunkId), let chunk = slots[Int(slot)]?.chunk else { return nil }
-        if let head = mergeGroupOf[chunkId], let group = mergeGroups.removeValue(forKey: head) {
+        if !mergeGroupOf.isEmpty, let head = mergeGroupOf[chunkId], let group = mergeGroups.removeValue(forKey: head) {
             // A chunk of a waiting group goes (removed or collected): the others stay as they are.
             for id in [head] + group.members { mergeGroupOf[id] = nil }
         }
         slots[Int(slot)] = nil
         freeSlots.append(slot)
         let path = chunk.entityPath
-        if var entity = entities.removeValue(forKey: path) {
-            entity.chunkCount -= 1
-            if chunk.isStaticData {
+        if chunk.isStaticData {
+            if var entity = entities.removeValue(forKey: path) {
+                entity.chunkCount -= 1
                 entity.staticSlots.removeAll { $0 == slot }
                 stats.staticChunks -= 1
                 if entity.staticWinners.values.contains(where: { $0.slot == slot }) {
@@ -649,30 +656,48 @@ struct StoreIndex<C: StorableChunk> {
                         }
                     }
                 }
-            } else {
+                if entity.chunkCount > 0 {
+                    entities[path] = entity
+                } else {
+                    stats.entities -= 1
+                }
+            }
+        } else {
+            // The entity's index is modified in place (one hash of the path, no copy of the index).
+            var held = true
+            var emptied = false
+            Self.modifyEntity(&entities, path) { entity in
+                // A held entity has chunks: none means it was only just made for this look-up.
+                guard entity.chunkCount > 0 else {
+                    held = false
+                    return
+                }
+                entity.chunkCount -= 1
+                emptied = entity.chunkCount == 0
                 for timeline in 0..<chunk.timelineCount {
-                    let name = chunk.timelineName(at: timeline)
-                    entity.temporal.modifyIfPresent(name, guess: timeline) { byComponent in
+                    entity.temporal.modifyIfPresent(chunk.timelineName(at: timeline), guess: timeline) { byComponent in
                         for component in 0..<chunk.componentCount {
                             byComponent.modifyIfPresent(chunk.componentName(at: component), guess: component) {
                                 $0.remove(slot: slot)
                             }
                         }
                     }
-                    if let range = chunk.timeRange(timeline: timeline) {
-                        timelines.modifyIfPresent(name, guess: timeline) { extent in
-                            extent.rows -= chunk.numRows
-                            if range.lowerBound <= extent.minTime || range.upperBound >= extent.maxTime {
-                                extent.dirty = true
-                            }
+                }
+            }
+            if !held || emptied {
+                entities.removeValue(forKey: path)
+                if emptied { stats.entities -= 1 }
+            }
+            if held {
+                for timeline in 0..<chunk.timelineCount {
+                    guard let range = chunk.timeRange(timeline: timeline) else { continue }
+                    timelines.modifyIfPresent(chunk.timelineName(at: timeline), guess: timeline) { extent in
+                        extent.rows -= chunk.numRows
+                        if range.lowerBound <= extent.minTime || range.upperBound >= extent.maxTime {
+                            extent.dirty = true
                         }
                     }
                 }
-            }
-            if entity.chunkCount > 0 {
-                entities[path] = entity
-            } else {
-                stats.entities -= 1
             }
         }
         stats.chunks -= 1
