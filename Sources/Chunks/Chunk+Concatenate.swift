@@ -179,10 +179,13 @@ extension Chunk {
         }
 
         var components: [ComponentColumn] = []
+        // Chunks of one entity usually list the same components in the same order: the position is tried first.
         var names: [String] = []
-        var seen: Set<String> = []
         for chunk in chunks {
-            for c in chunk.components where seen.insert(c.name).inserted { names.append(c.name) }
+            for (k, c) in chunk.components.enumerated()
+            where !(k < names.count && names[k] == c.name) && !names.contains(c.name) {
+                names.append(c.name)
+            }
         }
         for (k, name) in names.enumerated() {
             let columns = chunks.map {

@@ -401,7 +401,9 @@ struct StoreIndex<C: StorableChunk> {
         guard chunk.timelineCount > 0, let temporal = entities[chunk.entityPath]?.temporal else { return nil }
         let bytes = chunk.approximateByteSize
         var best: (slot: Int32, score: (Int, Int, Int))?
-        var seen: [Int32] = []
+        // The last two slots scored: each timeline meets the same neighbours, and scoring one twice
+        // would change nothing (a tie keeps the first), so this only saves work (and an array).
+        var recent: (Int32, Int32) = (-1, -1)
         for timeline in 0..<chunk.timelineCount {
             guard let range = chunk.timeRange(timeline: timeline),
                 let byComponent = temporal.value(of: chunk.timelineName(at: timeline), guess: timeline),
@@ -414,8 +416,8 @@ struct StoreIndex<C: StorableChunk> {
                 let p = index.countStarting(atOrBefore: range.lowerBound)
                 for k in max(p - 1, 0)..<min(p + 1, index.entries.count) {
                     let slot = index.entries[k].slot
-                    if seen.contains(slot) { continue }
-                    seen.append(slot)
+                    if slot == recent.0 || slot == recent.1 { continue }
+                    recent = (slot, recent.0)
                     guard let score = Self.mergeScore(slots[Int(slot)]!.chunk, chunk, bytes: bytes, limits)
                     else { continue }
                     if best.map({ $0.score < score }) ?? true { best = (slot, score) }
