@@ -17,8 +17,8 @@ public struct ChunkStoreConfiguration: Hashable, Sendable {
         public var maxRows: Int
         /// Row limit when it may not be (`RERUN_CHUNK_MAX_ROWS_IF_UNSORTED`, 1024).
         public var maxRowsIfUnsorted: Int
-        /// How many inserted chunks may wait to be merged into one neighbour (1: every merge is made on
-        /// insert, copying the merged rows each time, so building one chunk of n small ones copies
+        /// How many inserted chunks may wait to be merged into one neighbour (1 or less: every merge is
+        /// made on insert, copying the merged rows each time, so building one chunk of n small ones copies
         /// O(n²) rows). Above 1, a chunk that qualifies for a merge is indexed as it is (its addition
         /// event is emitted) and joins its neighbour's waiting group; the group is merged in one copy
         /// (events: each source's deletion ``DeletionReason/compacted(into:)``, then the merged chunk's

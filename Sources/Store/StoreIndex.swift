@@ -43,7 +43,7 @@ struct ComponentTimeIndex {
         }
     }
 
-    /// Removes every entry of `slot`; recomputes the longest span.
+    /// Removes every entry of `slot`; recomputes the longest span when a longest entry went.
     mutating func remove(slot: Int32) {
         var removedLongest = false
         entries.removeAll { e in
