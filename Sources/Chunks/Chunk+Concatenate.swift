@@ -24,6 +24,45 @@ extension Chunk {
         return b.components.allSatisfy { Gather.isSupported($0.column) }
     }
 
+    /// Whether all of `chunks` can be concatenated into one: ``canConcatenate(_:_:)`` for every chunk
+    /// with the first, and one Arrow type per component name across all of them.
+    public static func canConcatenate(_ chunks: [Chunk]) -> Bool {
+        guard let first = chunks.first, !first.isStatic else { return false }
+        let timelines = first.timelines
+        guard !timelines.isEmpty, timelines.allSatisfy({ Gather.isSupported($0.column) }) else { return false }
+        // One type per component name; chunks of one entity usually list the same components in the
+        // same order, so the position is tried first. A column of the same type as a supported one
+        // is supported unless it holds a dictionary.
+        var names: [String] = []
+        var types: [ArrowType] = []
+        for chunk in chunks {
+            guard chunk.entityPath == first.entityPath, !chunk.isStatic else { return false }
+            let own = chunk.timelines
+            guard own.count == timelines.count else { return false }
+            for k in timelines.indices {
+                let u =
+                    own[k].name == timelines[k].name
+                    ? k : own.firstIndex { $0.name == timelines[k].name }
+                guard let u, own[u].kind == timelines[k].kind, own[u].column.type == timelines[k].column.type,
+                    !Gather.hasDictionary(own[u].column)
+                else { return false }
+            }
+            let components = chunk.components
+            for k in components.indices {
+                let name = components[k].name
+                if let p = k < names.count && names[k] == name ? k : names.firstIndex(of: name) {
+                    guard types[p] == components[k].column.type, !Gather.hasDictionary(components[k].column)
+                    else { return false }
+                } else {
+                    guard Gather.isSupported(components[k].column) else { return false }
+                    names.append(name)
+                    types.append(components[k].column.type)
+                }
+            }
+        }
+        return true
+    }
+
     /// The rows of `a` and `b` in one new chunk with id `id`, sorted by RowId (ties: `a`'s rows
     /// first), with freshly copied Arrow buffers, so neither source is referenced afterwards. A
     /// component present in one chunk only has null cells in the other's rows. Components keep `a`'s
@@ -32,91 +71,106 @@ extension Chunk {
     /// - Returns: nil when ``canConcatenate(_:_:)`` is false.
     /// - Complexity: O(rows of `a` and `b` + their value bytes).
     public static func concatenate(_ a: Chunk, _ b: Chunk, id: Tuid) -> Chunk? {
-        guard canConcatenate(a, b) else { return nil }
-        let n = a.numRows + b.numRows
-        // Merged order: (side, row in RowId order), side 0 = a. Common case (chunks arriving in order):
-        // one side's rows all precede the other's, so each column is two whole segments.
-        let aFirst = b.numRows == 0 || a.rowId(at: a.numRows - 1) <= b.rowId(at: 0)
-        let bFirst = !aFirst && b.rowId(at: b.numRows - 1) < a.rowId(at: 0)
-        var order: [(side: UInt8, row: Int32)] = []
-        var rowIds: [Tuid] = []
-        if aFirst || bFirst {
-            rowIds = aFirst ? a.rowIds + b.rowIds : b.rowIds + a.rowIds
-        } else {
-            order.reserveCapacity(n)
-            rowIds.reserveCapacity(n)
-            var i = 0
-            var j = 0
-            while i < a.numRows || j < b.numRows {
-                if j >= b.numRows || (i < a.numRows && a.rowId(at: i) <= b.rowId(at: j)) {
-                    order.append((0, Int32(i)))
-                    rowIds.append(a.rowId(at: i))
-                    i += 1
-                } else {
-                    order.append((1, Int32(j)))
-                    rowIds.append(b.rowId(at: j))
-                    j += 1
-                }
+        concatenate([a, b], id: id)
+    }
+
+    /// The rows of all `chunks` in one new chunk with id `id`, sorted by RowId (ties: the earlier
+    /// chunk's rows first), with freshly copied Arrow buffers, in one pass: merging n chunks at once
+    /// copies each row once, where n - 1 pairwise merges would copy the first chunk's rows n - 1 times.
+    /// A component missing in some chunks has null cells in their rows. Timelines keep the first
+    /// chunk's order; components the order of first appearance; column metadata comes from the first
+    /// chunk that has the column.
+    ///
+    /// - Returns: nil when `chunks` is empty or ``canConcatenate(_:)`` is false.
+    /// - Complexity: O(rows + value bytes) when the chunks' RowId ranges do not interleave (each chunk's
+    ///   rows are one block), O(rows × log rows) otherwise.
+    public static func concatenate(_ chunks: [Chunk], id: Tuid) -> Chunk? {
+        guard let first = chunks.first, canConcatenate(chunks) else { return nil }
+        let n = chunks.reduce(0) { $0 + $1.numRows }
+        // Merged order. Common case (chunks arriving in order): taken in order of their first RowId,
+        // each chunk's rows all precede the next chunk's, so each column is one block per chunk.
+        let nonEmpty = chunks.indices.filter { chunks[$0].numRows > 0 }
+        let blockOrder = nonEmpty.sorted { (chunks[$0].rowId(at: 0), $0) < (chunks[$1].rowId(at: 0), $1) }
+        var inBlocks = true
+        for (p, q) in zip(blockOrder, blockOrder.dropFirst()) {
+            let last = chunks[p].rowId(at: chunks[p].numRows - 1)
+            let next = chunks[q].rowId(at: 0)
+            if !(last < next || (last == next && p < q)) {
+                inBlocks = false
+                break
             }
         }
+        var order: [(side: Int32, row: Int32)] = []
+        var rowIds: [Tuid] = []
+        rowIds.reserveCapacity(n)
+        if inBlocks {
+            for side in blockOrder {
+                let chunk = chunks[side]
+                for row in 0..<chunk.numRows { rowIds.append(chunk.rowId(at: row)) }
+            }
+        } else {
+            var keyed: [(rowId: Tuid, side: Int32, row: Int32)] = []
+            keyed.reserveCapacity(n)
+            for (side, chunk) in chunks.enumerated() {
+                for row in 0..<chunk.numRows { keyed.append((chunk.rowId(at: row), Int32(side), Int32(row))) }
+            }
+            keyed.sort { ($0.rowId, $0.side, $0.row) < ($1.rowId, $1.side, $1.row) }
+            order = keyed.map { ($0.side, $0.row) }
+            rowIds = keyed.map(\.rowId)
+        }
 
-        /// Top-level segments for one column: its rows in merged order, from `a`'s array (source 0),
-        /// `b`'s (source 1) or null (a side without the column), adjacent slots coalesced.
-        func segments(_ physical: [((Int) -> Int)?], _ rowOrders: [[Int32]?]) -> [Gather.Segment] {
-            if aFirst || bFirst {
-                var out: [Gather.Segment] = []
-                for side in aFirst ? [0, 1] : [1, 0] {
-                    let count = side == 0 ? a.numRows : b.numRows
-                    if count == 0 { continue }
-                    if physical[side] == nil {
-                        out.append(Gather.Segment(source: -1, lower: 0, upper: count))
+        /// Top-level segments for one column: its rows in merged order from each chunk's array (source =
+        /// the chunk's position), or null (`rowOrders[side] == nil`: a chunk without the column),
+        /// adjacent slots coalesced. `present[side]` says whether the chunk has the column.
+        func segments(_ present: [Bool], _ rowOrders: [[Int32]?]) -> [Gather.Segment] {
+            var out: [Gather.Segment] = []
+            @inline(__always) func add(_ side: Int, _ slot: Int) {
+                if let last = out.last, last.source == side, last.upper == slot {
+                    out[out.count - 1].upper += 1
+                } else {
+                    out.append(Gather.Segment(source: side, lower: slot, upper: slot + 1))
+                }
+            }
+            @inline(__always) func addNulls(_ count: Int) {
+                if let last = out.last, last.source < 0 {
+                    out[out.count - 1].upper += count
+                } else {
+                    out.append(Gather.Segment(source: -1, lower: 0, upper: count))
+                }
+            }
+            if inBlocks {
+                for side in blockOrder {
+                    let count = chunks[side].numRows
+                    if !present[side] {
+                        addNulls(count)
                     } else if let rowOrder = rowOrders[side] {
-                        for row in 0..<count {
-                            let slot = Int(rowOrder[row])
-                            if let last = out.last, last.source == side, last.upper == slot {
-                                out[out.count - 1].upper += 1
-                            } else {
-                                out.append(Gather.Segment(source: side, lower: slot, upper: slot + 1))
-                            }
-                        }
+                        for row in 0..<count { add(side, Int(rowOrder[row])) }
                     } else {
                         out.append(Gather.Segment(source: side, lower: 0, upper: count))
                     }
                 }
                 return out
             }
-            var out: [Gather.Segment] = []
             for (side, row) in order {
                 let s = Int(side)
-                guard let p = physical[s] else {
-                    if let last = out.last, last.source < 0 {
-                        out[out.count - 1].upper += 1
-                    } else {
-                        out.append(Gather.Segment(source: -1, lower: 0, upper: 1))
-                    }
-                    continue
-                }
-                let slot = p(Int(row))
-                if let last = out.last, last.source == s, last.upper == slot {
-                    out[out.count - 1].upper += 1
+                if !present[s] {
+                    addNulls(1)
                 } else {
-                    out.append(Gather.Segment(source: s, lower: slot, upper: slot + 1))
+                    add(s, rowOrders[s].map { Int($0[Int(row)]) } ?? Int(row))
                 }
             }
             return out
         }
 
-        func physical(_ rowOrder: [Int32]?) -> (Int) -> Int {
-            if let rowOrder { return { Int(rowOrder[$0]) } }
-            return { $0 }
-        }
         var timelines: [Timeline] = []
-        for t in a.timelines {
-            let u = b.timeline(named: t.name)!
+        for (k, t) in first.timelines.enumerated() {
+            let columns = chunks.map {
+                k < $0.timelines.count && $0.timelines[k].name == t.name ? $0.timelines[k] : $0.timeline(named: t.name)!
+            }
             guard
                 let column = Gather.gather(
-                    type: t.column.type, sources: [t.column, u.column],
-                    segments([physical(t.rowOrder), physical(u.rowOrder)], [t.rowOrder, u.rowOrder]), length: n)
+                    type: t.column.type, sources: columns.map(\.column),
+                    segments(Array(repeating: true, count: chunks.count), columns.map(\.rowOrder)), length: n)
             else { return nil }
             timelines.append(
                 Timeline(
@@ -125,18 +179,24 @@ extension Chunk {
         }
 
         var components: [ComponentColumn] = []
-        let names = a.components.map(\.name) + b.components.map(\.name).filter { a.component(named: $0) == nil }
-        for name in names {
-            let ca = a.component(named: name)
-            let cb = b.component(named: name)
-            let meta = (ca ?? cb)!
+        // Chunks of one entity usually list the same components in the same order: the position is tried first.
+        var names: [String] = []
+        for chunk in chunks {
+            for (k, c) in chunk.components.enumerated()
+            where !(k < names.count && names[k] == c.name) && !names.contains(c.name) {
+                names.append(c.name)
+            }
+        }
+        for (k, name) in names.enumerated() {
+            let columns = chunks.map {
+                k < $0.components.count && $0.components[k].name == name ? $0.components[k] : $0.component(named: name)
+            }
+            let meta = columns.first { $0 != nil }!!
             let empty = meta.column
             guard
                 let column = Gather.gather(
-                    type: meta.column.type, sources: [ca?.column ?? empty, cb?.column ?? empty],
-                    segments(
-                        [ca.map { physical($0.rowOrder) }, cb.map { physical($0.rowOrder) }],
-                        [ca?.rowOrder, cb?.rowOrder]), length: n)
+                    type: meta.column.type, sources: columns.map { $0?.column ?? empty },
+                    segments(columns.map { $0 != nil }, columns.map { $0?.rowOrder }), length: n)
             else { return nil }
             components.append(
                 ComponentColumn(
@@ -144,13 +204,13 @@ extension Chunk {
                     componentType: meta.componentType, arrowType: meta.arrowType, column: column, rowOrder: nil))
         }
 
-        var metadata = a.schemaMetadata
+        var metadata = first.schemaMetadata
         for k in metadata.indices where metadata[k].key == "rerun:id" { metadata[k].value = id.chunkIdString }
         let batch = ArrowRecordBatch(
-            assembling: a.recordBatch.schema, schemaID: -1, length: n,
+            assembling: first.recordBatch.schema, schemaID: -1, length: n,
             columns: timelines.map(\.column) + components.map(\.column))
         return Chunk(
-            id: id, entityPath: a.entityPath, numRows: n, isStatic: false, rowIds: rowIds, timelines: timelines,
+            id: id, entityPath: first.entityPath, numRows: n, isStatic: false, rowIds: rowIds, timelines: timelines,
             components: components, schemaMetadata: metadata, recordBatch: batch, wasResorted: false, warnings: [])
     }
 }
@@ -182,6 +242,11 @@ enum Gather {
         case .fixedSizeBinary(let w): w
         default: nil
         }
+    }
+
+    /// Whether `array` or one of its descendants is dictionary-encoded.
+    static func hasDictionary(_ array: ArrowArray) -> Bool {
+        array.dictionaryIndexType != nil || array.children.contains { hasDictionary($0) }
     }
 
     /// Whether `array` (and its children) can be gathered.
@@ -263,9 +328,8 @@ enum Gather {
                     inner.append(Gather.Segment(source: -1, lower: 0, upper: 0))
                     continue
                 }
-                let src = sources[s.source]
-                let lo = src.valueRange(at: s.lower).lowerBound
-                let hi = src.valueRange(at: s.upper - 1).upperBound
+                let lo = sources[s.source].valueRange(at: s.lower).lowerBound
+                let hi = sources[s.source].valueRange(at: s.upper - 1).upperBound
                 guard lo <= hi else { return nil }
                 inner.append(Gather.Segment(source: s.source, lower: lo, upper: hi))
                 total += hi - lo
@@ -389,8 +453,8 @@ enum Gather {
                     let start = validityBytes + out * width
                     let bytes = s.count * width
                     if s.source >= 0 {
-                        let src = sources[s.source]
-                        src.withUnsafeBuffers { values, _ in
+                        // `sources[s.source]` in place: binding it to a constant would copy the array value.
+                        sources[s.source].withUnsafeBuffers { values, _ in
                             UnsafeMutableRawBufferPointer(rebasing: dst[start..<(start + bytes)])
                                 .copyMemory(
                                     from: UnsafeRawBufferPointer(
@@ -398,7 +462,11 @@ enum Gather {
                         }
                         if needsValidity {
                             for k in s.lower..<s.upper {
-                                if src.isNull(k) { nullCount += 1 } else { setBit(dst, 0, out + k - s.lower) }
+                                if sources[s.source].isNull(k) {
+                                    nullCount += 1
+                                } else {
+                                    setBit(dst, 0, out + k - s.lower)
+                                }
                             }
                         }
                     } else {

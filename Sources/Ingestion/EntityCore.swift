@@ -302,6 +302,9 @@ final class EntityCore: @unchecked Sendable {
         let idleTimeout = configuration.workerIdleTimeout
         while true {
             spinForInput()
+            // Nothing came while spinning: the input ran dry, so make the merges that wait (batched
+            // compaction) before sleeping or leaving, not on the next insert.
+            if queuedHint.load(ordering: .relaxed) == 0 { chunkStore.compactPending() }
             input.lock()
             let idleDeadline = idleTimeout.map { MonotonicClock.deadline(after: $0) }
             while ring.isEmpty && !closed {
@@ -501,6 +504,7 @@ final class EntityCore: @unchecked Sendable {
     /// Waits until every message admitted before the call has been handled (or the deadline).
     func flush(deadline: UInt64?) -> Bool {
         #if SYNCHRONOUS_INGESTION
+        chunkStore.compactPending()
         return true
         #else
         let (target, worker) = input.withLock { (nextSequence, thread) }
@@ -516,6 +520,9 @@ final class EntityCore: @unchecked Sendable {
                 output.wait(Self.progress)
             }
         }
+        // The worker makes waiting merges when its input runs dry, maybe not yet: make them here so
+        // that what the caller reads next is the compacted store.
+        chunkStore.compactPending()
         return true
         #endif
     }
@@ -538,6 +545,9 @@ final class EntityCore: @unchecked Sendable {
         input.broadcast(Self.notEmpty)
         input.broadcast(Self.notFull)
         for task in tasks { task.resume() }
+        #if SYNCHRONOUS_INGESTION
+        if drain { chunkStore.compactPending() }
+        #endif
         #if !SYNCHRONOUS_INGESTION
         exited?.join()
         guard let t else {

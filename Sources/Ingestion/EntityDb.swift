@@ -130,6 +130,9 @@ public final class EntityDb: Sendable {
 
     /// Returns once every message submitted before the call has come out (its output is ready
     /// to poll, or it was discarded by a shutdown). Returns at once in the synchronous build.
+    /// With batched compaction (``ChunkStoreConfiguration/Compaction/mergeBatch`` above 1) it then
+    /// makes the merges that wait (``ChunkStore/compactPending()``, on the calling thread, so the
+    /// chunk store's subscribers hear of them there).
     /// - Note: Never call it from this store's insert hook.
     public func flush() {
         _ = core.flush(deadline: nil)

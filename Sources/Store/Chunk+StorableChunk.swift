@@ -7,6 +7,9 @@ import RRD
 extension Chunk: StorableChunk {
     /// ``Chunk/concatenate(_:_:id:)``: fresh Arrow buffers holding both chunks' rows.
     public static func concatenated(_ a: Chunk, _ b: Chunk, id: Tuid) -> Chunk? { concatenate(a, b, id: id) }
+
+    /// ``Chunk/concatenate(_:id:)``: one copy of every chunk's rows into fresh Arrow buffers.
+    public static func concatenated(_ chunks: [Chunk], id: Tuid) -> Chunk? { concatenate(chunks, id: id) }
 }
 
 extension CellHit where C == Chunk {

@@ -19,7 +19,11 @@ import Synchronization
 ///   neighbours (per shared component) of the same entity with exactly the same timelines, when the
 ///   merged chunk stays within the byte and row limits (fewer rows when it may not be time-sorted).
 ///   The merged chunk gets a fresh id (time half all ones); events are the neighbour's deletion
-///   (``DeletionReason/compacted(into:)``) then the merged chunk's addition. Inserting an absorbed
+///   (``DeletionReason/compacted(into:)``) then the merged chunk's addition. With
+///   ``ChunkStoreConfiguration/Compaction/mergeBatch`` above 1 merges are batched: the new chunk is
+///   indexed (and announced) as it is and merged later, with the neighbour's other waiting chunks, in
+///   one copy (events: every source's deletion, then the merged chunk's addition; see
+///   ``compactPending()``). Inserting an absorbed
 ///   chunk again is a duplicate while the chunk that absorbed it is held. Static chunks are not merged.
 ///   Answers never change: the merged chunk holds exactly the rows of both.
 /// - **Memory budget** (§3.3): after each insert, while the chunks' bytes plus the external bytes
@@ -158,6 +162,19 @@ public final class ChunkStore<C: StorableChunk>: @unchecked Sendable {
     @discardableResult
     public func remove(chunkId: Tuid) -> C? {
         mutate { (index: inout StoreIndex<C>) -> C? in index.remove(chunkId: chunkId) }
+    }
+
+    /// Makes the merges that wait (``ChunkStoreConfiguration/Compaction/mergeBatch`` above 1): each
+    /// waiting group becomes one merged chunk (events: each source's deletion
+    /// ``DeletionReason/compacted(into:)``, then the merged chunk's addition). The engine's workers
+    /// call it when their input runs dry, and `EntityDb.flush()` before it returns. Cheap when nothing
+    /// waits.
+    /// - Returns: the number of merged chunks made.
+    @_specialize(where C == Chunk)
+    @discardableResult
+    public func compactPending() -> Int {
+        guard lock.withReadLock({ !index.mergeGroups.isEmpty }) else { return 0 }
+        return mutate { (index: inout StoreIndex<C>) -> Int in index.mergePendingGroups() }
     }
 
     // MARK: Memory budget

@@ -17,16 +17,32 @@ public struct ChunkStoreConfiguration: Hashable, Sendable {
         public var maxRows: Int
         /// Row limit when it may not be (`RERUN_CHUNK_MAX_ROWS_IF_UNSORTED`, 1024).
         public var maxRowsIfUnsorted: Int
+        /// How many inserted chunks may wait to be merged into one neighbour (1 or less: every merge is
+        /// made on insert, copying the merged rows each time, so building one chunk of n small ones copies
+        /// O(n²) rows). Above 1, a chunk that qualifies for a merge is indexed as it is (its addition
+        /// event is emitted) and joins its neighbour's waiting group; the group is merged in one copy
+        /// (events: each source's deletion ``DeletionReason/compacted(into:)``, then the merged chunk's
+        /// addition) once it holds `mergeBatch` chunks, once a further chunk would break a limit, or on
+        /// ``ChunkStore/compactPending()``, which the engine's workers call when their input runs dry.
+        /// Answers never depend on it: waiting chunks are queried like any other.
+        public var mergeBatch: Int
 
-        /// Creates limits (defaults: the reference's 384 KiB, 4096 rows, 1024 rows unsorted).
-        public init(maxBytes: Int = 384 * 1024, maxRows: Int = 4096, maxRowsIfUnsorted: Int = 1024) {
+        /// Creates limits (defaults: the reference's 384 KiB, 4096 rows, 1024 rows unsorted; every
+        /// merge on insert).
+        public init(
+            maxBytes: Int = 384 * 1024, maxRows: Int = 4096, maxRowsIfUnsorted: Int = 1024, mergeBatch: Int = 1
+        ) {
             self.maxBytes = maxBytes
             self.maxRows = maxRows
             self.maxRowsIfUnsorted = maxRowsIfUnsorted
+            self.mergeBatch = mergeBatch
         }
 
-        /// The reference viewer's limits.
+        /// The reference viewer's limits, every merge made on insert.
         public static let reference = Compaction()
+        /// The reference viewer's limits, up to 32 inserted chunks merged into a neighbour in one copy
+        /// (what `ingest --compact` uses).
+        public static let batched = Compaction(mergeBatch: 32)
     }
 
     /// Compaction on insert, or nil for none (the default).

@@ -46,7 +46,8 @@ public final class RecordingStores {
         stores.first { !$0.store.components(of: entity).isEmpty }?.store
     }
 
-    /// Reads one input (file, `-` for stdin, zstd-compressed or not) and inserts every chunk into its store.
+    /// Reads one input (file, `-` for stdin, zstd-compressed or not) and inserts every chunk into its store
+    /// (then makes the merges that wait: ``ChunkStore/compactPending()``).
     /// Damage does not stop the load: each problem is reported in the summary.
     public func load(path: String) -> LoadSummary {
         var summary = LoadSummary()
@@ -90,6 +91,8 @@ public final class RecordingStores {
                 break
             }
         }
+        // Batched compaction: the merges still waiting are made once the input is read.
+        for (_, store) in stores { store.compactPending() }
         return summary
     }
 

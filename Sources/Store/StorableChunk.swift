@@ -50,11 +50,28 @@ public protocol StorableChunk: Sendable {
     /// (different timelines or component types, or a type the conforming chunk cannot copy); the
     /// default never merges.
     static func concatenated(_ a: Self, _ b: Self, id: Tuid) -> Self?
+
+    /// The rows of several temporal chunks of one entity as one new chunk with id `id`, sorted by
+    /// RowId (ties: the earlier chunk's rows first), like ``concatenated(_:_:id:)`` applied from left
+    /// to right, which is what the default does. A conforming type should copy each row once (the
+    /// store merges batches of waiting chunks into a neighbour with it: see
+    /// ``ChunkStoreConfiguration/Compaction/mergeBatch``). Nil when they cannot all be merged.
+    static func concatenated(_ chunks: [Self], id: Tuid) -> Self?
 }
 
 extension StorableChunk {
     /// Never merges: a chunk type without concatenation is never compacted.
     public static func concatenated(_ a: Self, _ b: Self, id: Tuid) -> Self? { nil }
+
+    /// Folds ``concatenated(_:_:id:)`` from left to right (each step copies the rows merged so far).
+    public static func concatenated(_ chunks: [Self], id: Tuid) -> Self? {
+        guard var merged = chunks.first else { return nil }
+        for chunk in chunks.dropFirst() {
+            guard let next = concatenated(merged, chunk, id: id) else { return nil }
+            merged = next
+        }
+        return chunks.count == 1 ? nil : merged
+    }
 }
 
 extension StorableChunk {

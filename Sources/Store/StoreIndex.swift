@@ -43,9 +43,16 @@ struct ComponentTimeIndex {
         }
     }
 
-    /// Removes every entry of `slot`; recomputes the longest span.
+    /// Removes every entry of `slot`; recomputes the longest span when a longest entry went.
     mutating func remove(slot: Int32) {
-        entries.removeAll { $0.slot == slot }
+        var removedLongest = false
+        entries.removeAll { e in
+            guard e.slot == slot else { return false }
+            if UInt64(bitPattern: e.maxTime &- e.minTime) >= maxSpan { removedLongest = true }
+            return true
+        }
+        // Only the removal of a longest entry can shorten the longest span.
+        guard removedLongest else { return }
         maxSpan = 0
         for e in entries {
             let span = UInt64(bitPattern: e.maxTime &- e.minTime)
@@ -86,6 +93,10 @@ struct NamedValues<Value> {
     }
 
     subscript(name: String) -> Value? { position(of: name, guess: 0).map { values[$0] } }
+
+    /// The value of `name`, trying position `guess` first.
+    @inline(__always)
+    func value(of name: String, guess: Int) -> Value? { position(of: name, guess: guess).map { values[$0] } }
 
     /// Runs `body` on the value of `name` (created with `make` when absent), in place.
     @inline(__always)
@@ -161,6 +172,70 @@ struct RowCandidate: Comparable {
     static func == (a: RowCandidate, b: RowCandidate) -> Bool { a.time == b.time && a.rowId == b.rowId }
 }
 
+/// A neighbour and the chunks waiting to be merged into it, with what the merged chunk would be:
+/// rows, bytes (the sum of the parts: merging only drops per-chunk overhead), RowId bounds, and per
+/// timeline (the neighbour's order) the time range, and whether its rows would stay time-sorted.
+struct MergeGroup {
+    var members: [Tuid] = []
+    var rows: Int
+    var bytes: Int
+    var firstRowId: Tuid
+    var lastRowId: Tuid
+    var timelineNames: [String]
+    var ranges: [ClosedRange<Int64>?]
+    var sorted: Bool
+
+    init<C: StorableChunk>(head: C) {
+        rows = head.numRows
+        bytes = head.approximateByteSize
+        firstRowId = head.rowId(at: 0)
+        lastRowId = head.rowId(at: head.numRows - 1)
+        timelineNames = (0..<head.timelineCount).map { head.timelineName(at: $0) }
+        ranges = (0..<head.timelineCount).map { head.timeRange(timeline: $0) }
+        sorted = (0..<head.timelineCount).allSatisfy { head.isTimeSorted(timeline: $0) }
+    }
+
+    /// Adds `chunk` if the merged chunk stays within `limits` (the unsorted row limit when its rows
+    /// may not be time-sorted, as for a merge on insert); returns whether it did.
+    mutating func add<C: StorableChunk>(_ chunk: C, _ limits: ChunkStoreConfiguration.Compaction) -> Bool {
+        let newRows = rows + chunk.numRows
+        let newBytes = bytes + chunk.approximateByteSize
+        guard chunk.timelineCount == timelineNames.count, newRows <= limits.maxRows, newBytes <= limits.maxBytes
+        else { return false }
+        let first = chunk.rowId(at: 0)
+        let last = chunk.rowId(at: chunk.numRows - 1)
+        let groupFirst = lastRowId < first
+        let chunkFirst = last < firstRowId
+        var nowSorted = sorted && (groupFirst || chunkFirst)
+        for t in 0..<chunk.timelineCount {
+            guard let u = position(of: chunk.timelineName(at: t), guess: t) else { return false }
+            guard nowSorted else { continue }
+            if chunk.isTimeSorted(timeline: t), let a = ranges[u], let b = chunk.timeRange(timeline: t) {
+                nowSorted = groupFirst ? a.upperBound <= b.lowerBound : b.upperBound <= a.lowerBound
+            } else {
+                nowSorted = false
+            }
+        }
+        if !nowSorted && newRows > limits.maxRowsIfUnsorted { return false }
+        for t in 0..<chunk.timelineCount {
+            guard let r = chunk.timeRange(timeline: t), let u = position(of: chunk.timelineName(at: t), guess: t)
+            else { continue }
+            ranges[u] = ranges[u].map { min($0.lowerBound, r.lowerBound)...max($0.upperBound, r.upperBound) } ?? r
+        }
+        members.append(chunk.id)
+        rows = newRows
+        bytes = newBytes
+        firstRowId = min(firstRowId, first)
+        lastRowId = max(lastRowId, last)
+        sorted = nowSorted
+        return true
+    }
+
+    private func position(of name: String, guess: Int) -> Int? {
+        guess < timelineNames.count && timelineNames[guess] == name ? guess : timelineNames.firstIndex(of: name)
+    }
+}
+
 /// One stored chunk. A class so that the index, query results and events share it by reference.
 final class ChunkBox<C: StorableChunk>: Sendable {
     let chunk: C
@@ -183,6 +258,11 @@ struct StoreIndex<C: StorableChunk> {
     /// follow the chain to find whether its rows are still held.
     var absorbedInto: [Tuid: Tuid] = [:]
     var nextCompactedId: UInt64 = 0
+    /// Deferred merges (``ChunkStoreConfiguration/Compaction/mergeBatch`` above 1): groups by the id
+    /// of the neighbour they merge into; every chunk of a group is indexed as it is meanwhile.
+    var mergeGroups: [Tuid: MergeGroup] = [:]
+    /// The group (its neighbour's id) of every chunk in ``mergeGroups``, neighbours included.
+    var mergeGroupOf: [Tuid: Tuid] = [:]
     /// Temporal chunks by first RowId, for the collector (only kept under a budget); entries of chunks
     /// no longer held are skipped when popped.
     var gcHeap = MinHeap<GCEntry>()
@@ -235,8 +315,12 @@ struct StoreIndex<C: StorableChunk> {
             previous = rowId
         }
         stats.chunksInserted += 1
-        if let limits = configuration.compaction, !chunk.isStaticData, compact(chunk, limits) {
-            return .inserted
+        if let limits = configuration.compaction, !chunk.isStaticData {
+            if limits.mergeBatch > 1 {
+                if compactDeferred(chunk, limits) { return .inserted }
+            } else if compact(chunk, limits) {
+                return .inserted
+            }
         }
         place(chunk)
         emit(.addition(chunk))
@@ -294,29 +378,8 @@ struct StoreIndex<C: StorableChunk> {
 
     /// Merges `chunk` with its best time neighbour if one qualifies (§3.2); returns whether it did.
     private mutating func compact(_ chunk: C, _ limits: ChunkStoreConfiguration.Compaction) -> Bool {
-        guard let entity = entities[chunk.entityPath], chunk.timelineCount > 0 else { return false }
-        let bytes = chunk.approximateByteSize
-        var best: (slot: Int32, score: (Int, Int, Int))?
-        var seen: [Int32] = []
-        for timeline in 0..<chunk.timelineCount {
-            guard let range = chunk.timeRange(timeline: timeline),
-                let byComponent = entity.temporal[chunk.timelineName(at: timeline)], !byComponent.isEmpty
-            else { continue }
-            for component in 0..<chunk.componentCount {
-                guard let index = byComponent[chunk.componentName(at: component)] else { continue }
-                let p = index.countStarting(atOrBefore: range.lowerBound)
-                for k in [p - 1, p] where k >= 0 && k < index.entries.count {
-                    let slot = index.entries[k].slot
-                    if seen.contains(slot) { continue }
-                    seen.append(slot)
-                    let other = slots[Int(slot)]!.chunk
-                    guard let score = Self.mergeScore(other, chunk, bytes: bytes, limits) else { continue }
-                    if best.map({ $0.score < score }) ?? true { best = (slot, score) }
-                }
-            }
-        }
-        guard let best else { return false }
-        let neighbour = slots[Int(best.slot)]!.chunk
+        guard let slot = bestNeighbour(chunk, limits) else { return false }
+        let neighbour = slots[Int(slot)]!.chunk
         nextCompactedId += 1
         let mergedId = Tuid(timeNs: .max, inc: nextCompactedId)
         guard let merged = C.concatenated(neighbour, chunk, id: mergedId),
@@ -330,6 +393,108 @@ struct StoreIndex<C: StorableChunk> {
         emit(.deletion(neighbour, .compacted(into: mergedId)))
         emit(.addition(merged))
         return true
+    }
+
+    /// The slot of `chunk`'s best time neighbour for a merge (see ``mergeScore(_:_:bytes:_:)``), if any.
+    private func bestNeighbour(_ chunk: C, _ limits: ChunkStoreConfiguration.Compaction) -> Int32? {
+        // Only the temporal index is needed: not copying the whole entity index saves retains.
+        guard chunk.timelineCount > 0, let temporal = entities[chunk.entityPath]?.temporal else { return nil }
+        let bytes = chunk.approximateByteSize
+        var best: (slot: Int32, score: (Int, Int, Int))?
+        // The last two slots scored: each timeline meets the same neighbours, and scoring one twice
+        // would change nothing (a tie keeps the first), so this only saves work (and an array).
+        var recent: (Int32, Int32) = (-1, -1)
+        for timeline in 0..<chunk.timelineCount {
+            guard let range = chunk.timeRange(timeline: timeline),
+                let byComponent = temporal.value(of: chunk.timelineName(at: timeline), guess: timeline),
+                !byComponent.isEmpty
+            else { continue }
+            for component in 0..<chunk.componentCount {
+                guard let index = byComponent.value(of: chunk.componentName(at: component), guess: component) else {
+                    continue
+                }
+                let p = index.countStarting(atOrBefore: range.lowerBound)
+                for k in max(p - 1, 0)..<min(p + 1, index.entries.count) {
+                    let slot = index.entries[k].slot
+                    if slot == recent.0 || slot == recent.1 { continue }
+                    recent = (slot, recent.0)
+                    guard let score = Self.mergeScore(slots[Int(slot)]!.chunk, chunk, bytes: bytes, limits)
+                    else { continue }
+                    if best.map({ $0.score < score }) ?? true { best = (slot, score) }
+                }
+            }
+        }
+        return best?.slot
+    }
+
+    /// Deferred compaction (``ChunkStoreConfiguration/Compaction/mergeBatch`` above 1): when `chunk`
+    /// qualifies for a merge with a neighbour, it is placed as it is and joins the neighbour's group
+    /// (the group of the neighbour's own group if it waits in one), checked against the limits as the
+    /// whole group; a full group is merged in one copy. When the group as a whole would break a limit
+    /// it is merged first and the neighbour search runs again on the merged chunk, so a merge is
+    /// refused only where merging on insert would refuse it. Returns whether it placed `chunk`.
+    private mutating func compactDeferred(_ chunk: C, _ limits: ChunkStoreConfiguration.Compaction) -> Bool {
+        for _ in 0..<3 {
+            guard let slot = bestNeighbour(chunk, limits) else { return false }
+            let neighbour = slots[Int(slot)]!.chunk
+            let head = mergeGroupOf[neighbour.id] ?? neighbour.id
+            let waiting: Int
+            if mergeGroups[head] != nil {
+                // In place: the group's arrays are not copied.
+                guard mergeGroups[head]!.add(chunk, limits) else {
+                    // The pairwise check passed, so the group has waiting chunks: merge them, look again.
+                    mergeGroup(head: head)
+                    continue
+                }
+                waiting = mergeGroups[head]!.members.count
+            } else {
+                var group = MergeGroup(head: neighbour)
+                guard group.add(chunk, limits) else { return false }
+                mergeGroupOf[head] = head
+                mergeGroups[head] = group
+                waiting = 1
+            }
+            mergeGroupOf[chunk.id] = head
+            place(chunk)
+            emit(.addition(chunk))
+            if waiting >= limits.mergeBatch { mergeGroup(head: head) }
+            return true
+        }
+        return false
+    }
+
+    /// Merges every waiting group (``ChunkStore/compactPending()``); returns the number of merges.
+    @discardableResult
+    mutating func mergePendingGroups() -> Int {
+        let heads = Array(mergeGroups.keys)
+        for head in heads { mergeGroup(head: head) }
+        return heads.count
+    }
+
+    /// Merges one group into a new chunk in one copy and replaces its chunks by it. When the chunk type
+    /// cannot merge them, the group is dropped and its chunks stay as they are.
+    private mutating func mergeGroup(head: Tuid) {
+        guard let group = mergeGroups.removeValue(forKey: head) else { return }
+        let ids = [head] + group.members
+        for id in ids { mergeGroupOf[id] = nil }
+        guard !group.members.isEmpty else { return }
+        var chunks: [C] = []
+        chunks.reserveCapacity(ids.count)
+        for id in ids {
+            guard let slot = slotById[id], let box = slots[Int(slot)] else { return }
+            chunks.append(box.chunk)
+        }
+        nextCompactedId += 1
+        let mergedId = Tuid(timeNs: .max, inc: nextCompactedId)
+        guard let merged = C.concatenated(chunks, id: mergedId), merged.numRows == group.rows else { return }
+        for chunk in chunks {
+            _ = unindex(chunkId: chunk.id)
+            absorbedInto[chunk.id] = mergedId
+            emit(.deletion(chunk, .compacted(into: mergedId)))
+        }
+        place(merged)
+        stats.compactions += group.members.count
+        emit(.addition(merged))
     }
 
     /// A neighbour's score for a merge with `chunk` (higher is better), or nil when it does not qualify:
@@ -473,12 +638,16 @@ struct StoreIndex<C: StorableChunk> {
     /// Removes one chunk from every index. Returns it, or nil when the id is unknown.
     mutating func unindex(chunkId: Tuid) -> C? {
         guard let slot = slotById.removeValue(forKey: chunkId), let chunk = slots[Int(slot)]?.chunk else { return nil }
+        if !mergeGroupOf.isEmpty, let head = mergeGroupOf[chunkId], let group = mergeGroups.removeValue(forKey: head) {
+            // A chunk of a waiting group goes (removed or collected): the others stay as they are.
+            for id in [head] + group.members { mergeGroupOf[id] = nil }
+        }
         slots[Int(slot)] = nil
         freeSlots.append(slot)
         let path = chunk.entityPath
-        if var entity = entities.removeValue(forKey: path) {
-            entity.chunkCount -= 1
-            if chunk.isStaticData {
+        if chunk.isStaticData {
+            if var entity = entities.removeValue(forKey: path) {
+                entity.chunkCount -= 1
                 entity.staticSlots.removeAll { $0 == slot }
                 stats.staticChunks -= 1
                 if entity.staticWinners.values.contains(where: { $0.slot == slot }) {
@@ -489,30 +658,48 @@ struct StoreIndex<C: StorableChunk> {
                         }
                     }
                 }
-            } else {
+                if entity.chunkCount > 0 {
+                    entities[path] = entity
+                } else {
+                    stats.entities -= 1
+                }
+            }
+        } else {
+            // The entity's index is modified in place (one hash of the path, no copy of the index).
+            var held = true
+            var emptied = false
+            Self.modifyEntity(&entities, path) { entity in
+                // A held entity has chunks: none means it was only just made for this look-up.
+                guard entity.chunkCount > 0 else {
+                    held = false
+                    return
+                }
+                entity.chunkCount -= 1
+                emptied = entity.chunkCount == 0
                 for timeline in 0..<chunk.timelineCount {
-                    let name = chunk.timelineName(at: timeline)
-                    entity.temporal.modifyIfPresent(name, guess: timeline) { byComponent in
+                    entity.temporal.modifyIfPresent(chunk.timelineName(at: timeline), guess: timeline) { byComponent in
                         for component in 0..<chunk.componentCount {
                             byComponent.modifyIfPresent(chunk.componentName(at: component), guess: component) {
                                 $0.remove(slot: slot)
                             }
                         }
                     }
-                    if let range = chunk.timeRange(timeline: timeline) {
-                        timelines.modifyIfPresent(name, guess: timeline) { extent in
-                            extent.rows -= chunk.numRows
-                            if range.lowerBound <= extent.minTime || range.upperBound >= extent.maxTime {
-                                extent.dirty = true
-                            }
+                }
+            }
+            if !held || emptied {
+                entities.removeValue(forKey: path)
+                if emptied { stats.entities -= 1 }
+            }
+            if held {
+                for timeline in 0..<chunk.timelineCount {
+                    guard let range = chunk.timeRange(timeline: timeline) else { continue }
+                    timelines.modifyIfPresent(chunk.timelineName(at: timeline), guess: timeline) { extent in
+                        extent.rows -= chunk.numRows
+                        if range.lowerBound <= extent.minTime || range.upperBound >= extent.maxTime {
+                            extent.dirty = true
                         }
                     }
                 }
-            }
-            if entity.chunkCount > 0 {
-                entities[path] = entity
-            } else {
-                stats.entities -= 1
             }
         }
         stats.chunks -= 1

@@ -77,7 +77,7 @@ struct QueryCommand: ParsableCommand {
         }
         let query = StoreQuery(entity: entity, component: component, mode: mode)
 
-        let stores = RecordingStores(configuration: ChunkStoreConfiguration(compaction: compact ? .reference : nil))
+        let stores = RecordingStores(configuration: ChunkStoreConfiguration(compaction: compact ? .batched : nil))
         var damaged = false
         for file in files {
             let summary = stores.load(path: file)

@@ -74,7 +74,10 @@ struct ReplayCommand: ParsableCommand {
 
     @Flag(
         name: .long,
-        help: "Compact small chunks on insert (384 KiB / 4096 rows, 1024 when unsorted), as the Rerun viewer does.")
+        help: """
+            Compact small chunks on insert (384 KiB / 4096 rows, 1024 when unsorted), as the Rerun viewer does; \
+            merges are batched, up to 32 waiting chunks per copy.
+            """)
     var compact = false
 
     @Flag(name: .long, help: "Follow growing files: wait for them to appear and grow; stop at End or when idle.")
@@ -155,7 +158,7 @@ struct ReplayCommand: ParsableCommand {
             inputs: expanded,
             configuration: IngestConfiguration(
                 queueCapacity: queueCapacity, maxQueuedBytes: queueBytes,
-                chunkStore: ChunkStoreConfiguration(compaction: compact ? .reference : nil, memoryBudget: memoryBudget)),
+                chunkStore: ChunkStoreConfiguration(compaction: compact ? .batched : nil, memoryBudget: memoryBudget)),
             options: replayOptions(cancellation: cancellation))
         let display = ProgressDisplay(mode: quiet ? .off : progressMode, write: progressWrite)
         let report = pipeline.run(progress: { display.show($0) })

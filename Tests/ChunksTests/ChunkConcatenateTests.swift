@@ -82,6 +82,46 @@ struct ChunkConcatenateTests {
         Self.pairsTested.withLock { $0 += tested }
     }
 
+    @Test("n chunks at once: the same chunk as pairwise merges from left to right", arguments: Fixtures.rrdNames)
+    func fixtureGroups(name: String) throws {
+        let chunks = try DecodedFile(name).chunks
+        var byEntity: [String: [Chunk]] = [:]
+        for c in chunks where !c.isStatic { byEntity[c.entityPath, default: []].append(c) }
+        var tested = 0
+        for (entity, all) in byEntity.sorted(by: { $0.key < $1.key }) where all.count >= 2 {
+            // In order, reversed (RowId ranges in reverse) and interleaved with a repeat (rows mixed).
+            let head = Array(all.prefix(5))
+            for group in [head, head.reversed(), head + [head[0]]] {
+                let id = Tuid(timeNs: .max, inc: UInt64(tested))
+                guard Chunk.canConcatenate(group) else {
+                    #expect(Chunk.concatenate(group, id: id) == nil, "\(name) \(entity)")
+                    continue
+                }
+                var folded = group[0]
+                for c in group.dropFirst() { folded = try #require(Chunk.concatenate(folded, c, id: id)) }
+                let merged = try #require(Chunk.concatenate(group, id: id))
+                let context = "\(name) \(entity) \(group.count) chunks"
+                #expect(merged.id == id)
+                #expect(merged.numRows == group.reduce(0) { $0 + $1.numRows }, "\(context)")
+                #expect(merged.rowIds == folded.rowIds, "\(context)")
+                #expect(merged.timelines.map(\.name) == folded.timelines.map(\.name), "\(context)")
+                #expect(merged.components.map(\.name) == folded.components.map(\.name), "\(context)")
+                for (t, u) in zip(merged.timelines, folded.timelines) {
+                    #expect((0..<merged.numRows).allSatisfy { t.time(at: $0) == u.time(at: $0) }, "\(context)")
+                    #expect(t.range == u.range && t.isSorted == u.isSorted, "\(context)")
+                }
+                for (c, d) in zip(merged.components, folded.components) {
+                    for row in 0..<merged.numRows {
+                        #expect(c.isNull(row) == d.isNull(row), "\(context) \(c.name) row \(row)")
+                        #expect(c.jsonValue(at: row) == d.jsonValue(at: row), "\(context) \(c.name) row \(row)")
+                    }
+                }
+                tested += 1
+            }
+        }
+        print("concatenated groups in \(name): \(tested)")
+    }
+
     @Test("the fixtures offer concatenable pairs (the pair test is not vacuous)")
     func coverage() throws {
         var pairs = 0

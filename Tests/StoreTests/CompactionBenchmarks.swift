@@ -4,7 +4,7 @@ import RRD
 import Store
 import Testing
 
-/// Load figures for one `.rrd` with compaction off or on: wall and thread-CPU time of decode + insert
+/// Load figures for one `.rrd` with compaction off, on (batched) or reference (a merge per insert): wall and thread-CPU time of decode + insert
 /// (one thread, like the reference's `py_load.py`), chunk count, and the process's peak RSS. Skipped
 /// unless `COMPACT_BENCH_RRD` names a file; run once per mode so each peak RSS is its own process's:
 /// `COMPACT_BENCH_RRD=/work/bench/rrd/scalars_50mb.rrd COMPACT_BENCH_MODE=on swift test -c release
@@ -23,10 +23,15 @@ struct CompactionBenchmarks {
         return kb / 1024
     }
 
-    @Test("load one recording, compaction off or on", .enabled(if: path != nil))
+    @Test("load one recording, compaction off, on or reference", .enabled(if: path != nil))
     func load() throws {
+        // "on": batched merges, as `ingest --compact`; "reference": a merge on every insert.
         let configuration =
-            Self.mode == "on" ? ChunkStoreConfiguration(compaction: .reference) : ChunkStoreConfiguration.default
+            switch Self.mode {
+            case "on": ChunkStoreConfiguration(compaction: .batched)
+            case "reference": ChunkStoreConfiguration(compaction: .reference)
+            default: ChunkStoreConfiguration.default
+            }
         let stores = RecordingStores(configuration: configuration)
         let cpuStart = ThreadCPUClock.now()
         let wallStart = ContinuousClock.now

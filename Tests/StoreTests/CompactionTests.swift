@@ -10,8 +10,12 @@ struct CompactionTests {
     /// Small limits so that the generator's 1–4-row chunks merge often and also hit every limit.
     static let limits = ChunkStoreConfiguration.Compaction(maxBytes: 64 + 16 * 14, maxRows: 9, maxRowsIfUnsorted: 6)
 
-    @Test("permuted insertion orders with compaction on give the oracle's answers", arguments: Array(UInt64(1)...40))
-    func permutations(seed: UInt64) throws {
+    @Test(
+        "permuted insertion orders with compaction on give the oracle's answers, merging on insert or in batches",
+        arguments: Array(UInt64(1)...40), [1, 4])
+    func permutations(seed: UInt64, mergeBatch: Int) throws {
+        var limits = Self.limits
+        limits.mergeBatch = mergeBatch
         var generator = ChunkGenerator(seed: seed)
         let chunks = generator.chunks(Int(seed % 30) + 10)
         let oracle = Oracle(chunks)
@@ -20,7 +24,7 @@ struct CompactionTests {
         for round in 0..<3 {
             var order = chunks
             order.shuffle(using: &rng)
-            let store = ChunkStore<TestChunk>(configuration: ChunkStoreConfiguration(compaction: Self.limits))
+            let store = ChunkStore<TestChunk>(configuration: ChunkStoreConfiguration(compaction: limits))
             if round == 2 {
                 let (summary, errors) = store.insert(contentsOf: order)
                 #expect(errors.isEmpty)
@@ -28,14 +32,23 @@ struct CompactionTests {
             } else {
                 for c in order { _ = try store.insert(c) }
             }
+            if mergeBatch > 1 {
+                // Waiting merges change no answer, before or after they are made.
+                let waiting = store.statistics
+                #expect(waiting.chunks == oracle.chunks.count - waiting.compactions, "seed \(seed)")
+                ChunkStorePropertyTests.checkAgainstOracle(store, oracle, seed: seed)
+                store.compactPending()
+                #expect(store.compactPending() == 0)
+                #expect(store.statistics.compactions >= waiting.compactions)
+            }
             let statistics = store.statistics
             merged += statistics.compactions
             #expect(statistics.chunks == oracle.chunks.count - statistics.compactions, "seed \(seed)")
             #expect(statistics.rows == oracle.chunks.reduce(0) { $0 + $1.numRows })
             #expect(statistics.chunksInserted == oracle.chunks.count)
             for chunk in store.allChunks() {
-                #expect(chunk.numRows <= Self.limits.maxRows)
-                #expect(chunk.approximateByteSize <= Self.limits.maxBytes || !chunk.id.isCompacted)
+                #expect(chunk.numRows <= limits.maxRows)
+                #expect(chunk.approximateByteSize <= limits.maxBytes || !chunk.id.isCompacted)
             }
             ChunkStorePropertyTests.checkAgainstOracle(store, oracle, seed: seed)
 
@@ -99,6 +112,109 @@ struct CompactionTests {
         #expect(store.remove(chunkId: merged.id) != nil)
         #expect(try store.insert(a) == .inserted)
         #expect(store.latestAt(entity: "/e", component: "X:x", timeline: "frame", at: 100)?.rowId == a.rowIds[1])
+    }
+
+    @Test("batched merges: waiting chunks are announced, then merged in one step with their neighbour")
+    func batchedEvents() throws {
+        var limits = ChunkStoreConfiguration.Compaction.reference
+        limits.mergeBatch = 2
+        let store = ChunkStore<TestChunk>(configuration: ChunkStoreConfiguration(compaction: limits))
+        let log = RecordedEvents()
+        _ = store.subscribe { log.append($0) }
+        let a = Self.chunk(1, rows: [1, 2], times: [10, 11], column: "X:x")
+        let b = Self.chunk(2, rows: [3], times: [12], column: "X:x")
+        let c = Self.chunk(3, rows: [4, 5], times: [13, 14], column: "X:x")
+        #expect(try store.insert(a) == .inserted)
+        #expect(try store.insert(b) == .inserted)
+        // `b` waits, indexed as it is.
+        #expect(store.statistics.chunks == 2)
+        #expect(store.statistics.compactions == 0)
+        #expect(store.contains(chunkId: b.id))
+        #expect(store.latestAt(entity: "/e", component: "X:x", timeline: "frame", at: 12)?.rowId == b.rowIds[0])
+        #expect(try store.insert(b) == .duplicate)
+        // The second waiting chunk fills the batch: one merge of all three.
+        #expect(try store.insert(c) == .inserted)
+        #expect(store.statistics.chunks == 1)
+        #expect(store.statistics.compactions == 2)
+        let merged = try #require(store.allChunks().first)
+        #expect(merged.id.isCompacted)
+        #expect(merged.rowIds == a.rowIds + b.rowIds + c.rowIds)
+        #expect(merged.columns[0].cells == [[1], [2], [3], [4], [5]])
+        let kinds = log.events.map(\.kind)
+        try #require(kinds.count == 7)
+        #expect(log.events.map(\.id) == Array(1...7))
+        for (k, source) in [a, b, c].enumerated() {
+            guard case .addition(let added) = kinds[k], added.id == source.id else {
+                Issue.record("event \(k): \(kinds[k])")
+                return
+            }
+            guard case .deletion(let gone, .compacted(let into)) = kinds[3 + k], gone.id == source.id, into == merged.id
+            else {
+                Issue.record("event \(3 + k): \(kinds[3 + k])")
+                return
+            }
+        }
+        guard case .addition(let added) = kinds[6], added.id == merged.id else {
+            Issue.record("last event: \(kinds[6])")
+            return
+        }
+        for source in [a, b, c] { #expect(try store.insert(source) == .duplicate) }
+
+        // A waiting chunk is merged on demand; the merged chunk is absorbed in turn.
+        let d = Self.chunk(4, rows: [6], times: [15], column: "X:x")
+        #expect(try store.insert(d) == .inserted)
+        #expect(store.statistics.chunks == 2)
+        #expect(store.compactPending() == 1)
+        #expect(store.compactPending() == 0)
+        #expect(store.statistics.chunks == 1)
+        #expect(store.statistics.compactions == 3)
+        #expect(!store.contains(chunkId: merged.id))
+        #expect(try store.insert(a) == .duplicate)
+        #expect(try store.insert(d) == .duplicate)
+        #expect(store.allChunks().first?.rowIds == a.rowIds + b.rowIds + c.rowIds + d.rowIds)
+        #expect(store.latestAt(entity: "/e", component: "X:x", timeline: "frame", at: 100)?.rowId == d.rowIds[0])
+    }
+
+    @Test("batched merges: removing a chunk of a waiting group leaves the others as they are")
+    func batchedRemoval() throws {
+        var limits = ChunkStoreConfiguration.Compaction.reference
+        limits.mergeBatch = 8
+        let store = ChunkStore<TestChunk>(configuration: ChunkStoreConfiguration(compaction: limits))
+        let a = Self.chunk(1, rows: [1], times: [1], column: "X:x")
+        let b = Self.chunk(2, rows: [2], times: [2], column: "X:x")
+        let c = Self.chunk(3, rows: [3], times: [3], column: "X:x")
+        _ = store.insert(contentsOf: [a, b, c])
+        #expect(store.statistics.chunks == 3)
+        #expect(store.remove(chunkId: b.id) != nil)
+        #expect(store.compactPending() == 0)
+        #expect(Set(store.allChunks().map(\.id)) == [a.id, c.id])
+        // A later chunk starts a new group.
+        let d = Self.chunk(4, rows: [4], times: [4], column: "X:x")
+        #expect(try store.insert(d) == .inserted)
+        #expect(store.compactPending() == 1)
+        #expect(store.statistics.chunks == 2)
+        #expect(store.statistics.rows == 3)
+        #expect(try store.insert(b) == .inserted)
+    }
+
+    @Test("batched merges respect the unsorted row limit across the whole group")
+    func batchedUnsortedLimit() throws {
+        let limits = ChunkStoreConfiguration.Compaction(
+            maxBytes: 1 << 20, maxRows: 8, maxRowsIfUnsorted: 3, mergeBatch: 16)
+        let store = ChunkStore<TestChunk>(configuration: ChunkStoreConfiguration(compaction: limits))
+        for k in 0..<7 {
+            _ = try store.insert(
+                Self.chunk(UInt64(k + 1), rows: [UInt64(k + 1)], times: [Int64(100 - k)], column: "X:x"))
+        }
+        store.compactPending()
+        #expect(store.allChunks().allSatisfy { $0.numRows <= 3 })
+        #expect(store.statistics.rows == 7)
+        let sorted = ChunkStore<TestChunk>(configuration: ChunkStoreConfiguration(compaction: limits))
+        for k in 0..<10 {
+            _ = try sorted.insert(Self.chunk(UInt64(k + 1), rows: [UInt64(k + 1)], times: [Int64(k)], column: "X:x"))
+        }
+        sorted.compactPending()
+        #expect(sorted.allChunks().map(\.numRows).sorted() == [2, 8])
     }
 
     @Test("static chunks and chunks with other timelines are never merged")

@@ -126,16 +126,21 @@ struct MemoryBudgetTests {
 
     @Test(
         "budget and compaction together: random stores answer like the oracle over what remains",
-        arguments: Array(UInt64(1)...20))
-    func withCompaction(seed: UInt64) throws {
+        arguments: Array(UInt64(1)...20), [1, 4])
+    func withCompaction(seed: UInt64, mergeBatch: Int) throws {
         var generator = ChunkGenerator(seed: seed)
         let chunks = generator.chunks(30)
         let budget = 64 * 8 + 16 * 20
+        var limits = CompactionTests.limits
+        limits.mergeBatch = mergeBatch
         let store = ChunkStore<TestChunk>(
-            configuration: ChunkStoreConfiguration(compaction: CompactionTests.limits, memoryBudget: budget))
+            configuration: ChunkStoreConfiguration(compaction: limits, memoryBudget: budget))
         let log = RecordedEvents()
         _ = store.subscribe { log.append($0) }
-        for c in chunks { _ = try store.insert(c) }
+        for (k, c) in chunks.enumerated() {
+            _ = try store.insert(c)
+            if k % 7 == 6 { store.compactPending() }
+        }
         #expect(store.statistics.approximateBytes <= budget || store.allChunks().allSatisfy(\.isStaticData))
         // Rebuild the surviving rows: the chunks held now are exactly what the store answers from.
         ChunkStorePropertyTestsShim.check(store, Oracle(store.allChunks()), seed: seed)
