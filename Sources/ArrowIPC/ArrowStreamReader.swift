@@ -24,15 +24,15 @@ import Glibc
 ///   of the row count (validation scans offsets, type ids and indices once).
 public final class ArrowStreamReader {
     /// Cap on the total decompressed size of a compressed message body.
-    public var maxDecompressedBodySize = 1 << 31
+    @exclusivity(unchecked) public var maxDecompressedBodySize = 1 << 31
     /// Number of distinct schemas kept; the cache is cleared when full.
-    public var maxCachedSchemas = 512
+    @exclusivity(unchecked) public var maxCachedSchemas = 512
     /// Cap on the number of top-level fields (columns) of a schema.
-    public var maxColumns = 1 << 16
+    @exclusivity(unchecked) public var maxColumns = 1 << 16
     /// Cap on the row count of a record batch.
-    public var maxRows = 1 << 40
+    @exclusivity(unchecked) public var maxRows = 1 << 40
     /// Cap on the number of values of one dictionary, summed over its delta batches.
-    public var maxDictionaryLength = 1 << 32
+    @exclusivity(unchecked) public var maxDictionaryLength = 1 << 32
 
     private struct CacheEntry {
         var bytes: [UInt8]
@@ -40,13 +40,17 @@ public final class ArrowStreamReader {
         var schema: ArrowSchema
         var id: Int
     }
-    private var cache: [Int: [CacheEntry]] = [:]
-    private var cachedCount = 0
-    private var nextSchemaID = 0
-    private var scratchRanges: [Range<Int>] = []
-    private var loadScratch = LoadContext.Scratch()
+    @exclusivity(unchecked) private var cache: [Int: [CacheEntry]] = [:]
+    @exclusivity(unchecked) private var cachedCount = 0
+    @exclusivity(unchecked) private var nextSchemaID = 0
+    @exclusivity(unchecked) private var scratchRanges: [Range<Int>] = []
+    @exclusivity(unchecked) private var loadScratch = LoadContext.Scratch()
     /// The entry that matched (or was added for) the previous message.
-    private var lastEntry: CacheEntry?
+    @exclusivity(unchecked) private var lastEntry: CacheEntry?
+
+    // The stored properties skip the runtime's dynamic exclusivity checks (several per message in the
+    // small-chunk profile): a reader is used by one thread at a time, and no method lends one of
+    // them `inout` to code that could reach the reader again.
 
     /// Creates a reader with an empty schema cache.
     public init() {}
@@ -184,9 +188,12 @@ public final class ArrowStreamReader {
                     ctx.storage === storage
                     ? .encoded(storage: storage, meta: first.metaRange, table: schemaTable.pos)
                     : .decoded(try schemaTable.keyValues(2))
+                // Without dictionaries every array points into `ctx.storage` (the stream, or the
+                // decompressed body): the retained bytes are known without visiting the arrays.
+                let retained = !dictionaries.isEmpty ? -1 : columns.isEmpty ? 0 : ctx.storage.count
                 return ArrowRecordBatch(
                     fields: fields, metadata: metadata, schemaID: schemaID, length: ctx.length, columns: columns,
-                    warnings: ctx.warnings)
+                    warnings: ctx.warnings, retainedByteCount: retained)
             case 1:
                 throw ArrowError(.malformed, offset: m.start, "second schema message in one IPC stream")
             default:
