@@ -34,11 +34,19 @@ public final class ArrowStreamReader {
     /// Cap on the number of values of one dictionary, summed over its delta batches.
     @exclusivity(unchecked) public var maxDictionaryLength = 1 << 32
 
-    private struct CacheEntry {
-        var bytes: [UInt8]
-        var masked: [Range<Int>]
-        var schema: ArrowSchema
-        var id: Int
+    /// A class: the entry of the previous message is taken for every message (one retain, not one per field).
+    private final class CacheEntry {
+        let bytes: [UInt8]
+        let masked: [Range<Int>]
+        let schema: ArrowSchema
+        let id: Int
+
+        init(bytes: [UInt8], masked: [Range<Int>], schema: ArrowSchema, id: Int) {
+            self.bytes = bytes
+            self.masked = masked
+            self.schema = schema
+            self.id = id
+        }
     }
     @exclusivity(unchecked) private var cache: [Int: [CacheEntry]] = [:]
     @exclusivity(unchecked) private var cachedCount = 0

@@ -31,12 +31,23 @@ public final class ChunkDecoder {
     @exclusivity(unchecked) private var internStrings = [String?](repeating: nil, count: ChunkDecoder.internSlots)
     @exclusivity(unchecked) private var internCount = 0
 
+    /// The layout of the previous chunk's schema (consecutive chunks usually share one): no look-up.
+    @exclusivity(unchecked) private var lastLayout: (schemaID: Int, layout: Layout)?
+
     /// Column roles derived from the schema fields (not the schema metadata), cached per schema id.
-    private struct Layout {
-        var rowIdColumn: Int
-        var timelines: [TimelineLayout]
-        var components: [ComponentLayout]
-        var warnings: [String]
+    /// A class: taking it from the cache for every chunk costs one retain, not one per array.
+    private final class Layout {
+        let rowIdColumn: Int
+        let timelines: [TimelineLayout]
+        let components: [ComponentLayout]
+        let warnings: [String]
+
+        init(rowIdColumn: Int, timelines: [TimelineLayout], components: [ComponentLayout], warnings: [String]) {
+            self.rowIdColumn = rowIdColumn
+            self.timelines = timelines
+            self.components = components
+            self.warnings = warnings
+        }
     }
 
     // Structs rather than tuples: copying a tuple of this size went through the runtime's generic
@@ -106,15 +117,18 @@ public final class ChunkDecoder {
             throw ChunkError("Arrow IPC: \(error.description)")
         }
         let layout: Layout
-        if let l = layouts[batch.schemaID] {
+        if let last = lastLayout, last.schemaID == batch.schemaID {
+            layout = last.layout
+        } else if let l = layouts[batch.schemaID] {
             layout = l
         } else {
             layout = try Self.layout(batch.fields)
             if layouts.count > 1024 { layouts.removeAll(keepingCapacity: true) }
             layouts[batch.schemaID] = layout
         }
+        lastLayout = (batch.schemaID, layout)
         let fields = batch.fields
-        var warnings = layout.warnings + batch.warnings
+        var warnings = layout.warnings.isEmpty ? batch.warnings : layout.warnings + batch.warnings
 
         // The schema metadata values the chunk needs are read straight from the message bytes in one
         // pass (nothing else is decoded): the path through the interning table, the id parsed from
