@@ -181,18 +181,27 @@ public final class ChunkDecoder {
 
         // Row ids: FixedSizeBinary(16), big-endian time then counter.
         let n = batch.length
-        let rowCol = batch.columns[layout.rowIdColumn]
-        guard rowCol.nullCount == 0 else {
-            throw ChunkError("column rerun.controls.RowId: \(rowCol.nullCount) null row ids")
+        // Read in place (copying the array would retain its objects).
+        let (rowIdNulls, rowIdValues) = batch.columns.withUnsafeBufferPointer { columns in
+            precondition(layout.rowIdColumn < columns.count, "row-id column outside the record batch")
+            let i = layout.rowIdColumn
+            return (columns[i].nullCount, columns[i].withUnsafeBuffers { values, _ in values })
+        }
+        guard rowIdNulls == 0 else {
+            throw ChunkError("column rerun.controls.RowId: \(rowIdNulls) null row ids")
         }
         // Sorted (the common case): the chunk reads its row ids from the column, no array is built.
-        let rowIdBytes = rowCol.withUnsafeBuffers { values, _ in values.baseAddress }
+        // FixedSizeBinary(16) was checked to hold 16 bytes per row when the batch was read; the
+        // buffer is checked once more here rather than per row.
+        guard rowIdValues.count >= 16 * n else {
+            throw ChunkError("column rerun.controls.RowId: \(rowIdValues.count) bytes for \(n) row ids")
+        }
+        let rowIdBytes = rowIdValues.baseAddress
         func rowId(_ r: Int) -> Tuid {
-            rowCol.withUnsafeBytes(at: r) { b in
-                Tuid(
-                    timeNs: UInt64(bigEndian: b.loadUnaligned(fromByteOffset: 0, as: UInt64.self)),
-                    inc: UInt64(bigEndian: b.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
-            }
+            // The storage stays alive: `batch` (which holds it) lives for the whole function.
+            Tuid(
+                timeNs: UInt64(bigEndian: rowIdValues.loadUnaligned(fromByteOffset: 16 * r, as: UInt64.self)),
+                inc: UInt64(bigEndian: rowIdValues.loadUnaligned(fromByteOffset: 16 * r + 8, as: UInt64.self)))
         }
         var sorted = true
         if n > 1 {
