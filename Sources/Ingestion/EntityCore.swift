@@ -331,7 +331,9 @@ final class EntityCore: @unchecked Sendable {
                 break
             }
             // Take every ready item in one lock acquisition: all slots free at once.
-            ring.takeAll(into: &batch)
+            // Newest first: popping yields the oldest first, and each message (and the read block
+            // its payload pins) is released as soon as it is handled, not when the whole batch is.
+            ring.takeAllNewestFirst(into: &batch)
             queuedHint.store(0, ordering: .relaxed)
             queuedBytes = 0
             let wakeProducers = producersWaiting > 0
@@ -340,9 +342,6 @@ final class EntityCore: @unchecked Sendable {
             if wakeProducers { input.broadcast(Self.notFull) }
             for task in wakeTasks { task.resume() }
 
-            // Oldest last, so each message (and the read block its payload pins) is released as
-            // soon as it is handled, not when the whole batch is; popping keeps the capacity.
-            batch.reverse()
             var discardedThrough: UInt64?
             // One clock reading per message: its end is the next one's start.
             var t0 = MonotonicClock.now()
