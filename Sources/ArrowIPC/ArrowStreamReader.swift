@@ -72,8 +72,21 @@ public final class ArrowStreamReader {
     ///   `.invalidData` for array data that contradicts its metadata (with the column path),
     ///   `.unsupported`, `.decompression` or `.tooLarge`.
     public func read(_ storage: ArrowStorage, validateFully: Bool = false) throws(ArrowError) -> ArrowRecordBatch {
+        try read(storage, validateFully: validateFully) { _, _ in }
+    }
+
+    /// ``read(_:validateFully:)`` that also lends `schemaMetadata` the UTF-8 bytes of each schema
+    /// metadata key and value, in order, while it checks them (the batch's
+    /// ``ArrowRecordBatch/forEachSchemaMetadataEntry(_:)`` without a second pass over the metadata).
+    ///
+    /// `schemaMetadata` runs before the record batch is read: it may have run when the read then
+    /// throws. The pointers must not escape it.
+    public func read(
+        _ storage: ArrowStorage, validateFully: Bool = false,
+        schemaMetadata: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Void
+    ) throws(ArrowError) -> ArrowRecordBatch {
         try storage.withUnsafeBytes { (buf) throws(ArrowError) -> ArrowRecordBatch in
-            try readStream(buf, storage: storage, validateFully: validateFully)
+            try readStream(buf, storage: storage, validateFully: validateFully, schemaMetadata: schemaMetadata)
         }
     }
 
@@ -138,7 +151,8 @@ public final class ArrowStreamReader {
     }
 
     private func readStream(
-        _ buf: UnsafeRawBufferPointer, storage: ArrowStorage, validateFully: Bool
+        _ buf: UnsafeRawBufferPointer, storage: ArrowStorage, validateFully: Bool,
+        schemaMetadata: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void
     ) throws(ArrowError) -> ArrowRecordBatch {
         guard let first = try message(buf, at: 0) else {
             throw ArrowError(.malformed, offset: 0, "IPC stream ends before its schema message")
@@ -148,7 +162,7 @@ public final class ArrowStreamReader {
                 .malformed, offset: 0, "first IPC message has header type \(first.headerType), expected 1 (Schema)")
         }
         let (fields, schemaID, schemaTable) = try cachedSchema(
-            UnsafeRawBufferPointer(rebasing: buf[first.metaRange]), first.table)
+            UnsafeRawBufferPointer(rebasing: buf[first.metaRange]), first.table, schemaMetadata: schemaMetadata)
         guard fields.count <= maxColumns else {
             throw ArrowError(
                 .tooLarge, offset: 0, "schema has \(fields.count) columns, above the cap of \(maxColumns)")
@@ -237,12 +251,13 @@ public final class ArrowStreamReader {
     /// - Note: sound as long as no other string of the schema shares its bytes with a metadata
     ///   value (flatbuffers "shared strings"); the Arrow writers (arrow-rs, Arrow C++) do not share.
     private func cachedSchema(
-        _ meta: UnsafeRawBufferPointer, _ t: FBTable
+        _ meta: UnsafeRawBufferPointer, _ t: FBTable,
+        schemaMetadata: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void
     ) throws(ArrowError) -> (fields: [ArrowField], id: Int, table: FBTable) {
         guard let schemaTable = try t.table(2) else {
             throw ArrowError(.malformed, offset: t.base, "schema message without its Schema table")
         }
-        try schemaTable.keyValueValueRanges(2, into: &scratchRanges)
+        try schemaTable.keyValueValueRanges(2, into: &scratchRanges, entry: schemaMetadata)
         // Ranges must be disjoint and ordered for the masked comparison below.
         var disjoint = true
         for k in scratchRanges.indices.dropFirst() where scratchRanges[k].lowerBound < scratchRanges[k - 1].upperBound {

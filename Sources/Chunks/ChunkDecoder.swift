@@ -110,9 +110,36 @@ public final class ChunkDecoder {
     public func decode(
         ipc storage: ArrowStorage, chunkIdHint: Tuid? = nil, isStaticHint: Bool? = nil
     ) throws(ChunkError) -> Chunk {
+        // The schema metadata values the chunk needs are read straight from the message bytes while
+        // the reader checks them (no second pass, nothing else decoded): the path through the
+        // interning table, the id parsed from its UTF-8. The first entry of a key counts, as in
+        // `ArrowSchema.metadata(_:)`.
+        var entityPath: String?
+        var legacyPath: String?
+        var idBytes: (parsed: Tuid?, seen: Bool) = (nil, false)
+        var legacyId: (parsed: Tuid?, seen: Bool) = (nil, false)
+        var versionKnown = true
+        var versionSeen = false
         let batch: ArrowRecordBatch
         do {
-            batch = try reader.read(storage, validateFully: validateFully)
+            batch = try reader.read(storage, validateFully: validateFully) { key, value in
+                if Self.equal(key, "rerun:entity_path") {
+                    if entityPath == nil { entityPath = intern(value) }
+                } else if Self.equal(key, "rerun:id") {
+                    if !idBytes.seen { idBytes = (Self.parseTuid(value), true) }
+                } else if Self.equal(key, "sorbet:version") {
+                    if !versionSeen {
+                        versionSeen = true
+                        versionKnown =
+                            value.count >= 4 && value[0] == UInt8(ascii: "0") && value[1] == UInt8(ascii: ".")
+                            && value[2] == UInt8(ascii: "1") && value[3] == UInt8(ascii: ".")
+                    }
+                } else if Self.equal(key, "rerun.entity_path") {
+                    if legacyPath == nil { legacyPath = intern(value) }
+                } else if Self.equal(key, "rerun.id") {
+                    if !legacyId.seen { legacyId = (Self.parseTuid(value), true) }
+                }
+            }
         } catch {
             throw ChunkError("Arrow IPC: \(error.description)")
         }
@@ -130,33 +157,6 @@ public final class ChunkDecoder {
         let fields = batch.fields
         var warnings = layout.warnings.isEmpty ? batch.warnings : layout.warnings + batch.warnings
 
-        // The schema metadata values the chunk needs are read straight from the message bytes in one
-        // pass (nothing else is decoded): the path through the interning table, the id parsed from
-        // its UTF-8. The first entry of a key counts, as in `ArrowSchema.metadata(_:)`.
-        var entityPath: String?
-        var legacyPath: String?
-        var idBytes: (parsed: Tuid?, seen: Bool) = (nil, false)
-        var legacyId: (parsed: Tuid?, seen: Bool) = (nil, false)
-        var versionKnown = true
-        var versionSeen = false
-        batch.forEachSchemaMetadataEntry { key, value in
-            if Self.equal(key, "rerun:entity_path") {
-                if entityPath == nil { entityPath = intern(value) }
-            } else if Self.equal(key, "rerun:id") {
-                if !idBytes.seen { idBytes = (Self.parseTuid(value), true) }
-            } else if Self.equal(key, "sorbet:version") {
-                if !versionSeen {
-                    versionSeen = true
-                    versionKnown =
-                        value.count >= 4 && value[0] == UInt8(ascii: "0") && value[1] == UInt8(ascii: ".")
-                        && value[2] == UInt8(ascii: "1") && value[3] == UInt8(ascii: ".")
-                }
-            } else if Self.equal(key, "rerun.entity_path") {
-                if legacyPath == nil { legacyPath = intern(value) }
-            } else if Self.equal(key, "rerun.id") {
-                if !legacyId.seen { legacyId = (Self.parseTuid(value), true) }
-            }
-        }
         guard let entityPath = entityPath ?? legacyPath else {
             throw ChunkError("schema has no rerun:entity_path metadata")
         }
