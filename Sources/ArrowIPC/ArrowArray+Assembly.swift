@@ -36,6 +36,7 @@ extension ArrowArray {
     /// Lends this array's own values and data buffers (not its children's) for the duration of `body`,
     /// for bulk copies; see the type's notes for what each buffer holds per type. Slot `i` of a
     /// fixed-width array of `w` bytes starts at `values[i * w]`.
+    @inlinable
     public func withUnsafeBuffers<R, E: Error>(
         _ body: (_ values: UnsafeRawBufferPointer, _ data: UnsafeRawBufferPointer) throws(E) -> R
     ) throws(E) -> R {

@@ -24,29 +24,41 @@ import Glibc
 ///   of the row count (validation scans offsets, type ids and indices once).
 public final class ArrowStreamReader {
     /// Cap on the total decompressed size of a compressed message body.
-    public var maxDecompressedBodySize = 1 << 31
+    @exclusivity(unchecked) public var maxDecompressedBodySize = 1 << 31
     /// Number of distinct schemas kept; the cache is cleared when full.
-    public var maxCachedSchemas = 512
+    @exclusivity(unchecked) public var maxCachedSchemas = 512
     /// Cap on the number of top-level fields (columns) of a schema.
-    public var maxColumns = 1 << 16
+    @exclusivity(unchecked) public var maxColumns = 1 << 16
     /// Cap on the row count of a record batch.
-    public var maxRows = 1 << 40
+    @exclusivity(unchecked) public var maxRows = 1 << 40
     /// Cap on the number of values of one dictionary, summed over its delta batches.
-    public var maxDictionaryLength = 1 << 32
+    @exclusivity(unchecked) public var maxDictionaryLength = 1 << 32
 
-    private struct CacheEntry {
-        var bytes: [UInt8]
-        var masked: [Range<Int>]
-        var schema: ArrowSchema
-        var id: Int
+    /// A class: the entry of the previous message is taken for every message (one retain, not one per field).
+    private final class CacheEntry {
+        let bytes: [UInt8]
+        let masked: [Range<Int>]
+        let schema: ArrowSchema
+        let id: Int
+
+        init(bytes: [UInt8], masked: [Range<Int>], schema: ArrowSchema, id: Int) {
+            self.bytes = bytes
+            self.masked = masked
+            self.schema = schema
+            self.id = id
+        }
     }
-    private var cache: [Int: [CacheEntry]] = [:]
-    private var cachedCount = 0
-    private var nextSchemaID = 0
-    private var scratchRanges: [Range<Int>] = []
-    private var loadScratch = LoadContext.Scratch()
+    @exclusivity(unchecked) private var cache: [Int: [CacheEntry]] = [:]
+    @exclusivity(unchecked) private var cachedCount = 0
+    @exclusivity(unchecked) private var nextSchemaID = 0
+    @exclusivity(unchecked) private var scratchRanges: [Range<Int>] = []
+    @exclusivity(unchecked) private var loadScratch = LoadContext.Scratch()
     /// The entry that matched (or was added for) the previous message.
-    private var lastEntry: CacheEntry?
+    @exclusivity(unchecked) private var lastEntry: CacheEntry?
+
+    // The stored properties skip the runtime's dynamic exclusivity checks (several per message in the
+    // small-chunk profile): a reader is used by one thread at a time, and no method lends one of
+    // them `inout` to code that could reach the reader again.
 
     /// Creates a reader with an empty schema cache.
     public init() {}
@@ -60,8 +72,21 @@ public final class ArrowStreamReader {
     ///   `.invalidData` for array data that contradicts its metadata (with the column path),
     ///   `.unsupported`, `.decompression` or `.tooLarge`.
     public func read(_ storage: ArrowStorage, validateFully: Bool = false) throws(ArrowError) -> ArrowRecordBatch {
+        try read(storage, validateFully: validateFully) { _, _ in }
+    }
+
+    /// ``read(_:validateFully:)`` that also lends `schemaMetadata` the UTF-8 bytes of each schema
+    /// metadata key and value, in order, while it checks them (the batch's
+    /// ``ArrowRecordBatch/forEachSchemaMetadataEntry(_:)`` without a second pass over the metadata).
+    ///
+    /// `schemaMetadata` runs before the record batch is read: it may have run when the read then
+    /// throws. The pointers must not escape it.
+    public func read(
+        _ storage: ArrowStorage, validateFully: Bool = false,
+        schemaMetadata: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Void
+    ) throws(ArrowError) -> ArrowRecordBatch {
         try storage.withUnsafeBytes { (buf) throws(ArrowError) -> ArrowRecordBatch in
-            try readStream(buf, storage: storage, validateFully: validateFully)
+            try readStream(buf, storage: storage, validateFully: validateFully, schemaMetadata: schemaMetadata)
         }
     }
 
@@ -126,7 +151,8 @@ public final class ArrowStreamReader {
     }
 
     private func readStream(
-        _ buf: UnsafeRawBufferPointer, storage: ArrowStorage, validateFully: Bool
+        _ buf: UnsafeRawBufferPointer, storage: ArrowStorage, validateFully: Bool,
+        schemaMetadata: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void
     ) throws(ArrowError) -> ArrowRecordBatch {
         guard let first = try message(buf, at: 0) else {
             throw ArrowError(.malformed, offset: 0, "IPC stream ends before its schema message")
@@ -136,7 +162,7 @@ public final class ArrowStreamReader {
                 .malformed, offset: 0, "first IPC message has header type \(first.headerType), expected 1 (Schema)")
         }
         let (fields, schemaID, schemaTable) = try cachedSchema(
-            UnsafeRawBufferPointer(rebasing: buf[first.metaRange]), first.table)
+            UnsafeRawBufferPointer(rebasing: buf[first.metaRange]), first.table, schemaMetadata: schemaMetadata)
         guard fields.count <= maxColumns else {
             throw ArrowError(
                 .tooLarge, offset: 0, "schema has \(fields.count) columns, above the cap of \(maxColumns)")
@@ -184,9 +210,12 @@ public final class ArrowStreamReader {
                     ctx.storage === storage
                     ? .encoded(storage: storage, meta: first.metaRange, table: schemaTable.pos)
                     : .decoded(try schemaTable.keyValues(2))
+                // Without dictionaries every array points into `ctx.storage` (the stream, or the
+                // decompressed body): the retained bytes are known without visiting the arrays.
+                let retained = !dictionaries.isEmpty ? -1 : columns.isEmpty ? 0 : ctx.storage.count
                 return ArrowRecordBatch(
                     fields: fields, metadata: metadata, schemaID: schemaID, length: ctx.length, columns: columns,
-                    warnings: ctx.warnings)
+                    warnings: ctx.warnings, retainedByteCount: retained)
             case 1:
                 throw ArrowError(.malformed, offset: m.start, "second schema message in one IPC stream")
             default:
@@ -222,12 +251,13 @@ public final class ArrowStreamReader {
     /// - Note: sound as long as no other string of the schema shares its bytes with a metadata
     ///   value (flatbuffers "shared strings"); the Arrow writers (arrow-rs, Arrow C++) do not share.
     private func cachedSchema(
-        _ meta: UnsafeRawBufferPointer, _ t: FBTable
+        _ meta: UnsafeRawBufferPointer, _ t: FBTable,
+        schemaMetadata: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void
     ) throws(ArrowError) -> (fields: [ArrowField], id: Int, table: FBTable) {
         guard let schemaTable = try t.table(2) else {
             throw ArrowError(.malformed, offset: t.base, "schema message without its Schema table")
         }
-        try schemaTable.keyValueValueRanges(2, into: &scratchRanges)
+        try schemaTable.keyValueValueRanges(2, into: &scratchRanges, entry: schemaMetadata)
         // Ranges must be disjoint and ordered for the masked comparison below.
         var disjoint = true
         for k in scratchRanges.indices.dropFirst() where scratchRanges[k].lowerBound < scratchRanges[k - 1].upperBound {

@@ -209,15 +209,30 @@ struct FBTable {
 
     /// Checks every key and value string of a `[KeyValue]` vector (bounds and UTF-8, as ``keyValues(_:)``
     /// would) without building strings, and appends to `out` the byte ranges (in `buf`) of the value
-    /// strings, length prefix included, in ascending order.
-    func keyValueValueRanges(_ slot: Int, into out: inout [Range<Int>]) throws(ArrowError) {
+    /// strings, length prefix included, in ascending order. Calls `entry` with the bytes of each
+    /// checked key and value in vector order (an absent key or value is empty), so a caller can read
+    /// the metadata in the same pass.
+    func keyValueValueRanges(
+        _ slot: Int, into out: inout [Range<Int>],
+        entry: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Void
+    ) throws(ArrowError) {
         out.removeAll(keepingCapacity: true)
+        let empty = UnsafeRawBufferPointer(start: buf.baseAddress, count: 0)
         try forEachTable(slot) { (kv) throws(ArrowError) in
-            if let p = try kv.fieldPos(0, size: 4) { try checkUTF8(try stringBytes(at: p)) }
-            guard let p = try kv.fieldPos(1, size: 4) else { return }
+            var key = empty
+            if let p = try kv.fieldPos(0, size: 4) {
+                let r = try stringBytes(at: p)
+                try checkUTF8(r)
+                key = UnsafeRawBufferPointer(rebasing: buf[r])
+            }
+            guard let p = try kv.fieldPos(1, size: 4) else {
+                entry(key, empty)
+                return
+            }
             let r = try stringBytes(at: p)
             try checkUTF8(r)
             out.append((r.lowerBound - 4)..<r.upperBound)
+            entry(key, UnsafeRawBufferPointer(rebasing: buf[r]))
         }
         var ordered = true
         for k in out.indices.dropFirst() where out[k].lowerBound < out[k - 1].lowerBound { ordered = false }

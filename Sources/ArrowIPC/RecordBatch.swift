@@ -19,10 +19,14 @@ public struct ArrowRecordBatch: Sendable {
     /// Columns whose type is not decoded (kept raw), as warnings: `name: type`.
     public let warnings: [String]
     let metadata: SchemaMetadataSource
+    /// ``retainedByteCount`` when the batch's maker knew it (a reader knows the storages it used),
+    /// else -1: computed by walking the columns.
+    let knownRetainedByteCount: Int
 
+    /// `retainedByteCount`: see ``knownRetainedByteCount``; must equal what walking the columns gives.
     init(
         fields: [ArrowField], metadata: SchemaMetadataSource, schemaID: Int, length: Int, columns: [ArrowArray],
-        warnings: [String]
+        warnings: [String], retainedByteCount: Int = -1
     ) {
         self.fields = fields
         self.metadata = metadata
@@ -30,6 +34,7 @@ public struct ArrowRecordBatch: Sendable {
         self.length = length
         self.columns = columns
         self.warnings = warnings
+        self.knownRetainedByteCount = retainedByteCount
     }
 
     /// Schema-level `custom_metadata` in order (decoded from the message bytes on every access).
@@ -130,8 +135,14 @@ extension ArrowRecordBatch {
     ///
     /// This is what dropping the batch can give back, unlike ``ArrowArray/bufferBytes``, which only
     /// counts the buffers the arrays use (for a tiny message the schema alone is about half of it).
-    /// - Complexity: O(arrays); allocates only when the columns use more than one storage.
+    /// - Complexity: O(1) for a batch read by ``ArrowStreamReader`` without dictionaries (the reader
+    ///   records it); otherwise O(arrays), allocating only when the columns use more than one storage.
     public var retainedByteCount: Int {
+        knownRetainedByteCount >= 0 ? knownRetainedByteCount : walkedRetainedByteCount
+    }
+
+    /// ``retainedByteCount`` found by visiting every array (what a recorded count must equal).
+    var walkedRetainedByteCount: Int {
         var first: ObjectIdentifier?
         var others: [ObjectIdentifier] = []
         var total = 0

@@ -39,9 +39,13 @@ public struct Chunk: Sendable {
         init(
             id: Tuid, entityPath: String, numRows: Int, isStatic: Bool, rowIds: [Tuid]?,
             rowIdBytes: UnsafeRawPointer?, timelines: [Timeline], components: [ComponentColumn],
-            schemaMetadata: [KeyValue]?, recordBatch: ArrowRecordBatch, wasResorted: Bool, warnings: [String]
+            schemaMetadata: [KeyValue]?, recordBatch: consuming ArrowRecordBatch, wasResorted: Bool, warnings: [String]
         ) {
+            // `consuming`: the batch moves in (a copy retains each of its arrays and objects).
             precondition(rowIds != nil || rowIdBytes != nil || numRows == 0, "a chunk with rows needs its row ids")
+            self.byteSize = Chunk.byteSize(
+                recordBatch: recordBatch, numRows: numRows, wasResorted: wasResorted, timelines: timelines.count,
+                components: components.count)
             self.id = id
             self.entityPath = entityPath
             self.numRows = numRows
@@ -54,9 +58,6 @@ public struct Chunk: Sendable {
             self.recordBatch = recordBatch
             self.wasResorted = wasResorted
             self.warnings = warnings
-            self.byteSize = Chunk.byteSize(
-                recordBatch: recordBatch, numRows: numRows, wasResorted: wasResorted, timelines: timelines.count,
-                components: components.count)
         }
 
         @inlinable
@@ -101,7 +102,7 @@ public struct Chunk: Sendable {
     init(
         id: Tuid, entityPath: String, numRows: Int, isStatic: Bool, rowIds: [Tuid]?,
         rowIdBytes: UnsafeRawPointer? = nil, timelines: [Timeline], components: [ComponentColumn],
-        schemaMetadata: [KeyValue]?, recordBatch: ArrowRecordBatch, wasResorted: Bool, warnings: [String]
+        schemaMetadata: [KeyValue]?, recordBatch: consuming ArrowRecordBatch, wasResorted: Bool, warnings: [String]
     ) {
         storage = Storage(
             id: id, entityPath: entityPath, numRows: numRows, isStatic: isStatic, rowIds: rowIds,

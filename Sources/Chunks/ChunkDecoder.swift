@@ -15,24 +15,39 @@ import RRD
 /// print(chunk.entityPath, chunk.numRows)
 /// ```
 public final class ChunkDecoder {
+    // The stored properties skip the runtime's dynamic exclusivity checks (`@exclusivity(unchecked)`,
+    // several per chunk in the small-chunk profile): a decoder is used by one thread at a time and no
+    // method lends one of them `inout` to code that could reach the decoder again.
+
     /// Cap on an `ArrowMsg`'s declared uncompressed size.
-    public var maxPayloadSize: UInt64 = 1 << 31
+    @exclusivity(unchecked) public var maxPayloadSize: UInt64 = 1 << 31
     /// Check every string value's UTF-8 too (``ArrowStreamReader/read(_:validateFully:)``).
-    public var validateFully = false
+    @exclusivity(unchecked) public var validateFully = false
 
     private let reader = ArrowStreamReader()
-    private var layouts: [Int: Layout] = [:]
+    @exclusivity(unchecked) private var layouts: [Int: Layout] = [:]
     /// Entity paths seen (``intern(_:)``): hashes (0: empty slot) and strings.
-    private var internHashes = [UInt64](repeating: 0, count: ChunkDecoder.internSlots)
-    private var internStrings = [String?](repeating: nil, count: ChunkDecoder.internSlots)
-    private var internCount = 0
+    @exclusivity(unchecked) private var internHashes = [UInt64](repeating: 0, count: ChunkDecoder.internSlots)
+    @exclusivity(unchecked) private var internStrings = [String?](repeating: nil, count: ChunkDecoder.internSlots)
+    @exclusivity(unchecked) private var internCount = 0
+
+    /// The layout of the previous chunk's schema (consecutive chunks usually share one): no look-up.
+    @exclusivity(unchecked) private var lastLayout: (schemaID: Int, layout: Layout)?
 
     /// Column roles derived from the schema fields (not the schema metadata), cached per schema id.
-    private struct Layout {
-        var rowIdColumn: Int
-        var timelines: [TimelineLayout]
-        var components: [ComponentLayout]
-        var warnings: [String]
+    /// A class: taking it from the cache for every chunk costs one retain, not one per array.
+    private final class Layout {
+        let rowIdColumn: Int
+        let timelines: [TimelineLayout]
+        let components: [ComponentLayout]
+        let warnings: [String]
+
+        init(rowIdColumn: Int, timelines: [TimelineLayout], components: [ComponentLayout], warnings: [String]) {
+            self.rowIdColumn = rowIdColumn
+            self.timelines = timelines
+            self.components = components
+            self.warnings = warnings
+        }
     }
 
     // Structs rather than tuples: copying a tuple of this size went through the runtime's generic
@@ -95,50 +110,53 @@ public final class ChunkDecoder {
     public func decode(
         ipc storage: ArrowStorage, chunkIdHint: Tuid? = nil, isStaticHint: Bool? = nil
     ) throws(ChunkError) -> Chunk {
-        let batch: ArrowRecordBatch
-        do {
-            batch = try reader.read(storage, validateFully: validateFully)
-        } catch {
-            throw ChunkError("Arrow IPC: \(error.description)")
-        }
-        let layout: Layout
-        if let l = layouts[batch.schemaID] {
-            layout = l
-        } else {
-            layout = try Self.layout(batch.fields)
-            if layouts.count > 1024 { layouts.removeAll(keepingCapacity: true) }
-            layouts[batch.schemaID] = layout
-        }
-        let fields = batch.fields
-        var warnings = layout.warnings + batch.warnings
-
-        // The schema metadata values the chunk needs are read straight from the message bytes in one
-        // pass (nothing else is decoded): the path through the interning table, the id parsed from
-        // its UTF-8. The first entry of a key counts, as in `ArrowSchema.metadata(_:)`.
+        // The schema metadata values the chunk needs are read straight from the message bytes while
+        // the reader checks them (no second pass, nothing else decoded): the path through the
+        // interning table, the id parsed from its UTF-8. The first entry of a key counts, as in
+        // `ArrowSchema.metadata(_:)`.
         var entityPath: String?
         var legacyPath: String?
         var idBytes: (parsed: Tuid?, seen: Bool) = (nil, false)
         var legacyId: (parsed: Tuid?, seen: Bool) = (nil, false)
         var versionKnown = true
         var versionSeen = false
-        batch.forEachSchemaMetadataEntry { key, value in
-            if Self.equal(key, "rerun:entity_path") {
-                if entityPath == nil { entityPath = intern(value) }
-            } else if Self.equal(key, "rerun:id") {
-                if !idBytes.seen { idBytes = (Self.parseTuid(value), true) }
-            } else if Self.equal(key, "sorbet:version") {
-                if !versionSeen {
-                    versionSeen = true
-                    versionKnown =
-                        value.count >= 4 && value[0] == UInt8(ascii: "0") && value[1] == UInt8(ascii: ".")
-                        && value[2] == UInt8(ascii: "1") && value[3] == UInt8(ascii: ".")
+        let batch: ArrowRecordBatch
+        do {
+            batch = try reader.read(storage, validateFully: validateFully) { key, value in
+                if Self.equal(key, "rerun:entity_path") {
+                    if entityPath == nil { entityPath = intern(value) }
+                } else if Self.equal(key, "rerun:id") {
+                    if !idBytes.seen { idBytes = (Self.parseTuid(value), true) }
+                } else if Self.equal(key, "sorbet:version") {
+                    if !versionSeen {
+                        versionSeen = true
+                        versionKnown =
+                            value.count >= 4 && value[0] == UInt8(ascii: "0") && value[1] == UInt8(ascii: ".")
+                            && value[2] == UInt8(ascii: "1") && value[3] == UInt8(ascii: ".")
+                    }
+                } else if Self.equal(key, "rerun.entity_path") {
+                    if legacyPath == nil { legacyPath = intern(value) }
+                } else if Self.equal(key, "rerun.id") {
+                    if !legacyId.seen { legacyId = (Self.parseTuid(value), true) }
                 }
-            } else if Self.equal(key, "rerun.entity_path") {
-                if legacyPath == nil { legacyPath = intern(value) }
-            } else if Self.equal(key, "rerun.id") {
-                if !legacyId.seen { legacyId = (Self.parseTuid(value), true) }
             }
+        } catch {
+            throw ChunkError("Arrow IPC: \(error.description)")
         }
+        let layout: Layout
+        if let last = lastLayout, last.schemaID == batch.schemaID {
+            layout = last.layout
+        } else if let l = layouts[batch.schemaID] {
+            layout = l
+        } else {
+            layout = try Self.layout(batch.fields)
+            if layouts.count > 1024 { layouts.removeAll(keepingCapacity: true) }
+            layouts[batch.schemaID] = layout
+        }
+        lastLayout = (batch.schemaID, layout)
+        let fields = batch.fields
+        var warnings = layout.warnings.isEmpty ? batch.warnings : layout.warnings + batch.warnings
+
         guard let entityPath = entityPath ?? legacyPath else {
             throw ChunkError("schema has no rerun:entity_path metadata")
         }
@@ -163,18 +181,27 @@ public final class ChunkDecoder {
 
         // Row ids: FixedSizeBinary(16), big-endian time then counter.
         let n = batch.length
-        let rowCol = batch.columns[layout.rowIdColumn]
-        guard rowCol.nullCount == 0 else {
-            throw ChunkError("column rerun.controls.RowId: \(rowCol.nullCount) null row ids")
+        // Read in place (copying the array would retain its objects).
+        let (rowIdNulls, rowIdValues) = batch.columns.withUnsafeBufferPointer { columns in
+            precondition(layout.rowIdColumn < columns.count, "row-id column outside the record batch")
+            let i = layout.rowIdColumn
+            return (columns[i].nullCount, columns[i].withUnsafeBuffers { values, _ in values })
+        }
+        guard rowIdNulls == 0 else {
+            throw ChunkError("column rerun.controls.RowId: \(rowIdNulls) null row ids")
         }
         // Sorted (the common case): the chunk reads its row ids from the column, no array is built.
-        let rowIdBytes = rowCol.withUnsafeBuffers { values, _ in values.baseAddress }
+        // FixedSizeBinary(16) was checked to hold 16 bytes per row when the batch was read; the
+        // buffer is checked once more here rather than per row.
+        guard rowIdValues.count >= 16 * n else {
+            throw ChunkError("column rerun.controls.RowId: \(rowIdValues.count) bytes for \(n) row ids")
+        }
+        let rowIdBytes = rowIdValues.baseAddress
         func rowId(_ r: Int) -> Tuid {
-            rowCol.withUnsafeBytes(at: r) { b in
-                Tuid(
-                    timeNs: UInt64(bigEndian: b.loadUnaligned(fromByteOffset: 0, as: UInt64.self)),
-                    inc: UInt64(bigEndian: b.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
-            }
+            // The storage stays alive: `batch` (which holds it) lives for the whole function.
+            Tuid(
+                timeNs: UInt64(bigEndian: rowIdValues.loadUnaligned(fromByteOffset: 16 * r, as: UInt64.self)),
+                inc: UInt64(bigEndian: rowIdValues.loadUnaligned(fromByteOffset: 16 * r + 8, as: UInt64.self)))
         }
         var sorted = true
         if n > 1 {
@@ -243,23 +270,37 @@ public final class ChunkDecoder {
     static func parseTuid(_ u: UnsafeRawBufferPointer) -> Tuid? {
         var start = 0
         if u.count == 38 { start = 6 } else if u.count == 36 { start = 4 } else if u.count != 32 { return nil }
-        func hex(_ from: Int) -> UInt64? {
-            var v: UInt64 = 0
-            for k in from..<(from + 16) {
-                let c = u[k]
-                let d: UInt8
-                switch c {
-                case UInt8(ascii: "0")...UInt8(ascii: "9"): d = c - UInt8(ascii: "0")
-                case UInt8(ascii: "a")...UInt8(ascii: "f"): d = c - UInt8(ascii: "a") + 10
-                case UInt8(ascii: "A")...UInt8(ascii: "F"): d = c - UInt8(ascii: "A") + 10
-                default: return nil
-                }
-                v = v << 4 | UInt64(d)
-            }
-            return v
-        }
-        guard let hi = hex(start), let lo = hex(start + 16) else { return nil }
-        return Tuid(timeNs: hi, inc: lo)
+        guard let a = hex8(u.loadUnaligned(fromByteOffset: start, as: UInt64.self)),
+            let b = hex8(u.loadUnaligned(fromByteOffset: start + 8, as: UInt64.self)),
+            let c = hex8(u.loadUnaligned(fromByteOffset: start + 16, as: UInt64.self)),
+            let d = hex8(u.loadUnaligned(fromByteOffset: start + 24, as: UInt64.self))
+        else { return nil }
+        return Tuid(timeNs: a << 32 | b, inc: c << 32 | d)
+    }
+
+    /// The value of 8 hex digits (either case; the first one most significant), given as the 8
+    /// bytes loaded from memory (so, little-endian: the first digit in the low byte); nil when a
+    /// byte is not a hex digit. Eight bytes at a time instead of a branch per digit (the digit loop
+    /// showed in the small-chunk profile).
+    @inline(__always)
+    static func hex8(_ raw: UInt64) -> UInt64? {
+        let x = UInt64(littleEndian: raw)
+        let high: UInt64 = 0x8080_8080_8080_8080
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        guard x & high == 0 else { return nil }
+        // For bytes below 0x80 (no carry leaves a byte): bit 7 of `x + (0x80 - c)` is set iff byte >= c.
+        func atLeast(_ v: UInt64, _ c: UInt64) -> UInt64 { (v &+ (0x80 &- c) &* ones) & high }
+        let digit = atLeast(x, 0x30) & ~atLeast(x, 0x3A)
+        let lower = x | 0x2020_2020_2020_2020  // A-F -> a-f
+        let letter = atLeast(lower, 0x61) & ~atLeast(lower, 0x67)
+        guard digit | letter == high else { return nil }
+        // Nibble per byte: the low 4 bits, plus 9 for a letter ('a' = 0x61 -> 1 + 9).
+        var n = (x & 0x0F0F_0F0F_0F0F_0F0F) &+ (letter >> 7) &* 9
+        n = n.byteSwapped  // the first digit in the high byte
+        n = (n | n >> 4) & 0x00FF_00FF_00FF_00FF
+        n = (n | n >> 8) & 0x0000_FFFF_0000_FFFF
+        n = (n | n >> 16) & 0x0000_0000_FFFF_FFFF
+        return n
     }
 
     /// The string of these UTF-8 bytes (checked valid when the batch was read), shared with earlier
@@ -267,8 +308,7 @@ public final class ChunkDecoder {
     /// chunks allocate no string for theirs. An open-addressing table keyed by a cheap hash of the
     /// bytes (confirmed by comparing them), emptied when three quarters full.
     private func intern(_ bytes: UnsafeRawBufferPointer) -> String {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        var h = BytesHash.hash(bytes)
         h |= 1  // 0 marks an empty slot
         let mask = Self.internSlots - 1
         var i = Int(truncatingIfNeeded: h ^ (h >> 29)) & mask
@@ -292,6 +332,29 @@ public final class ChunkDecoder {
     }
 
     private static let internSlots = 4096
+
+    /// A multiplicative hash of bytes, 8 at a time (the entity path is hashed for every chunk).
+    private enum BytesHash {
+        @inline(__always)
+        static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
+            var h: UInt64 = 0xcbf2_9ce4_8422_2325 ^ UInt64(bytes.count)
+            var i = 0
+            while i + 8 <= bytes.count {
+                h = (h ^ bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* 0x9E37_79B9_7F4A_7C15
+                h ^= h >> 29
+                i += 8
+            }
+            var tail: UInt64 = 0
+            var shift: UInt64 = 0
+            while i < bytes.count {
+                tail |= UInt64(bytes[i]) << shift
+                shift += 8
+                i += 1
+            }
+            h = (h ^ tail) &* 0x9E37_79B9_7F4A_7C15
+            return h ^ (h >> 29)
+        }
+    }
 
     private static func equal(_ bytes: UnsafeRawBufferPointer, _ s: StaticString) -> Bool {
         bytes.count == s.utf8CodeUnitCount && memcmp(bytes.baseAddress!, s.utf8Start, bytes.count) == 0

@@ -20,8 +20,9 @@ public struct ComponentColumn: Sendable {
 
     init(
         name: String, archetype: String?, component: String, componentType: String?, arrowType: String,
-        column: ArrowArray, rowOrder: [Int32]?
+        column: consuming ArrowArray, rowOrder: [Int32]?
     ) {
+        // `consuming`: the caller's copy of the column moves in (a copy retains several objects).
         self.name = name
         self.archetype = archetype
         self.component = component

@@ -29,29 +29,44 @@ public struct Timeline: Sendable {
     public let range: ClosedRange<Int64>?
 
     init(
-        name: String, columnName: String, kind: TimelineKind, arrowType: String, column: ArrowArray, rowOrder: [Int32]?
+        name: String, columnName: String, kind: TimelineKind, arrowType: String, column: consuming ArrowArray,
+        rowOrder: [Int32]?
     ) {
+        // `consuming`: the caller's copy of the column moves in (a copy retains several objects).
         self.name = name
         self.columnName = columnName
         self.kind = kind
         self.arrowType = arrowType
-        self.column = column
         self.rowOrder = rowOrder
-        var sorted = true
-        var lo = Int64.max
-        var hi = Int64.min
-        var prev = Int64.min
         let n = column.length
-        for r in 0..<n {
-            let p = rowOrder.map { Int($0[r]) } ?? r
-            let t = column.value(at: p, as: Int64.self)
-            if t < prev { sorted = false }
-            prev = t
-            lo = Swift.min(lo, t)
-            hi = Swift.max(hi, t)
+        // One pass over the values buffer (8 bytes per slot: every timeline type is 64-bit), checked
+        // once instead of per row as `value(at:)` would. The state lives inside the closure: captured
+        // `var`s would be boxed and access-checked.
+        let (sorted, lo, hi) = column.withUnsafeBuffers { values, _ -> (Bool, Int64, Int64) in
+            precondition(values.count >= 8 * n, "timeline column \(columnName) is shorter than its \(n) rows")
+            var sorted = true
+            var lo = Int64.max
+            var hi = Int64.min
+            var prev = Int64.min
+            for r in 0..<n {
+                let p: Int
+                if let rowOrder {
+                    p = Int(rowOrder[r])
+                    precondition(p >= 0 && p < n, "row order entry \(p) out of 0..<\(n)")
+                } else {
+                    p = r
+                }
+                let t = values.loadUnaligned(fromByteOffset: 8 * p, as: Int64.self)
+                if t < prev { sorted = false }
+                prev = t
+                lo = Swift.min(lo, t)
+                hi = Swift.max(hi, t)
+            }
+            return (sorted, lo, hi)
         }
         isSorted = sorted
         range = n > 0 ? lo...hi : nil
+        self.column = column
     }
 
     /// The time of row `row` (RowId order), in sequence units or nanoseconds.

@@ -20,7 +20,9 @@ enum AdmissionWait {
 final class EntityCore: @unchecked Sendable {
     // @unchecked: every mutable field is guarded as its comment says: `input` (the input
     // ConditionLock), `output` (the output ConditionLock), or "worker" (touched only by the worker
-    // thread, or in the synchronous build only with `processLock` held).
+    // thread, or in the synchronous build only with `processLock` held). Since that guarding
+    // already makes each access exclusive, the mutable fields skip the runtime's dynamic
+    // exclusivity checks (`@exclusivity(unchecked)`: several per message in the small-chunk profile).
 
     let storeId: StoreId
     let configuration: IngestConfiguration
@@ -38,31 +40,31 @@ final class EntityCore: @unchecked Sendable {
     static let notEmpty = 0
     static let notFull = 1
     /// guarded by `input`
-    var ring: InputRing
+    @exclusivity(unchecked) var ring: InputRing
     /// guarded by `input`: payload bytes in `ring`.
-    var queuedBytes = 0
+    @exclusivity(unchecked) var queuedBytes = 0
     /// guarded by `input`: the next admission number.
-    var nextSequence: UInt64 = 0
+    @exclusivity(unchecked) var nextSequence: UInt64 = 0
     /// guarded by `input`: no more admissions.
-    var closed = false
+    @exclusivity(unchecked) var closed = false
     /// guarded by `input`
-    var workerWaiting = false
+    @exclusivity(unchecked) var workerWaiting = false
     /// guarded by `input`: threads blocked on a full queue.
-    var producersWaiting = 0
+    @exclusivity(unchecked) var producersWaiting = 0
     /// guarded by `input`: tasks suspended in ``admitAsync(_:source:offset:)`` until room frees.
-    var roomWaiters: [CheckedContinuation<Void, Never>] = []
+    @exclusivity(unchecked) var roomWaiters: [CheckedContinuation<Void, Never>] = []
     /// guarded by `input`: bytes in, queue high-water mark, time producers spent blocked.
-    var inputCounters = StoreStatistics.InputCounters()
+    @exclusivity(unchecked) var inputCounters = StoreStatistics.InputCounters()
     #if !SYNCHRONOUS_INGESTION
     /// guarded by `input` (creation); `joined` by `joinLock`.
-    var thread: WorkerThread?
+    @exclusivity(unchecked) var thread: WorkerThread?
     /// guarded by `input`: a worker thread runs (set when started, cleared as it exits).
-    var workerAlive = false
+    @exclusivity(unchecked) var workerAlive = false
     /// guarded by `input`: a worker that exited while idle, joined by the next start or shutdown
     /// (it takes no lock after leaving, so joining it never waits for anything but its return).
-    var exitedThread: WorkerThread?
+    @exclusivity(unchecked) var exitedThread: WorkerThread?
     /// guarded by `input`: the worker exits as soon as the queue is empty (``releaseWorkerWhenIdle()``).
-    var releaseWhenEmpty = false
+    @exclusivity(unchecked) var releaseWhenEmpty = false
     let joinLock = ConditionLock()
     #endif
     /// Set by a discarding shutdown; the worker drops what it has not processed yet.
@@ -76,7 +78,7 @@ final class EntityCore: @unchecked Sendable {
     static let spinBeforeSleepNanoseconds: UInt64 = 50_000
 
     /// worker (synchronous build: guarded by `processLock`)
-    var processor: Processor
+    @exclusivity(unchecked) var processor: Processor
     #if SYNCHRONOUS_INGESTION
     /// Serializes inline processing in the synchronous build.
     let processLock = ConditionLock()
@@ -88,22 +90,22 @@ final class EntityCore: @unchecked Sendable {
     let output = ConditionLock(conditions: 1)
     static let progress = 0
     /// guarded by `output`
-    var outputs = Deque<IngestOutput>()
+    @exclusivity(unchecked) var outputs = Deque<IngestOutput>()
     /// guarded by `output`: bytes the ready outputs keep alive.
-    var outputBytes = 0
+    @exclusivity(unchecked) var outputBytes = 0
     /// guarded by `output`: every message with a smaller sequence number has been handled
     /// (its output published, or discarded).
-    var handledThrough: UInt64 = 0
+    @exclusivity(unchecked) var handledThrough: UInt64 = 0
     /// guarded by `output`
-    var flushWaiters = 0
+    @exclusivity(unchecked) var flushWaiters = 0
     /// guarded by `output`
-    var counters = StoreStatistics.Counters()
+    @exclusivity(unchecked) var counters = StoreStatistics.Counters()
     /// guarded by `output`: submit-to-output latencies.
-    var latency = LatencyHistogram()
+    @exclusivity(unchecked) var latency = LatencyHistogram()
     /// guarded by `output`: the info of the latest `SetStoreInfo` that came out.
-    var storeInfo: SetStoreInfo?
+    @exclusivity(unchecked) var storeInfo: SetStoreInfo?
     /// guarded by `output`: the store is shut down and every admitted message was handled.
-    var outputEnded = false
+    @exclusivity(unchecked) var outputEnded = false
     /// Wakes tasks iterating ``EntityDb/outputs``.
     let outputSignal = OutputSignal()
     /// Wakes tasks iterating the owning hub's ``StoreHub/outputs``.
@@ -332,7 +334,9 @@ final class EntityCore: @unchecked Sendable {
                 break
             }
             // Take every ready item in one lock acquisition: all slots free at once.
-            ring.takeAll(into: &batch)
+            // Newest first: popping yields the oldest first, and each message (and the read block
+            // its payload pins) is released as soon as it is handled, not when the whole batch is.
+            ring.takeAllNewestFirst(into: &batch)
             queuedHint.store(0, ordering: .relaxed)
             queuedBytes = 0
             let wakeProducers = producersWaiting > 0
@@ -341,9 +345,6 @@ final class EntityCore: @unchecked Sendable {
             if wakeProducers { input.broadcast(Self.notFull) }
             for task in wakeTasks { task.resume() }
 
-            // Oldest last, so each message (and the read block its payload pins) is released as
-            // soon as it is handled, not when the whole batch is; popping keeps the capacity.
-            batch.reverse()
             var discardedThrough: UInt64?
             // One clock reading per message: its end is the next one's start.
             var t0 = MonotonicClock.now()

@@ -88,4 +88,17 @@ struct InputRing: ~Copyable {
         }
         head = 0
     }
+
+    /// Moves every item, newest first, to the end of `batch` (so that popping `batch` yields the
+    /// oldest first, without reversing it afterwards).
+    mutating func takeAllNewestFirst(into batch: inout [PendingMessage]) {
+        batch.reserveCapacity(batch.count + count)
+        while count > 0 {
+            count -= 1
+            var i = head + count
+            if i >= allocated { i -= allocated }
+            batch.append((storage + i).move())
+        }
+        head = 0
+    }
 }

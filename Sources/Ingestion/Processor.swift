@@ -48,6 +48,7 @@ struct Processor {
     mutating func process(_ item: PendingMessage, counts: inout ProcessedCounts) -> IngestOutput {
         let event: IngestEvent
         var wasEmpty = false
+        var accountedBytes = 0
         switch item.message {
         case .setStoreInfo(let info):
             storeInfo = info
@@ -73,6 +74,10 @@ struct Processor {
                     counts.insertNanoseconds = MonotonicClock.now() &- t0
                     insertChunk?(storeId, chunk)
                     event = .chunk(chunk)
+                    // A decoded chunk's columns are views over its decompressed payload, which it keeps
+                    // alive: the declared uncompressed size is what it costs (and free to read, unlike
+                    // summing buffers).
+                    accountedBytes = Int(clamping: msg.uncompressedSize)
                 } catch {
                     counts.insertNanoseconds = MonotonicClock.now() &- t0
                     counts.decodeError = true
@@ -99,11 +104,7 @@ struct Processor {
         var out = IngestOutput(
             event: event, sequence: item.sequence, source: item.source, offset: item.offset,
             storeWasEmpty: wasEmpty, moreReady: false)
-        // A decoded chunk's columns are views over its decompressed payload, which it keeps alive:
-        // the declared uncompressed size is what it costs (and free to read, unlike summing buffers).
-        if case .chunk = event, case .arrowMsg(let msg) = item.message {
-            out.accountedBytes = Int(clamping: msg.uncompressedSize)
-        }
+        out.accountedBytes = accountedBytes
         return out
     }
 

@@ -57,15 +57,16 @@ import Synchronization
 /// the chunks within the longest span before `t`; range is O(log n + visited chunks' rows + k log k).
 public final class ChunkStore<C: StorableChunk>: @unchecked Sendable {
     // @unchecked Sendable: `index` is guarded by `lock`; `subscribers`, `subscriberBodies`, `nextSubscriberId` by
-    // `subscribersMutex`; `writerMutex` serialises mutations and their event delivery.
+    // `subscribersMutex`; `writerMutex` serialises mutations and their event delivery. The locks make
+    // every access exclusive, so these fields skip the runtime's dynamic exclusivity checks.
     private let lock = ReadWriteLock()
     private let writerMutex = PThreadMutex()
     private let subscribersMutex = PThreadMutex()
-    private var index = StoreIndex<C>()
-    private var subscribers: [(id: Int, body: @Sendable ([StoreEvent<C>]) -> Void)] = []
+    @exclusivity(unchecked) private var index = StoreIndex<C>()
+    @exclusivity(unchecked) private var subscribers: [(id: Int, body: @Sendable ([StoreEvent<C>]) -> Void)] = []
     /// The bodies of `subscribers`, kept in step so a mutation takes them with one retain.
-    private var subscriberBodies: [@Sendable ([StoreEvent<C>]) -> Void] = []
-    private var nextSubscriberId = 0
+    @exclusivity(unchecked) private var subscriberBodies: [@Sendable ([StoreEvent<C>]) -> Void] = []
+    @exclusivity(unchecked) private var nextSubscriberId = 0
     /// Bytes waiting in the engine's queues for this store (``addQueuedBytes(_:)``); lock-free.
     private let queued = Atomic<Int>(0)
 

@@ -31,8 +31,14 @@ struct InputRingTests {
                 #expect(count <= capacity)
                 #expect(full == (model.count == capacity))
                 if takes > 0 {
-                    ring.takeAll(into: &batch)
-                    #expect(batch.map(\.offset) == model)
+                    // Both orders: oldest first, and newest first (what the worker pops from).
+                    if takes % 2 == 0 {
+                        ring.takeAll(into: &batch)
+                        #expect(batch.map(\.offset) == model)
+                    } else {
+                        ring.takeAllNewestFirst(into: &batch)
+                        #expect(batch.map(\.offset) == model.reversed())
+                    }
                     let empty = ring.isEmpty
                     #expect(empty)
                     model.removeAll()
