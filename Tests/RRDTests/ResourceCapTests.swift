@@ -75,16 +75,7 @@ struct ResourceCapTests {
     func assembledAcrossPieces(piece: Int) throws {
         let bytes = try Bytes.fixture("many_small_chunks.rrd")
         let whole = decode(bytes)
-        var decoder = StreamDecoder(source: "pieces")
-        var events: [StreamEvent] = []
-        bytes.withUnsafeBytes { b in
-            var i = 0
-            while i < b.count {
-                decoder.feed(UnsafeRawBufferPointer(rebasing: b[i..<min(b.count, i + piece)])) { events.append($0) }
-                i += piece
-            }
-        }
-        decoder.finish { events.append($0) }
+        let events = decodeInPieces(bytes, piece: piece)
         let a = whole.compactMap(\.framed)
         let b = events.compactMap(\.framed)
         #expect(a.count == b.count && !a.isEmpty)

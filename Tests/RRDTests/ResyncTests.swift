@@ -6,18 +6,7 @@ import Testing
 @Suite("Resynchronisation at the next stream header")
 struct ResyncTests {
     private func decode(_ bytes: [UInt8], piece: Int, options: ReaderOptions = .init()) -> [StreamEvent] {
-        var decoder = StreamDecoder(source: "mem", options: options)
-        var events: [StreamEvent] = []
-        bytes.withUnsafeBytes { b in
-            var i = 0
-            while i < b.count {
-                let j = min(i + piece, b.count)
-                decoder.feed(UnsafeRawBufferPointer(rebasing: b[i..<j])) { events.append($0) }
-                i = j
-            }
-        }
-        decoder.finish { events.append($0) }
-        return events
+        decodeInPieces(bytes, piece: piece, options: options)
     }
 
     /// Message offsets of a clean decode, relative to the input's start.

@@ -11,8 +11,10 @@ func readEvents(_ path: String, options: ReaderOptions = .init()) throws -> [Str
 }
 
 /// Feeds `bytes` to a ``StreamDecoder`` in pieces of `piece` bytes.
-func decodeInPieces(_ bytes: [UInt8], piece: Int, source: String = "mem") -> [StreamEvent] {
-    var decoder = StreamDecoder(source: source)
+func decodeInPieces(
+    _ bytes: [UInt8], piece: Int, source: String = "mem", options: ReaderOptions = .init()
+) -> [StreamEvent] {
+    var decoder = StreamDecoder(source: source, options: options)
     var events: [StreamEvent] = []
     var i = 0
     bytes.withUnsafeBytes { b in
