@@ -308,7 +308,9 @@ public final class ChunkDecoder {
     /// chunks allocate no string for theirs. An open-addressing table keyed by a cheap hash of the
     /// bytes (confirmed by comparing them), emptied when three quarters full.
     private func intern(_ bytes: UnsafeRawBufferPointer) -> String {
-        var h = BytesHash.hash(bytes)
+        var hasher = SchemaHash()
+        hasher.combine(bytes)
+        var h = UInt64(UInt(bitPattern: hasher.value))
         h |= 1  // 0 marks an empty slot
         let mask = Self.internSlots - 1
         var i = Int(truncatingIfNeeded: h ^ (h >> 29)) & mask
@@ -332,29 +334,6 @@ public final class ChunkDecoder {
     }
 
     private static let internSlots = 4096
-
-    /// A multiplicative hash of bytes, 8 at a time (the entity path is hashed for every chunk).
-    private enum BytesHash {
-        @inline(__always)
-        static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
-            var h: UInt64 = 0xcbf2_9ce4_8422_2325 ^ UInt64(bytes.count)
-            var i = 0
-            while i + 8 <= bytes.count {
-                h = (h ^ bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* 0x9E37_79B9_7F4A_7C15
-                h ^= h >> 29
-                i += 8
-            }
-            var tail: UInt64 = 0
-            var shift: UInt64 = 0
-            while i < bytes.count {
-                tail |= UInt64(bytes[i]) << shift
-                shift += 8
-                i += 1
-            }
-            h = (h ^ tail) &* 0x9E37_79B9_7F4A_7C15
-            return h ^ (h >> 29)
-        }
-    }
 
     private static func equal(_ bytes: UnsafeRawBufferPointer, _ s: StaticString) -> Bool {
         bytes.count == s.utf8CodeUnitCount && memcmp(bytes.baseAddress!, s.utf8Start, bytes.count) == 0
