@@ -282,8 +282,8 @@ struct ReplayInputTests {
 struct ReplayResyncTests {
     @Test("a file whose first stream is damaged still delivers every chunk of the stream after it, and fails")
     func damagedFirstStream() throws {
-        let a = try Array(Data(contentsOf: URL(fileURLWithPath: Fixtures.rrdPath("scalars_sequence.rrd"))))
-        let b = try Array(Data(contentsOf: URL(fileURLWithPath: Fixtures.rrdPath("points3d.rrd"))))
+        let a = try Fixtures.bytes(Fixtures.rrd.appendingPathComponent("scalars_sequence.rrd"))
+        let b = try Fixtures.bytes(Fixtures.rrd.appendingPathComponent("points3d.rrd"))
         // Garbage right after A's stream header: A's messages are lost, B's are not.
         let bytes = Array(a.prefix(12)) + [UInt8](repeating: 0xEE, count: 64) + Array(a.dropFirst(12)) + b
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("resync-\(getpid()).rrd").path
