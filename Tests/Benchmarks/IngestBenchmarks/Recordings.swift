@@ -113,3 +113,49 @@ final class Recording: @unchecked Sendable {
         return r
     }
 }
+
+/// Decoding state kept across benchmark iterations: the recording's first ArrowMsgs (up to 256) and
+/// their decompressed payloads, cycled through, and one decoder that stays warm, as a store's worker's does.
+final class DecodeBench: @unchecked Sendable {
+    // @unchecked: used by the benchmark thread only (benchmarks run one after the other).
+    let messages: [ArrowMsg]
+    let payloads: [ArrowStorage]
+    let decoder = ChunkDecoder()
+    private var nextPayload = 0
+    private var nextMessage = 0
+
+    init(_ recording: Recording) {
+        messages = Array(recording.arrowMessages.prefix(256))
+        payloads = messages.map { msg in
+            let p = try! msg.decompressedPayload()
+            return p.withUnsafeBytes { ArrowStorage(unsafeBorrowing: $0, owner: p.storage) }
+        }
+        // Warm the decoder's caches on every schema of the cycle.
+        for m in messages { _ = try! decoder.decode(m) }
+    }
+
+    /// Decodes the next decompressed payload (Arrow IPC + chunk conventions), with the warm decoder
+    /// or the one given.
+    func decodeNextPayload(with other: ChunkDecoder? = nil) throws -> Chunk {
+        let i = nextPayload
+        nextPayload = i + 1 == payloads.count ? 0 : i + 1
+        return try (other ?? decoder).decode(ipc: payloads[i], chunkIdHint: messages[i].chunkId)
+    }
+
+    /// Decodes the next message (LZ4 + Arrow + chunk) with the warm decoder.
+    func decodeNextMessage() throws -> Chunk {
+        let i = nextMessage
+        nextMessage = i + 1 == messages.count ? 0 : i + 1
+        return try decoder.decode(messages[i])
+    }
+
+    nonisolated(unsafe) private static var made: [Shape: DecodeBench] = [:]
+
+    /// The state of `shape`, made once.
+    static func of(_ shape: Shape) -> DecodeBench {
+        if let d = made[shape] { return d }
+        let d = DecodeBench(Recording.of(shape))
+        made[shape] = d
+        return d
+    }
+}
