@@ -23,8 +23,17 @@ public final class ChunkDecoder {
     @exclusivity(unchecked) public var maxPayloadSize: UInt64 = 1 << 31
     /// Check every string value's UTF-8 too (``ArrowStreamReader/read(_:validateFully:)``).
     @exclusivity(unchecked) public var validateFully = false
+    /// Payloads of at most this many bytes are compacted: the chunk keeps a copy of the record
+    /// batch's body and the schema metadata in the decoder's arena (``bodyArena``) instead of the
+    /// whole decompressed payload (of which the schema is about half for a tiny chunk), so the
+    /// payload's memory is released (and recycled by its ``PayloadArena``) as soon as the message
+    /// is dropped. Larger payloads are borrowed without copying. 0 turns compaction off.
+    @exclusivity(unchecked) public var compactionThreshold = 64 << 10
 
     private let reader = ArrowStreamReader()
+    /// Where compacted chunks keep their bytes: slabs shared by the chunks of this decoder only (one
+    /// decoder per store, so one store's chunks never pin another's memory).
+    private let bodyArena = ArrowBodyArena()
     @exclusivity(unchecked) private var layouts: [Int: Layout] = [:]
     /// Entity paths seen (``intern(_:)``): hashes (0: empty slot) and strings.
     @exclusivity(unchecked) private var internHashes = [UInt64](repeating: 0, count: ChunkDecoder.internSlots)
@@ -99,7 +108,9 @@ public final class ChunkDecoder {
             // The ByteStorage is immutable once built and `owner` keeps it alive for as long as any view does.
             storage = payload.withUnsafeBytes { ArrowStorage(unsafeBorrowing: $0, owner: payload.storage) }
         }
-        return try decode(ipc: storage, chunkIdHint: msg.chunkId, isStaticHint: msg.isStatic)
+        return try decode(
+            ipc: storage, chunkIdHint: msg.chunkId, isStaticHint: msg.isStatic,
+            compacting: payload.count <= compactionThreshold)
     }
 
     /// Decodes an uncompressed Arrow IPC stream holding one chunk.
@@ -109,6 +120,14 @@ public final class ChunkDecoder {
     ///   - isStaticHint: `ArrowMsg.is_static`, compared with the columns (a mismatch is a warning).
     public func decode(
         ipc storage: ArrowStorage, chunkIdHint: Tuid? = nil, isStaticHint: Bool? = nil
+    ) throws(ChunkError) -> Chunk {
+        try decode(ipc: storage, chunkIdHint: chunkIdHint, isStaticHint: isStaticHint, compacting: false)
+    }
+
+    /// ``decode(ipc:chunkIdHint:isStaticHint:)``, copying what the chunk keeps into ``bodyArena``
+    /// when `compacting` (see ``compactionThreshold``).
+    func decode(
+        ipc storage: ArrowStorage, chunkIdHint: Tuid?, isStaticHint: Bool?, compacting: Bool
     ) throws(ChunkError) -> Chunk {
         // The schema metadata values the chunk needs are read straight from the message bytes while
         // the reader checks them (no second pass, nothing else decoded): the path through the
@@ -122,7 +141,9 @@ public final class ChunkDecoder {
         var versionSeen = false
         let batch: ArrowRecordBatch
         do {
-            batch = try reader.read(storage, validateFully: validateFully) { key, value in
+            batch = try reader.read(
+                storage, validateFully: validateFully, compactingInto: compacting ? bodyArena : nil
+            ) { key, value in
                 if Self.equal(key, "rerun:entity_path") {
                     if entityPath == nil { entityPath = intern(value) }
                 } else if Self.equal(key, "rerun:id") {
@@ -402,3 +423,4 @@ public final class ChunkDecoder {
         return Layout(rowIdColumn: rowId, timelines: timelines, components: components, warnings: warnings)
     }
 }
+

@@ -1,3 +1,4 @@
+import ArrowIPC
 import Chunks
 import RRD
 import Store
@@ -74,10 +75,9 @@ struct Processor {
                     counts.insertNanoseconds = MonotonicClock.now() &- t0
                     insertChunk?(storeId, chunk)
                     event = .chunk(chunk)
-                    // A decoded chunk's columns are views over its decompressed payload, which it keeps
-                    // alive: the declared uncompressed size is what it costs (and free to read, unlike
-                    // summing buffers).
-                    accountedBytes = Int(clamping: msg.uncompressedSize)
+                    // What the chunk's columns keep alive: its decompressed payload, or for a small
+                    // chunk the compact copy of its body and metadata (recorded by the reader, O(1)).
+                    accountedBytes = chunk.recordBatch.retainedByteCount
                 } catch {
                     counts.insertNanoseconds = MonotonicClock.now() &- t0
                     counts.decodeError = true
