@@ -19,7 +19,8 @@ import Darwin
 /// costs no page faults, which on a VM are a large part of the cost of fresh memory. The other
 /// slabs, and all of them once the arena is gone, are returned to the system with `munmap`.
 ///
-/// The trade-off: a slab is freed only when the last slice of it goes. Keep one arena per store,
+/// The trade-off: a slab is freed only when the last slice of it goes. Small payloads (which a
+/// chunk decoder copies what it needs out of) and larger ones (which chunks keep) never share a slab. Keep one arena per store,
 /// so that one store's data never pins another's; within a store, chunks come and go roughly in
 /// arrival order (a memory budget drops the oldest chunks first), so slabs free in order too, but
 /// one long-lived chunk keeps its slab's neighbours' memory alive. The first slabs are small
@@ -42,10 +43,19 @@ public final class PayloadArena {
     /// Payloads above this many bytes get a mapping of their own.
     public var ownMappingThreshold: Int { maxSlabSize / 4 }
 
-    /// The slab being filled, and how many of its bytes are handed out.
-    private var slab: ByteStorage?
-    private var used = 0
-    private var nextSlabSize: Int
+    /// Payloads up to this many bytes are filled into slabs of their own, apart from larger ones
+    /// (see ``init(minSlabSize:maxSlabSize:maxRecycledSlabs:smallPayloadLimit:)``).
+    public let smallPayloadLimit: Int
+
+    /// A chain of slabs: the slab being filled, how many of its bytes are handed out, the next size.
+    private struct Chain {
+        var slab: ByteStorage?
+        var used = 0
+        var nextSlabSize: Int
+    }
+    /// Slabs of small payloads, and of the larger ones.
+    private var small: Chain
+    private var large: Chain
 
     /// Released full-size slabs waiting to be filled again.
     private let pool: SlabPool
@@ -66,13 +76,23 @@ public final class PayloadArena {
     /// An arena whose slabs grow from `minSlabSize` to `maxSlabSize` bytes (defaults 256 KiB and 4 MiB;
     /// both rounded up to the page size), keeping up to `maxRecycledSlabs` released full-size slabs
     /// for reuse (default 4: 16 MiB with the default sizes; 0 unmaps every released slab).
-    public init(minSlabSize: Int = 256 << 10, maxSlabSize: Int = 4 << 20, maxRecycledSlabs: Int = 4) {
+    ///
+    /// Payloads of at most `smallPayloadLimit` bytes (default 64 KiB, the size up to which
+    /// `ChunkDecoder` copies what a chunk keeps out of its payload) go into slabs of their own: those
+    /// are released as soon as their payloads are consumed, instead of being pinned by a larger
+    /// payload that a chunk keeps (borrows) in the same slab.
+    public init(
+        minSlabSize: Int = 256 << 10, maxSlabSize: Int = 4 << 20, maxRecycledSlabs: Int = 4,
+        smallPayloadLimit: Int = 64 << 10
+    ) {
         precondition(maxRecycledSlabs >= 0, "negative maxRecycledSlabs")
         let page = Self.pageSize
         let maxSize = Self.roundUp(Swift.max(maxSlabSize, page), page)
         self.maxSlabSize = maxSize
         self.minSlabSize = Swift.min(Self.roundUp(Swift.max(minSlabSize, page), page), maxSize)
-        self.nextSlabSize = self.minSlabSize
+        self.smallPayloadLimit = smallPayloadLimit
+        self.small = Chain(nextSlabSize: self.minSlabSize)
+        self.large = Chain(nextSlabSize: self.minSlabSize)
         self.pool = SlabPool(slabLength: maxSize, capacity: maxRecycledSlabs)
     }
 
@@ -95,18 +115,27 @@ public final class PayloadArena {
             if count > 0 { ownMappingsCreated += 1 }
             return ByteSlice(storage)
         }
-        var start = Self.roundUp(used, Self.alignment)
-        if slab == nil || start + count > slab!.count {
+        if count <= smallPayloadLimit {
+            return try allocate(count: count, in: &small, initializingWith: initializer)
+        }
+        return try allocate(count: count, in: &large, initializingWith: initializer)
+    }
+
+    private func allocate<E: Error>(
+        count: Int, in chain: inout Chain, initializingWith initializer: (UnsafeMutableRawBufferPointer) throws(E) -> Void
+    ) throws(E) -> ByteSlice {
+        var start = Self.roundUp(chain.used, Self.alignment)
+        if chain.slab == nil || start + count > chain.slab!.count {
             // While slabs are still growing, a payload may be larger than the next slab size.
-            slab = newSlab(size: Swift.max(nextSlabSize, Self.roundUp(count, Self.pageSize)))
+            chain.slab = newSlab(size: Swift.max(chain.nextSlabSize, Self.roundUp(count, Self.pageSize)))
             slabsCreated += 1
-            nextSlabSize = Swift.min(nextSlabSize * 2, maxSlabSize)
+            chain.nextSlabSize = Swift.min(chain.nextSlabSize * 2, maxSlabSize)
             start = 0
         }
-        let storage = slab!
+        let storage = chain.slab!
         // No slice covers `start..<start + count` yet: writing it does not change bytes anyone sees.
         try initializer(UnsafeMutableRawBufferPointer(start: storage.baseAddress + start, count: count))
-        used = start + count
+        chain.used = start + count
         return ByteSlice(storage: storage, range: start..<(start + count))
     }
 

@@ -154,6 +154,32 @@ struct PayloadArenaTests {
         #expect(growing.slabsWaiting == 1, "the slab just left waits in its place")
     }
 
+    @Test("small payloads and larger ones fill separate slabs: the small ones' slab goes when they do")
+    func smallPayloadsApart() {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let arena = PayloadArena(minSlabSize: 16 * page, maxSlabSize: 16 * page, smallPayloadLimit: 100)
+        #expect(arena.smallPayloadLimit == 100)
+        var smalls: [ByteSlice] = []
+        var larges: [ByteSlice] = []
+        for i in 0..<10 {
+            smalls.append(arena.allocate(count: 100) { $0.copyBytes(from: pattern(i, count: 100)) })
+            larges.append(arena.allocate(count: 101) { $0.copyBytes(from: pattern(50 + i, count: 101)) })
+        }
+        #expect(Set(smalls.map { ObjectIdentifier($0.storage) }).count == 1)
+        #expect(Set(larges.map { ObjectIdentifier($0.storage) }).count == 1)
+        #expect(smalls[0].storage !== larges[0].storage && arena.slabsCreated == 2)
+        for (i, s) in smalls.enumerated() { #expect(s.bytes == pattern(i, count: 100)) }
+        for (i, s) in larges.enumerated() { #expect(s.bytes == pattern(50 + i, count: 101)) }
+        // The small payloads consumed (and the arena moved on): their slab is freed though large ones live.
+        weak let smallSlab = smalls[0].storage
+        smalls.removeAll()
+        // Small payloads until one no longer fits that slab: a new one.
+        var next = arena.allocate(count: 100) { _ in }
+        while next.storage === smallSlab { next = arena.allocate(count: 100) { _ in } }
+        #expect(smallSlab == nil)
+        #expect(larges[9].bytes == pattern(59, count: 101))
+    }
+
     @Test("slabs released on another thread come back to the arena's thread")
     func recyclingAcrossThreads() async {
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
