@@ -46,6 +46,9 @@ public final class ArrowStreamReader {
         let entries: [(key: Range<Int>, value: Range<Int>)]
         /// How to load the schema's batches quickly, when its types allow.
         let plan: LoadPlan?
+        /// `entries` for ``PackedMetadata/pack(_:from:into:)`` (from the metadata bytes), and their packed size.
+        let packed: [PackedMetadata.Entry]
+        let packedSize: Int
 
         init(
             bytes: [UInt8], masked: [Range<Int>], schema: ArrowSchema, id: Int,
@@ -58,6 +61,12 @@ public final class ArrowStreamReader {
             self.contents = masked.map { ($0.lowerBound + 4)..<$0.upperBound }
             self.entries = entries
             self.plan = LoadPlan(schema.fields)
+            packed = entries.map {
+                PackedMetadata.Entry(
+                    key: $0.key.lowerBound, keyCount: $0.key.count, value: $0.value.lowerBound,
+                    valueCount: $0.value.count)
+            }
+            packedSize = PackedMetadata.size(packed)
         }
     }
     @exclusivity(unchecked) private var cache: [Int: [CacheEntry]] = [:]
@@ -65,7 +74,6 @@ public final class ArrowStreamReader {
     @exclusivity(unchecked) private var nextSchemaID = 0
     @exclusivity(unchecked) private var scratchRanges: [Range<Int>] = []
     @exclusivity(unchecked) private var loadScratch = LoadContext.Scratch()
-    @exclusivity(unchecked) private var scratchEntries: [PackedMetadata.Entry] = []
     /// Record batches loaded by a schema's ``LoadPlan`` (tests).
     @exclusivity(unchecked) private(set) var plannedBatches = 0
     /// The entry that matched (or was added for) the previous message.
@@ -108,9 +116,39 @@ public final class ArrowStreamReader {
         schemaMetadata: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Void
     ) throws(ArrowError) -> ArrowRecordBatch {
         try storage.withUnsafeBytes { (buf) throws(ArrowError) -> ArrowRecordBatch in
+            var source = StreamStorage(buf: buf, storage: storage, owner: nil)
+            return try readStream(
+                buf, storage: &source, validateFully: validateFully, arena: arena, schemaMetadata: schemaMetadata)
+        }
+    }
+
+    /// ``read(_:validateFully:compactingInto:schemaMetadata:)`` over bytes that `owner` keeps alive:
+    /// a storage borrowing them is made only if the batch needs one (not when it is compacted).
+    ///
+    /// - Precondition: `bytes` stay valid and unchanged for as long as `owner` lives.
+    public func read(
+        borrowing bytes: UnsafeRawBufferPointer, owner: any Sendable & AnyObject, validateFully: Bool = false,
+        compactingInto arena: ArrowBodyArena? = nil,
+        schemaMetadata: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Void
+    ) throws(ArrowError) -> ArrowRecordBatch {
+        var source = StreamStorage(buf: bytes, storage: nil, owner: owner)
+        return try withExtendedLifetime(owner) { () throws(ArrowError) -> ArrowRecordBatch in
             try readStream(
-                buf, storage: storage, validateFully: validateFully, arena: arena,
-                schemaMetadata: schemaMetadata)
+                bytes, storage: &source, validateFully: validateFully, arena: arena, schemaMetadata: schemaMetadata)
+        }
+    }
+
+    /// The storage of the stream being read, made when first needed.
+    private struct StreamStorage {
+        let buf: UnsafeRawBufferPointer
+        var storage: ArrowStorage?
+        let owner: (any Sendable & AnyObject)?
+
+        mutating func get() -> ArrowStorage {
+            if let storage { return storage }
+            let s = ArrowStorage(unsafeBorrowing: buf, owner: owner!)
+            storage = s
+            return s
         }
     }
 
@@ -175,7 +213,7 @@ public final class ArrowStreamReader {
     }
 
     private func readStream(
-        _ buf: UnsafeRawBufferPointer, storage: ArrowStorage, validateFully: Bool,
+        _ buf: UnsafeRawBufferPointer, storage source: inout StreamStorage, validateFully: Bool,
         arena: ArrowBodyArena?,
         schemaMetadata: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void
     ) throws(ArrowError) -> ArrowRecordBatch {
@@ -186,32 +224,12 @@ public final class ArrowStreamReader {
             throw ArrowError(
                 .malformed, offset: 0, "first IPC message has header type \(first.headerType), expected 1 (Schema)")
         }
-        // With an arena: where each metadata key and value lies in `buf` (packed if the batch is compacted).
-        var entries = scratchEntries
-        entries.removeAll(keepingCapacity: true)
-        var packedCount = 4
-        let (entry, schemaTable): (CacheEntry, FBTable)
-        if arena != nil {
-            let base = buf.baseAddress!
-            (entry, schemaTable) = try cachedSchema(
-                UnsafeRawBufferPointer(rebasing: buf[first.metaRange]), first.table
-            ) { key, value in
-                schemaMetadata(key, value)
-                let k = key.isEmpty ? 0 : key.baseAddress! - UnsafeRawPointer(base)
-                let v = value.isEmpty ? 0 : value.baseAddress! - UnsafeRawPointer(base)
-                entries.append(PackedMetadata.Entry(key: k, keyCount: key.count, value: v, valueCount: value.count))
-                packedCount += 8 + key.count + value.count
-            }
-        } else {
-            (entry, schemaTable) = try cachedSchema(
-                UnsafeRawBufferPointer(rebasing: buf[first.metaRange]), first.table, schemaMetadata: schemaMetadata)
-        }
+        // The entry's metadata positions are this message's too: a cache hit means the same bytes
+        // outside the value strings, whose lengths and places are part of that.
+        let (entry, schemaTable) = try cachedSchema(
+            UnsafeRawBufferPointer(rebasing: buf[first.metaRange]), first.table, schemaMetadata: schemaMetadata)
         let fields = entry.schema.fields
         let schemaID = entry.id
-        defer {
-            entries.removeAll(keepingCapacity: true)
-            scratchEntries = entries
-        }
         guard fields.count <= maxColumns else {
             throw ArrowError(
                 .tooLarge, offset: 0, "schema has \(fields.count) columns, above the cap of \(maxColumns)")
@@ -230,33 +248,39 @@ public final class ArrowStreamReader {
             switch m.headerType {
             case 2:
                 try readDictionary(
-                    buf, m, header, fields: fields, storage: storage, into: &dictionaries, full: validateFully)
+                    buf, m, header, fields: fields, storage: source.get(), into: &dictionaries, full: validateFully)
             case 3:
                 // Compacting: the body and the packed metadata, copied into one storage; the arrays are
                 // loaded from there (buffer offsets relative to the copied body).
                 var body = m.bodyStart..<m.next
-                var loadStorage = storage
+                let loadStorage: ArrowStorage
                 var packed: Range<Int>?
                 if let arena, dictionaries.isEmpty, try header.table(3) == nil {
                     let metaAt = (body.count + 7) & ~7
                     let src = body
+                    let packedCount = entry.packedSize
                     let (slab, at) = arena.allocate(count: metaAt + packedCount) { dst in
                         let out = dst.baseAddress!
                         if !src.isEmpty { out.copyMemory(from: buf.baseAddress! + src.lowerBound, byteCount: src.count) }
                         // Zero the padding: every byte handed out is defined.
                         if metaAt > src.count { (out + src.count).initializeMemory(as: UInt8.self, repeating: 0, count: metaAt - src.count) }
-                        PackedMetadata.pack(entries, from: buf, into: UnsafeMutableRawBufferPointer(rebasing: dst[metaAt...]))
+                        PackedMetadata.pack(
+                            entry.packed, from: UnsafeRawBufferPointer(rebasing: buf[first.metaRange]),
+                            into: UnsafeMutableRawBufferPointer(rebasing: dst[metaAt...]))
                     }
                     loadStorage = slab
                     body = at..<(at + src.count)
                     packed = (at + metaAt)..<(at + metaAt + packedCount)
+                } else {
+                    loadStorage = source.get()
                 }
+                let streamStorage = source.storage
                 // The metadata stays in the message bytes when the columns keep them alive anyway
                 // (or in the compacted storage, packed).
                 func metadata(_ columnStorage: ArrowStorage) throws(ArrowError) -> SchemaMetadataSource {
                     if let packed { return .packed(storage: loadStorage, range: packed) }
-                    if columnStorage === storage {
-                        return .encoded(storage: storage, meta: first.metaRange, table: schemaTable.pos)
+                    if let streamStorage, columnStorage === streamStorage {
+                        return .encoded(storage: streamStorage, meta: first.metaRange, table: schemaTable.pos)
                     }
                     return .decoded(try schemaTable.keyValues(2))
                 }

@@ -454,8 +454,10 @@ final class LoadPlan {
         var type: ArrowType
     }
 
-    /// One per field node, depth-first in schema order.
-    let nodes: [Node]
+    /// One per field node, depth-first in schema order: the kinds, and the types (apart, so that
+    /// reading a kind copies no type).
+    let kinds: [Kind]
+    let types: [ArrowType]
     /// Buffers a record batch of the schema has.
     let bufferCount: Int
     /// Top-level columns.
@@ -503,7 +505,8 @@ final class LoadPlan {
             return true
         }
         for f in fields where !add(f, depth: 0) { return nil }
-        self.nodes = nodes
+        kinds = nodes.map(\.kind)
+        types = nodes.map(\.type)
         bufferCount = buffers
         columnCount = fields.count
     }
@@ -529,28 +532,31 @@ final class LoadPlan {
             return nil
         }
         guard len >= 0, len <= Int64(LoadContext.maxLength), len <= Int64(maxRows) else { return nil }
-        guard (vectors.nodes?.count ?? 0) == nodes.count, (vectors.buffers?.count ?? 0) == bufferCount else {
+        guard (vectors.nodes?.count ?? 0) == kinds.count, (vectors.buffers?.count ?? 0) == bufferCount else {
             return nil
         }
         let length = Int(len)
-        return nodes.withUnsafeBufferPointer { plan -> (length: Int, columns: [ArrowArray])? in
-            var loader = FastLoader(
-                plan: plan, meta: batch.buf, nodesAt: vectors.nodes?.start ?? 0,
-                buffersAt: vectors.buffers?.start ?? 0, body: body, storage: storage)
-            var columns: [ArrowArray] = []
-            columns.reserveCapacity(columnCount)
-            for _ in 0..<columnCount {
-                guard let c = loader.array(), c.length == length else { return nil }
-                columns.append(c)
+        return kinds.withUnsafeBufferPointer { kinds -> (length: Int, columns: [ArrowArray])? in
+            types.withUnsafeBufferPointer { types -> (length: Int, columns: [ArrowArray])? in
+                var loader = FastLoader(
+                    kinds: kinds, types: types, meta: batch.buf, nodesAt: vectors.nodes?.start ?? 0,
+                    buffersAt: vectors.buffers?.start ?? 0, body: body, storage: storage)
+                var columns: [ArrowArray] = []
+                columns.reserveCapacity(columnCount)
+                for _ in 0..<columnCount {
+                    guard let c = loader.array(), c.length == length else { return nil }
+                    columns.append(c)
+                }
+                return (length, columns)
             }
-            return (length, columns)
         }
     }
 }
 
 /// The cursor of one ``LoadPlan/load(_:body:storage:maxRows:)``.
 private struct FastLoader {
-    let plan: UnsafeBufferPointer<LoadPlan.Node>
+    let kinds: UnsafeBufferPointer<LoadPlan.Kind>
+    let types: UnsafeBufferPointer<ArrowType>
     let meta: UnsafeRawBufferPointer
     let nodesAt: Int
     let buffersAt: Int
@@ -560,10 +566,11 @@ private struct FastLoader {
     var bufferIndex = 0
 
     init(
-        plan: UnsafeBufferPointer<LoadPlan.Node>, meta: UnsafeRawBufferPointer, nodesAt: Int, buffersAt: Int,
-        body: Range<Int>, storage: ArrowStorage
+        kinds: UnsafeBufferPointer<LoadPlan.Kind>, types: UnsafeBufferPointer<ArrowType>, meta: UnsafeRawBufferPointer,
+        nodesAt: Int, buffersAt: Int, body: Range<Int>, storage: ArrowStorage
     ) {
-        self.plan = plan
+        self.kinds = kinds
+        self.types = types
         self.meta = meta
         self.nodesAt = nodesAt
         self.buffersAt = buffersAt
@@ -624,8 +631,8 @@ private struct FastLoader {
 
     /// The next array of the plan (with its children), or nil when a check fails.
     mutating func array() -> ArrowArray? {
-        let node = plan[planIndex]
-        let at = nodesAt + 16 * planIndex
+        let index = planIndex
+        let at = nodesAt + 16 * index
         planIndex += 1
         let l = Int64(littleEndian: meta.loadUnaligned(fromByteOffset: at, as: Int64.self))
         let nc = Int64(littleEndian: meta.loadUnaligned(fromByteOffset: at + 8, as: Int64.self))
@@ -633,7 +640,7 @@ private struct FastLoader {
         let n = Int(l)
         let nullCount = Int(nc)
         let empty = 0..<0
-        switch node.kind {
+        switch kinds[index] {
         case .null:
             return ArrowArray(
                 type: .null, length: n, nullCount: n, storage: storage, validity: -1, values: empty, data: empty,
@@ -641,35 +648,35 @@ private struct FastLoader {
         case .bool:
             guard let v = validity(n, nullCount), let values = buffer(need: (n + 7) / 8) else { return nil }
             return ArrowArray(
-                type: node.type, length: n, nullCount: nullCount, storage: storage, validity: v, values: values,
+                type: types[index], length: n, nullCount: nullCount, storage: storage, validity: v, values: values,
                 data: empty, children: [])
         case .fixed(let w):
             guard let need = product(n, w), let v = validity(n, nullCount), let values = buffer(need: need) else {
                 return nil
             }
             return ArrowArray(
-                type: node.type, length: n, nullCount: nullCount, storage: storage, validity: v, values: values,
+                type: types[index], length: n, nullCount: nullCount, storage: storage, validity: v, values: values,
                 data: empty, children: [])
         case .binary(let wide):
             guard let v = validity(n, nullCount), let offsets = buffer(), let data = buffer(),
                 offsetsValid(offsets, n: n, wide: wide, limit: data.count)
             else { return nil }
             return ArrowArray(
-                type: node.type, length: n, nullCount: nullCount, storage: storage, validity: v, values: offsets,
+                type: types[index], length: n, nullCount: nullCount, storage: storage, validity: v, values: offsets,
                 data: data, children: [])
         case .list(let wide):
             guard let v = validity(n, nullCount), let offsets = buffer(), let child = array(),
                 offsetsValid(offsets, n: n, wide: wide, limit: child.length)
             else { return nil }
             return ArrowArray(
-                type: node.type, length: n, nullCount: nullCount, storage: storage, validity: v, values: offsets,
+                type: types[index], length: n, nullCount: nullCount, storage: storage, validity: v, values: offsets,
                 data: empty, children: [child])
         case .fixedSizeList(let size):
             guard let v = validity(n, nullCount), let child = array(), let need = product(n, size),
                 child.length >= need
             else { return nil }
             return ArrowArray(
-                type: node.type, length: n, nullCount: nullCount, storage: storage, validity: v, values: empty,
+                type: types[index], length: n, nullCount: nullCount, storage: storage, validity: v, values: empty,
                 data: empty, children: [child])
         case .structure(let k):
             guard let v = validity(n, nullCount) else { return nil }
@@ -680,7 +687,7 @@ private struct FastLoader {
                 children.append(c)
             }
             return ArrowArray(
-                type: node.type, length: n, nullCount: nullCount, storage: storage, validity: v, values: empty,
+                type: types[index], length: n, nullCount: nullCount, storage: storage, validity: v, values: empty,
                 data: empty, children: children)
         }
     }
