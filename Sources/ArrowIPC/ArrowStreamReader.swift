@@ -125,17 +125,16 @@ public final class ArrowStreamReader {
     /// ``read(_:validateFully:compactingInto:schemaMetadata:)`` over bytes that `owner` keeps alive:
     /// a storage borrowing them is made only if the batch needs one (not when it is compacted).
     ///
-    /// - Precondition: `bytes` stay valid and unchanged for as long as `owner` lives.
+    /// - Precondition: `bytes` stay valid and unchanged for as long as `owner` lives, and the caller
+    ///   keeps `owner` alive for the duration of the call.
     public func read(
         borrowing bytes: UnsafeRawBufferPointer, owner: any Sendable & AnyObject, validateFully: Bool = false,
         compactingInto arena: ArrowBodyArena? = nil,
         schemaMetadata: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Void
     ) throws(ArrowError) -> ArrowRecordBatch {
         var source = StreamStorage(buf: bytes, storage: nil, owner: owner)
-        return try withExtendedLifetime(owner) { () throws(ArrowError) -> ArrowRecordBatch in
-            try readStream(
-                bytes, storage: &source, validateFully: validateFully, arena: arena, schemaMetadata: schemaMetadata)
-        }
+        return try readStream(
+            bytes, storage: &source, validateFully: validateFully, arena: arena, schemaMetadata: schemaMetadata)
     }
 
     /// The storage of the stream being read, made when first needed.

@@ -53,9 +53,11 @@ public final class PayloadArena {
         var used = 0
         var nextSlabSize: Int
     }
-    /// Slabs of small payloads, and of the larger ones.
-    private var small: Chain
-    private var large: Chain
+    /// Slabs of small payloads, and of the larger ones. No dynamic exclusivity checks (lent `inout`
+    /// to `allocate(count:in:initializingWith:)` for every payload): an arena is used by one thread
+    /// at a time, and the chain lent is touched by nothing else during the call.
+    @exclusivity(unchecked) private var small: Chain
+    @exclusivity(unchecked) private var large: Chain
 
     /// Released full-size slabs waiting to be filled again.
     private let pool: SlabPool
