@@ -166,6 +166,7 @@ public final class ArrowStreamReader {
     }
 
     /// Reads the encapsulated message at `pos`; nil at EOS or at the end of the bytes.
+    @inline(__always)
     private func message(_ buf: UnsafeRawBufferPointer, at pos: Int) throws(ArrowError) -> RawMessage? {
         if pos == buf.count { return nil }
         guard pos + 4 <= buf.count else {
@@ -357,6 +358,7 @@ public final class ArrowStreamReader {
     ///
     /// - Note: sound as long as no other string of the schema shares its bytes with a metadata
     ///   value (flatbuffers "shared strings"); the Arrow writers (arrow-rs, Arrow C++) do not share.
+    @inline(__always)
     private func cachedSchema(
         _ meta: UnsafeRawBufferPointer, _ t: FBTable,
         schemaMetadata: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void
@@ -427,6 +429,7 @@ public final class ArrowStreamReader {
     ///
     /// Then every flatbuffer offset, vtable, length and key is the entry's: reading `meta` would find
     /// the same schema and the same key and value positions (the values need only their UTF-8 checked).
+    @inline(__always)
     private static func sameOutsideValues(_ e: CacheEntry, _ meta: UnsafeRawBufferPointer) -> Bool {
         guard e.bytes.count == meta.count else { return false }
         return e.bytes.withUnsafeBytes { stored -> Bool in

@@ -643,40 +643,40 @@ private struct FastLoader {
         switch kinds[index] {
         case .null:
             return ArrowArray(
-                type: .null, length: n, nullCount: n, storage: storage, validity: -1, values: empty, data: empty,
+                plainType: .null, length: n, nullCount: n, storage: storage, validity: -1, values: empty, data: empty,
                 children: [])
         case .bool:
             guard let v = validity(n, nullCount), let values = buffer(need: (n + 7) / 8) else { return nil }
             return ArrowArray(
-                type: types[index], length: n, nullCount: nullCount, storage: storage, validity: v, values: values,
+                plainType: types[index], length: n, nullCount: nullCount, storage: storage, validity: v, values: values,
                 data: empty, children: [])
         case .fixed(let w):
             guard let need = product(n, w), let v = validity(n, nullCount), let values = buffer(need: need) else {
                 return nil
             }
             return ArrowArray(
-                type: types[index], length: n, nullCount: nullCount, storage: storage, validity: v, values: values,
+                plainType: types[index], length: n, nullCount: nullCount, storage: storage, validity: v, values: values,
                 data: empty, children: [])
         case .binary(let wide):
             guard let v = validity(n, nullCount), let offsets = buffer(), let data = buffer(),
                 offsetsValid(offsets, n: n, wide: wide, limit: data.count)
             else { return nil }
             return ArrowArray(
-                type: types[index], length: n, nullCount: nullCount, storage: storage, validity: v, values: offsets,
+                plainType: types[index], length: n, nullCount: nullCount, storage: storage, validity: v, values: offsets,
                 data: data, children: [])
         case .list(let wide):
             guard let v = validity(n, nullCount), let offsets = buffer(), let child = array(),
                 offsetsValid(offsets, n: n, wide: wide, limit: child.length)
             else { return nil }
             return ArrowArray(
-                type: types[index], length: n, nullCount: nullCount, storage: storage, validity: v, values: offsets,
+                plainType: types[index], length: n, nullCount: nullCount, storage: storage, validity: v, values: offsets,
                 data: empty, children: [child])
         case .fixedSizeList(let size):
             guard let v = validity(n, nullCount), let child = array(), let need = product(n, size),
                 child.length >= need
             else { return nil }
             return ArrowArray(
-                type: types[index], length: n, nullCount: nullCount, storage: storage, validity: v, values: empty,
+                plainType: types[index], length: n, nullCount: nullCount, storage: storage, validity: v, values: empty,
                 data: empty, children: [child])
         case .structure(let k):
             guard let v = validity(n, nullCount) else { return nil }
@@ -687,7 +687,7 @@ private struct FastLoader {
                 children.append(c)
             }
             return ArrowArray(
-                type: types[index], length: n, nullCount: nullCount, storage: storage, validity: v, values: empty,
+                plainType: types[index], length: n, nullCount: nullCount, storage: storage, validity: v, values: empty,
                 data: empty, children: children)
         }
     }

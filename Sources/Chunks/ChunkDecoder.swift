@@ -4,10 +4,15 @@ import Glibc
 import ArrowIPC
 import RRD
 
-/// Decodes `ArrowMsg`s into ``Chunk``s: LZ4 → Arrow IPC (zero-copy, schema cache) → Sorbet
-/// conventions → rows sorted by RowId.
+/// Decodes `ArrowMsg`s into ``Chunk``s: LZ4 → Arrow IPC (schema cache) → Sorbet conventions → rows
+/// sorted by RowId.
 ///
-/// One per worker: it caches decoded schemas and their column layout, so it is not Sendable.
+/// A chunk decoded from a small payload (``compactionThreshold``) keeps a compact copy of its record
+/// batch's body and schema metadata in the decoder's arena; a larger one views its payload without
+/// copying.
+///
+/// One per worker and store: it caches decoded schemas and their column layout, and its arena holds
+/// the store's compacted chunks, so it is not Sendable.
 ///
 /// ```swift
 /// let decoder = ChunkDecoder()
