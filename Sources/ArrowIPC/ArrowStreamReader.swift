@@ -292,7 +292,8 @@ public final class ArrowStreamReader {
                         : columns.isEmpty ? 0 : packed.map { $0.upperBound - body.lowerBound } ?? columnStorage.count
                 }
                 if !validateFully, dictionaries.isEmpty, let plan = entry.plan,
-                    let (length, columns) = plan.load(header, body: body, storage: loadStorage, maxRows: maxRows)
+                    let (length, columns) = plan.load(
+                        header, body: body, storage: loadStorage, maxRows: maxRows, uncompressed: packed != nil)
                 {
                     plannedBatches &+= 1
                     return ArrowRecordBatch(

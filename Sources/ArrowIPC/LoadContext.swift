@@ -517,8 +517,9 @@ final class LoadPlan {
     /// - Parameters:
     ///   - batch: the RecordBatch table.
     ///   - body: where the message body lies in `storage` (buffer offsets are relative to its start).
+    ///   - uncompressed: the caller checked that the batch has no body compression.
     func load(
-        _ batch: FBTable, body: Range<Int>, storage: ArrowStorage, maxRows: Int
+        _ batch: FBTable, body: Range<Int>, storage: ArrowStorage, maxRows: Int, uncompressed: Bool = false
     ) -> (length: Int, columns: [ArrowArray])? {
         let vectors: (nodes: (start: Int, count: Int)?, buffers: (start: Int, count: Int)?)
         let len: Int64
@@ -526,7 +527,7 @@ final class LoadPlan {
             len = try batch.int64(0)
             vectors = (try batch.vector(1, elementSize: 16), try batch.vector(2, elementSize: 16))
             // Compressed bodies and malformed variadic counts take the general path.
-            guard try batch.table(3) == nil else { return nil }
+            guard try uncompressed || batch.table(3) == nil else { return nil }
             _ = try batch.vector(4, elementSize: 8)
         } catch {
             return nil
@@ -665,19 +666,20 @@ private struct FastLoader {
                 plainType: types[index], length: n, nullCount: nullCount, storage: storage, validity: v, values: offsets,
                 data: data, children: [])
         case .list(let wide):
-            guard let v = validity(n, nullCount), let offsets = buffer(), let child = array(),
-                offsetsValid(offsets, n: n, wide: wide, limit: child.length)
-            else { return nil }
+            guard let v = validity(n, nullCount), let offsets = buffer(), let child = array() else { return nil }
+            let limit = child.length
+            let children = [consume child]  // moved, not copied
+            guard offsetsValid(offsets, n: n, wide: wide, limit: limit) else { return nil }
             return ArrowArray(
                 plainType: types[index], length: n, nullCount: nullCount, storage: storage, validity: v, values: offsets,
-                data: empty, children: [child])
+                data: empty, children: children)
         case .fixedSizeList(let size):
             guard let v = validity(n, nullCount), let child = array(), let need = product(n, size),
                 child.length >= need
             else { return nil }
             return ArrowArray(
                 plainType: types[index], length: n, nullCount: nullCount, storage: storage, validity: v, values: empty,
-                data: empty, children: [child])
+                data: empty, children: [consume child])
         case .structure(let k):
             guard let v = validity(n, nullCount) else { return nil }
             var children: [ArrowArray] = []
