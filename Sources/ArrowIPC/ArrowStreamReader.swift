@@ -3,7 +3,8 @@ import Glibc
 #endif
 
 /// Reads one Arrow IPC **stream** (Schema, DictionaryBatch*, RecordBatch, EOS) into a zero-copy
-/// ``ArrowRecordBatch`` whose arrays point into the given storage.
+/// ``ArrowRecordBatch`` whose arrays point into the given storage (or, when compacting into an
+/// ``ArrowBodyArena``, into a copy of just the record batch's body).
 ///
 /// ```swift
 /// let reader = ArrowStreamReader()
@@ -13,8 +14,10 @@ import Glibc
 /// ```
 ///
 /// Decoded schemas are cached, keyed by the schema message's metadata bytes, so the tiny chunks of a
-/// recording (which repeat the same schema) pay for flatbuffer parsing once. Not thread-safe: use
-/// one reader per thread.
+/// recording (which repeat the same schema) pay for flatbuffer parsing once: a message whose schema
+/// bytes equal the previous one's outside the metadata value strings is not walked at all, and a
+/// schema of common types loads its batches through a precomputed ``LoadPlan``. Not thread-safe:
+/// use one reader per thread.
 ///
 /// Limits: nesting depth 64 (``SchemaDecoding``), decompressed body at most
 /// ``maxDecompressedBodySize`` bytes, array lengths at most 2^40 slots, at most ``maxColumns`` columns,
