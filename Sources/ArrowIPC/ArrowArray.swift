@@ -76,6 +76,25 @@ public struct ArrowArray: Sendable {
         }
     }
 
+    /// An array without view buffers or a dictionary (no ``Extras``): what a ``LoadPlan`` builds.
+    @inline(__always)
+    init(
+        plainType type: ArrowType, length: Int, nullCount: Int, storage: ArrowStorage, validity: Int,
+        values: Range<Int>, data: Range<Int>, children: [ArrowArray]
+    ) {
+        self.type = type
+        self.length = length
+        self.nullCount = nullCount
+        self.storage = storage
+        self.validity = validity
+        self.values = values.lowerBound
+        self.valuesCount = values.count
+        self.data = data.lowerBound
+        self.dataCount = data.count
+        self.children = children
+        extras = nil
+    }
+
     /// Whether slot `i` is null. Null-typed arrays are all null; unions have no validity of their own.
     @inlinable
     public func isNull(_ i: Int) -> Bool {

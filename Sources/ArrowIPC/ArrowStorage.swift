@@ -1,16 +1,26 @@
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// An immutable block of bytes that array views point into.
 ///
 /// Either it owns its memory (allocated for decompressed bodies) or it borrows memory that another
 /// immutable object (`owner`) keeps alive, which is how the reader stays zero-copy over a payload it
-/// did not allocate. The bytes never change after `init`, which makes sharing across threads sound.
+/// did not allocate. The bytes never change after `init`, which makes sharing across threads sound,
+/// with one exception: an ``ArrowBodyArena`` slab is written in ranges that no view covers yet.
 public final class ArrowStorage: @unchecked Sendable {
-    // @unchecked: `base` points to memory that is immutable after init and lives as long as this
-    // object (owned allocation freed in deinit, or kept alive through `owner`).
+    // @unchecked: `base` points to memory that is immutable after init (an arena slab: in every range
+    // handed out) and lives as long as this object (owned allocation or mapping freed in deinit, or
+    // kept alive through `owner`).
     @usableFromInline let base: UnsafeRawPointer
     /// Number of bytes.
     public let count: Int
     private let owner: (any Sendable & AnyObject)?
     private let owned: Bool
+    /// Length of the `mmap`ed region of an arena slab (0: not a mapping).
+    private let mappedLength: Int
 
     /// Wraps memory owned by `owner` without copying.
     ///
@@ -20,6 +30,7 @@ public final class ArrowStorage: @unchecked Sendable {
         count = bytes.count
         self.owner = owner
         owned = false
+        mappedLength = 0
     }
 
     /// Allocates `count` bytes (64-byte aligned) and lets `initializer` fill them once.
@@ -40,6 +51,26 @@ public final class ArrowStorage: @unchecked Sendable {
         self.count = count
         owner = nil
         owned = true
+        mappedLength = 0
+    }
+
+    /// An ``ArrowBodyArena`` slab of `count` bytes (a private anonymous mapping, or heap memory when
+    /// `mmap` fails), written by the arena in ranges not handed out yet.
+    init(slabOf count: Int) {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let length = (count + page - 1) / page * page
+        let raw = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+        if let raw, raw != MAP_FAILED {
+            base = UnsafeRawPointer(raw)
+            mappedLength = length
+            owned = false
+        } else {
+            base = UnsafeRawPointer(UnsafeMutableRawPointer.allocate(byteCount: Swift.max(count, 1), alignment: 64))
+            mappedLength = 0
+            owned = true
+        }
+        self.count = count
+        owner = nil
     }
 
     /// Copies `bytes` into a new storage (tests and small inputs).
@@ -52,7 +83,11 @@ public final class ArrowStorage: @unchecked Sendable {
     }
 
     deinit {
-        if owned { UnsafeMutableRawPointer(mutating: base).deallocate() }
+        if mappedLength > 0 {
+            munmap(UnsafeMutableRawPointer(mutating: base), mappedLength)
+        } else if owned {
+            UnsafeMutableRawPointer(mutating: base).deallocate()
+        }
     }
 
     /// Lends the bytes in `range` for the duration of `body`; the pointer must not escape.
@@ -68,5 +103,63 @@ public final class ArrowStorage: @unchecked Sendable {
     @inlinable
     public func withUnsafeBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
         try withUnsafeBytes(0..<count, body)
+    }
+}
+
+/// A bump allocator for what compacted record batches keep
+/// (``ArrowStreamReader/read(_:validateFully:compactingInto:schemaMetadata:)``): many small batches
+/// share one large ``ArrowStorage`` slab, each using a 16-byte aligned range of it, so a batch costs
+/// no allocation of its own, and a slab is freed when the last batch using it goes.
+///
+/// Slabs grow from ``minSlabSize`` (doubling) to ``maxSlabSize``, so that a store receiving little
+/// costs little; a request above a quarter of ``maxSlabSize`` gets a storage of its own. Keep one
+/// arena per store: one long-lived batch keeps its whole slab alive, so stores should not share.
+///
+/// Not thread-safe: one arena per thread at a time. The storages it hands out are immutable in the
+/// ranges handed out and may be shared freely.
+public final class ArrowBodyArena {
+    /// The size of the first slab.
+    public let minSlabSize: Int
+    /// The size slabs grow to.
+    public let maxSlabSize: Int
+    /// Slabs created so far (statistics and tests).
+    public private(set) var slabsCreated = 0
+
+    private var slab: ArrowStorage?
+    private var used = 0
+    private var nextSlabSize: Int
+
+    /// Alignment of each range inside a slab.
+    public static let alignment = 16
+
+    /// An arena whose slabs grow from `minSlabSize` to `maxSlabSize` bytes (defaults 64 KiB and 4 MiB).
+    public init(minSlabSize: Int = 64 << 10, maxSlabSize: Int = 4 << 20) {
+        precondition(minSlabSize > 0 && minSlabSize <= maxSlabSize, "slab sizes")
+        self.minSlabSize = minSlabSize
+        self.maxSlabSize = maxSlabSize
+        nextSlabSize = minSlabSize
+    }
+
+    /// `count` bytes that `initializer` fills (every byte, once): a storage and the offset of the
+    /// bytes in it (a slab and an aligned offset, or a storage of their own and 0).
+    public func allocate(
+        count: Int, initializingWith initializer: (UnsafeMutableRawBufferPointer) -> Void
+    ) -> (storage: ArrowStorage, offset: Int) {
+        precondition(count >= 0, "negative allocation")
+        if count > maxSlabSize / 4 {
+            return (ArrowStorage(count: count, initializingWith: initializer), 0)
+        }
+        var start = (used + Self.alignment - 1) & ~(Self.alignment - 1)
+        if slab == nil || start + count > slab!.count {
+            slab = ArrowStorage(slabOf: Swift.max(nextSlabSize, count))
+            slabsCreated += 1
+            nextSlabSize = Swift.min(nextSlabSize * 2, maxSlabSize)
+            start = 0
+        }
+        let storage = slab!
+        // No range handed out covers `start..<start + count`: writing it changes no bytes anyone sees.
+        initializer(UnsafeMutableRawBufferPointer(start: UnsafeMutableRawPointer(mutating: storage.base) + start, count: count))
+        used = start + count
+        return (storage, start)
     }
 }

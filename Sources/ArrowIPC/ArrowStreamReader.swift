@@ -3,7 +3,8 @@ import Glibc
 #endif
 
 /// Reads one Arrow IPC **stream** (Schema, DictionaryBatch*, RecordBatch, EOS) into a zero-copy
-/// ``ArrowRecordBatch`` whose arrays point into the given storage.
+/// ``ArrowRecordBatch`` whose arrays point into the given storage (or, when compacting into an
+/// ``ArrowBodyArena``, into a copy of just the record batch's body).
 ///
 /// ```swift
 /// let reader = ArrowStreamReader()
@@ -13,8 +14,10 @@ import Glibc
 /// ```
 ///
 /// Decoded schemas are cached, keyed by the schema message's metadata bytes, so the tiny chunks of a
-/// recording (which repeat the same schema) pay for flatbuffer parsing once. Not thread-safe: use
-/// one reader per thread.
+/// recording (which repeat the same schema) pay for flatbuffer parsing once: a message whose schema
+/// bytes equal the previous one's outside the metadata value strings is not walked at all, and a
+/// schema of common types loads its batches through a precomputed ``LoadPlan``. Not thread-safe:
+/// use one reader per thread.
 ///
 /// Limits: nesting depth 64 (``SchemaDecoding``), decompressed body at most
 /// ``maxDecompressedBodySize`` bytes, array lengths at most 2^40 slots, at most ``maxColumns`` columns,
@@ -40,12 +43,33 @@ public final class ArrowStreamReader {
         let masked: [Range<Int>]
         let schema: ArrowSchema
         let id: Int
+        /// The bytes of the metadata value strings (`masked` without the length prefixes).
+        let contents: [Range<Int>]
+        /// Each metadata entry's key and value bytes (empty when absent), in vector order.
+        let entries: [(key: Range<Int>, value: Range<Int>)]
+        /// How to load the schema's batches quickly, when its types allow.
+        let plan: LoadPlan?
+        /// `entries` for ``PackedMetadata/pack(_:from:into:)`` (from the metadata bytes), and their packed size.
+        let packed: [PackedMetadata.Entry]
+        let packedSize: Int
 
-        init(bytes: [UInt8], masked: [Range<Int>], schema: ArrowSchema, id: Int) {
+        init(
+            bytes: [UInt8], masked: [Range<Int>], schema: ArrowSchema, id: Int,
+            entries: [(key: Range<Int>, value: Range<Int>)]
+        ) {
             self.bytes = bytes
             self.masked = masked
             self.schema = schema
             self.id = id
+            self.contents = masked.map { ($0.lowerBound + 4)..<$0.upperBound }
+            self.entries = entries
+            self.plan = LoadPlan(schema.fields)
+            packed = entries.map {
+                PackedMetadata.Entry(
+                    key: $0.key.lowerBound, keyCount: $0.key.count, value: $0.value.lowerBound,
+                    valueCount: $0.value.count)
+            }
+            packedSize = PackedMetadata.size(packed)
         }
     }
     @exclusivity(unchecked) private var cache: [Int: [CacheEntry]] = [:]
@@ -53,6 +77,8 @@ public final class ArrowStreamReader {
     @exclusivity(unchecked) private var nextSchemaID = 0
     @exclusivity(unchecked) private var scratchRanges: [Range<Int>] = []
     @exclusivity(unchecked) private var loadScratch = LoadContext.Scratch()
+    /// Record batches loaded by a schema's ``LoadPlan`` (tests).
+    @exclusivity(unchecked) private(set) var plannedBatches = 0
     /// The entry that matched (or was added for) the previous message.
     @exclusivity(unchecked) private var lastEntry: CacheEntry?
 
@@ -79,14 +105,52 @@ public final class ArrowStreamReader {
     /// metadata key and value, in order, while it checks them (the batch's
     /// ``ArrowRecordBatch/forEachSchemaMetadataEntry(_:)`` without a second pass over the metadata).
     ///
+    /// With a `compactingInto` arena, a batch keeps only what it needs instead of the whole stream:
+    /// the record batch's body and the schema-level metadata (keys and values, packed) are copied
+    /// into one range of the arena, the arrays point into it and `storage` is not retained. Worth it
+    /// for small streams, where the schema message is about half of the bytes and the copy is cheap.
+    /// Streams with dictionary batches or a compressed body are read as without an arena (their
+    /// arrays point into the stream, or into a decompressed copy anyway).
+    ///
     /// `schemaMetadata` runs before the record batch is read: it may have run when the read then
     /// throws. The pointers must not escape it.
     public func read(
-        _ storage: ArrowStorage, validateFully: Bool = false,
+        _ storage: ArrowStorage, validateFully: Bool = false, compactingInto arena: ArrowBodyArena? = nil,
         schemaMetadata: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Void
     ) throws(ArrowError) -> ArrowRecordBatch {
         try storage.withUnsafeBytes { (buf) throws(ArrowError) -> ArrowRecordBatch in
-            try readStream(buf, storage: storage, validateFully: validateFully, schemaMetadata: schemaMetadata)
+            var source = StreamStorage(buf: buf, storage: storage, owner: nil)
+            return try readStream(
+                buf, storage: &source, validateFully: validateFully, arena: arena, schemaMetadata: schemaMetadata)
+        }
+    }
+
+    /// ``read(_:validateFully:compactingInto:schemaMetadata:)`` over bytes that `owner` keeps alive:
+    /// a storage borrowing them is made only if the batch needs one (not when it is compacted).
+    ///
+    /// - Precondition: `bytes` stay valid and unchanged for as long as `owner` lives, and the caller
+    ///   keeps `owner` alive for the duration of the call.
+    public func read(
+        borrowing bytes: UnsafeRawBufferPointer, owner: any Sendable & AnyObject, validateFully: Bool = false,
+        compactingInto arena: ArrowBodyArena? = nil,
+        schemaMetadata: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Void
+    ) throws(ArrowError) -> ArrowRecordBatch {
+        var source = StreamStorage(buf: bytes, storage: nil, owner: owner)
+        return try readStream(
+            bytes, storage: &source, validateFully: validateFully, arena: arena, schemaMetadata: schemaMetadata)
+    }
+
+    /// The storage of the stream being read, made when first needed.
+    private struct StreamStorage {
+        let buf: UnsafeRawBufferPointer
+        var storage: ArrowStorage?
+        let owner: (any Sendable & AnyObject)?
+
+        mutating func get() -> ArrowStorage {
+            if let storage { return storage }
+            let s = ArrowStorage(unsafeBorrowing: buf, owner: owner!)
+            storage = s
+            return s
         }
     }
 
@@ -105,6 +169,7 @@ public final class ArrowStreamReader {
     }
 
     /// Reads the encapsulated message at `pos`; nil at EOS or at the end of the bytes.
+    @inline(__always)
     private func message(_ buf: UnsafeRawBufferPointer, at pos: Int) throws(ArrowError) -> RawMessage? {
         if pos == buf.count { return nil }
         guard pos + 4 <= buf.count else {
@@ -151,7 +216,8 @@ public final class ArrowStreamReader {
     }
 
     private func readStream(
-        _ buf: UnsafeRawBufferPointer, storage: ArrowStorage, validateFully: Bool,
+        _ buf: UnsafeRawBufferPointer, storage source: inout StreamStorage, validateFully: Bool,
+        arena: ArrowBodyArena?,
         schemaMetadata: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void
     ) throws(ArrowError) -> ArrowRecordBatch {
         guard let first = try message(buf, at: 0) else {
@@ -161,8 +227,12 @@ public final class ArrowStreamReader {
             throw ArrowError(
                 .malformed, offset: 0, "first IPC message has header type \(first.headerType), expected 1 (Schema)")
         }
-        let (fields, schemaID, schemaTable) = try cachedSchema(
+        // The entry's metadata positions are this message's too: a cache hit means the same bytes
+        // outside the value strings, whose lengths and places are part of that.
+        let (entry, schemaTable) = try cachedSchema(
             UnsafeRawBufferPointer(rebasing: buf[first.metaRange]), first.table, schemaMetadata: schemaMetadata)
+        let fields = entry.schema.fields
+        let schemaID = entry.id
         guard fields.count <= maxColumns else {
             throw ArrowError(
                 .tooLarge, offset: 0, "schema has \(fields.count) columns, above the cap of \(maxColumns)")
@@ -181,10 +251,60 @@ public final class ArrowStreamReader {
             switch m.headerType {
             case 2:
                 try readDictionary(
-                    buf, m, header, fields: fields, storage: storage, into: &dictionaries, full: validateFully)
+                    buf, m, header, fields: fields, storage: source.get(), into: &dictionaries, full: validateFully)
             case 3:
+                // Compacting: the body and the packed metadata, copied into one storage; the arrays are
+                // loaded from there (buffer offsets relative to the copied body).
+                var body = m.bodyStart..<m.next
+                let loadStorage: ArrowStorage
+                var packed: Range<Int>?
+                if let arena, dictionaries.isEmpty, try header.table(3) == nil {
+                    let metaAt = (body.count + 7) & ~7
+                    let src = body
+                    let packedCount = entry.packedSize
+                    let (slab, at) = arena.allocate(count: metaAt + packedCount) { dst in
+                        let out = dst.baseAddress!
+                        if !src.isEmpty { out.copyMemory(from: buf.baseAddress! + src.lowerBound, byteCount: src.count) }
+                        // Zero the padding: every byte handed out is defined.
+                        if metaAt > src.count { (out + src.count).initializeMemory(as: UInt8.self, repeating: 0, count: metaAt - src.count) }
+                        PackedMetadata.pack(
+                            entry.packed, from: UnsafeRawBufferPointer(rebasing: buf[first.metaRange]),
+                            into: UnsafeMutableRawBufferPointer(rebasing: dst[metaAt...]))
+                    }
+                    loadStorage = slab
+                    body = at..<(at + src.count)
+                    packed = (at + metaAt)..<(at + metaAt + packedCount)
+                } else {
+                    loadStorage = source.get()
+                }
+                let streamStorage = source.storage
+                // The metadata stays in the message bytes when the columns keep them alive anyway
+                // (or in the compacted storage, packed).
+                func metadata(_ columnStorage: ArrowStorage) throws(ArrowError) -> SchemaMetadataSource {
+                    if let packed { return .packed(storage: loadStorage, range: packed) }
+                    if let streamStorage, columnStorage === streamStorage {
+                        return .encoded(storage: streamStorage, meta: first.metaRange, table: schemaTable.pos)
+                    }
+                    return .decoded(try schemaTable.keyValues(2))
+                }
+                // Without dictionaries every array points into the column storage (the stream, or the
+                // decompressed body; compacted: its range of a slab shared with other batches, which
+                // is what this batch accounts for): the retained bytes are known without visiting the arrays.
+                func retained(_ columns: [ArrowArray], _ columnStorage: ArrowStorage) -> Int {
+                    !dictionaries.isEmpty ? -1
+                        : columns.isEmpty ? 0 : packed.map { $0.upperBound - body.lowerBound } ?? columnStorage.count
+                }
+                if !validateFully, dictionaries.isEmpty, let plan = entry.plan,
+                    let (length, columns) = plan.load(
+                        header, body: body, storage: loadStorage, maxRows: maxRows, uncompressed: packed != nil)
+                {
+                    plannedBatches &+= 1
+                    return ArrowRecordBatch(
+                        fields: fields, metadata: try metadata(loadStorage), schemaID: schemaID, length: length,
+                        columns: columns, warnings: [], retainedByteCount: retained(columns, loadStorage))
+                }
                 var ctx = try LoadContext(
-                    buf: buf, message: m.start, batch: header, body: m.bodyStart..<m.next, storage: storage,
+                    buf: buf, message: m.start, batch: header, body: body, storage: loadStorage,
                     version: m.version, dictionaries: dictionaries, full: validateFully,
                     maxBody: maxDecompressedBodySize, scratch: &loadScratch)
                 guard ctx.length <= maxRows else {
@@ -205,17 +325,9 @@ public final class ArrowStreamReader {
                 try ctx.finish()
                 ctx.release(into: &loadScratch)
                 if validateFully { try checkEnd(buf, after: m.next) }
-                // The metadata stays in the message bytes when the columns keep them alive anyway.
-                let metadata: SchemaMetadataSource =
-                    ctx.storage === storage
-                    ? .encoded(storage: storage, meta: first.metaRange, table: schemaTable.pos)
-                    : .decoded(try schemaTable.keyValues(2))
-                // Without dictionaries every array points into `ctx.storage` (the stream, or the
-                // decompressed body): the retained bytes are known without visiting the arrays.
-                let retained = !dictionaries.isEmpty ? -1 : columns.isEmpty ? 0 : ctx.storage.count
                 return ArrowRecordBatch(
-                    fields: fields, metadata: metadata, schemaID: schemaID, length: ctx.length, columns: columns,
-                    warnings: ctx.warnings, retainedByteCount: retained)
+                    fields: fields, metadata: try metadata(ctx.storage), schemaID: schemaID, length: ctx.length,
+                    columns: columns, warnings: ctx.warnings, retainedByteCount: retained(columns, ctx.storage))
             case 1:
                 throw ArrowError(.malformed, offset: m.start, "second schema message in one IPC stream")
             default:
@@ -250,12 +362,30 @@ public final class ArrowStreamReader {
     ///
     /// - Note: sound as long as no other string of the schema shares its bytes with a metadata
     ///   value (flatbuffers "shared strings"); the Arrow writers (arrow-rs, Arrow C++) do not share.
+    @inline(__always)
     private func cachedSchema(
         _ meta: UnsafeRawBufferPointer, _ t: FBTable,
         schemaMetadata: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void
-    ) throws(ArrowError) -> (fields: [ArrowField], id: Int, table: FBTable) {
+    ) throws(ArrowError) -> (entry: CacheEntry, table: FBTable) {
         guard let schemaTable = try t.table(2) else {
             throw ArrowError(.malformed, offset: t.base, "schema message without its Schema table")
+        }
+        if let e = lastEntry, Self.sameOutsideValues(e, meta) {
+            // The bytes differ at most inside the metadata value strings (same lengths, same places):
+            // the flatbuffer is the one the entry was made from, except for those strings, which only
+            // need their UTF-8 checked. No walk over the metadata tables.
+            var valid = true
+            for r in e.contents where !FBTable.isValidUTF8(UnsafeRawBufferPointer(rebasing: meta[r])) {
+                valid = false
+                break
+            }
+            if valid {
+                for kv in e.entries {
+                    schemaMetadata(UnsafeRawBufferPointer(rebasing: meta[kv.key]), UnsafeRawBufferPointer(rebasing: meta[kv.value]))
+                }
+                return (e, schemaTable)
+            }
+            // Invalid UTF-8: the walk below reports it where it is.
         }
         try schemaTable.keyValueValueRanges(2, into: &scratchRanges, entry: schemaMetadata)
         // Ranges must be disjoint and ordered for the masked comparison below.
@@ -265,7 +395,7 @@ public final class ArrowStreamReader {
         }
         if !disjoint { scratchRanges.removeAll(keepingCapacity: true) }
         if let e = lastEntry, Self.matches(e, meta, masked: scratchRanges) {
-            return (e.schema.fields, e.id, schemaTable)
+            return (e, schemaTable)
         }
         var h = SchemaHash()
         var at = 0
@@ -279,7 +409,7 @@ public final class ArrowStreamReader {
         if let entries = cache[key] {
             for e in entries where Self.matches(e, meta, masked: scratchRanges) {
                 lastEntry = e
-                return (e.schema.fields, e.id, schemaTable)
+                return (e, schemaTable)
             }
         }
         let schema = try SchemaDecoding.schema(schemaTable, metadata: false)
@@ -288,11 +418,32 @@ public final class ArrowStreamReader {
             cachedCount = 0
         }
         nextSchemaID += 1
-        let entry = CacheEntry(bytes: Array(meta), masked: scratchRanges, schema: schema, id: nextSchemaID)
+        var entries: [(key: Range<Int>, value: Range<Int>)] = []
+        try schemaTable.forEachKeyValue(2) { k, v in entries.append((k, v)) }
+        let entry = CacheEntry(
+            bytes: Array(meta), masked: scratchRanges, schema: schema, id: nextSchemaID, entries: entries)
         cache[key, default: []].append(entry)
         cachedCount += 1
         lastEntry = entry
-        return (schema.fields, nextSchemaID, schemaTable)
+        return (entry, schemaTable)
+    }
+
+    /// Whether `meta` has the entry's length and equals its bytes everywhere but inside the metadata
+    /// value strings (their length prefixes included in the comparison).
+    ///
+    /// Then every flatbuffer offset, vtable, length and key is the entry's: reading `meta` would find
+    /// the same schema and the same key and value positions (the values need only their UTF-8 checked).
+    @inline(__always)
+    private static func sameOutsideValues(_ e: CacheEntry, _ meta: UnsafeRawBufferPointer) -> Bool {
+        guard e.bytes.count == meta.count else { return false }
+        return e.bytes.withUnsafeBytes { stored -> Bool in
+            var at = 0
+            for r in e.contents {
+                if memcmp(stored.baseAddress! + at, meta.baseAddress! + at, r.lowerBound - at) != 0 { return false }
+                at = r.upperBound
+            }
+            return memcmp(stored.baseAddress! + at, meta.baseAddress! + at, meta.count - at) == 0
+        }
     }
 
     /// Whether `meta` equals the entry's bytes outside the metadata values (`masked`, which must be

@@ -240,7 +240,13 @@ struct FBTable {
     }
 
     private func checkUTF8(_ r: Range<Int>) throws(ArrowError) {
-        let bytes = UnsafeRawBufferPointer(rebasing: buf[r])
+        guard Self.isValidUTF8(UnsafeRawBufferPointer(rebasing: buf[r])) else {
+            throw ArrowError(.malformed, offset: base + r.lowerBound - 4, "flatbuffer string is not valid UTF-8")
+        }
+    }
+
+    /// Whether `bytes` are valid UTF-8 (ASCII, the common case, checked 8 bytes at a time).
+    static func isValidUTF8(_ bytes: UnsafeRawBufferPointer) -> Bool {
         // ASCII needs no validation: test 8 bytes at a time for a high bit.
         var i = 0
         var high: UInt64 = 0
@@ -252,13 +258,8 @@ struct FBTable {
             high |= UInt64(bytes[i])
             i += 1
         }
-        if high & 0x8080_8080_8080_8080 == 0 { return }
-        for b in bytes where b >= 0x80 {
-            guard String(validating: bytes, as: UTF8.self) != nil else {
-                throw ArrowError(.malformed, offset: base + r.lowerBound - 4, "flatbuffer string is not valid UTF-8")
-            }
-            return
-        }
+        if high & 0x8080_8080_8080_8080 == 0 { return true }
+        return String(validating: bytes, as: UTF8.self) != nil
     }
 
     /// Calls `body` with the byte ranges (in `buf`) of each key and value of a `[KeyValue]` vector, in

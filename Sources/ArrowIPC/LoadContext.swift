@@ -427,3 +427,270 @@ struct LoadContext {
         }
     }
 }
+
+/// A precomputed way to load the record batches of one schema whose arrays are all of the common,
+/// simple kinds (null, bool, fixed width, binary and string, lists, fixed-size lists, structs; no
+/// dictionaries): the field tree flattened in the order of its field nodes, with the buffer count,
+/// so that a batch of a known schema is loaded by one tight pass over its nodes and buffers, with no
+/// per-message arrays.
+///
+/// ``load(_:body:storage:maxRows:)`` checks everything ``LoadContext`` checks for these kinds; when
+/// anything is off it returns nil, and the reader loads the batch the general way, which reports
+/// the problem precisely. So a plan never accepts what the general path rejects, and builds the
+/// same arrays when both accept.
+final class LoadPlan {
+    enum Kind {
+        case null, bool
+        /// `width` bytes per value.
+        case fixed(width: Int)
+        case binary(wide: Bool)
+        case list(wide: Bool)
+        case fixedSizeList(size: Int)
+        case structure(children: Int)
+    }
+
+    struct Node {
+        var kind: Kind
+        var type: ArrowType
+    }
+
+    /// One per field node, depth-first in schema order: the kinds, and the types (apart, so that
+    /// reading a kind copies no type).
+    let kinds: [Kind]
+    let types: [ArrowType]
+    /// Buffers a record batch of the schema has.
+    let bufferCount: Int
+    /// Top-level columns.
+    let columnCount: Int
+
+    /// The plan of `fields`, or nil when one of them is of a kind the plan does not handle.
+    init?(_ fields: [ArrowField]) {
+        var nodes: [Node] = []
+        var buffers = 0
+        func add(_ f: ArrowField, depth: Int) -> Bool {
+            guard f.dictionary == nil, depth <= SchemaDecoding.maxDepth else { return false }
+            switch f.type {
+            case .null:
+                nodes.append(Node(kind: .null, type: f.type))
+            case .bool:
+                nodes.append(Node(kind: .bool, type: f.type))
+                buffers += 2
+            case .int, .float16, .float32, .float64, .decimal, .date32, .date64, .time32, .time64, .timestamp,
+                .duration, .interval, .fixedSizeBinary:
+                nodes.append(Node(kind: .fixed(width: f.type.byteWidth ?? 0), type: f.type))
+                buffers += 2
+            case .binary, .utf8:
+                nodes.append(Node(kind: .binary(wide: false), type: f.type))
+                buffers += 3
+            case .largeBinary, .largeUtf8:
+                nodes.append(Node(kind: .binary(wide: true), type: f.type))
+                buffers += 3
+            case .list(let child), .largeList(let child):
+                var wide = false
+                if case .largeList = f.type { wide = true }
+                nodes.append(Node(kind: .list(wide: wide), type: f.type))
+                buffers += 2
+                return add(child, depth: depth + 1)
+            case .fixedSizeList(let child, let size):
+                nodes.append(Node(kind: .fixedSizeList(size: size), type: f.type))
+                buffers += 1
+                return add(child, depth: depth + 1)
+            case .structure(let children):
+                nodes.append(Node(kind: .structure(children: children.count), type: f.type))
+                buffers += 1
+                for c in children where !add(c, depth: depth + 1) { return false }
+            default:
+                return false
+            }
+            return true
+        }
+        for f in fields where !add(f, depth: 0) { return nil }
+        kinds = nodes.map(\.kind)
+        types = nodes.map(\.type)
+        bufferCount = buffers
+        columnCount = fields.count
+    }
+
+    /// The batch's length and columns, or nil when the batch does not match the plan or fails a check
+    /// (the general path then says why).
+    ///
+    /// - Parameters:
+    ///   - batch: the RecordBatch table.
+    ///   - body: where the message body lies in `storage` (buffer offsets are relative to its start).
+    ///   - uncompressed: the caller checked that the batch has no body compression.
+    func load(
+        _ batch: FBTable, body: Range<Int>, storage: ArrowStorage, maxRows: Int, uncompressed: Bool = false
+    ) -> (length: Int, columns: [ArrowArray])? {
+        let vectors: (nodes: (start: Int, count: Int)?, buffers: (start: Int, count: Int)?)
+        let len: Int64
+        do {
+            len = try batch.int64(0)
+            vectors = (try batch.vector(1, elementSize: 16), try batch.vector(2, elementSize: 16))
+            // Compressed bodies and malformed variadic counts take the general path.
+            guard try uncompressed || batch.table(3) == nil else { return nil }
+            _ = try batch.vector(4, elementSize: 8)
+        } catch {
+            return nil
+        }
+        guard len >= 0, len <= Int64(LoadContext.maxLength), len <= Int64(maxRows) else { return nil }
+        guard (vectors.nodes?.count ?? 0) == kinds.count, (vectors.buffers?.count ?? 0) == bufferCount else {
+            return nil
+        }
+        let length = Int(len)
+        return kinds.withUnsafeBufferPointer { kinds -> (length: Int, columns: [ArrowArray])? in
+            types.withUnsafeBufferPointer { types -> (length: Int, columns: [ArrowArray])? in
+                var loader = FastLoader(
+                    kinds: kinds, types: types, meta: batch.buf, nodesAt: vectors.nodes?.start ?? 0,
+                    buffersAt: vectors.buffers?.start ?? 0, body: body, storage: storage)
+                var columns: [ArrowArray] = []
+                columns.reserveCapacity(columnCount)
+                for _ in 0..<columnCount {
+                    guard let c = loader.array(), c.length == length else { return nil }
+                    columns.append(c)
+                }
+                return (length, columns)
+            }
+        }
+    }
+}
+
+/// The cursor of one ``LoadPlan/load(_:body:storage:maxRows:)``.
+private struct FastLoader {
+    let kinds: UnsafeBufferPointer<LoadPlan.Kind>
+    let types: UnsafeBufferPointer<ArrowType>
+    let meta: UnsafeRawBufferPointer
+    let nodesAt: Int
+    let buffersAt: Int
+    let body: Range<Int>
+    let storage: ArrowStorage
+    var planIndex = 0
+    var bufferIndex = 0
+
+    init(
+        kinds: UnsafeBufferPointer<LoadPlan.Kind>, types: UnsafeBufferPointer<ArrowType>, meta: UnsafeRawBufferPointer,
+        nodesAt: Int, buffersAt: Int, body: Range<Int>, storage: ArrowStorage
+    ) {
+        self.kinds = kinds
+        self.types = types
+        self.meta = meta
+        self.nodesAt = nodesAt
+        self.buffersAt = buffersAt
+        self.body = body
+        self.storage = storage
+    }
+
+    /// The next buffer's range in the storage, if it lies in the body and has `need` bytes.
+    @inline(__always)
+    mutating func buffer(need: Int = 0) -> Range<Int>? {
+        let at = buffersAt + 16 * bufferIndex
+        bufferIndex += 1
+        let o = Int64(littleEndian: meta.loadUnaligned(fromByteOffset: at, as: Int64.self))
+        let l = Int64(littleEndian: meta.loadUnaligned(fromByteOffset: at + 8, as: Int64.self))
+        let size = Int64(body.count)
+        guard o >= 0, l >= 0, o <= size, l <= size - o, l >= Int64(need) else { return nil }
+        return (body.lowerBound + Int(o))..<(body.lowerBound + Int(o) + Int(l))
+    }
+
+    /// The validity bitmap's start (-1 without nulls), consuming its buffer.
+    @inline(__always)
+    mutating func validity(_ n: Int, _ nullCount: Int) -> Int? {
+        guard let r = buffer(need: nullCount > 0 ? (n + 7) / 8 : 0) else { return nil }
+        return nullCount > 0 ? r.lowerBound : -1
+    }
+
+    @inline(__always)
+    func product(_ a: Int, _ b: Int) -> Int? {
+        let (p, o) = a.multipliedReportingOverflow(by: b)
+        return o || p > LoadContext.maxLength * 16 ? nil : p
+    }
+
+    /// Whether `r` holds n+1 monotone, non-negative offsets ending at or below `limit`.
+    func offsetsValid(_ r: Range<Int>, n: Int, wide: Bool, limit: Int) -> Bool {
+        if n == 0 && r.isEmpty { return true }
+        let w = wide ? 8 : 4
+        guard r.count >= (n + 1) * w else { return false }
+        let p = storage.base + r.lowerBound
+        if wide {
+            var prev = Int64(littleEndian: p.loadUnaligned(as: Int64.self))
+            guard prev >= 0 else { return false }
+            for i in stride(from: 1, through: n, by: 1) {
+                let v = Int64(littleEndian: p.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self))
+                guard v >= prev else { return false }
+                prev = v
+            }
+            return prev <= Int64(limit)
+        }
+        var prev = Int32(littleEndian: p.loadUnaligned(as: Int32.self))
+        guard prev >= 0 else { return false }
+        for i in stride(from: 1, through: n, by: 1) {
+            let v = Int32(littleEndian: p.loadUnaligned(fromByteOffset: 4 * i, as: Int32.self))
+            guard v >= prev else { return false }
+            prev = v
+        }
+        return Int(prev) <= limit
+    }
+
+    /// The next array of the plan (with its children), or nil when a check fails.
+    mutating func array() -> ArrowArray? {
+        let index = planIndex
+        let at = nodesAt + 16 * index
+        planIndex += 1
+        let l = Int64(littleEndian: meta.loadUnaligned(fromByteOffset: at, as: Int64.self))
+        let nc = Int64(littleEndian: meta.loadUnaligned(fromByteOffset: at + 8, as: Int64.self))
+        guard l >= 0, l <= Int64(LoadContext.maxLength), nc >= 0, nc <= l else { return nil }
+        let n = Int(l)
+        let nullCount = Int(nc)
+        let empty = 0..<0
+        switch kinds[index] {
+        case .null:
+            return ArrowArray(
+                plainType: .null, length: n, nullCount: n, storage: storage, validity: -1, values: empty, data: empty,
+                children: [])
+        case .bool:
+            guard let v = validity(n, nullCount), let values = buffer(need: (n + 7) / 8) else { return nil }
+            return ArrowArray(
+                plainType: types[index], length: n, nullCount: nullCount, storage: storage, validity: v, values: values,
+                data: empty, children: [])
+        case .fixed(let w):
+            guard let need = product(n, w), let v = validity(n, nullCount), let values = buffer(need: need) else {
+                return nil
+            }
+            return ArrowArray(
+                plainType: types[index], length: n, nullCount: nullCount, storage: storage, validity: v, values: values,
+                data: empty, children: [])
+        case .binary(let wide):
+            guard let v = validity(n, nullCount), let offsets = buffer(), let data = buffer(),
+                offsetsValid(offsets, n: n, wide: wide, limit: data.count)
+            else { return nil }
+            return ArrowArray(
+                plainType: types[index], length: n, nullCount: nullCount, storage: storage, validity: v, values: offsets,
+                data: data, children: [])
+        case .list(let wide):
+            guard let v = validity(n, nullCount), let offsets = buffer(), let child = array() else { return nil }
+            let limit = child.length
+            let children = [consume child]  // moved, not copied
+            guard offsetsValid(offsets, n: n, wide: wide, limit: limit) else { return nil }
+            return ArrowArray(
+                plainType: types[index], length: n, nullCount: nullCount, storage: storage, validity: v, values: offsets,
+                data: empty, children: children)
+        case .fixedSizeList(let size):
+            guard let v = validity(n, nullCount), let child = array(), let need = product(n, size),
+                child.length >= need
+            else { return nil }
+            return ArrowArray(
+                plainType: types[index], length: n, nullCount: nullCount, storage: storage, validity: v, values: empty,
+                data: empty, children: [consume child])
+        case .structure(let k):
+            guard let v = validity(n, nullCount) else { return nil }
+            var children: [ArrowArray] = []
+            children.reserveCapacity(k)
+            for _ in 0..<k {
+                guard let c = array(), c.length >= n else { return nil }
+                children.append(c)
+            }
+            return ArrowArray(
+                plainType: types[index], length: n, nullCount: nullCount, storage: storage, validity: v, values: empty,
+                data: empty, children: children)
+        }
+    }
+}

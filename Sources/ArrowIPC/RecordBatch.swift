@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// One decoded record batch: its schema and one ``ArrowArray`` per top-level field.
 ///
 /// The schema-level metadata of a batch read from a stream is decoded only when asked for: it stays
@@ -60,13 +66,16 @@ public struct ArrowRecordBatch: Sendable {
     }
 }
 
-/// Where a batch's schema metadata lives: already decoded, or the `[KeyValue]` vector of the Schema
-/// table inside the retained message bytes (checked when the batch was read: bounds and UTF-8).
+/// Where a batch's schema metadata lives: already decoded, the `[KeyValue]` vector of the Schema
+/// table inside the retained message bytes, or packed next to a compacted batch's body (both checked
+/// when the batch was read: bounds and UTF-8).
 enum SchemaMetadataSource: Sendable {
     case decoded([KeyValue])
     /// `storage` holds the message; `meta` is the message's flatbuffer (metadata) range in it and
     /// `table` the Schema table's offset inside that range.
     case encoded(storage: ArrowStorage, meta: Range<Int>, table: Int)
+    /// ``PackedMetadata`` at `range` of `storage`.
+    case packed(storage: ArrowStorage, range: Range<Int>)
 
     private func withSchemaTable<R>(_ body: (FBTable) throws(ArrowError) -> R?) -> R? {
         guard case .encoded(let storage, let meta, let table) = self else { return nil }
@@ -83,6 +92,12 @@ enum SchemaMetadataSource: Sendable {
         switch self {
         case .decoded(let kv): return kv
         case .encoded: return withSchemaTable { (t) throws(ArrowError) in try t.keyValues(2) } ?? []
+        case .packed:
+            var out: [KeyValue] = []
+            forEach { k, v in
+                out.append(KeyValue(key: String(decoding: k, as: UTF8.self), value: String(decoding: v, as: UTF8.self)))
+            }
+            return out
         }
     }
 
@@ -103,6 +118,8 @@ enum SchemaMetadataSource: Sendable {
                     // unreachable: the bytes were checked when the batch was read
                 }
             }
+        case .packed(let storage, let range):
+            storage.withUnsafeBytes(range) { PackedMetadata.forEach($0, body) }
         }
     }
 
@@ -124,7 +141,82 @@ enum SchemaMetadataSource: Sendable {
             return try withExtendedLifetime(storage) {
                 try body(UnsafeRawBufferPointer(start: storage.base + range.lowerBound, count: range.count))
             }
+        case .packed(let storage, let range):
+            var key = key
+            let found = key.withUTF8 { k in
+                storage.withUnsafeBytes(range) { PackedMetadata.value(UnsafeRawBufferPointer(k), in: $0) }
+            }
+            guard let found else { return try body(nil) }
+            return try withExtendedLifetime(storage) {
+                try body(UnsafeRawBufferPointer(start: storage.base + range.lowerBound + found.lowerBound, count: found.count))
+            }
         }
+    }
+}
+
+/// Schema-level metadata packed for a compacted batch: a `UInt32` entry count, then per entry (in
+/// order) the key's and the value's byte counts (`UInt32` each) followed by their UTF-8 bytes. An
+/// absent key or value is empty, as the other forms read it. Integers are little-endian, unaligned.
+enum PackedMetadata {
+    /// Where one key and value lie in the stream being read.
+    struct Entry {
+        var key: Int
+        var keyCount: Int
+        var value: Int
+        var valueCount: Int
+    }
+
+    /// The packed size of `entries`.
+    static func size(_ entries: [Entry]) -> Int {
+        entries.reduce(4) { $0 + 8 + $1.keyCount + $1.valueCount }
+    }
+
+    /// Writes `entries` (ranges of `source`) into `out`, which holds exactly ``size(_:)`` bytes.
+    static func pack(_ entries: [Entry], from source: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer) {
+        assert(out.count == size(entries), "packed metadata size")
+        let base = out.baseAddress!
+        base.storeBytes(of: UInt32(entries.count).littleEndian, as: UInt32.self)
+        var at = 4
+        for e in entries {
+            (base + at).storeBytes(of: UInt32(e.keyCount).littleEndian, as: UInt32.self)
+            (base + at + 4).storeBytes(of: UInt32(e.valueCount).littleEndian, as: UInt32.self)
+            at += 8
+            if e.keyCount > 0 { (base + at).copyMemory(from: source.baseAddress! + e.key, byteCount: e.keyCount) }
+            at += e.keyCount
+            if e.valueCount > 0 { (base + at).copyMemory(from: source.baseAddress! + e.value, byteCount: e.valueCount) }
+            at += e.valueCount
+        }
+    }
+
+    /// Calls `body` with each key and value, in order.
+    static func forEach(_ packed: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void) {
+        let n = Int(UInt32(littleEndian: packed.loadUnaligned(as: UInt32.self)))
+        var at = 4
+        for _ in 0..<n {
+            let k = Int(UInt32(littleEndian: packed.loadUnaligned(fromByteOffset: at, as: UInt32.self)))
+            let v = Int(UInt32(littleEndian: packed.loadUnaligned(fromByteOffset: at + 4, as: UInt32.self)))
+            at += 8
+            body(
+                UnsafeRawBufferPointer(rebasing: packed[at..<(at + k)]),
+                UnsafeRawBufferPointer(rebasing: packed[(at + k)..<(at + k + v)]))
+            at += k + v
+        }
+    }
+
+    /// The range (in `packed`) of the value of the first entry whose key is `key`; nil when absent.
+    static func value(_ key: UnsafeRawBufferPointer, in packed: UnsafeRawBufferPointer) -> Range<Int>? {
+        let n = Int(UInt32(littleEndian: packed.loadUnaligned(as: UInt32.self)))
+        var at = 4
+        for _ in 0..<n {
+            let k = Int(UInt32(littleEndian: packed.loadUnaligned(fromByteOffset: at, as: UInt32.self)))
+            let v = Int(UInt32(littleEndian: packed.loadUnaligned(fromByteOffset: at + 4, as: UInt32.self)))
+            at += 8
+            if k == key.count && (k == 0 || memcmp(packed.baseAddress! + at, key.baseAddress!, k) == 0) {
+                return (at + k)..<(at + k + v)
+            }
+            at += k + v
+        }
+        return nil
     }
 }
 
@@ -132,6 +224,8 @@ extension ArrowRecordBatch {
     /// Bytes of memory the columns keep alive: the sum of the sizes of the distinct storages they
     /// point into (the whole decompressed IPC stream, or the decompressed body, or the fresh buffers
     /// of an assembled batch; a storage that borrows a slice of a larger block counts that slice).
+    /// A batch compacted into an ``ArrowBodyArena`` counts its own range of the shared slab: its
+    /// body and packed schema metadata.
     ///
     /// This is what dropping the batch can give back, unlike ``ArrowArray/bufferBytes``, which only
     /// counts the buffers the arrays use (for a tiny message the schema alone is about half of it).
@@ -141,7 +235,8 @@ extension ArrowRecordBatch {
         knownRetainedByteCount >= 0 ? knownRetainedByteCount : walkedRetainedByteCount
     }
 
-    /// ``retainedByteCount`` found by visiting every array (what a recorded count must equal).
+    /// ``retainedByteCount`` found by visiting every array (what a recorded count must equal, except
+    /// for a compacted batch, whose arrays point into a slab it shares with other batches).
     var walkedRetainedByteCount: Int {
         var first: ObjectIdentifier?
         var others: [ObjectIdentifier] = []

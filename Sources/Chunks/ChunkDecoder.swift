@@ -4,10 +4,15 @@ import Glibc
 import ArrowIPC
 import RRD
 
-/// Decodes `ArrowMsg`s into ``Chunk``s: LZ4 → Arrow IPC (zero-copy, schema cache) → Sorbet
-/// conventions → rows sorted by RowId.
+/// Decodes `ArrowMsg`s into ``Chunk``s: LZ4 → Arrow IPC (schema cache) → Sorbet conventions → rows
+/// sorted by RowId.
 ///
-/// One per worker: it caches decoded schemas and their column layout, so it is not Sendable.
+/// A chunk decoded from a small payload (``compactionThreshold``) keeps a compact copy of its record
+/// batch's body and schema metadata in the decoder's arena; a larger one views its payload without
+/// copying.
+///
+/// One per worker and store: it caches decoded schemas and their column layout, and its arena holds
+/// the store's compacted chunks, so it is not Sendable.
 ///
 /// ```swift
 /// let decoder = ChunkDecoder()
@@ -23,8 +28,17 @@ public final class ChunkDecoder {
     @exclusivity(unchecked) public var maxPayloadSize: UInt64 = 1 << 31
     /// Check every string value's UTF-8 too (``ArrowStreamReader/read(_:validateFully:)``).
     @exclusivity(unchecked) public var validateFully = false
+    /// Payloads of at most this many bytes are compacted: the chunk keeps a copy of the record
+    /// batch's body and the schema metadata in the decoder's arena (``bodyArena``) instead of the
+    /// whole decompressed payload (of which the schema is about half for a tiny chunk), so the
+    /// payload's memory is released (and recycled by its ``PayloadArena``) as soon as the message
+    /// is dropped. Larger payloads are borrowed without copying. 0 turns compaction off.
+    @exclusivity(unchecked) public var compactionThreshold = 64 << 10
 
     private let reader = ArrowStreamReader()
+    /// Where compacted chunks keep their bytes: slabs shared by the chunks of this decoder only (one
+    /// decoder per store, so one store's chunks never pin another's memory).
+    private let bodyArena = ArrowBodyArena()
     @exclusivity(unchecked) private var layouts: [Int: Layout] = [:]
     /// Entity paths seen (``intern(_:)``): hashes (0: empty slot) and strings.
     @exclusivity(unchecked) private var internHashes = [UInt64](repeating: 0, count: ChunkDecoder.internSlots)
@@ -87,7 +101,12 @@ public final class ChunkDecoder {
             throw ChunkError(error.message)
         }
         let storage: ArrowStorage
-        if !payload.storage.isArenaSlab && payload.storage.count > 2 * payload.count + 4096 {
+        if payload.count <= compactionThreshold && (payload.storage.isArenaSlab || payload.storage.count == payload.count) {
+            // Compacted: the reader makes a storage borrowing the payload only if the batch cannot be
+            // compacted after all (dictionaries, compressed body), which keeps it then, as below.
+            return try decode(
+                ipc: .borrowed(payload), chunkIdHint: msg.chunkId, isStaticHint: msg.isStatic, compacting: true)
+        } else if !payload.storage.isArenaSlab && payload.storage.count > 2 * payload.count + 4096 {
             // An uncompressed payload is a slice of the reader's block: copy it, so the chunk does not pin the block.
             // (A payload arena's slab is meant to be shared by the chunks decoded from it: no copy.)
             storage = payload.withUnsafeBytes { src in
@@ -99,7 +118,15 @@ public final class ChunkDecoder {
             // The ByteStorage is immutable once built and `owner` keeps it alive for as long as any view does.
             storage = payload.withUnsafeBytes { ArrowStorage(unsafeBorrowing: $0, owner: payload.storage) }
         }
-        return try decode(ipc: storage, chunkIdHint: msg.chunkId, isStaticHint: msg.isStatic)
+        return try decode(
+            ipc: .storage(storage), chunkIdHint: msg.chunkId, isStaticHint: msg.isStatic,
+            compacting: payload.count <= compactionThreshold)
+    }
+
+    /// The IPC stream to decode: a storage, or a payload slice (borrowed only if the batch keeps it).
+    enum Source {
+        case storage(ArrowStorage)
+        case borrowed(ByteSlice)
     }
 
     /// Decodes an uncompressed Arrow IPC stream holding one chunk.
@@ -110,39 +137,44 @@ public final class ChunkDecoder {
     public func decode(
         ipc storage: ArrowStorage, chunkIdHint: Tuid? = nil, isStaticHint: Bool? = nil
     ) throws(ChunkError) -> Chunk {
+        try decode(ipc: .storage(storage), chunkIdHint: chunkIdHint, isStaticHint: isStaticHint, compacting: false)
+    }
+
+    /// ``decode(ipc:chunkIdHint:isStaticHint:)``, copying what the chunk keeps into ``bodyArena``
+    /// when `compacting` (see ``compactionThreshold``).
+    func decode(
+        ipc source: Source, chunkIdHint: Tuid?, isStaticHint: Bool?, compacting: Bool
+    ) throws(ChunkError) -> Chunk {
         // The schema metadata values the chunk needs are read straight from the message bytes while
         // the reader checks them (no second pass, nothing else decoded): the path through the
         // interning table, the id parsed from its UTF-8. The first entry of a key counts, as in
         // `ArrowSchema.metadata(_:)`.
-        var entityPath: String?
-        var legacyPath: String?
-        var idBytes: (parsed: Tuid?, seen: Bool) = (nil, false)
-        var legacyId: (parsed: Tuid?, seen: Bool) = (nil, false)
-        var versionKnown = true
-        var versionSeen = false
+        var pick = MetadataPick()
         let batch: ArrowRecordBatch
         do {
-            batch = try reader.read(storage, validateFully: validateFully) { key, value in
-                if Self.equal(key, "rerun:entity_path") {
-                    if entityPath == nil { entityPath = intern(value) }
-                } else if Self.equal(key, "rerun:id") {
-                    if !idBytes.seen { idBytes = (Self.parseTuid(value), true) }
-                } else if Self.equal(key, "sorbet:version") {
-                    if !versionSeen {
-                        versionSeen = true
-                        versionKnown =
-                            value.count >= 4 && value[0] == UInt8(ascii: "0") && value[1] == UInt8(ascii: ".")
-                            && value[2] == UInt8(ascii: "1") && value[3] == UInt8(ascii: ".")
-                    }
-                } else if Self.equal(key, "rerun.entity_path") {
-                    if legacyPath == nil { legacyPath = intern(value) }
-                } else if Self.equal(key, "rerun.id") {
-                    if !legacyId.seen { legacyId = (Self.parseTuid(value), true) }
+            let arena = compacting ? bodyArena : nil
+            switch source {
+            case .storage(let storage):
+                batch = try reader.read(storage, validateFully: validateFully, compactingInto: arena) {
+                    pick.take($0, $1, self)
+                }
+            case .borrowed(let payload):
+                // The ByteStorage is immutable once built, and the reader's storage (if it makes one)
+                // keeps it alive through `owner` for as long as any view does.
+                batch = try payload.withUnsafeBytes { (bytes) throws(ArrowError) in
+                    try reader.read(
+                        borrowing: bytes, owner: payload.storage, validateFully: validateFully, compactingInto: arena
+                    ) { pick.take($0, $1, self) }
                 }
             }
         } catch {
             throw ChunkError("Arrow IPC: \(error.description)")
         }
+        let entityPath = pick.entityPath
+        let legacyPath = pick.legacyPath
+        let idBytes = pick.idBytes
+        let legacyId = pick.legacyId
+        let versionKnown = pick.versionKnown
         let layout: Layout
         if let last = lastLayout, last.schemaID == batch.schemaID {
             layout = last.layout
@@ -257,6 +289,37 @@ public final class ChunkDecoder {
             rowIdBytes: rowIdBytes, timelines: timelines,
             components: components, schemaMetadata: nil, recordBatch: batch, wasResorted: !sorted,
             warnings: warnings)
+    }
+
+    /// The schema metadata values a chunk needs, picked from the entries the reader lends (the
+    /// first entry of a key counts, as in `ArrowSchema.metadata(_:)`).
+    private struct MetadataPick {
+        var entityPath: String?
+        var legacyPath: String?
+        var idBytes: (parsed: Tuid?, seen: Bool) = (nil, false)
+        var legacyId: (parsed: Tuid?, seen: Bool) = (nil, false)
+        var versionKnown = true
+        var versionSeen = false
+
+        @inline(__always)
+        mutating func take(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, _ decoder: ChunkDecoder) {
+            if ChunkDecoder.equal(key, "rerun:entity_path") {
+                if entityPath == nil { entityPath = decoder.intern(value) }
+            } else if ChunkDecoder.equal(key, "rerun:id") {
+                if !idBytes.seen { idBytes = (ChunkDecoder.parseTuid(value), true) }
+            } else if ChunkDecoder.equal(key, "sorbet:version") {
+                if !versionSeen {
+                    versionSeen = true
+                    versionKnown =
+                        value.count >= 4 && value[0] == UInt8(ascii: "0") && value[1] == UInt8(ascii: ".")
+                        && value[2] == UInt8(ascii: "1") && value[3] == UInt8(ascii: ".")
+                }
+            } else if ChunkDecoder.equal(key, "rerun.entity_path") {
+                if legacyPath == nil { legacyPath = decoder.intern(value) }
+            } else if ChunkDecoder.equal(key, "rerun.id") {
+                if !legacyId.seen { legacyId = (ChunkDecoder.parseTuid(value), true) }
+            }
+        }
     }
 
     /// Parses `chunk_` + 32 hex digits (or a bare / `row_`-prefixed TUID) from UTF-8 without
@@ -402,3 +465,4 @@ public final class ChunkDecoder {
         return Layout(rowIdColumn: rowId, timelines: timelines, components: components, warnings: warnings)
     }
 }
+

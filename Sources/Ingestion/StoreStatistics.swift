@@ -85,8 +85,8 @@ public struct StoreStatistics: Sendable, Hashable {
     public var bytesIn: UInt64
     /// Output items published so far (polled or not): the messages out.
     public var messagesOut: UInt64
-    /// Bytes of the output items published so far (each decoded chunk counts its decompressed
-    /// payload, see ``readyOutputBytes``).
+    /// Bytes of the output items published so far (each decoded chunk counts its ``Chunk/byteSize``,
+    /// see ``readyOutputBytes``).
     public var bytesOut: UInt64
     /// Messages handled so far: output published, or discarded by a shutdown.
     public var handled: UInt64
@@ -98,8 +98,9 @@ public struct StoreStatistics: Sendable, Hashable {
     public var queuedBytes: Int
     /// Output items waiting to be polled.
     public var readyOutputs: Int
-    /// Bytes the ready output items keep alive (each decoded chunk counts its decompressed
-    /// payload, which its columns view): memory the unbounded output queue holds until polled.
+    /// Bytes the ready output items keep alive (each decoded chunk counts its ``Chunk/byteSize``:
+    /// its decompressed payload, or the compact copy a small chunk keeps, plus its model): memory
+    /// the unbounded output queue holds until polled.
     public var readyOutputBytes: Int
     /// Producers blocked on the full input queue right now (threads and suspended tasks).
     public var waitingProducers: Int

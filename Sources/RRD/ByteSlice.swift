@@ -22,6 +22,9 @@ public final class ByteStorage: @unchecked Sendable {
     public let isArenaSlab: Bool
     /// Length of the `mmap`ed region when the memory is a private mapping (0: heap memory).
     private let mappedLength: Int
+    /// Where the mapping goes when this storage is freed (an arena slab whose arena recycles slabs);
+    /// nil: `munmap`ed.
+    private let pool: SlabPool?
 
     /// Allocates `count` bytes (16-byte aligned) and lets `initializer` fill them once.
     public init<E: Error>(
@@ -41,16 +44,19 @@ public final class ByteStorage: @unchecked Sendable {
         self.count = count
         isArenaSlab = false
         mappedLength = 0
+        pool = nil
     }
 
     /// Takes ownership of an `mmap`ed region of `mappedLength` bytes starting at `mapping`
-    /// (`munmap`ed in `deinit`), of which the first `count` bytes are the storage.
-    init(mapping: UnsafeMutableRawPointer, mappedLength: Int, count: Int, isArenaSlab: Bool) {
+    /// (`munmap`ed in `deinit`, or handed to `pool` if it takes it), of which the first `count`
+    /// bytes are the storage.
+    init(mapping: UnsafeMutableRawPointer, mappedLength: Int, count: Int, isArenaSlab: Bool, pool: SlabPool? = nil) {
         precondition(count <= mappedLength)
         baseAddress = mapping
         self.count = count
         self.mappedLength = mappedLength
         self.isArenaSlab = isArenaSlab
+        self.pool = pool
     }
 
     /// `heapCount` bytes of heap memory, left for the owner to write (arena slabs when `mmap` fails).
@@ -59,6 +65,7 @@ public final class ByteStorage: @unchecked Sendable {
         count = heapCount
         mappedLength = 0
         self.isArenaSlab = isArenaSlab
+        pool = nil
     }
 
     /// Copies `bytes` into a new storage.
@@ -79,6 +86,9 @@ public final class ByteStorage: @unchecked Sendable {
 
     deinit {
         if mappedLength > 0 {
+            // No slice of this storage is left: nobody reads the bytes any more, so the mapping may
+            // be written again by the arena that takes it back.
+            if let pool, pool.recycle(baseAddress, length: mappedLength) { return }
             munmap(baseAddress, mappedLength)
         } else {
             baseAddress.deallocate()

@@ -1,11 +1,16 @@
+import ArrowIPC
 import Chunks
 import FixtureSupport
 import RRD
 import Testing
 
-@Suite("Chunks borrow payload-arena slices")
+extension UInt64 {
+    fileprivate var asInt: Int { Int(self) }
+}
+
+@Suite("Chunks borrow payload-arena slices, or keep a compact copy")
 struct ArenaPayloadTests {
-    @Test("a chunk decoded from an arena slice keeps the slab alive instead of copying; a read-block slice is copied")
+    @Test("with compaction off, a chunk decoded from an arena slice keeps the slab alive instead of copying; a read-block slice is copied")
     func arenaSlicesAreBorrowed() throws {
         var reader = try RRDReader(path: Fixtures.rrdPath("points3d.rrd"))
         var msgs: [ArrowMsg] = []
@@ -14,6 +19,7 @@ struct ArenaPayloadTests {
         }
         let msg = try #require(msgs.first)
         let decoder = ChunkDecoder()
+        decoder.compactionThreshold = 0
         let reference = try decoder.decode(msg)
 
         weak var slab: ByteStorage?
@@ -30,6 +36,7 @@ struct ArenaPayloadTests {
         }
         #expect(slab != nil, "the chunk borrows the slab")
         #expect(chunk?.rowIds == reference.rowIds && chunk?.numRows == reference.numRows)
+        #expect(chunk?.recordBatch.retainedByteCount == msg.uncompressedSize.asInt)
         chunk = nil
         #expect(slab == nil, "freed with the chunk")
 
@@ -50,6 +57,47 @@ struct ArenaPayloadTests {
         #expect(chunk?.rowIds == reference.rowIds)
     }
 
+    @Test("a small chunk keeps a copy of its body and metadata: the payload's slab is released, the chunk reads the same")
+    func smallChunksAreCompacted() throws {
+        var reader = try RRDReader(path: Fixtures.rrdPath("many_small_chunks.rrd"))
+        var msgs: [ArrowMsg] = []
+        while let e = reader.next() {
+            if case .message(let m) = e, case .arrowMsg(let a) = m.message { msgs.append(a) }
+        }
+        try #require(msgs.count >= 2)
+        let plainDecoder = ChunkDecoder()
+        plainDecoder.compactionThreshold = 0
+        let decoder = ChunkDecoder()
+        weak var slab: ByteStorage?
+        var chunks: [Chunk] = []
+        do {
+            let arena = PayloadArena()
+            for msg in msgs {
+                var inArena = msg
+                inArena.payload = try msg.decompressedPayload(arena: arena)
+                inArena.compression = .none
+                slab = inArena.payload.storage
+                chunks.append(try decoder.decode(inArena))
+            }
+        }
+        #expect(slab == nil, "no chunk keeps the payload slab")
+        for (msg, chunk) in zip(msgs, chunks) {
+            let reference = try plainDecoder.decode(msg)
+            #expect(chunk.id == reference.id && chunk.entityPath == reference.entityPath)
+            #expect(chunk.rowIds == reference.rowIds && chunk.numRows == reference.numRows)
+            #expect(chunk.schemaMetadata == reference.schemaMetadata)
+            #expect(chunk.recordBatch.schemaMetadata("rerun:id") == reference.recordBatch.schemaMetadata("rerun:id"))
+            #expect(chunk.timelines.map(\.name) == reference.timelines.map(\.name))
+            for (a, b) in zip(chunk.components, reference.components) {
+                #expect((0..<a.column.length).map { a.column.jsonValue(at: $0) } == (0..<b.column.length).map { b.column.jsonValue(at: $0) })
+            }
+            // What the chunk keeps: less than the payload (no schema message), and what the arrays walk to.
+            let retained = chunk.recordBatch.retainedByteCount
+            #expect(retained > 0 && retained < msg.uncompressedSize.asInt)
+            #expect(chunk.byteSize < reference.byteSize)
+        }
+    }
+
     @Test("replacing a chunk's record batch keeps its row ids (they no longer point into the old payload)")
     func replacedRecordBatchKeepsRowIds() throws {
         var reader = try RRDReader(path: Fixtures.rrdPath("many_small_chunks.rrd"))
@@ -59,6 +107,7 @@ struct ArenaPayloadTests {
         }
         try #require(msgs.count >= 2)
         let decoder = ChunkDecoder()
+        decoder.compactionThreshold = 0  // the chunk's row ids point into its own payload
         let other = try decoder.decode(msgs[1])
         weak var payload: ByteStorage?
         var chunk: Chunk

@@ -113,6 +113,87 @@ struct PayloadArenaTests {
         #expect(current == nil)
     }
 
+    @Test("a released full-size slab is filled again (up to maxRecycledSlabs wait); smaller ones are not kept")
+    func recycling() {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let arena = PayloadArena(minSlabSize: 8 * page, maxSlabSize: 8 * page, maxRecycledSlabs: 1)
+        #expect(arena.maxRecycledSlabs == 1)
+        let n = arena.ownMappingThreshold  // 2 pages: four slices fill a slab
+        // Three full slabs, each filled by four slices.
+        var slices: [ByteSlice] = []
+        for i in 0..<12 { slices.append(arena.allocate(count: n) { $0.copyBytes(from: pattern(i, count: n)) }) }
+        let bases = stride(from: 0, to: 12, by: 4).map { slices[$0].storage.baseAddress }
+        #expect(arena.slabsCreated == 3 && arena.slabsRecycled == 0)
+        // Releasing the first two slabs: one waits for reuse, the other is unmapped.
+        weak let first: ByteStorage? = slices[0].storage
+        slices.removeFirst(8)
+        #expect(first == nil)
+        // The third slab is full: the next payload goes to the recycled mapping, with its new bytes.
+        let again = arena.allocate(count: 100) { $0.copyBytes(from: pattern(99, count: 100)) }
+        #expect(arena.slabsCreated == 4 && arena.slabsRecycled == 1)
+        #expect(bases[0..<2].contains(again.storage.baseAddress) && again.range.lowerBound == 0)
+        #expect(again.bytes == pattern(99, count: 100))
+        for (k, s) in slices.enumerated() { #expect(s.bytes == pattern(8 + k, count: n)) }
+        // Nothing waits now: the next slab is a fresh mapping.
+        for _ in 0..<4 { _ = arena.allocate(count: n) { _ in } }
+        #expect(arena.slabsCreated == 5 && arena.slabsRecycled == 1)
+        #expect(arena.allocate(count: 1) { _ in }.storage !== again.storage)
+
+        // Growing (smaller) slabs are never kept; with 0 nothing is.
+        let none = PayloadArena(minSlabSize: 4 * page, maxSlabSize: 4 * page, maxRecycledSlabs: 0)
+        for _ in 0..<12 { _ = none.allocate(count: page) { _ in } }
+        #expect(none.slabsCreated == 3 && none.slabsRecycled == 0)
+        let growing = PayloadArena(minSlabSize: 4 * page, maxSlabSize: 8 * page, maxRecycledSlabs: 4)
+        for _ in 0..<4 { _ = growing.allocate(count: page) { _ in } }  // the 4-page slab
+        for _ in 0..<4 { _ = growing.allocate(count: 2 * page) { _ in } }  // an 8-page one; the first is unmapped
+        #expect(growing.slabsWaiting == 0)
+        for _ in 0..<4 { _ = growing.allocate(count: 2 * page) { _ in } }  // another; the first 8-page one waits
+        #expect(growing.slabsWaiting == 1)
+        _ = growing.allocate(count: 1) { _ in }
+        #expect(growing.slabsCreated == 4 && growing.slabsRecycled == 1)
+        #expect(growing.slabsWaiting == 1, "the slab just left waits in its place")
+    }
+
+    @Test("small payloads and larger ones fill separate slabs: the small ones' slab goes when they do")
+    func smallPayloadsApart() {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let arena = PayloadArena(minSlabSize: 16 * page, maxSlabSize: 16 * page, smallPayloadLimit: 100)
+        #expect(arena.smallPayloadLimit == 100)
+        var smalls: [ByteSlice] = []
+        var larges: [ByteSlice] = []
+        for i in 0..<10 {
+            smalls.append(arena.allocate(count: 100) { $0.copyBytes(from: pattern(i, count: 100)) })
+            larges.append(arena.allocate(count: 101) { $0.copyBytes(from: pattern(50 + i, count: 101)) })
+        }
+        #expect(Set(smalls.map { ObjectIdentifier($0.storage) }).count == 1)
+        #expect(Set(larges.map { ObjectIdentifier($0.storage) }).count == 1)
+        #expect(smalls[0].storage !== larges[0].storage && arena.slabsCreated == 2)
+        for (i, s) in smalls.enumerated() { #expect(s.bytes == pattern(i, count: 100)) }
+        for (i, s) in larges.enumerated() { #expect(s.bytes == pattern(50 + i, count: 101)) }
+        // The small payloads consumed (and the arena moved on): their slab is freed though large ones live.
+        weak let smallSlab = smalls[0].storage
+        smalls.removeAll()
+        // Small payloads until one no longer fits that slab: a new one.
+        var next = arena.allocate(count: 100) { _ in }
+        while next.storage === smallSlab { next = arena.allocate(count: 100) { _ in } }
+        #expect(smallSlab == nil)
+        #expect(larges[9].bytes == pattern(59, count: 101))
+    }
+
+    @Test("slabs released on another thread come back to the arena's thread")
+    func recyclingAcrossThreads() async {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let arena = PayloadArena(minSlabSize: 4 * page, maxSlabSize: 4 * page, maxRecycledSlabs: 2)
+        for round in 0..<64 {
+            let slice = arena.allocate(count: page) { $0.copyBytes(from: pattern(round, count: page)) }
+            // Dropped on another thread, like a worker dropping the last message of a slab.
+            let ok = await Task.detached { slice.bytes == pattern(round, count: page) }.value
+            #expect(ok)
+        }
+        #expect(arena.slabsCreated == 16)
+        #expect(arena.slabsRecycled >= 1, "\(arena.slabsRecycled) of 16 slabs were reused")
+    }
+
     @Test("a throwing initializer gives its bytes back")
     func throwingInitializer() {
         struct Boom: Error {}
