@@ -69,14 +69,26 @@ extension StoreHub {
     /// The bytes go into `arena`, which must be used for the message's store only (see ``PayloadArena``).
     @inline(__always)
     static func decompressPayload(_ framed: inout FramedMessage, limit: Int, arena: PayloadArena? = nil) {
-        guard case .arrowMsg(var msg) = framed.message, msg.compression == .lz4,
-            msg.uncompressedSize <= UInt64(limit),
-            let payload = try? msg.decompressedPayload(maxSize: UInt64(limit), arena: arena)
+        guard case .arrowMsg(let msg) = framed.message,
+            let m = decompressed(msg, offset: framed.offset, length: framed.length, limit: limit, arena: arena)
         else { return }
-        msg.compression = .none
-        msg.uncompressedSize = UInt64(payload.count)
-        msg.payload = payload
-        framed.message = .arrowMsg(msg)
+        framed = m
+    }
+
+    /// ``decompressPayload(_:limit:arena:)`` for a message taken apart: the framed message with
+    /// `msg`'s payload decompressed, or `nil` when it stays as it is (not LZ4, over `limit`, corrupt).
+    @inline(__always)
+    static func decompressed(
+        _ msg: ArrowMsg, offset: UInt64, length: UInt64, limit: Int, arena: PayloadArena?
+    ) -> FramedMessage? {
+        guard msg.compression == .lz4, msg.uncompressedSize <= UInt64(limit),
+            let payload = try? msg.decompressedPayload(maxSize: UInt64(limit), arena: arena)
+        else { return nil }
+        var out = msg
+        out.compression = .none
+        out.uncompressedSize = UInt64(payload.count)
+        out.payload = payload
+        return FramedMessage(offset: offset, length: length, message: .arrowMsg(out))
     }
 
     /// Messages a replay hands to the hub at a time.

@@ -49,26 +49,35 @@ public enum MessageDecoding {
     // that occurs twice (scalars: last one wins; sub-messages: merged recursively).
 
     /// `StoreId`; `hasApplicationId` tells whether field 3 was present (legacy files lack it).
-    /// Strings equal to `hint`'s are shared with it rather than allocated again.
+    /// Strings equal to `hint`'s are shared with it rather than allocated again, and an id equal to
+    /// `hint` is `hint` itself (the same box: no allocation, and comparing the two is a pointer check).
     static func decodeStoreId(
         _ r: inout ProtobufReader, into id: inout StoreId, hasApplicationId: inout Bool, hint: StoreId = emptyStoreId
     ) throws(ProtobufError) {
+        var kind = id.kind
+        var applicationId = id.applicationId
+        var recordingId = id.recordingId
         while let (field, wire) = try r.readTag() {
             switch field {
             case 1:
                 try r.expect(wire, .varint, field: field, in: "StoreId")
-                id.kind = StoreKind(rawValue: try r.readVarint())
+                kind = StoreKind(rawValue: try r.readVarint())
             case 2:
                 try r.expect(wire, .lengthDelimited, field: field, in: "StoreId")
-                id.recordingId = try r.readString("StoreId.recording_id", reusing: hint.recordingId)
+                recordingId = try r.readString("StoreId.recording_id", reusing: hint.recordingId)
             case 3:
                 try r.expect(wire, .lengthDelimited, field: field, in: "StoreId")
                 var sub = try r.readMessage()
-                try decodeApplicationId(&sub, into: &id.applicationId, hint: hint.applicationId)
+                try decodeApplicationId(&sub, into: &applicationId, hint: hint.applicationId)
                 hasApplicationId = true
             default:
                 try r.skip(wire, field: field)
             }
+        }
+        if kind == hint.kind && recordingId == hint.recordingId && applicationId == hint.applicationId {
+            id = hint
+        } else if kind != id.kind || recordingId != id.recordingId || applicationId != id.applicationId {
+            id = StoreId(kind: kind, applicationId: applicationId, recordingId: recordingId)
         }
     }
 

@@ -77,10 +77,16 @@ public struct StreamDecoder {
     /// The last End message: header offset and payload.
     private var endOffset: UInt64 = 0
     private var endPayload: ByteSlice?
-    /// Application ids by recording id, from SetStoreInfo: legacy ArrowMsgs may lack theirs.
-    private var applicationIds: [String: String] = [:]
-    /// The store id of the last `ArrowMsg`: the next one's strings are shared with it when equal.
+    /// Store ids by recording id, from SetStoreInfo (those with an application id): legacy
+    /// ArrowMsgs may lack theirs.
+    private var infoIds: [String: StoreId] = [:]
+    /// The store id of the last `ArrowMsg` or `SetStoreInfo`: the next `ArrowMsg`'s id is this very
+    /// value (the same box) when equal, so ids compare by pointer downstream.
     private var lastStoreId = MessageDecoding.emptyStoreId
+    /// One value (box) per store id met so far: every message of a store carries the same one.
+    private var canonicalIds = Set<StoreId>()
+    /// The last legacy `ArrowMsg` id (no application id) and the id it was completed to.
+    private var lastCompleted: (raw: StoreId, completed: StoreId)?
 
     /// Offset just after the last complete unit (stream header, message or stream footer).
     public private(set) var bytesConsumed: UInt64 = 0
@@ -102,7 +108,7 @@ public struct StreamDecoder {
     }
 
     /// Feeds the next piece of input, copying it (feed a ``ByteSlice`` to avoid the copy).
-    public mutating func feed(_ bytes: UnsafeRawBufferPointer, _ sink: (StreamEvent) -> Void) {
+    public mutating func feed(_ bytes: UnsafeRawBufferPointer, _ sink: (consuming StreamEvent) -> Void) {
         if isStopped || bytes.isEmpty {
             position += UInt64(bytes.count)
             return
@@ -111,10 +117,32 @@ public struct StreamDecoder {
     }
 
     /// Feeds the next piece of input; payloads that lie wholly inside it are slices of it.
-    public mutating func feed(_ block: ByteSlice, _ sink: (StreamEvent) -> Void) {
+    public mutating func feed(_ block: ByteSlice, _ sink: (consuming StreamEvent) -> Void) {
         var i = 0
         let n = block.count
         while i < n {
+            // Fast path: a message whose header and payload lie wholly in the block, at a boundary
+            // (the usual case): no per-unit dispatch. Anything else (a stream header, a unit split
+            // across blocks, a header to reject) takes the general path below.
+            if case .boundary = phase, small.isEmpty, n - i >= 20 {
+                let (magic, rawKind, declared) = block.withUnsafeBytes { b in
+                    (
+                        UInt32(littleEndian: b.loadUnaligned(fromByteOffset: i, as: UInt32.self)),
+                        UInt64(littleEndian: b.loadUnaligned(fromByteOffset: i, as: UInt64.self)),
+                        UInt64(littleEndian: b.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self))
+                    )
+                }
+                if magic != Self.rrf2, let kind = MessageKind(rawValue: rawKind), declared <= options.maxMessageSize,
+                    declared <= UInt64(n - i - 16)
+                {
+                    let length = Int(declared)
+                    let payload = block.slice((i + 16)..<(i + 16 + length))
+                    i += 16 + length
+                    position += 16 + UInt64(length)
+                    completeMessage(kind: kind, payload: payload, sink)
+                    continue
+                }
+            }
             switch phase {
             case .stopped:
                 position += UInt64(n - i)
@@ -206,7 +234,7 @@ public struct StreamDecoder {
     }
 
     /// Signals the end of input: reports a stream, message or footer cut short. Later feeds are ignored.
-    public mutating func finish(_ sink: (StreamEvent) -> Void) {
+    public mutating func finish(_ sink: (consuming StreamEvent) -> Void) {
         completeEmptyPayload(sink)
         let have = UInt64(position - unitStart)
         switch phase {
@@ -277,7 +305,7 @@ public struct StreamDecoder {
         }
     }
 
-    private static let rrf2: UInt32 = 0x3246_5252  // "RRF2" read little-endian
+    static let rrf2: UInt32 = 0x3246_5252  // "RRF2" read little-endian
 
     private static func isRRF2(_ b: UnsafeRawBufferPointer) -> Bool {
         UInt32(littleEndian: b.loadUnaligned(as: UInt32.self)) == rrf2
@@ -294,7 +322,7 @@ public struct StreamDecoder {
     }
 
     /// Handles a complete fixed-size unit.
-    private mutating func handleUnit(_ b: UnsafeRawBufferPointer, _ sink: (StreamEvent) -> Void) -> UnitResult {
+    private mutating func handleUnit(_ b: UnsafeRawBufferPointer, _ sink: (consuming StreamEvent) -> Void) -> UnitResult {
         switch phase {
         case .streamHeader(let first):
             if !first && !Self.isRRF2(b) {
@@ -364,7 +392,7 @@ public struct StreamDecoder {
         }
     }
 
-    private mutating func handleFooter(_ b: UnsafeRawBufferPointer, _ sink: (StreamEvent) -> Void) -> UnitResult {
+    private mutating func handleFooter(_ b: UnsafeRawBufferPointer, _ sink: (consuming StreamEvent) -> Void) -> UnitResult {
         let start = UInt64(littleEndian: b.loadUnaligned(as: UInt64.self))
         let length = UInt64(littleEndian: b.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
         let crc = UInt32(littleEndian: b.loadUnaligned(fromByteOffset: 16, as: UInt32.self))
@@ -421,7 +449,7 @@ public struct StreamDecoder {
         return .consumed
     }
 
-    private mutating func fail(_ error: RRDError, _ sink: (StreamEvent) -> Void) {
+    private mutating func fail(_ error: RRDError, _ sink: (consuming StreamEvent) -> Void) {
         assembly = nil
         guard options.resynchronize else {
             phase = .stopped
@@ -452,7 +480,7 @@ public struct StreamDecoder {
 
     /// Skips bytes up to the next `RRF2` (which may begin in `carry`, the bytes before `from`);
     /// on a find, the stream header phase starts there. Returns the block position to go on from.
-    private mutating func scan(_ block: ByteSlice, from i: Int, _ sink: (StreamEvent) -> Void) -> Int {
+    private mutating func scan(_ block: ByteSlice, from i: Int, _ sink: (consuming StreamEvent) -> Void) -> Int {
         let magic: [UInt8] = Array("RRF2".utf8)
         var i = i
         if skipOne {
@@ -506,13 +534,18 @@ public struct StreamDecoder {
 
     // MARK: - messages
 
-    private mutating func completeEmptyPayload(_ sink: (StreamEvent) -> Void) {
+    private mutating func completeEmptyPayload(_ sink: (consuming StreamEvent) -> Void) {
         if case .payload(let kind, 0) = phase {
             completeMessage(kind: kind, payload: ByteSlice(copying: []), sink)
         }
     }
 
-    private mutating func completeMessage(kind: MessageKind, payload: ByteSlice, _ sink: (StreamEvent) -> Void) {
+    /// The value (box) every message of the store `id` carries.
+    private mutating func canonical(_ id: StoreId) -> StoreId {
+        canonicalIds.insert(id).memberAfterInsert
+    }
+
+    private mutating func completeMessage(kind: MessageKind, payload: ByteSlice, _ sink: (consuming StreamEvent) -> Void) {
         let offset = unitStart
         unitStart = position
         bytesConsumed = position
@@ -530,9 +563,19 @@ public struct StreamDecoder {
                         "ArrowMsg payload (\(payload.count) bytes) is not a valid protobuf message: \(error.message) at payload byte \(error.position)"
                     )
                 }
+                // The decoder returns the previous id itself when equal; otherwise make it the
+                // store's one value, so ids compare by pointer downstream.
+                if !msg.storeId.isIdentical(to: lastStoreId) { msg.storeId = canonical(msg.storeId) }
                 lastStoreId = msg.storeId
-                if !hasApplicationId, let app = applicationIds[msg.storeId.recordingId] {
-                    msg.storeId.applicationId = app
+                if !hasApplicationId {
+                    if let last = lastCompleted, last.raw.isIdentical(to: msg.storeId) {
+                        msg.storeId = last.completed
+                    } else if let known = infoIds[msg.storeId.recordingId] {
+                        let raw = msg.storeId
+                        msg.storeId.applicationId = known.applicationId
+                        msg.storeId = canonical(msg.storeId)
+                        lastCompleted = (raw, msg.storeId)
+                    }
                 }
                 message = .arrowMsg(msg)
             case .end:
@@ -541,9 +584,21 @@ public struct StreamDecoder {
                 phase = .footerPeek
                 message = .end(footerPayload: payload)
             default:
-                message = try MessageDecoding.decode(kind: kind, payload: payload, source: source, offset: offset)
-                if case .setStoreInfo(let info) = message, !info.info.storeId.applicationId.isEmpty {
-                    applicationIds[info.info.storeId.recordingId] = info.info.storeId.applicationId
+                switch try MessageDecoding.decode(kind: kind, payload: payload, source: source, offset: offset) {
+                case .setStoreInfo(var info):
+                    let id = canonical(info.info.storeId)
+                    info.info.storeId = id
+                    lastStoreId = id
+                    if !id.applicationId.isEmpty {
+                        infoIds[id.recordingId] = id
+                        lastCompleted = nil
+                    }
+                    message = .setStoreInfo(info)
+                case .blueprintActivationCommand(var command):
+                    command.blueprintId = canonical(command.blueprintId)
+                    message = .blueprintActivationCommand(command)
+                case let other:
+                    message = other
                 }
             }
             sink(.message(FramedMessage(offset: offset, length: UInt64(payload.count), message: message)))
