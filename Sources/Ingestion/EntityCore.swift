@@ -272,7 +272,7 @@ final class EntityCore: @unchecked Sendable {
                 blockOnFull(deadline: nil)
             }
             let m = batch.popFirst()
-            _ = pushLocked(m.message, source: source, offset: offset, bytes: bytes, now: now)
+            _ = pushLocked((consume m).message, source: source, offset: offset, bytes: bytes, now: now)
             if thread == nil { startWorkerLocked() }
             if workerWaiting && !signaled {
                 input.signal(Self.notEmpty)

@@ -33,9 +33,9 @@ public final class ReplayPipeline: @unchecked Sendable {
 
     /// Payloads up to this many uncompressed bytes are decompressed on the reading threads (see
     /// ``StoreHub/decompressPayload(_:limit:)``): the stores' byte bound when there is one.
-    private var readerDecompressionLimit: Int {
-        max(hub.configuration.maxQueuedBytes ?? 0, StoreHub.readerDecompressionLimit)
-    }
+    private let readerDecompressionLimit: Int
+    /// `options.cancellation`, at hand (reading it through `options` copies the options).
+    private let cancellation: ReplayCancellation
     /// The inputs, in order.
     public let inputs: [ReplayInput]
     /// The settings.
@@ -70,6 +70,8 @@ public final class ReplayPipeline: @unchecked Sendable {
         options: ReplayOptions = ReplayOptions()
     ) {
         self.hub = StoreHub(configuration: configuration)
+        self.readerDecompressionLimit = max(configuration.maxQueuedBytes ?? 0, StoreHub.readerDecompressionLimit)
+        self.cancellation = options.cancellation
         self.inputs = inputs
         self.options = options
         self.results = inputs.map {
@@ -264,7 +266,9 @@ public final class ReplayPipeline: @unchecked Sendable {
         @exclusivity(unchecked) var stop = false
         @exclusivity(unchecked) var sawEnd = false
         @exclusivity(unchecked) var ended = false
-        @exclusivity(unchecked) var pacer: ReplayPacer?
+        @exclusivity(unchecked) var pacer: ReplayPacer? { didSet { paced = pacer != nil } }
+        /// `pacer != nil` (testing the optional copies the pacer).
+        @exclusivity(unchecked) var paced = false
         @exclusivity(unchecked) var cancelled = false
         /// The store of the previous message (claimed already): most messages repeat it.
         @exclusivity(unchecked) var lastStore: StoreId?
@@ -457,7 +461,7 @@ public final class ReplayPipeline: @unchecked Sendable {
     private func handle(
         _ event: consuming StreamEvent, file: Int, label: String, _ state: FileState, _ afterBatch: () -> Void
     ) {
-        if options.cancellation.isCancelled {
+        if cancellation.isCancelled {
             state.stop = true
             state.cancelled = true
             return
@@ -467,8 +471,7 @@ public final class ReplayPipeline: @unchecked Sendable {
             state.messages += 1
             let offset = framed.offset
             let length = framed.length
-            let message = framed.message
-            switch consume message {
+            switch (consume framed).message {
             case .arrowMsg(let a):
                 state.unpublishedKinds.2 &+= 1
                 state.unpublishedDecompressed &+= a.uncompressedSize
@@ -485,7 +488,7 @@ public final class ReplayPipeline: @unchecked Sendable {
                     }
                     state.batchPayloadBytes &+= Int(truncatingIfNeeded: a.uncompressedSize)
                 }
-                if state.pacer != nil { pace(.arrowMsg(a), label: label, state, afterBatch) }
+                if state.paced { pace(.arrowMsg(a), label: label, state, afterBatch) }
                 if decompressHere,
                     let m = StoreHub.decompressed(
                         a, offset: offset, length: length, limit: readerDecompressionLimit,
@@ -501,19 +504,19 @@ public final class ReplayPipeline: @unchecked Sendable {
                 state.unpublishedKinds.0 &+= 1
                 state.sawEnd = true
                 let m = FramedMessage(offset: offset, length: length, message: .end(footerPayload: footer))
-                if state.pacer != nil { pace(m.message, label: label, state, afterBatch) }
+                if state.paced { pace(m.message, label: label, state, afterBatch) }
                 appendToBatch(m, label: label, state, afterBatch)
             case .setStoreInfo(let info):
                 state.unpublishedKinds.1 &+= 1
                 guard enterStore(info.info.storeId, file: file, label: label, state, afterBatch) else { return }
                 let m = FramedMessage(offset: offset, length: length, message: .setStoreInfo(info))
-                if state.pacer != nil { pace(m.message, label: label, state, afterBatch) }
+                if state.paced { pace(m.message, label: label, state, afterBatch) }
                 appendToBatch(m, label: label, state, afterBatch)
             case .blueprintActivationCommand(let command):
                 state.unpublishedKinds.3 &+= 1
                 guard enterStore(command.blueprintId, file: file, label: label, state, afterBatch) else { return }
                 let m = FramedMessage(offset: offset, length: length, message: .blueprintActivationCommand(command))
-                if state.pacer != nil { pace(m.message, label: label, state, afterBatch) }
+                if state.paced { pace(m.message, label: label, state, afterBatch) }
                 appendToBatch(m, label: label, state, afterBatch)
             }
         case .error(let e):
@@ -563,7 +566,7 @@ public final class ReplayPipeline: @unchecked Sendable {
     ) {
         state.batch.append(message)
         // A megabyte of payload goes at once: the worker starts on it while this thread reads on.
-        if state.batch.count >= Self.batchSize || state.pacer != nil
+        if state.batch.count >= Self.batchSize || state.paced
             || state.batchPayloadBytes >= Self.sharedDecompressionSize
         {
             submitBatch(label: label, state)

@@ -80,9 +80,10 @@ public struct StreamDecoder {
     /// Store ids by recording id, from SetStoreInfo (those with an application id): legacy
     /// ArrowMsgs may lack theirs.
     private var infoIds: [String: StoreId] = [:]
-    /// The store id of the last `ArrowMsg` or `SetStoreInfo`: the next `ArrowMsg`'s id is this very
-    /// value (the same box) when equal, so ids compare by pointer downstream.
-    private var lastStoreId = MessageDecoding.emptyStoreId
+    /// The store id of the last `ArrowMsg` or `SetStoreInfo` (`storeIdMemo.id`): the next `ArrowMsg`'s
+    /// id is this very value (the same box) when equal, so ids compare by pointer downstream; with
+    /// the field bytes it came from, when it came from an `ArrowMsg`.
+    private var storeIdMemo = MessageDecoding.StoreIdMemo()
     /// One value (box) per store id met so far: every message of a store carries the same one.
     private var canonicalIds = Set<StoreId>()
     /// The last legacy `ArrowMsg` id (no application id) and the id it was completed to.
@@ -554,9 +555,10 @@ public struct StreamDecoder {
             let message: Message
             switch kind {
             case .arrowMsg:
-                var (msg, hasApplicationId): (ArrowMsg, Bool)
+                var (msg, hasApplicationId, decodedField): (ArrowMsg, Bool, Range<Int>?)
                 do {
-                    (msg, hasApplicationId) = try MessageDecoding.decodeArrowMsg(payload, previousStoreId: lastStoreId)
+                    (msg, hasApplicationId, decodedField) = try MessageDecoding.decodeArrowMsg(
+                        payload, memo: &storeIdMemo)
                 } catch {
                     throw RRDError(
                         .badProtobuf, source: source, offset: offset,
@@ -565,8 +567,16 @@ public struct StreamDecoder {
                 }
                 // The decoder returns the previous id itself when equal; otherwise make it the
                 // store's one value, so ids compare by pointer downstream.
-                if !msg.storeId.isIdentical(to: lastStoreId) { msg.storeId = canonical(msg.storeId) }
-                lastStoreId = msg.storeId
+                if !msg.storeId.isIdentical(to: storeIdMemo.id) { msg.storeId = canonical(msg.storeId) }
+                if let decodedField {
+                    storeIdMemo.bytes.removeAll(keepingCapacity: true)
+                    payload.withUnsafeBytes { storeIdMemo.bytes.append(contentsOf: $0[decodedField]) }
+                    storeIdMemo.isValid = true
+                    storeIdMemo.hasApplicationId = hasApplicationId
+                } else if !msg.storeId.isIdentical(to: storeIdMemo.id) {
+                    storeIdMemo.isValid = false
+                }
+                storeIdMemo.id = msg.storeId
                 if !hasApplicationId {
                     if let last = lastCompleted, last.raw.isIdentical(to: msg.storeId) {
                         msg.storeId = last.completed
@@ -588,7 +598,10 @@ public struct StreamDecoder {
                 case .setStoreInfo(var info):
                     let id = canonical(info.info.storeId)
                     info.info.storeId = id
-                    lastStoreId = id
+                    if !id.isIdentical(to: storeIdMemo.id) {
+                        storeIdMemo.id = id
+                        storeIdMemo.isValid = false
+                    }
                     if !id.applicationId.isEmpty {
                         infoIds[id.recordingId] = id
                         lastCompleted = nil
