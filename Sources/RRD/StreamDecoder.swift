@@ -541,10 +541,15 @@ public struct StreamDecoder {
         }
     }
 
-    /// The value (box) every message of the store `id` carries.
+    /// The value (box) every message of the store `id` carries. Only a speed-up (equal ids compare
+    /// equal either way), so an input with very many store ids just starts the set over.
     private mutating func canonical(_ id: StoreId) -> StoreId {
-        canonicalIds.insert(id).memberAfterInsert
+        if canonicalIds.count >= Self.maxCanonicalIds { canonicalIds.removeAll(keepingCapacity: true) }
+        return canonicalIds.insert(id).memberAfterInsert
     }
+
+    /// Bound of ``canonicalIds`` (inputs hold a handful of stores; a fuzzed one may claim millions).
+    static let maxCanonicalIds = 1 << 12
 
     private mutating func completeMessage(kind: MessageKind, payload: ByteSlice, _ sink: (consuming StreamEvent) -> Void) {
         let offset = unitStart
