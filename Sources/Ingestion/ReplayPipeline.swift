@@ -472,7 +472,7 @@ public final class ReplayPipeline: @unchecked Sendable {
             let offset = framed.offset
             let length = framed.length
             switch (consume framed).message {
-            case .arrowMsg(let a):
+            case .arrowMsg(var a):
                 state.unpublishedKinds.2 &+= 1
                 state.unpublishedDecompressed &+= a.uncompressedSize
                 guard enterStore(a.storeId, file: file, label: label, state, afterBatch) else { return }
@@ -490,16 +490,14 @@ public final class ReplayPipeline: @unchecked Sendable {
                 }
                 if state.paced { pace(.arrowMsg(a), label: label, state, afterBatch) }
                 if decompressHere,
-                    let m = StoreHub.decompressed(
-                        a, offset: offset, length: length, limit: readerDecompressionLimit,
-                        arena: state.arenas.arena(for: a.storeId))
+                    let payload = StoreHub.decompressedPayload(
+                        of: a, limit: readerDecompressionLimit, arena: state.arenas.arena(for: a.storeId))
                 {
-                    appendToBatch(m, label: label, state, afterBatch)
-                } else {
-                    appendToBatch(
-                        FramedMessage(offset: offset, length: length, message: .arrowMsg(a)), label: label, state,
-                        afterBatch)
+                    a.setDecompressed(payload)
                 }
+                appendToBatch(
+                    FramedMessage(offset: offset, length: length, message: .arrowMsg(a)), label: label, state,
+                    afterBatch)
             case .end(let footer):
                 state.unpublishedKinds.0 &+= 1
                 state.sawEnd = true

@@ -560,20 +560,21 @@ public struct StreamDecoder {
             let message: Message
             switch kind {
             case .arrowMsg:
-                var (msg, hasApplicationId, decodedField): (ArrowMsg, Bool, Range<Int>?)
+                let decoded: (message: ArrowMsg, hasApplicationId: Bool, decodedStoreIdField: Range<Int>?)
                 do {
-                    (msg, hasApplicationId, decodedField) = try MessageDecoding.decodeArrowMsg(
-                        payload, memo: &storeIdMemo)
+                    decoded = try MessageDecoding.decodeArrowMsg(payload, memo: &storeIdMemo)
                 } catch {
                     throw RRDError(
                         .badProtobuf, source: source, offset: offset,
                         "ArrowMsg payload (\(payload.count) bytes) is not a valid protobuf message: \(error.message) at payload byte \(error.position)"
                     )
                 }
+                var msg = decoded.message
+                let hasApplicationId = decoded.hasApplicationId
                 // The decoder returns the previous id itself when equal; otherwise make it the
                 // store's one value, so ids compare by pointer downstream.
                 if !msg.storeId.isIdentical(to: storeIdMemo.id) { msg.storeId = canonical(msg.storeId) }
-                if let decodedField {
+                if let decodedField = decoded.decodedStoreIdField {
                     storeIdMemo.bytes.removeAll(keepingCapacity: true)
                     payload.withUnsafeBytes { storeIdMemo.bytes.append(contentsOf: $0[decodedField]) }
                     storeIdMemo.isValid = true
