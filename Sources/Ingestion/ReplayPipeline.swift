@@ -387,6 +387,8 @@ public final class ReplayPipeline: @unchecked Sendable {
         // A block is read into again once nothing references it (no payload slice of it is
         // still queued or kept): most blocks are, as payloads are decompressed on this thread.
         var blocks = ReadBlockRecycler(blockSize: options.readerOptions.readBlockSize)
+        // From this many missing payload bytes on, input is read straight into the payload's storage.
+        let directPayloadReadSize = max(blocks.blockSize / 2, 1)
         var lastBytesAt = clock.now()
         var source: (any ReplayByteSource)?
         var failures = 0
@@ -427,8 +429,21 @@ public final class ReplayPipeline: @unchecked Sendable {
             }
             var n = 0
             var readError: ReplayIOError?
-            let storage = blocks.fill { (buf: UnsafeMutableRawBufferPointer) throws(Never) in
-                do throws(ReplayIOError) { n = try source!.read(into: buf) } catch { readError = error }
+            var storage: ByteStorage?
+            if decoder.payloadBytesMissing >= directPayloadReadSize {
+                // The rest of a large payload: read straight into the storage it is assembled in
+                // (a read block would only be copied there).
+                do throws(ReplayIOError) {
+                    n = try decoder.readPayload(limit: blocks.blockSize, sink) {
+                        (buf: UnsafeMutableRawBufferPointer) throws(ReplayIOError) in try source!.read(into: buf)
+                    }
+                } catch {
+                    readError = error
+                }
+            } else {
+                storage = blocks.fill { (buf: UnsafeMutableRawBufferPointer) throws(Never) in
+                    do throws(ReplayIOError) { n = try source!.read(into: buf) } catch { readError = error }
+                }
             }
             if let readError {
                 if transient(readError) { continue }
@@ -443,7 +458,7 @@ public final class ReplayPipeline: @unchecked Sendable {
             if n > 0 {
                 bytesFed += UInt64(n)
                 lastBytesAt = clock.now()
-                decoder.feed(ByteSlice(storage: storage, range: 0..<n), sink)
+                if let storage { decoder.feed(ByteSlice(storage: storage, range: 0..<n), sink) }
                 noteBytes(decoder.bytesConsumed, state)
                 if decoder.isStopped { break }
                 continue

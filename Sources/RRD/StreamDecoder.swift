@@ -228,6 +228,57 @@ public struct StreamDecoder {
         completeEmptyPayload(sink)
     }
 
+    /// Payload bytes still to come for the message being read, when its payload did not arrive whole
+    /// (0 otherwise): how much ``readPayload(limit:_:_:)`` can take.
+    public var payloadBytesMissing: Int {
+        guard case .payload(_, let length) = phase else { return 0 }
+        return length - (assembly == nil ? 0 : assembled)
+    }
+
+    /// Lets `read` put the next input bytes straight into the storage the current payload is
+    /// assembled in (no copy out of a piece, as `feed(_:_:)` would make), for a payload
+    /// whose rest is large (see ``payloadBytesMissing``).
+    ///
+    /// `read` gets room for at most `limit` bytes (never past the declared length) and returns how
+    /// many it wrote (0: none now, like a read at the end of input). The storage grows as with
+    /// `feed(_:_:)`: by doubling, to at most what has arrived plus `limit`. When the payload
+    /// is complete its message goes to `sink`.
+    /// - Returns: the bytes `read` wrote (they count as input, like fed bytes).
+    /// - Precondition: ``payloadBytesMissing`` > 0.
+    public mutating func readPayload<E: Error>(
+        limit: Int, _ sink: (consuming StreamEvent) -> Void,
+        _ read: (UnsafeMutableRawBufferPointer) throws(E) -> Int
+    ) throws(E) -> Int {
+        guard case .payload(let kind, let length) = phase, limit > 0 else {
+            preconditionFailure("readPayload(limit:_:_:) outside a payload")
+        }
+        let have = assembly == nil ? 0 : assembled
+        let want = Swift.min(limit, length - have)
+        precondition(want > 0, "readPayload(limit:_:_:) with no payload bytes missing")
+        if assembly == nil {
+            assembly = ByteStorage(count: Self.assemblyCapacity(for: length, have: 0, arriving: want)) { _ in }
+            assembled = 0
+        } else if assembled == assembly!.count {
+            let old = assembly!
+            let filled = assembled
+            assembly = ByteStorage(count: Self.assemblyCapacity(for: length, have: filled, arriving: want)) {
+                $0.baseAddress!.copyMemory(from: old.baseAddress, byteCount: filled)
+            }
+        }
+        let storage = assembly!
+        let room = Swift.min(storage.count - assembled, want)
+        // As in `feed`: no slice of the storage exists before the payload is complete.
+        let n = try read(UnsafeMutableRawBufferPointer(start: storage.baseAddress + assembled, count: room))
+        precondition(n >= 0 && n <= room, "readPayload(limit:_:_:): read reported \(n) bytes for \(room) of room")
+        assembled += n
+        position += UInt64(n)
+        if assembled == length {
+            assembly = nil
+            completeMessage(kind: kind, payload: ByteSlice(storage), sink)
+        }
+        return n
+    }
+
     /// The next capacity of a payload being assembled: at least what arrives now, at least double what
     /// is held (amortised O(1) copies per byte), at least 64 KiB, never more than the declared `length`.
     static func assemblyCapacity(for length: Int, have: Int, arriving: Int) -> Int {
