@@ -17,7 +17,9 @@ import Darwin
 /// handed out as a slice of that piece (zero-copy); a message spanning pieces is assembled into a
 /// storage of its own that grows (doubling) with the bytes that arrive, up to the size the header
 /// declares (capped by ``ReaderOptions/maxMessageSize``), so a lying length costs memory only for
-/// bytes that exist. Headers and footers are accumulated in a 32-byte buffer.
+/// bytes that exist. A reader may also read the rest of a large payload straight into that storage
+/// (``readPayload(limit:_:_:)``) instead of feeding pieces that are copied there. Headers and
+/// footers are accumulated in a 32-byte buffer.
 ///
 /// Error policy: a bad protobuf payload inside a well-framed message is reported (with the message's
 /// offset) and decoding goes on with the next message; a framing error (bad stream header, unknown
@@ -241,8 +243,9 @@ public struct StreamDecoder {
     ///
     /// `read` gets room for at most `limit` bytes (never past the declared length) and returns how
     /// many it wrote (0: none now, like a read at the end of input). The storage grows as with
-    /// `feed(_:_:)`: by doubling, to at most what has arrived plus `limit`. When the payload
-    /// is complete its message goes to `sink`.
+    /// `feed(_:_:)`, by doubling: to at most the largest of twice what has arrived, what has arrived
+    /// plus `limit`, and 64 KiB (never past the declared length). When the payload is complete its
+    /// message goes to `sink`.
     /// - Returns: the bytes `read` wrote (they count as input, like fed bytes).
     /// - Precondition: ``payloadBytesMissing`` > 0.
     public mutating func readPayload<E: Error>(
