@@ -242,6 +242,46 @@ final class EntityCore: @unchecked Sendable {
         #endif
     }
 
+    /// Admits the first `count` messages of `batch` (already routed to this store) in order, moving
+    /// them out of it, blocking for room as needed. Throws when the store closes: the messages
+    /// before that stay admitted, the rest stay in `batch`.
+    func admitRun(from batch: inout MessageBatch, count: Int, source: String) throws(IngestError) {
+        #if SYNCHRONOUS_INGESTION
+        for _ in 0..<count {
+            let m = batch.popFirst()
+            _ = try admit(m.message, source: source, offset: m.offset, wait: .block)
+        }
+        #else
+        var signaled = false
+        let now = MonotonicClock.now()
+        input.lock()
+        defer {
+            let wake = workerWaiting && !signaled
+            input.unlock()
+            if wake { input.signal(Self.notEmpty) }
+        }
+        for _ in 0..<count {
+            let (bytes, offset) = try batch.withItem(0) { m throws(IngestError) in
+                (PendingMessage.byteCount(of: m.message), m.offset)
+            }
+            while true {
+                if closed { throw closedError(source: source, offset: offset) }
+                if hasRoom(for: bytes) { break }
+                if workerWaiting && !signaled { input.signal(Self.notEmpty) }
+                signaled = false
+                blockOnFull(deadline: nil)
+            }
+            let m = batch.popFirst()
+            _ = pushLocked((consume m).message, source: source, offset: offset, bytes: bytes, now: now)
+            if thread == nil { startWorkerLocked() }
+            if workerWaiting && !signaled {
+                input.signal(Self.notEmpty)
+                signaled = true
+            }
+        }
+        #endif
+    }
+
     func wrongStoreError(_ m: FramedMessage, source: String) -> IngestError {
         IngestError(
             .wrongStore, source: source, offset: m.offset,
@@ -271,7 +311,7 @@ final class EntityCore: @unchecked Sendable {
 
     /// `input` held, room checked.
     @inline(__always)
-    private func pushLocked(_ message: Message, source: String, offset: UInt64, bytes: Int, now: UInt64) -> UInt64 {
+    private func pushLocked(_ message: consuming Message, source: String, offset: UInt64, bytes: Int, now: UInt64) -> UInt64 {
         let seq = nextSequence
         nextSequence += 1
         queuedBytes += bytes

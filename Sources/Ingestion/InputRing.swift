@@ -12,9 +12,12 @@ struct PendingMessage {
     var admittedAt: UInt64 = 0
 
     /// Bytes a message counts against the byte bound: an `ArrowMsg`'s payload, 0 otherwise.
-    static func byteCount(of message: Message) -> Int {
-        if case .arrowMsg(let m) = message { return m.payload.count }
-        return 0
+    @inline(__always)
+    static func byteCount(of message: borrowing Message) -> Int {
+        switch message {
+        case .arrowMsg(let m): return m.payload.count
+        default: return 0
+        }
     }
 }
 
@@ -100,5 +103,74 @@ struct InputRing: ~Copyable {
             batch.append((storage + i).move())
         }
         head = 0
+    }
+}
+
+/// A FIFO of framed messages for a reader's hand-off: appended by moving, taken from the front by
+/// moving, so a message travels from the decoder into a store's ring without being copied (no
+/// retain or release on the way). Its storage grows on demand and is kept.
+struct MessageBatch: ~Copyable {
+    private var storage: UnsafeMutablePointer<FramedMessage>
+    private var allocated: Int
+    /// Items `head..<end` are initialized.
+    private var head = 0
+    private var end = 0
+
+    init(capacity: Int = 64) {
+        allocated = Swift.max(capacity, 1)
+        storage = .allocate(capacity: allocated)
+    }
+
+    deinit {
+        (storage + head).deinitialize(count: end - head)
+        storage.deallocate()
+    }
+
+    var count: Int { end - head }
+    var isEmpty: Bool { head == end }
+
+    /// Appends at the back.
+    mutating func append(_ message: consuming FramedMessage) {
+        if end == allocated {
+            if head > 0 {
+                (storage).moveInitialize(from: storage + head, count: end - head)
+                end -= head
+                head = 0
+            } else {
+                let newStorage = UnsafeMutablePointer<FramedMessage>.allocate(capacity: allocated * 2)
+                newStorage.moveInitialize(from: storage, count: end)
+                storage.deallocate()
+                storage = newStorage
+                allocated *= 2
+            }
+        }
+        (storage + end).initialize(to: message)
+        end += 1
+    }
+
+    /// The `k`-th item from the front, lent for the duration of `body`. Precondition: `k < count`.
+    @inline(__always)
+    func withItem<R>(_ k: Int, _ body: (borrowing FramedMessage) throws(IngestError) -> R) throws(IngestError) -> R {
+        precondition(k >= 0 && k < end - head, "batch index out of range")
+        return try body((storage + head + k).pointee)
+    }
+
+    /// Removes and returns the front item. Precondition: not empty.
+    mutating func popFirst() -> FramedMessage {
+        precondition(head < end, "pop from an empty batch")
+        let m = (storage + head).move()
+        head += 1
+        if head == end {
+            head = 0
+            end = 0
+        }
+        return m
+    }
+
+    /// Drops every item (keeping the storage).
+    mutating func removeAll() {
+        (storage + head).deinitialize(count: end - head)
+        head = 0
+        end = 0
     }
 }

@@ -69,14 +69,20 @@ extension StoreHub {
     /// The bytes go into `arena`, which must be used for the message's store only (see ``PayloadArena``).
     @inline(__always)
     static func decompressPayload(_ framed: inout FramedMessage, limit: Int, arena: PayloadArena? = nil) {
-        guard case .arrowMsg(var msg) = framed.message, msg.compression == .lz4,
-            msg.uncompressedSize <= UInt64(limit),
-            let payload = try? msg.decompressedPayload(maxSize: UInt64(limit), arena: arena)
+        guard case .arrowMsg(var msg) = framed.message,
+            let payload = decompressedPayload(of: msg, limit: limit, arena: arena)
         else { return }
-        msg.compression = .none
-        msg.uncompressedSize = UInt64(payload.count)
-        msg.payload = payload
+        msg.setDecompressed(payload)
         framed.message = .arrowMsg(msg)
+    }
+
+    /// The decompressed payload of an LZ4 `msg` of at most `limit` uncompressed bytes (see
+    /// ``decompressPayload(_:limit:arena:)``), or `nil` when it stays as it is (not LZ4, over `limit`,
+    /// corrupt).
+    @inline(__always)
+    static func decompressedPayload(of msg: ArrowMsg, limit: Int, arena: PayloadArena?) -> ByteSlice? {
+        guard msg.compression == .lz4, msg.uncompressedSize <= UInt64(limit) else { return nil }
+        return try? msg.decompressedPayload(maxSize: UInt64(limit), arena: arena)
     }
 
     /// Messages a replay hands to the hub at a time.
@@ -152,6 +158,16 @@ extension StoreHub {
                 messages: st.admitted)
         }
         return ReplaySummary(stores: stores, sourceErrors: errors, messages: messages)
+    }
+}
+
+extension ArrowMsg {
+    /// Makes `payload` (the decompressed bytes) the message's payload, uncompressed.
+    @inline(__always)
+    mutating func setDecompressed(_ payload: ByteSlice) {
+        compression = .none
+        uncompressedSize = UInt64(payload.count)
+        self.payload = payload
     }
 }
 

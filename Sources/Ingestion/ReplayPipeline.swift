@@ -33,9 +33,9 @@ public final class ReplayPipeline: @unchecked Sendable {
 
     /// Payloads up to this many uncompressed bytes are decompressed on the reading threads (see
     /// ``StoreHub/decompressPayload(_:limit:)``): the stores' byte bound when there is one.
-    private var readerDecompressionLimit: Int {
-        max(hub.configuration.maxQueuedBytes ?? 0, StoreHub.readerDecompressionLimit)
-    }
+    private let readerDecompressionLimit: Int
+    /// `options.cancellation`, at hand (reading it through `options` copies the options).
+    private let cancellation: ReplayCancellation
     /// The inputs, in order.
     public let inputs: [ReplayInput]
     /// The settings.
@@ -70,6 +70,8 @@ public final class ReplayPipeline: @unchecked Sendable {
         options: ReplayOptions = ReplayOptions()
     ) {
         self.hub = StoreHub(configuration: configuration)
+        self.readerDecompressionLimit = max(configuration.maxQueuedBytes ?? 0, StoreHub.readerDecompressionLimit)
+        self.cancellation = options.cancellation
         self.inputs = inputs
         self.options = options
         self.results = inputs.map {
@@ -252,27 +254,33 @@ public final class ReplayPipeline: @unchecked Sendable {
 
     // MARK: reading one input
 
-    /// Per-input reading state.
+    /// Per-input reading state. Touched only by the thread reading the input, so its fields skip
+    /// the runtime's dynamic exclusivity checks (several per message otherwise).
     private final class FileState {
-        var claimed = Set<StoreId>()
-        var batch: [FramedMessage] = []
-        var bytes: UInt64 = 0
-        var messages: UInt64 = 0
-        var retries = 0
-        var errors: [String] = []
-        var stop = false
-        var sawEnd = false
-        var ended = false
-        var pacer: ReplayPacer?
-        var cancelled = false
+        @exclusivity(unchecked) var claimed = Set<StoreId>()
+        @exclusivity(unchecked) var batch = MessageBatch(capacity: ReplayPipeline.batchSize)
+        @exclusivity(unchecked) var bytes: UInt64 = 0
+        @exclusivity(unchecked) var messages: UInt64 = 0
+        @exclusivity(unchecked) var retries = 0
+        @exclusivity(unchecked) var errors: [String] = []
+        @exclusivity(unchecked) var stop = false
+        @exclusivity(unchecked) var sawEnd = false
+        @exclusivity(unchecked) var ended = false
+        @exclusivity(unchecked) var pacer: ReplayPacer? { didSet { paced = pacer != nil } }
+        /// `pacer != nil` (testing the optional copies the pacer).
+        @exclusivity(unchecked) var paced = false
+        @exclusivity(unchecked) var cancelled = false
         /// The store of the previous message (claimed already): most messages repeat it.
-        var lastStore: StoreId?
+        @exclusivity(unchecked) var lastStore: StoreId?
         /// Where this file's payloads are decompressed, one arena per store.
-        var arenas = ReaderArenas()
+        @exclusivity(unchecked) var arenas = ReaderArenas()
         /// Payloads of at least ``sharedDecompressionSize`` bytes met so far (every other one is left to the worker).
-        var largePayloads = 0
+        @exclusivity(unchecked) var largePayloads = 0
         /// Uncompressed bytes of the LZ4 payloads in `batch`.
-        var batchPayloadBytes = 0
+        @exclusivity(unchecked) var batchPayloadBytes = 0
+        /// Counts not yet added to the pipeline's shared counters (added once per batch).
+        @exclusivity(unchecked) var unpublishedKinds: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        @exclusivity(unchecked) var unpublishedDecompressed: UInt64 = 0
     }
 
     /// From this uncompressed size on, every other payload is decompressed by the store's worker instead
@@ -288,7 +296,7 @@ public final class ReplayPipeline: @unchecked Sendable {
         if let pace = options.pace { state.pacer = ReplayPacer(pace: pace, clock: options.clock) }
         let t0 = options.clock.now()
         var decoder = StreamDecoder(source: label, options: options.readerOptions)
-        func sink(_ event: StreamEvent) { handle(event, file: i, label: label, state, afterBatch) }
+        func sink(_ event: consuming StreamEvent) { handle(event, file: i, label: label, state, afterBatch) }
 
         if let reader = plainReaderFallback(i) {
             // zstd or stdin through RRDReader: no follow, no retries.
@@ -372,13 +380,15 @@ public final class ReplayPipeline: @unchecked Sendable {
     /// Reads input `i` through its byte source: retries transient errors with backoff; when following,
     /// waits for the file to appear and grow, and stops at the End marker's footer or after the idle timeout.
     private func readOwnSource(
-        _ i: Int, _ decoder: inout StreamDecoder, _ state: FileState, _ sink: (StreamEvent) -> Void
+        _ i: Int, _ decoder: inout StreamDecoder, _ state: FileState, _ sink: (consuming StreamEvent) -> Void
     ) {
         let follow = options.follow
         let clock = options.clock
         // A block is read into again once nothing references it (no payload slice of it is
         // still queued or kept): most blocks are, as payloads are decompressed on this thread.
         var blocks = ReadBlockRecycler(blockSize: options.readerOptions.readBlockSize)
+        // From this many missing payload bytes on, input is read straight into the payload's storage.
+        let directPayloadReadSize = max(blocks.blockSize / 2, 1)
         var lastBytesAt = clock.now()
         var source: (any ReplayByteSource)?
         var failures = 0
@@ -419,8 +429,21 @@ public final class ReplayPipeline: @unchecked Sendable {
             }
             var n = 0
             var readError: ReplayIOError?
-            let storage = blocks.fill { (buf: UnsafeMutableRawBufferPointer) throws(Never) in
-                do throws(ReplayIOError) { n = try source!.read(into: buf) } catch { readError = error }
+            var storage: ByteStorage?
+            if decoder.payloadBytesMissing >= directPayloadReadSize {
+                // The rest of a large payload: read straight into the storage it is assembled in
+                // (a read block would only be copied there).
+                do throws(ReplayIOError) {
+                    n = try decoder.readPayload(limit: blocks.blockSize, sink) {
+                        (buf: UnsafeMutableRawBufferPointer) throws(ReplayIOError) in try source!.read(into: buf)
+                    }
+                } catch {
+                    readError = error
+                }
+            } else {
+                storage = blocks.fill { (buf: UnsafeMutableRawBufferPointer) throws(Never) in
+                    do throws(ReplayIOError) { n = try source!.read(into: buf) } catch { readError = error }
+                }
             }
             if let readError {
                 if transient(readError) { continue }
@@ -435,7 +458,7 @@ public final class ReplayPipeline: @unchecked Sendable {
             if n > 0 {
                 bytesFed += UInt64(n)
                 lastBytesAt = clock.now()
-                decoder.feed(ByteSlice(storage: storage, range: 0..<n), sink)
+                if let storage { decoder.feed(ByteSlice(storage: storage, range: 0..<n), sink) }
                 noteBytes(decoder.bytesConsumed, state)
                 if decoder.isStopped { break }
                 continue
@@ -448,61 +471,66 @@ public final class ReplayPipeline: @unchecked Sendable {
         noteBytes(decoder.bytesConsumed, state)
     }
 
+    /// Handles one event of input `file`. Messages are taken apart and put back together by moving
+    /// their parts (no copies: a copy retains every reference inside a message).
     private func handle(
-        _ event: StreamEvent, file: Int, label: String, _ state: FileState, _ afterBatch: () -> Void
+        _ event: consuming StreamEvent, file: Int, label: String, _ state: FileState, _ afterBatch: () -> Void
     ) {
-        if options.cancellation.isCancelled {
+        if cancellation.isCancelled {
             state.stop = true
             state.cancelled = true
             return
         }
-        switch event {
-        case .message(var m):
+        switch consume event {
+        case .message(let framed):
             state.messages += 1
-            messageCount.add(1)
-            kindCounts[Int(m.message.kind.rawValue)].add(1)
-            if case .arrowMsg(let a) = m.message { bytesDecompressed.add(a.uncompressedSize) }
-            if case .end = m.message { state.sawEnd = true }
-            if let id = m.message.storeId, id != state.lastStore {
-                if !state.claimed.contains(id) {
-                    submitBatch(label: label, state)
-                    afterBatch()
-                    state.claimed.insert(id)  // released when the file finishes, even if the claim was cancelled
-                    guard claim(id, file: file) else {
-                        state.stop = true
-                        state.cancelled = true
-                        return
+            let offset = framed.offset
+            let length = framed.length
+            switch (consume framed).message {
+            case .arrowMsg(var a):
+                state.unpublishedKinds.2 &+= 1
+                state.unpublishedDecompressed &+= a.uncompressedSize
+                guard enterStore(a.storeId, file: file, label: label, state, afterBatch) else { return }
+                var decompressHere = false
+                if a.compression == .lz4 {
+                    // Large payloads alternate between this thread and the store's worker, so both cores
+                    // share the decompression (and the first-touch page faults of its output); small
+                    // ones are decompressed here, where the worker's per-chunk work is not.
+                    decompressHere = true
+                    if a.uncompressedSize >= UInt64(Self.sharedDecompressionSize) {
+                        state.largePayloads &+= 1
+                        decompressHere = state.largePayloads & 1 == 1
                     }
+                    state.batchPayloadBytes &+= Int(truncatingIfNeeded: a.uncompressedSize)
                 }
-                state.lastStore = id
-            }
-            if state.pacer != nil {
-                submitBatch(label: label, state)
-                afterBatch()
-                state.pacer!.wait(for: m.message, cancellation: options.cancellation)
-            }
-            if case .arrowMsg(let a) = m.message, a.compression == .lz4 {
-                // Large payloads alternate between this thread and the store's worker, so both cores
-                // share the decompression (and the first-touch page faults of its output); small
-                // ones are decompressed here, where the worker's per-chunk work is not.
-                var here = true
-                if a.uncompressedSize >= UInt64(Self.sharedDecompressionSize) {
-                    state.largePayloads &+= 1
-                    here = state.largePayloads & 1 == 1
+                if state.paced { pace(.arrowMsg(a), label: label, state, afterBatch) }
+                if decompressHere,
+                    let payload = StoreHub.decompressedPayload(
+                        of: a, limit: readerDecompressionLimit, arena: state.arenas.arena(for: a.storeId))
+                {
+                    a.setDecompressed(payload)
                 }
-                state.batchPayloadBytes &+= Int(truncatingIfNeeded: a.uncompressedSize)
-                if here {
-                    StoreHub.decompressPayload(
-                        &m, limit: readerDecompressionLimit, arena: state.arenas.arena(for: a.storeId))
-                }
-            }
-            state.batch.append(m)
-            // A megabyte of payload goes at once: the worker starts on it while this thread reads on.
-            if state.batch.count >= Self.batchSize || state.pacer != nil
-                || state.batchPayloadBytes >= Self.sharedDecompressionSize
-            {
-                submitBatch(label: label, state)
-                afterBatch()
+                appendToBatch(
+                    FramedMessage(offset: offset, length: length, message: .arrowMsg(a)), label: label, state,
+                    afterBatch)
+            case .end(let footer):
+                state.unpublishedKinds.0 &+= 1
+                state.sawEnd = true
+                let m = FramedMessage(offset: offset, length: length, message: .end(footerPayload: footer))
+                if state.paced { pace(m.message, label: label, state, afterBatch) }
+                appendToBatch(m, label: label, state, afterBatch)
+            case .setStoreInfo(let info):
+                state.unpublishedKinds.1 &+= 1
+                guard enterStore(info.info.storeId, file: file, label: label, state, afterBatch) else { return }
+                let m = FramedMessage(offset: offset, length: length, message: .setStoreInfo(info))
+                if state.paced { pace(m.message, label: label, state, afterBatch) }
+                appendToBatch(m, label: label, state, afterBatch)
+            case .blueprintActivationCommand(let command):
+                state.unpublishedKinds.3 &+= 1
+                guard enterStore(command.blueprintId, file: file, label: label, state, afterBatch) else { return }
+                let m = FramedMessage(offset: offset, length: length, message: .blueprintActivationCommand(command))
+                if state.paced { pace(m.message, label: label, state, afterBatch) }
+                appendToBatch(m, label: label, state, afterBatch)
             }
         case .error(let e):
             submitBatch(label: label, state)
@@ -515,16 +543,75 @@ public final class ReplayPipeline: @unchecked Sendable {
         }
     }
 
+    /// Notes that the next message belongs to `store`: when it is not the previous message's store,
+    /// submits the batch and claims the store (waiting for earlier files that feed it) unless this
+    /// file already did. Returns `false` when the claim was cancelled (reading stops).
+    @inline(__always)
+    private func enterStore(
+        _ store: StoreId, file: Int, label: String, _ state: FileState, _ afterBatch: () -> Void
+    ) -> Bool {
+        if let last = state.lastStore, last.isIdentical(to: store) { return true }
+        if store != state.lastStore && !state.claimed.contains(store) {
+            submitBatch(label: label, state)
+            afterBatch()
+            state.claimed.insert(store)  // released when the file finishes, even if the claim was cancelled
+            guard claim(store, file: file) else {
+                state.stop = true
+                state.cancelled = true
+                return false
+            }
+        }
+        state.lastStore = store
+        return true
+    }
+
+    /// Submits what is batched, then waits until `message` is due (``ReplayOptions/pace``).
+    private func pace(_ message: Message, label: String, _ state: FileState, _ afterBatch: () -> Void) {
+        submitBatch(label: label, state)
+        afterBatch()
+        state.pacer!.wait(for: message, cancellation: options.cancellation)
+    }
+
+    /// Appends `message` to the batch and submits the batch when it is due.
+    @inline(__always)
+    private func appendToBatch(
+        _ message: consuming FramedMessage, label: String, _ state: FileState, _ afterBatch: () -> Void
+    ) {
+        state.batch.append(message)
+        // A megabyte of payload goes at once: the worker starts on it while this thread reads on.
+        if state.batch.count >= Self.batchSize || state.paced
+            || state.batchPayloadBytes >= Self.sharedDecompressionSize
+        {
+            submitBatch(label: label, state)
+            afterBatch()
+        }
+    }
+
     private func submitBatch(label: String, _ state: FileState) {
+        publishCounts(state)
         guard !state.batch.isEmpty else { return }
         do {
-            try hub.submit(contentsOf: state.batch, source: label)
+            try hub.submit(moving: &state.batch, source: label)
         } catch {
             state.errors.append(error.description)
             state.stop = true
         }
-        state.batch.removeAll(keepingCapacity: true)
         state.batchPayloadBytes = 0
+    }
+
+    /// Adds the file's unpublished message counts to the shared counters.
+    private func publishCounts(_ state: FileState) {
+        let k = state.unpublishedKinds
+        let total = k.0 &+ k.1 &+ k.2 &+ k.3
+        guard total > 0 else { return }
+        messageCount.add(total)
+        if k.0 > 0 { kindCounts[0].add(k.0) }
+        if k.1 > 0 { kindCounts[1].add(k.1) }
+        if k.2 > 0 { kindCounts[2].add(k.2) }
+        if k.3 > 0 { kindCounts[3].add(k.3) }
+        if state.unpublishedDecompressed > 0 { bytesDecompressed.add(state.unpublishedDecompressed) }
+        state.unpublishedKinds = (0, 0, 0, 0)
+        state.unpublishedDecompressed = 0
     }
 }
 

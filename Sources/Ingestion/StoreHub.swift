@@ -164,6 +164,37 @@ public final class StoreHub: @unchecked Sendable {
         if let target = runStore { _ = try target.core.admitAll(run, source: source) { _ in true } }
     }
 
+    /// Routes the messages of `batch` in order, moving them into their stores' queues (the reader's
+    /// hand-off: no copies), blocking as needed; `batch` is empty afterwards. Consecutive messages
+    /// for one store are admitted together, like ``submit(contentsOf:source:)``.
+    /// - Throws: like ``submit(_:source:)``; the messages before the failing one stay admitted,
+    ///   the rest are dropped.
+    func submit(moving batch: inout MessageBatch, source: String) throws(IngestError) {
+        defer { batch.removeAll() }
+        while !batch.isEmpty {
+            guard let db = try batch.withItem(0, { m throws(IngestError) in try route(copy m, source: source) }) else {
+                _ = batch.popFirst()  // End belongs to no store
+                continue
+            }
+            // Compared with the first message's id, not the store's: the reader gives every message
+            // of a store the same id value, so this is a pointer comparison.
+            let id = try batch.withItem(0) { m throws(IngestError) in m.message.storeId ?? db.core.storeId }
+            var run = 1
+            while run < batch.count, try batch.withItem(run, { m in Self.belongs(m.message, to: id) }) { run += 1 }
+            try db.core.admitRun(from: &batch, count: run, source: source)
+        }
+    }
+
+    /// Whether `message` belongs to the store `id` (a pointer comparison for the reader's shared ids).
+    @inline(__always)
+    private static func belongs(_ message: borrowing Message, to id: StoreId) -> Bool {
+        switch message {
+        case .arrowMsg(let a): return a.storeId.isIdentical(to: id) || a.storeId == id
+        case .end: return false
+        default: return message.storeId == id
+        }
+    }
+
     // MARK: errors that belong to no store
 
     /// Reports a stream-layer error of `error.source` on the per-source error stream.

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Decodes the protobuf payloads of the RRD framing into the Swift message types.
 ///
 /// A small hand-written wire reader: varint, fixed32/64 and length-delimited fields, unknown
@@ -49,26 +55,35 @@ public enum MessageDecoding {
     // that occurs twice (scalars: last one wins; sub-messages: merged recursively).
 
     /// `StoreId`; `hasApplicationId` tells whether field 3 was present (legacy files lack it).
-    /// Strings equal to `hint`'s are shared with it rather than allocated again.
+    /// Strings equal to `hint`'s are shared with it rather than allocated again, and an id equal to
+    /// `hint` is `hint` itself (the same box: no allocation, and comparing the two is a pointer check).
     static func decodeStoreId(
         _ r: inout ProtobufReader, into id: inout StoreId, hasApplicationId: inout Bool, hint: StoreId = emptyStoreId
     ) throws(ProtobufError) {
+        var kind = id.kind
+        var applicationId = id.applicationId
+        var recordingId = id.recordingId
         while let (field, wire) = try r.readTag() {
             switch field {
             case 1:
                 try r.expect(wire, .varint, field: field, in: "StoreId")
-                id.kind = StoreKind(rawValue: try r.readVarint())
+                kind = StoreKind(rawValue: try r.readVarint())
             case 2:
                 try r.expect(wire, .lengthDelimited, field: field, in: "StoreId")
-                id.recordingId = try r.readString("StoreId.recording_id", reusing: hint.recordingId)
+                recordingId = try r.readString("StoreId.recording_id", reusing: hint.recordingId)
             case 3:
                 try r.expect(wire, .lengthDelimited, field: field, in: "StoreId")
                 var sub = try r.readMessage()
-                try decodeApplicationId(&sub, into: &id.applicationId, hint: hint.applicationId)
+                try decodeApplicationId(&sub, into: &applicationId, hint: hint.applicationId)
                 hasApplicationId = true
             default:
                 try r.skip(wire, field: field)
             }
+        }
+        if kind == hint.kind && recordingId == hint.recordingId && applicationId == hint.applicationId {
+            id = hint
+        } else if kind != id.kind || recordingId != id.recordingId || applicationId != id.applicationId {
+            id = StoreId(kind: kind, applicationId: applicationId, recordingId: recordingId)
         }
     }
 
@@ -208,13 +223,43 @@ public enum MessageDecoding {
 
     // MARK: - ArrowMsg
 
+    /// The `StoreId` field bytes of the last `ArrowMsg` a stream decoder decoded and the id they
+    /// gave: the next message's field, byte for byte the same (the usual case), is that id without
+    /// being decoded again.
+    struct StoreIdMemo {
+        var bytes: [UInt8] = []
+        var isValid = false
+        var id = MessageDecoding.emptyStoreId
+        var hasApplicationId = false
+
+        func matches(_ field: UnsafeRawBufferPointer) -> Bool {
+            isValid && bytes.count == field.count
+                && bytes.withUnsafeBytes { b in field.isEmpty || memcmp(b.baseAddress!, field.baseAddress!, field.count) == 0 }
+        }
+    }
+
     /// Decodes an `ArrowMsg`; `payload` becomes a sub-slice of `slice` (no copy). Store id strings
     /// equal to `previousStoreId`'s are shared with it.
     static func decodeArrowMsg(
         _ slice: ByteSlice, previousStoreId: StoreId = emptyStoreId
     ) throws(ProtobufError) -> (message: ArrowMsg, hasApplicationId: Bool) {
+        var memo = StoreIdMemo(id: previousStoreId)
+        let (message, hasApplicationId, _) = try decodeArrowMsg(slice, memo: &memo)
+        return (message, hasApplicationId)
+    }
+
+    /// Decodes an `ArrowMsg`, taking its store id from `memo` when the field's bytes match it (the
+    /// field bytes are the same message after message) and sharing strings with `memo.id` otherwise.
+    /// - Returns: the message, whether its store id had an application id, and the range in `slice`
+    ///   of a store id field that was decoded (not taken from `memo`; `nil` when it was, or when the
+    ///   field was absent or repeated), for the caller to remember in `memo` with the id it settles on.
+    static func decodeArrowMsg(
+        _ slice: ByteSlice, memo: inout StoreIdMemo
+    ) throws(ProtobufError) -> (message: ArrowMsg, hasApplicationId: Bool, decodedStoreIdField: Range<Int>?) {
         var storeId = emptyStoreId
         var hasApplicationId = false
+        var storeIdFields = 0
+        var decodedField: Range<Int>?
         var compression = PayloadCompression.unspecified
         var uncompressedSize: UInt64 = 0
         var encoding: UInt64 = 0
@@ -227,8 +272,18 @@ public enum MessageDecoding {
                 switch field {
                 case 1:
                     try r.expect(wire, .lengthDelimited, field: field, in: "ArrowMsg")
-                    var sub = try r.readMessage()
-                    try decodeStoreId(&sub, into: &storeId, hasApplicationId: &hasApplicationId, hint: previousStoreId)
+                    let range = try r.readLengthDelimited()
+                    let bytes = UnsafeRawBufferPointer(rebasing: b[range])
+                    storeIdFields += 1
+                    if storeIdFields == 1 && memo.matches(bytes) {
+                        storeId = memo.id
+                        hasApplicationId = memo.hasApplicationId
+                    } else {
+                        // A repeated field merges into what the earlier ones gave (protobuf semantics).
+                        var sub = ProtobufReader(bytes, base: range.lowerBound)
+                        try decodeStoreId(&sub, into: &storeId, hasApplicationId: &hasApplicationId, hint: memo.id)
+                        decodedField = storeIdFields == 1 ? range : nil
+                    }
                 case 2:
                     try r.expect(wire, .varint, field: field, in: "ArrowMsg")
                     compression = PayloadCompression(rawValue: try r.readVarint())
@@ -258,7 +313,7 @@ public enum MessageDecoding {
         let msg = ArrowMsg(
             storeId: storeId, compression: compression, uncompressedSize: uncompressedSize, encoding: encoding,
             payload: slice.slice(payloadRange), chunkId: chunkId, isStatic: isStatic)
-        return (msg, hasApplicationId)
+        return (msg, hasApplicationId, decodedField)
     }
 
     // MARK: - BlueprintActivationCommand

@@ -113,6 +113,7 @@ public enum Message: Hashable, Sendable {
     /// End of a stream; the RrdFooter payload is kept opaque.
     case end(footerPayload: ByteSlice)
 
+    @inlinable
     public var kind: MessageKind {
         switch self {
         case .setStoreInfo: return .setStoreInfo
@@ -123,6 +124,7 @@ public enum Message: Hashable, Sendable {
     }
 
     /// The store this message belongs to, if any (End belongs to none).
+    @inlinable
     public var storeId: StoreId? {
         switch self {
         case .setStoreInfo(let m): return m.info.storeId

@@ -45,10 +45,21 @@ struct ProtobufReader {
     var isAtEnd: Bool { position >= bytes.count }
 
     /// The next field's number and wire type, or `nil` at the end of the message.
+    @inline(__always)
     mutating func readTag() throws(ProtobufError) -> (field: UInt64, wire: WireType)? {
         if isAtEnd { return nil }
+        // Fast path: a one-byte key (fields 1...15, any known wire type; errors take the slow path).
+        let first = bytes[position]
+        if first < 0x80 && first >= 8, let wire = WireType(rawValue: first & 7) {
+            position += 1
+            return (UInt64(first >> 3), wire)
+        }
+        return try readTagSlowly()
+    }
+
+    private mutating func readTagSlowly() throws(ProtobufError) -> (field: UInt64, wire: WireType)? {
         let at = position
-        let key = try readVarint()
+        let key = try readVarintSlowly()
         let field = key >> 3
         guard field != 0, field <= 0x1FFF_FFFF else {
             throw ProtobufError(base + at, "invalid protobuf field number \(field) (tag \(key))")
@@ -60,7 +71,19 @@ struct ProtobufReader {
     }
 
     /// A base-128 varint of at most 10 bytes.
+    @inline(__always)
     mutating func readVarint() throws(ProtobufError) -> UInt64 {
+        if position < bytes.count {
+            let byte = bytes[position]
+            if byte < 0x80 {
+                position += 1
+                return UInt64(byte)
+            }
+        }
+        return try readVarintSlowly()
+    }
+
+    private mutating func readVarintSlowly() throws(ProtobufError) -> UInt64 {
         let start = position
         var result: UInt64 = 0
         var shift: UInt64 = 0
@@ -96,6 +119,7 @@ struct ProtobufReader {
     }
 
     /// The range (relative to `bytes`) of a length-delimited field's content.
+    @inline(__always)
     mutating func readLengthDelimited() throws(ProtobufError) -> Range<Int> {
         let at = position
         let n = try readVarint()

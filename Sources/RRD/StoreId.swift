@@ -22,16 +22,66 @@ public struct StoreKind: RawRepresentable, Hashable, Sendable, CustomStringConve
 }
 
 /// Identifies a store: the triple (kind, application id, recording id). All three are compared.
+///
+/// One reference wide: the triple lives in a shared immutable box with its hash computed once, so
+/// copying an id costs one retain, and comparing two copies of one id (the common case: the reader
+/// hands every message of a store the same box) is a pointer comparison. Setting a property makes a
+/// new box.
 public struct StoreId: Hashable, Sendable, CustomStringConvertible {
-    public var kind: StoreKind
-    public var applicationId: String
-    public var recordingId: String
+    @usableFromInline
+    final class Box: Sendable {
+        @usableFromInline let kind: StoreKind
+        @usableFromInline let applicationId: String
+        @usableFromInline let recordingId: String
+        /// `Hasher` over the three fields (per-process seed): equal triples have equal values.
+        @usableFromInline let hash: Int
+
+        init(kind: StoreKind, applicationId: String, recordingId: String) {
+            self.kind = kind
+            self.applicationId = applicationId
+            self.recordingId = recordingId
+            var h = Hasher()
+            h.combine(kind)
+            h.combine(applicationId)
+            h.combine(recordingId)
+            hash = h.finalize()
+        }
+    }
+
+    @usableFromInline var box: Box
 
     public init(kind: StoreKind, applicationId: String, recordingId: String) {
-        self.kind = kind
-        self.applicationId = applicationId
-        self.recordingId = recordingId
+        box = Box(kind: kind, applicationId: applicationId, recordingId: recordingId)
     }
+
+    public var kind: StoreKind {
+        @inlinable get { box.kind }
+        set { box = Box(kind: newValue, applicationId: box.applicationId, recordingId: box.recordingId) }
+    }
+
+    public var applicationId: String {
+        @inlinable get { box.applicationId }
+        set { box = Box(kind: box.kind, applicationId: newValue, recordingId: box.recordingId) }
+    }
+
+    public var recordingId: String {
+        @inlinable get { box.recordingId }
+        set { box = Box(kind: box.kind, applicationId: box.applicationId, recordingId: newValue) }
+    }
+
+    /// Whether both are the same box (then they are equal; equal ids may still be different boxes).
+    @inlinable
+    public func isIdentical(to other: StoreId) -> Bool { box === other.box }
+
+    @inlinable
+    public static func == (lhs: StoreId, rhs: StoreId) -> Bool {
+        if lhs.box === rhs.box { return true }
+        return lhs.box.hash == rhs.box.hash && lhs.box.kind == rhs.box.kind
+            && lhs.box.recordingId == rhs.box.recordingId && lhs.box.applicationId == rhs.box.applicationId
+    }
+
+    @inlinable
+    public func hash(into hasher: inout Hasher) { hasher.combine(box.hash) }
 
     /// `kind:app:rec`, the form the engine semantics use.
     public var description: String { "\(kind):\(applicationId):\(recordingId)" }

@@ -17,7 +17,9 @@ import Darwin
 /// handed out as a slice of that piece (zero-copy); a message spanning pieces is assembled into a
 /// storage of its own that grows (doubling) with the bytes that arrive, up to the size the header
 /// declares (capped by ``ReaderOptions/maxMessageSize``), so a lying length costs memory only for
-/// bytes that exist. Headers and footers are accumulated in a 32-byte buffer.
+/// bytes that exist. A reader may also read the rest of a large payload straight into that storage
+/// (``readPayload(limit:_:_:)``) instead of feeding pieces that are copied there. Headers and
+/// footers are accumulated in a 32-byte buffer.
 ///
 /// Error policy: a bad protobuf payload inside a well-framed message is reported (with the message's
 /// offset) and decoding goes on with the next message; a framing error (bad stream header, unknown
@@ -77,10 +79,17 @@ public struct StreamDecoder {
     /// The last End message: header offset and payload.
     private var endOffset: UInt64 = 0
     private var endPayload: ByteSlice?
-    /// Application ids by recording id, from SetStoreInfo: legacy ArrowMsgs may lack theirs.
-    private var applicationIds: [String: String] = [:]
-    /// The store id of the last `ArrowMsg`: the next one's strings are shared with it when equal.
-    private var lastStoreId = MessageDecoding.emptyStoreId
+    /// Store ids by recording id, from SetStoreInfo (those with an application id): legacy
+    /// ArrowMsgs may lack theirs.
+    private var infoIds: [String: StoreId] = [:]
+    /// The store id of the last `ArrowMsg` or `SetStoreInfo` (`storeIdMemo.id`): the next `ArrowMsg`'s
+    /// id is this very value (the same box) when equal, so ids compare by pointer downstream; with
+    /// the field bytes it came from, when it came from an `ArrowMsg`.
+    private var storeIdMemo = MessageDecoding.StoreIdMemo()
+    /// One value (box) per store id met so far: every message of a store carries the same one.
+    private var canonicalIds = Set<StoreId>()
+    /// The last legacy `ArrowMsg` id (no application id) and the id it was completed to.
+    private var lastCompleted: (raw: StoreId, completed: StoreId)?
 
     /// Offset just after the last complete unit (stream header, message or stream footer).
     public private(set) var bytesConsumed: UInt64 = 0
@@ -102,7 +111,7 @@ public struct StreamDecoder {
     }
 
     /// Feeds the next piece of input, copying it (feed a ``ByteSlice`` to avoid the copy).
-    public mutating func feed(_ bytes: UnsafeRawBufferPointer, _ sink: (StreamEvent) -> Void) {
+    public mutating func feed(_ bytes: UnsafeRawBufferPointer, _ sink: (consuming StreamEvent) -> Void) {
         if isStopped || bytes.isEmpty {
             position += UInt64(bytes.count)
             return
@@ -111,10 +120,32 @@ public struct StreamDecoder {
     }
 
     /// Feeds the next piece of input; payloads that lie wholly inside it are slices of it.
-    public mutating func feed(_ block: ByteSlice, _ sink: (StreamEvent) -> Void) {
+    public mutating func feed(_ block: ByteSlice, _ sink: (consuming StreamEvent) -> Void) {
         var i = 0
         let n = block.count
         while i < n {
+            // Fast path: a message whose header and payload lie wholly in the block, at a boundary
+            // (the usual case): no per-unit dispatch. Anything else (a stream header, a unit split
+            // across blocks, a header to reject) takes the general path below.
+            if case .boundary = phase, small.isEmpty, n - i >= 20 {
+                let (magic, rawKind, declared) = block.withUnsafeBytes { b in
+                    (
+                        UInt32(littleEndian: b.loadUnaligned(fromByteOffset: i, as: UInt32.self)),
+                        UInt64(littleEndian: b.loadUnaligned(fromByteOffset: i, as: UInt64.self)),
+                        UInt64(littleEndian: b.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self))
+                    )
+                }
+                if magic != Self.rrf2, let kind = MessageKind(rawValue: rawKind), declared <= options.maxMessageSize,
+                    declared <= UInt64(n - i - 16)
+                {
+                    let length = Int(declared)
+                    let payload = block.slice((i + 16)..<(i + 16 + length))
+                    i += 16 + length
+                    position += 16 + UInt64(length)
+                    completeMessage(kind: kind, payload: payload, sink)
+                    continue
+                }
+            }
             switch phase {
             case .stopped:
                 position += UInt64(n - i)
@@ -199,6 +230,58 @@ public struct StreamDecoder {
         completeEmptyPayload(sink)
     }
 
+    /// Payload bytes still to come for the message being read, when its payload did not arrive whole
+    /// (0 otherwise): how much ``readPayload(limit:_:_:)`` can take.
+    public var payloadBytesMissing: Int {
+        guard case .payload(_, let length) = phase else { return 0 }
+        return length - (assembly == nil ? 0 : assembled)
+    }
+
+    /// Lets `read` put the next input bytes straight into the storage the current payload is
+    /// assembled in (no copy out of a piece, as `feed(_:_:)` would make), for a payload
+    /// whose rest is large (see ``payloadBytesMissing``).
+    ///
+    /// `read` gets room for at most `limit` bytes (never past the declared length) and returns how
+    /// many it wrote (0: none now, like a read at the end of input). The storage grows as with
+    /// `feed(_:_:)`, by doubling: to at most the largest of twice what has arrived, what has arrived
+    /// plus `limit`, and 64 KiB (never past the declared length). When the payload is complete its
+    /// message goes to `sink`.
+    /// - Returns: the bytes `read` wrote (they count as input, like fed bytes).
+    /// - Precondition: ``payloadBytesMissing`` > 0.
+    public mutating func readPayload<E: Error>(
+        limit: Int, _ sink: (consuming StreamEvent) -> Void,
+        _ read: (UnsafeMutableRawBufferPointer) throws(E) -> Int
+    ) throws(E) -> Int {
+        guard case .payload(let kind, let length) = phase, limit > 0 else {
+            preconditionFailure("readPayload(limit:_:_:) outside a payload")
+        }
+        let have = assembly == nil ? 0 : assembled
+        let want = Swift.min(limit, length - have)
+        precondition(want > 0, "readPayload(limit:_:_:) with no payload bytes missing")
+        if assembly == nil {
+            assembly = ByteStorage(count: Self.assemblyCapacity(for: length, have: 0, arriving: want)) { _ in }
+            assembled = 0
+        } else if assembled == assembly!.count {
+            let old = assembly!
+            let filled = assembled
+            assembly = ByteStorage(count: Self.assemblyCapacity(for: length, have: filled, arriving: want)) {
+                $0.baseAddress!.copyMemory(from: old.baseAddress, byteCount: filled)
+            }
+        }
+        let storage = assembly!
+        let room = Swift.min(storage.count - assembled, want)
+        // As in `feed`: no slice of the storage exists before the payload is complete.
+        let n = try read(UnsafeMutableRawBufferPointer(start: storage.baseAddress + assembled, count: room))
+        precondition(n >= 0 && n <= room, "readPayload(limit:_:_:): read reported \(n) bytes for \(room) of room")
+        assembled += n
+        position += UInt64(n)
+        if assembled == length {
+            assembly = nil
+            completeMessage(kind: kind, payload: ByteSlice(storage), sink)
+        }
+        return n
+    }
+
     /// The next capacity of a payload being assembled: at least what arrives now, at least double what
     /// is held (amortised O(1) copies per byte), at least 64 KiB, never more than the declared `length`.
     static func assemblyCapacity(for length: Int, have: Int, arriving: Int) -> Int {
@@ -206,7 +289,7 @@ public struct StreamDecoder {
     }
 
     /// Signals the end of input: reports a stream, message or footer cut short. Later feeds are ignored.
-    public mutating func finish(_ sink: (StreamEvent) -> Void) {
+    public mutating func finish(_ sink: (consuming StreamEvent) -> Void) {
         completeEmptyPayload(sink)
         let have = UInt64(position - unitStart)
         switch phase {
@@ -277,7 +360,7 @@ public struct StreamDecoder {
         }
     }
 
-    private static let rrf2: UInt32 = 0x3246_5252  // "RRF2" read little-endian
+    static let rrf2: UInt32 = 0x3246_5252  // "RRF2" read little-endian
 
     private static func isRRF2(_ b: UnsafeRawBufferPointer) -> Bool {
         UInt32(littleEndian: b.loadUnaligned(as: UInt32.self)) == rrf2
@@ -294,7 +377,7 @@ public struct StreamDecoder {
     }
 
     /// Handles a complete fixed-size unit.
-    private mutating func handleUnit(_ b: UnsafeRawBufferPointer, _ sink: (StreamEvent) -> Void) -> UnitResult {
+    private mutating func handleUnit(_ b: UnsafeRawBufferPointer, _ sink: (consuming StreamEvent) -> Void) -> UnitResult {
         switch phase {
         case .streamHeader(let first):
             if !first && !Self.isRRF2(b) {
@@ -364,7 +447,7 @@ public struct StreamDecoder {
         }
     }
 
-    private mutating func handleFooter(_ b: UnsafeRawBufferPointer, _ sink: (StreamEvent) -> Void) -> UnitResult {
+    private mutating func handleFooter(_ b: UnsafeRawBufferPointer, _ sink: (consuming StreamEvent) -> Void) -> UnitResult {
         let start = UInt64(littleEndian: b.loadUnaligned(as: UInt64.self))
         let length = UInt64(littleEndian: b.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
         let crc = UInt32(littleEndian: b.loadUnaligned(fromByteOffset: 16, as: UInt32.self))
@@ -421,7 +504,7 @@ public struct StreamDecoder {
         return .consumed
     }
 
-    private mutating func fail(_ error: RRDError, _ sink: (StreamEvent) -> Void) {
+    private mutating func fail(_ error: RRDError, _ sink: (consuming StreamEvent) -> Void) {
         assembly = nil
         guard options.resynchronize else {
             phase = .stopped
@@ -452,7 +535,7 @@ public struct StreamDecoder {
 
     /// Skips bytes up to the next `RRF2` (which may begin in `carry`, the bytes before `from`);
     /// on a find, the stream header phase starts there. Returns the block position to go on from.
-    private mutating func scan(_ block: ByteSlice, from i: Int, _ sink: (StreamEvent) -> Void) -> Int {
+    private mutating func scan(_ block: ByteSlice, from i: Int, _ sink: (consuming StreamEvent) -> Void) -> Int {
         let magic: [UInt8] = Array("RRF2".utf8)
         var i = i
         if skipOne {
@@ -506,13 +589,23 @@ public struct StreamDecoder {
 
     // MARK: - messages
 
-    private mutating func completeEmptyPayload(_ sink: (StreamEvent) -> Void) {
+    private mutating func completeEmptyPayload(_ sink: (consuming StreamEvent) -> Void) {
         if case .payload(let kind, 0) = phase {
             completeMessage(kind: kind, payload: ByteSlice(copying: []), sink)
         }
     }
 
-    private mutating func completeMessage(kind: MessageKind, payload: ByteSlice, _ sink: (StreamEvent) -> Void) {
+    /// The value (box) every message of the store `id` carries. Only a speed-up (equal ids compare
+    /// equal either way), so an input with very many store ids just starts the set over.
+    private mutating func canonical(_ id: StoreId) -> StoreId {
+        if canonicalIds.count >= Self.maxCanonicalIds { canonicalIds.removeAll(keepingCapacity: true) }
+        return canonicalIds.insert(id).memberAfterInsert
+    }
+
+    /// Bound of ``canonicalIds`` (inputs hold a handful of stores; a fuzzed one may claim millions).
+    static let maxCanonicalIds = 1 << 12
+
+    private mutating func completeMessage(kind: MessageKind, payload: ByteSlice, _ sink: (consuming StreamEvent) -> Void) {
         let offset = unitStart
         unitStart = position
         bytesConsumed = position
@@ -521,18 +614,38 @@ public struct StreamDecoder {
             let message: Message
             switch kind {
             case .arrowMsg:
-                var (msg, hasApplicationId): (ArrowMsg, Bool)
+                let decoded: (message: ArrowMsg, hasApplicationId: Bool, decodedStoreIdField: Range<Int>?)
                 do {
-                    (msg, hasApplicationId) = try MessageDecoding.decodeArrowMsg(payload, previousStoreId: lastStoreId)
+                    decoded = try MessageDecoding.decodeArrowMsg(payload, memo: &storeIdMemo)
                 } catch {
                     throw RRDError(
                         .badProtobuf, source: source, offset: offset,
                         "ArrowMsg payload (\(payload.count) bytes) is not a valid protobuf message: \(error.message) at payload byte \(error.position)"
                     )
                 }
-                lastStoreId = msg.storeId
-                if !hasApplicationId, let app = applicationIds[msg.storeId.recordingId] {
-                    msg.storeId.applicationId = app
+                var msg = decoded.message
+                let hasApplicationId = decoded.hasApplicationId
+                // The decoder returns the previous id itself when equal; otherwise make it the
+                // store's one value, so ids compare by pointer downstream.
+                if !msg.storeId.isIdentical(to: storeIdMemo.id) { msg.storeId = canonical(msg.storeId) }
+                if let decodedField = decoded.decodedStoreIdField {
+                    storeIdMemo.bytes.removeAll(keepingCapacity: true)
+                    payload.withUnsafeBytes { storeIdMemo.bytes.append(contentsOf: $0[decodedField]) }
+                    storeIdMemo.isValid = true
+                    storeIdMemo.hasApplicationId = hasApplicationId
+                } else if !msg.storeId.isIdentical(to: storeIdMemo.id) {
+                    storeIdMemo.isValid = false
+                }
+                storeIdMemo.id = msg.storeId
+                if !hasApplicationId {
+                    if let last = lastCompleted, last.raw.isIdentical(to: msg.storeId) {
+                        msg.storeId = last.completed
+                    } else if let known = infoIds[msg.storeId.recordingId] {
+                        let raw = msg.storeId
+                        msg.storeId.applicationId = known.applicationId
+                        msg.storeId = canonical(msg.storeId)
+                        lastCompleted = (raw, msg.storeId)
+                    }
                 }
                 message = .arrowMsg(msg)
             case .end:
@@ -541,9 +654,24 @@ public struct StreamDecoder {
                 phase = .footerPeek
                 message = .end(footerPayload: payload)
             default:
-                message = try MessageDecoding.decode(kind: kind, payload: payload, source: source, offset: offset)
-                if case .setStoreInfo(let info) = message, !info.info.storeId.applicationId.isEmpty {
-                    applicationIds[info.info.storeId.recordingId] = info.info.storeId.applicationId
+                switch try MessageDecoding.decode(kind: kind, payload: payload, source: source, offset: offset) {
+                case .setStoreInfo(var info):
+                    let id = canonical(info.info.storeId)
+                    info.info.storeId = id
+                    if !id.isIdentical(to: storeIdMemo.id) {
+                        storeIdMemo.id = id
+                        storeIdMemo.isValid = false
+                    }
+                    if !id.applicationId.isEmpty {
+                        infoIds[id.recordingId] = id
+                        lastCompleted = nil
+                    }
+                    message = .setStoreInfo(info)
+                case .blueprintActivationCommand(var command):
+                    command.blueprintId = canonical(command.blueprintId)
+                    message = .blueprintActivationCommand(command)
+                case let other:
+                    message = other
                 }
             }
             sink(.message(FramedMessage(offset: offset, length: UInt64(payload.count), message: message)))
