@@ -8,30 +8,36 @@ extension Chunk {
     public func rowId(at row: Int) -> Tuid { storage.rowId(at: row) }
 
     /// Number of timelines.
-    public var timelineCount: Int { timelines.count }
+    public var timelineCount: Int { storage.timelineCount }
 
     /// Name of timeline `timeline` (`0..<timelineCount`).
-    public func timelineName(at timeline: Int) -> String { timelines[timeline].name }
+    public func timelineName(at timeline: Int) -> String { storage.timelineName(timeline) }
 
     /// Time of `row` on timeline `timeline` (a sequence value or nanoseconds).
     @inlinable
-    public func time(timeline: Int, row: Int) -> Int64 { timelines[timeline].time(at: row) }
+    public func time(timeline: Int, row: Int) -> Int64 { storage.time(timeline: timeline, row: row) }
 
     /// Smallest and largest time of a timeline, nil without rows.
-    public func timeRange(timeline: Int) -> ClosedRange<Int64>? { timelines[timeline].range }
+    public func timeRange(timeline: Int) -> ClosedRange<Int64>? { storage.timeRange(timeline) }
 
     /// Whether a timeline's times are non-decreasing in row order.
-    public func isTimeSorted(timeline: Int) -> Bool { timelines[timeline].isSorted }
+    public func isTimeSorted(timeline: Int) -> Bool { storage.isTimeSorted(timeline) }
 
     /// Number of component columns.
-    public var componentCount: Int { components.count }
+    public var componentCount: Int { storage.componentCount }
 
     /// Column name of component `component`, e.g. `Points3D:positions`.
-    public func componentName(at component: Int) -> String { components[component].name }
+    public func componentName(at component: Int) -> String { storage.componentName(component) }
 
     /// Whether the cell (`component`, `row`) is null ("not logged in that row").
     @inlinable
-    public func isNull(component: Int, row: Int) -> Bool { components[component].isNull(row) }
+    public func isNull(component: Int, row: Int) -> Bool { storage.isNull(component: component, row: row) }
+
+    /// Timeline `timeline` (`0..<timelineCount`) as a value, without building the others.
+    public func timeline(at timeline: Int) -> Timeline { storage.timeline(timeline) }
+
+    /// Component column `component` (`0..<componentCount`) as a value, without building the others.
+    public func component(at component: Int) -> ComponentColumn { storage.component(component) }
 
     /// Approximate memory kept alive, in bytes: ``byteSize``.
     public var approximateByteSize: Int { byteSize }
