@@ -271,22 +271,22 @@ public final class ChunkStore<C: StorableChunk>: @unchecked Sendable {
 
     /// Whether a chunk with this id is held.
     public func contains(chunkId: Tuid) -> Bool {
-        lock.withReadLock { index.slotById[chunkId] != nil }
+        lock.withReadLock { index.slot(of: chunkId) != nil }
     }
 
     /// The chunk with this id, if held.
     public func chunk(id: Tuid) -> C? {
-        lock.withReadLock { index.slotById[id].flatMap { index.slots[Int($0)]?.chunk } }
+        lock.withReadLock { index.slot(of: id).flatMap { index.slots[Int($0)] } }
     }
 
     /// Every chunk held, in no particular order.
     public func allChunks() -> [C] {
-        lock.withReadLock { index.slots.compactMap { $0?.chunk } }
+        lock.withReadLock { index.slots.compactMap { $0 } }
     }
 
     /// Entity paths with data, sorted.
     public func entityPaths() -> [String] {
-        lock.withReadLock { index.entities.keys.sorted() }
+        lock.withReadLock { index.entityPaths.sorted() }
     }
 
     /// The component column names of one entity (static and temporal), sorted.

@@ -134,6 +134,8 @@ extension NamedValues where Value == ComponentTimeIndex {
 
 /// Everything indexed for one entity path.
 struct EntityIndex {
+    /// The entity path (empty in a free position of ``StoreIndex/entityList``).
+    var path: String
     var staticWinners: [String: StaticWinner] = [:]
     /// Slots of the entity's static chunks (to recompute winners after a removal).
     var staticSlots: [Int32] = []
@@ -236,20 +238,20 @@ struct MergeGroup {
     }
 }
 
-/// One stored chunk. A class so that the index, query results and events share it by reference.
-final class ChunkBox<C: StorableChunk>: Sendable {
-    let chunk: C
-    init(_ chunk: C) { self.chunk = chunk }
-}
-
 /// The store's state, not thread-safe: ``ChunkStore`` guards it with its lock.
 struct StoreIndex<C: StorableChunk> {
-    /// Chunks by slot, boxed so that visiting or handing out a chunk costs one retain instead of one
-    /// per field of `C`; nil for free slots.
-    var slots: [ChunkBox<C>?] = []
+    /// Chunks by slot; nil for free slots. (A decoded ``Chunks/Chunk`` is one reference: storing it
+    /// as it is costs no box.)
+    var slots: [C?] = []
     var freeSlots: [Int32] = []
-    var slotById: [Tuid: Int32] = [:]
-    var entities: [String: EntityIndex] = [:]
+    /// Chunk id → slot (the table compares ids through `slots`).
+    var slotTable = PositionTable()
+    /// The indexes of the entities with data, by position; emptied positions are reused
+    /// (`freeEntities`) and hold an empty index meanwhile.
+    var entityList: [EntityIndex] = []
+    var freeEntities: [Int32] = []
+    /// Entity path → position in `entityList` (paths compared through the list).
+    var entityTable = PositionTable()
     /// Store-wide extent of each timeline (by name; an insert confirms the chunk's column position).
     var timelines = NamedValues<TimelineExtent>()
     var stats = ChunkStoreStatistics()
@@ -277,10 +279,32 @@ struct StoreIndex<C: StorableChunk> {
         if recordEvents { pendingEvents.append(kind()) }
     }
 
+    /// The slot of the chunk with this id, if held.
+    @inline(__always)
+    func slot(of id: Tuid) -> Int32? {
+        slots.withUnsafeBufferPointer { slots in
+            slotTable.find(hash: PositionTable.hash(id)) { slots[Int($0)]!.id == id }
+        }
+    }
+
+    /// The position of the entity `path` in `entityList`, if it has data.
+    @inline(__always)
+    func entityPosition(_ path: String, hash: UInt64) -> Int32? {
+        entityTable.find(hash: hash) { entityList[Int($0)].path == path }
+    }
+
+    /// The index of the entity `path`, if it has data.
+    func entity(_ path: String) -> EntityIndex? {
+        entityPosition(path, hash: PositionTable.hash(path)).map { entityList[Int($0)] }
+    }
+
+    /// The paths of the entities with data, in no particular order.
+    var entityPaths: [String] { entityTable.positions.map { entityList[Int($0)].path } }
+
     /// Whether `id` was absorbed by a compacted chunk that is still held.
     mutating func isAbsorbedAndHeld(_ id: Tuid) -> Bool {
         guard var holder = absorbedInto[id] else { return false }
-        while slotById[holder] == nil {
+        while slot(of: holder) == nil {
             guard let next = absorbedInto[holder] else { return false }
             holder = next
         }
@@ -293,7 +317,7 @@ struct StoreIndex<C: StorableChunk> {
     /// Indexes one chunk. Work is per timeline × component (dictionary look-ups and one array insert each);
     /// rows are only visited to check their order and, for static chunks, to find each column's winner.
     mutating func insert(_ chunk: C) throws(StoreError) -> InsertOutcome {
-        if slotById[chunk.id] != nil || (!absorbedInto.isEmpty && isAbsorbedAndHeld(chunk.id)) {
+        if slot(of: chunk.id) != nil || (!absorbedInto.isEmpty && isAbsorbedAndHeld(chunk.id)) {
             stats.duplicatesSkipped += 1
             return .duplicate
         }
@@ -333,17 +357,17 @@ struct StoreIndex<C: StorableChunk> {
         let slot: Int32
         if let free = freeSlots.popLast() {
             slot = free
-            slots[Int(free)] = ChunkBox(chunk)
+            slots[Int(free)] = chunk
         } else {
             slot = Int32(slots.count)
-            slots.append(ChunkBox(chunk))
+            slots.append(chunk)
         }
-        slotById[chunk.id] = slot
+        slotTable.insert(hash: PositionTable.hash(chunk.id), position: slot)
 
         let isStatic = chunk.isStaticData
         var isNewEntity = false
         // The entity's index is modified in place (one hash of the path, no copy of the index).
-        Self.modifyEntity(&entities, chunk.entityPath) { entity in
+        modifyEntity(chunk.entityPath, creating: true) { entity in
             isNewEntity = entity.chunkCount == 0
             entity.chunkCount += 1
             if isStatic {
@@ -379,7 +403,7 @@ struct StoreIndex<C: StorableChunk> {
     /// Merges `chunk` with its best time neighbour if one qualifies (§3.2); returns whether it did.
     private mutating func compact(_ chunk: C, _ limits: ChunkStoreConfiguration.Compaction) -> Bool {
         guard let slot = bestNeighbour(chunk, limits) else { return false }
-        let neighbour = slots[Int(slot)]!.chunk
+        let neighbour = slots[Int(slot)]!
         nextCompactedId += 1
         let mergedId = Tuid(timeNs: .max, inc: nextCompactedId)
         guard let merged = C.concatenated(neighbour, chunk, id: mergedId),
@@ -398,7 +422,7 @@ struct StoreIndex<C: StorableChunk> {
     /// The slot of `chunk`'s best time neighbour for a merge (see ``mergeScore(_:_:bytes:_:)``), if any.
     private func bestNeighbour(_ chunk: C, _ limits: ChunkStoreConfiguration.Compaction) -> Int32? {
         // Only the temporal index is needed: not copying the whole entity index saves retains.
-        guard chunk.timelineCount > 0, let temporal = entities[chunk.entityPath]?.temporal else { return nil }
+        guard chunk.timelineCount > 0, let temporal = entity(chunk.entityPath)?.temporal else { return nil }
         let bytes = chunk.approximateByteSize
         var best: (slot: Int32, score: (Int, Int, Int))?
         // The last two slots scored: each timeline meets the same neighbours, and scoring one twice
@@ -418,7 +442,7 @@ struct StoreIndex<C: StorableChunk> {
                     let slot = index.entries[k].slot
                     if slot == recent.0 || slot == recent.1 { continue }
                     recent = (slot, recent.0)
-                    guard let score = Self.mergeScore(slots[Int(slot)]!.chunk, chunk, bytes: bytes, limits)
+                    guard let score = Self.mergeScore(slots[Int(slot)]!, chunk, bytes: bytes, limits)
                     else { continue }
                     if best.map({ $0.score < score }) ?? true { best = (slot, score) }
                 }
@@ -436,7 +460,7 @@ struct StoreIndex<C: StorableChunk> {
     private mutating func compactDeferred(_ chunk: C, _ limits: ChunkStoreConfiguration.Compaction) -> Bool {
         for _ in 0..<3 {
             guard let slot = bestNeighbour(chunk, limits) else { return false }
-            let neighbour = slots[Int(slot)]!.chunk
+            let neighbour = slots[Int(slot)]!
             let head = mergeGroupOf[neighbour.id] ?? neighbour.id
             let waiting: Int
             if mergeGroups[head] != nil {
@@ -481,8 +505,8 @@ struct StoreIndex<C: StorableChunk> {
         var chunks: [C] = []
         chunks.reserveCapacity(ids.count)
         for id in ids {
-            guard let slot = slotById[id], let box = slots[Int(slot)] else { return }
-            chunks.append(box.chunk)
+            guard let slot = slot(of: id), let chunk = slots[Int(slot)] else { return }
+            chunks.append(chunk)
         }
         nextCompactedId += 1
         let mergedId = Tuid(timeNs: .max, inc: nextCompactedId)
@@ -549,8 +573,8 @@ struct StoreIndex<C: StorableChunk> {
             firstEventId: stats.eventsEmitted + 1, afterInserts: stats.chunksInserted, bytesBefore: before,
             bytesAfter: before, budget: budget, chunksDropped: 0, rowsDropped: 0, bytesDropped: 0)
         while stats.approximateBytes + stats.externalBytes + queued > budget, let entry = gcHeap.pop() {
-            guard let slot = slotById[entry.chunkId], let box = slots[Int(slot)],
-                box.chunk.rowId(at: 0) == entry.firstRowId, !box.chunk.isStaticData
+            guard let slot = slot(of: entry.chunkId), let held = slots[Int(slot)],
+                held.rowId(at: 0) == entry.firstRowId, !held.isStaticData
             else { continue }
             let chunk = unindex(chunkId: entry.chunkId)!
             let bytes = chunk.approximateByteSize
@@ -572,9 +596,9 @@ struct StoreIndex<C: StorableChunk> {
         // Stale entries (chunks compacted away or removed) pile up: rebuild when they dominate.
         if gcHeap.count > 2 * stats.chunks + 1024 {
             gcHeap = MinHeap(
-                slots.compactMap { box in
-                    box.flatMap {
-                        $0.chunk.isStaticData ? nil : GCEntry(firstRowId: $0.chunk.rowId(at: 0), chunkId: $0.chunk.id)
+                slots.compactMap { held in
+                    held.flatMap {
+                        $0.isStaticData ? nil : GCEntry(firstRowId: $0.rowId(at: 0), chunkId: $0.id)
                     }
                 })
         }
@@ -617,11 +641,32 @@ struct StoreIndex<C: StorableChunk> {
 
     private static func emptyExtent() -> TimelineExtent { TimelineExtent(minTime: .max, maxTime: .min, rows: 0) }
 
+    /// Runs `body` on the index of entity `path` in place (one hash of the path, no copy of the
+    /// index); creates it when absent and `creating`, else does nothing. An index left without chunks
+    /// is removed.
     @inline(__always)
-    private static func modifyEntity(
-        _ entities: inout [String: EntityIndex], _ path: String, _ body: (inout EntityIndex) -> Void
-    ) {
-        body(&entities[path, default: EntityIndex()])
+    private mutating func modifyEntity(_ path: String, creating: Bool, _ body: (inout EntityIndex) -> Void) {
+        let hash = PositionTable.hash(path)
+        let position: Int32
+        if let found = entityPosition(path, hash: hash) {
+            position = found
+        } else {
+            guard creating else { return }
+            if let free = freeEntities.popLast() {
+                position = free
+                entityList[Int(free)] = EntityIndex(path: path)
+            } else {
+                position = Int32(entityList.count)
+                entityList.append(EntityIndex(path: path))
+            }
+            entityTable.insert(hash: hash, position: position)
+        }
+        body(&entityList[Int(position)])
+        if entityList[Int(position)].chunkCount == 0 {
+            entityTable.remove(hash: hash, position: position)
+            entityList[Int(position)] = EntityIndex(path: "")
+            freeEntities.append(position)
+        }
     }
 
 
@@ -637,7 +682,8 @@ struct StoreIndex<C: StorableChunk> {
 
     /// Removes one chunk from every index. Returns it, or nil when the id is unknown.
     mutating func unindex(chunkId: Tuid) -> C? {
-        guard let slot = slotById.removeValue(forKey: chunkId), let chunk = slots[Int(slot)]?.chunk else { return nil }
+        guard let slot = slot(of: chunkId), let chunk = slots[Int(slot)] else { return nil }
+        slotTable.remove(hash: PositionTable.hash(chunkId), position: slot)
         if !mergeGroupOf.isEmpty, let head = mergeGroupOf[chunkId], let group = mergeGroups.removeValue(forKey: head) {
             // A chunk of a waiting group goes (removed or collected): the others stay as they are.
             for id in [head] + group.members { mergeGroupOf[id] = nil }
@@ -646,34 +692,36 @@ struct StoreIndex<C: StorableChunk> {
         freeSlots.append(slot)
         let path = chunk.entityPath
         if chunk.isStaticData {
-            if var entity = entities.removeValue(forKey: path) {
+            let hash = PositionTable.hash(path)
+            if let position = entityPosition(path, hash: hash) {
+                // Taken out of the list (so it is modified without a copy) while the winners are recomputed.
+                var entity = entityList[Int(position)]
+                entityList[Int(position)] = EntityIndex(path: "")
                 entity.chunkCount -= 1
                 entity.staticSlots.removeAll { $0 == slot }
                 stats.staticChunks -= 1
                 if entity.staticWinners.values.contains(where: { $0.slot == slot }) {
                     entity.staticWinners.removeAll()
                     for other in entity.staticSlots {
-                        if let otherBox = slots[Int(other)] {
-                            Self.considerStaticWinners(otherBox.chunk, slot: other, into: &entity)
+                        if let otherChunk = slots[Int(other)] {
+                            Self.considerStaticWinners(otherChunk, slot: other, into: &entity)
                         }
                     }
                 }
                 if entity.chunkCount > 0 {
-                    entities[path] = entity
+                    entityList[Int(position)] = entity
                 } else {
+                    entityTable.remove(hash: hash, position: position)
+                    freeEntities.append(position)
                     stats.entities -= 1
                 }
             }
         } else {
             // The entity's index is modified in place (one hash of the path, no copy of the index).
-            var held = true
+            var held = false
             var emptied = false
-            Self.modifyEntity(&entities, path) { entity in
-                // A held entity has chunks: none means it was only just made for this look-up.
-                guard entity.chunkCount > 0 else {
-                    held = false
-                    return
-                }
+            modifyEntity(path, creating: false) { entity in
+                held = true
                 entity.chunkCount -= 1
                 emptied = entity.chunkCount == 0
                 for timeline in 0..<chunk.timelineCount {
@@ -686,10 +734,7 @@ struct StoreIndex<C: StorableChunk> {
                     }
                 }
             }
-            if !held || emptied {
-                entities.removeValue(forKey: path)
-                if emptied { stats.entities -= 1 }
-            }
+            if emptied { stats.entities -= 1 }
             if held {
                 for timeline in 0..<chunk.timelineCount {
                     guard let range = chunk.timeRange(timeline: timeline) else { continue }
@@ -712,19 +757,19 @@ struct StoreIndex<C: StorableChunk> {
 
     func temporalHit(_ c: RowCandidate) -> CellHit<C> {
         CellHit(
-            box: slots[Int(c.slot)]!, row: Int(c.row), component: Int(c.component), rowId: c.rowId,
+            chunk: slots[Int(c.slot)]!, row: Int(c.row), component: Int(c.component), rowId: c.rowId,
             time: c.time)
     }
 
     func staticCell(entity: String, component: String) -> CellHit<C>? {
-        guard let winner = entities[entity]?.staticWinners[component] else { return nil }
+        guard let winner = self.entity(entity)?.staticWinners[component] else { return nil }
         return CellHit(
-            box: slots[Int(winner.slot)]!, row: Int(winner.row), component: Int(winner.component),
+            chunk: slots[Int(winner.slot)]!, row: Int(winner.row), component: Int(winner.component),
             rowId: winner.rowId, time: nil)
     }
 
     func latestAt(entity: String, component: String, timeline: String, at t: Int64) -> CellHit<C>? {
-        guard let entityIndex = entities[entity] else { return nil }
+        guard let entityIndex = self.entity(entity) else { return nil }
         if entityIndex.staticWinners[component] != nil {
             return staticCell(entity: entity, component: component)
         }
@@ -738,8 +783,7 @@ struct StoreIndex<C: StorableChunk> {
                 if index.isOutOfReach(minTime: entry.minTime, before: b.time) { break }
                 if entry.maxTime < b.time { continue }
             }
-            let box = slots[Int(entry.slot)]!
-            if let candidate = Self.latestRow(in: box.chunk, entry: entry, atOrBefore: t),
+            if let candidate = Self.latestRow(in: slots[Int(entry.slot)]!, entry: entry, atOrBefore: t),
                 best.map({ $0 < candidate }) ?? true
             {
                 best = candidate
@@ -806,7 +850,7 @@ struct StoreIndex<C: StorableChunk> {
     )
         -> [CellHit<C>]
     {
-        guard t0 <= t1, let entityIndex = entities[entity] else { return [] }
+        guard t0 <= t1, let entityIndex = self.entity(entity) else { return [] }
         // Static data shadows the temporal rows of the same entity+component, in ranges too.
         if entityIndex.staticWinners[component] != nil { return [] }
         guard let index = entityIndex.temporalIndex(timeline: timeline, component: component) else { return [] }
@@ -817,7 +861,7 @@ struct StoreIndex<C: StorableChunk> {
             let entry = index.entries[i]
             if index.isOutOfReach(minTime: entry.minTime, before: t0) { break }
             if entry.maxTime < t0 { continue }
-            Self.collectRows(in: slots[Int(entry.slot)]!.chunk, entry: entry, from: t0, through: t1, into: &rows)
+            Self.collectRows(in: slots[Int(entry.slot)]!, entry: entry, from: t0, through: t1, into: &rows)
         }
         rows.sort()
         return rows.map { temporalHit($0) }
@@ -852,19 +896,19 @@ struct StoreIndex<C: StorableChunk> {
     // MARK: Catalogue
 
     func components(of entity: String) -> [String] {
-        guard let entityIndex = entities[entity] else { return [] }
+        guard let entityIndex = self.entity(entity) else { return [] }
         var names = Set(entityIndex.staticWinners.keys)
         for byComponent in entityIndex.temporal.values { names.formUnion(byComponent.nonEmptyNames) }
         return names.sorted()
     }
 
     func timelines(of entity: String) -> [String] {
-        guard let entityIndex = entities[entity] else { return [] }
+        guard let entityIndex = self.entity(entity) else { return [] }
         return entityIndex.timelineNames.sorted()
     }
 
     func timeRange(of entity: String, timeline: String) -> ClosedRange<Int64>? {
-        guard let byComponent = entities[entity]?.temporal[timeline] else { return nil }
+        guard let byComponent = self.entity(entity)?.temporal[timeline] else { return nil }
         var lo = Int64.max
         var hi = Int64.min
         for index in byComponent.values {
@@ -892,8 +936,7 @@ struct StoreIndex<C: StorableChunk> {
     /// Recomputes every timeline's extent from the chunks held (after removals).
     mutating func recomputeTimelineExtents() {
         var fresh = NamedValues<TimelineExtent>()
-        for case let box? in slots where !box.chunk.isStaticData {
-            let chunk = box.chunk
+        for case let chunk? in slots where !chunk.isStaticData {
             for timeline in 0..<chunk.timelineCount {
                 guard let range = chunk.timeRange(timeline: timeline) else { continue }
                 fresh.modify(chunk.timelineName(at: timeline), guess: timeline, make: Self.emptyExtent) { extent in
