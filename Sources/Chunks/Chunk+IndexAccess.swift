@@ -39,6 +39,11 @@ extension Chunk {
     /// Component column `component` (`0..<componentCount`) as a value, without building the others.
     public func component(at component: Int) -> ComponentColumn { storage.component(component) }
 
+    /// The chunk's shared column layout (the same object for every chunk decoded with one schema),
+    /// or nil when its columns were set as values: chunks with the same key have the same timeline
+    /// and component names in the same order.
+    public var columnLayoutKey: (any AnyObject & Sendable)? { storage.columnLayoutKey }
+
     /// Approximate memory kept alive, in bytes: ``byteSize``.
     public var approximateByteSize: Int { byteSize }
 }

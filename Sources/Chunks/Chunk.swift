@@ -141,6 +141,13 @@ public struct Chunk: @unchecked Sendable {
 
         var rowOrder: [Int32]? { fields.pointee.extras?.rowOrder }
 
+        /// The layout, unless the columns are held as values.
+        var columnLayoutKey: ColumnLayout? {
+            let f = fields
+            if let extras = f.pointee.extras, extras.timelines != nil || extras.components != nil { return nil }
+            return f.pointee.layout
+        }
+
         /// Timeline `k` as a value.
         func timeline(_ k: Int) -> Timeline {
             let f = fields

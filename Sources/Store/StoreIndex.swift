@@ -82,8 +82,18 @@ struct StaticWinner {
 /// bits) instead of hashing the name. Values are never removed (an emptied one stays, empty).
 struct NamedValues<Value> {
     private(set) var names: [String] = []
-    private(set) var values: [Value] = []
+    /// Settable in place (never reordered: a position stays valid while the collection lives).
+    var values: [Value] = []
     private var positions: [String: Int] = [:]
+
+    /// The position of `name` (created with `make` when absent), trying `guess` first.
+    mutating func position(of name: String, guess: Int, make: () -> Value) -> Int {
+        if let found = position(of: name, guess: guess) { return found }
+        names.append(name)
+        values.append(make())
+        positions[name] = values.count - 1
+        return values.count - 1
+    }
 
     /// The position of `name`, trying `guess` first.
     @inline(__always)
@@ -141,6 +151,12 @@ struct EntityIndex {
     var staticSlots: [Int32] = []
     /// timeline → component → chunks by time (empty ones are kept; see ``timelineNames``).
     var temporal = NamedValues<TimelineIndex>()
+    /// The column layout (``StorableChunk/columnLayoutKey``) of the last temporal chunk indexed, and
+    /// for each of its (timeline, component) pairs, timeline-major, the positions in ``temporal`` of
+    /// the timeline and of the component's index in it: a chunk of the same layout is indexed
+    /// without comparing a name.
+    var layoutKey: (any AnyObject & Sendable)?
+    var layoutPositions: [(timeline: Int32, component: Int32)] = []
     var chunkCount = 0
 
     /// The chunks of (timeline, component), if any were indexed.
@@ -621,20 +637,34 @@ struct StoreIndex<C: StorableChunk> {
 
     /// Adds one entry per (timeline, component) of a temporal chunk.
     private static func indexTemporal(_ chunk: C, slot: Int32, into entity: inout EntityIndex) {
+        let numTimelines = chunk.timelineCount
         let numComponents = chunk.componentCount
-        for timeline in 0..<chunk.timelineCount {
+        let key = chunk.columnLayoutKey
+        if key == nil || key !== entity.layoutKey {
+            // Resolve the pairs by name (creating their indexes), and remember them for this layout.
+            var positions: [(timeline: Int32, component: Int32)] = []
+            positions.reserveCapacity(numTimelines * numComponents)
+            for timeline in 0..<numTimelines {
+                let t = entity.temporal.position(
+                    of: chunk.timelineName(at: timeline), guess: timeline, make: { TimelineIndex() })
+                for component in 0..<numComponents {
+                    let c = entity.temporal.values[t].position(
+                        of: chunk.componentName(at: component), guess: component, make: { ComponentTimeIndex() })
+                    positions.append((Int32(t), Int32(c)))
+                }
+            }
+            entity.layoutKey = key
+            entity.layoutPositions = positions
+        }
+        for timeline in 0..<numTimelines {
             guard let range = chunk.timeRange(timeline: timeline) else { continue }
             let sorted = chunk.isTimeSorted(timeline: timeline)
-            entity.temporal.modify(chunk.timelineName(at: timeline), guess: timeline, make: { TimelineIndex() }) {
-                byComponent in
-                for component in 0..<numComponents {
-                    let entry = TemporalEntry(
-                        minTime: range.lowerBound, maxTime: range.upperBound, slot: slot,
-                        timeline: Int32(timeline), component: Int32(component), timeSorted: sorted)
-                    byComponent.modify(chunk.componentName(at: component), guess: component, make: { ComponentTimeIndex() }) {
-                        $0.insert(entry)
-                    }
-                }
+            for component in 0..<numComponents {
+                let entry = TemporalEntry(
+                    minTime: range.lowerBound, maxTime: range.upperBound, slot: slot,
+                    timeline: Int32(timeline), component: Int32(component), timeSorted: sorted)
+                let (t, c) = entity.layoutPositions[timeline * numComponents + component]
+                entity.temporal.values[Int(t)].values[Int(c)].insert(entry)
             }
         }
     }
