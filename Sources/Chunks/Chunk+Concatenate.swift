@@ -218,7 +218,7 @@ extension Chunk {
         return Chunk(
             id: id, entityPath: first.entityPath, numRows: n, isStatic: false, rowIds: rowIds,
             layout: ColumnLayout(timelines: timelineSlots, components: componentSlots), rowOrder: nil,
-            schemaMetadata: metadata, recordBatch: batch, wasResorted: false, warnings: [])
+            schemaMetadata: metadata, recordBatch: batch, wasResorted: false, rowIdsAscending: true, warnings: [])
     }
 }
 

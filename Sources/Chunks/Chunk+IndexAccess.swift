@@ -39,6 +39,10 @@ extension Chunk {
     /// Component column `component` (`0..<componentCount`) as a value, without building the others.
     public func component(at component: Int) -> ComponentColumn { storage.component(component) }
 
+    /// Whether the row ids are known to ascend: checked by the decoder (which sorts the rows when
+    /// they are not) or by concatenation, and false once ``rowIds`` or ``numRows`` is set.
+    public var rowIdsAreKnownAscending: Bool { storage.fields.pointee.rowIdsAscending }
+
     /// The chunk's shared column layout (the same object for every chunk decoded with one schema),
     /// or nil when its columns were set as values: chunks with the same key have the same timeline
     /// and component names in the same order.

@@ -25,6 +25,9 @@ public struct Chunk: @unchecked Sendable {
         @usableFromInline let numRows: Int
         @usableFromInline let isStatic: Bool
         let wasResorted: Bool
+        /// Whether the row ids were checked ascending when the chunk was built (decoded or
+        /// concatenated); false once they or the row count are set from outside.
+        let rowIdsAscending: Bool
         /// When non-nil: the row-id column's values (16 bytes per row, big-endian time then counter,
         /// already in RowId order) inside the record batch's storage. Nil: ``Extras/rowIds``.
         @usableFromInline let rowIdBytes: UnsafeRawPointer?
@@ -213,7 +216,7 @@ public struct Chunk: @unchecked Sendable {
                 rowIds: f.extras?.rowIds, rowIdBytes: f.rowIdBytes, layout: f.layout, rowOrder: f.extras?.rowOrder,
                 timelines: explicit ? timelines : nil, components: explicit ? components : nil,
                 schemaMetadata: f.extras?.schemaMetadata, recordBatch: f.recordBatch, wasResorted: f.wasResorted,
-                warnings: f.extras?.warnings ?? [])
+                rowIdsAscending: f.rowIdsAscending, warnings: f.extras?.warnings ?? [])
         }
 
         /// A storage holding `parts`; `stats` are the layout timelines' statistics when known
@@ -239,7 +242,7 @@ public struct Chunk: @unchecked Sendable {
                     components: explicit ? parts.components ?? [] : nil)
             let fields = Fields(
                 id: parts.id, entityPath: parts.entityPath, numRows: parts.numRows, isStatic: parts.isStatic,
-                wasResorted: parts.wasResorted, rowIdBytes: parts.rowIds == nil ? parts.rowIdBytes : nil,
+                wasResorted: parts.wasResorted, rowIdsAscending: parts.rowIdsAscending, rowIdBytes: parts.rowIds == nil ? parts.rowIdBytes : nil,
                 layout: layout, recordBatch: parts.recordBatch, extras: extras, byteSize: byteSize)
             let count = layout.timelines.count
             let buffer = Storage.create(minimumCapacity: count) { _ in fields }
@@ -298,6 +301,8 @@ public struct Chunk: @unchecked Sendable {
         var schemaMetadata: [KeyValue]?
         var recordBatch: ArrowRecordBatch
         var wasResorted: Bool
+        /// Whether `rowIds` (or the payload's row ids) are known to ascend.
+        var rowIdsAscending: Bool
         var warnings: [String]
     }
 
@@ -309,14 +314,15 @@ public struct Chunk: @unchecked Sendable {
     init(
         id: Tuid, entityPath: String, numRows: Int, isStatic: Bool, rowIds: [Tuid]?,
         rowIdBytes: UnsafeRawPointer? = nil, layout: ColumnLayout, rowOrder: [Int32]?,
-        schemaMetadata: [KeyValue]?, recordBatch: consuming ArrowRecordBatch, wasResorted: Bool, warnings: [String]
+        schemaMetadata: [KeyValue]?, recordBatch: consuming ArrowRecordBatch, wasResorted: Bool,
+        rowIdsAscending: Bool = false, warnings: [String]
     ) {
         storage = Storage.make(
             Parts(
                 id: id, entityPath: entityPath, numRows: numRows, isStatic: isStatic, rowIds: rowIds,
                 rowIdBytes: rowIdBytes, layout: layout, rowOrder: rowOrder, timelines: nil, components: nil,
                 schemaMetadata: schemaMetadata, recordBatch: recordBatch, wasResorted: wasResorted,
-                warnings: warnings))
+                rowIdsAscending: rowIdsAscending, warnings: warnings))
     }
 
     /// A chunk holding its columns as values.
@@ -330,7 +336,7 @@ public struct Chunk: @unchecked Sendable {
                 id: id, entityPath: entityPath, numRows: numRows, isStatic: isStatic, rowIds: rowIds,
                 rowIdBytes: rowIdBytes, layout: .empty, rowOrder: nil, timelines: timelines, components: components,
                 schemaMetadata: schemaMetadata, recordBatch: recordBatch, wasResorted: wasResorted,
-                warnings: warnings))
+                rowIdsAscending: false, warnings: warnings))
     }
 
     /// The chunk id (`rerun:id`).
@@ -346,7 +352,12 @@ public struct Chunk: @unchecked Sendable {
     /// Number of rows.
     public var numRows: Int {
         @inlinable get { storage.fields.pointee.numRows }
-        set { storage = storage.with { $0.numRows = newValue } }
+        set {
+            storage = storage.with {
+                $0.numRows = newValue
+                $0.rowIdsAscending = false
+            }
+        }
     }
     /// True iff the chunk has no index columns.
     public var isStatic: Bool {
@@ -357,7 +368,12 @@ public struct Chunk: @unchecked Sendable {
     /// array: prefer ``rowId(at:)`` for single rows).
     public var rowIds: [Tuid] {
         get { storage.rowIds }
-        set { storage = storage.with { $0.rowIds = newValue } }
+        set {
+            storage = storage.with {
+                $0.rowIds = newValue
+                $0.rowIdsAscending = false
+            }
+        }
     }
     /// Index columns in schema order (built on each access: prefer the index accessors such as
     /// ``time(timeline:row:)`` for single values).
@@ -439,12 +455,16 @@ public struct Chunk: @unchecked Sendable {
             + modelOverheadBytes + columnOverheadBytes * (timelines + components)
     }
 
-    /// The allowance per chunk in ``byteSize`` for the chunk's objects outside Arrow storage
-    /// (the chunk value, its row-id array, entity path and metadata strings, record batch and column
-    /// arrays, allocator headers).
-    public static let modelOverheadBytes = 512
-    /// The allowance per timeline or component column in ``byteSize`` (its view values and names).
-    public static let columnOverheadBytes = 96
+    /// The allowance per chunk in ``byteSize`` for the chunk's objects outside Arrow storage: the
+    /// chunk's storage object (its fields, the record batch value, inline time statistics), the
+    /// record batch's column array with its row-id column, the payload's storage object, allocator
+    /// headers. Measured (glibc `mallinfo2`) at 350–400 bytes for a decoded tiny chunk; the column
+    /// layout, names and types are shared by every chunk of a schema and not counted.
+    public static let modelOverheadBytes = 384
+    /// The allowance per timeline or component column in ``byteSize``: its array value in the record
+    /// batch (and a list's child array), a timeline's statistics, and the store's index entry per
+    /// (timeline, component) with its share of array growth. Measured at 150–180 bytes per column.
+    public static let columnOverheadBytes = 176
 
     /// Human-readable summary for `ingest print -v`: the entity path, chunk id and row count, then
     /// one line per timeline (kind, Arrow type, range, sorted) and per component (Arrow type).

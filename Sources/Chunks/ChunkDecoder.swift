@@ -254,7 +254,7 @@ public final class ChunkDecoder {
             id: id, entityPath: entityPath, numRows: n, isStatic: isStatic, rowIds: rowIds,
             // The storage is immutable and the chunk keeps it alive through its record batch.
             rowIdBytes: rowIdBytes, layout: columns, rowOrder: order, schemaMetadata: nil, recordBatch: batch,
-            wasResorted: !sorted, warnings: warnings)
+            wasResorted: !sorted, rowIdsAscending: true, warnings: warnings)
     }
 
     /// Parses `chunk_` + 32 hex digits (or a bare / `row_`-prefixed TUID) from UTF-8 without

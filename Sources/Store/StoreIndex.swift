@@ -1,16 +1,46 @@
 import RRD
 
-/// One chunk's presence in one (entity, timeline, component) index: its time range and where to look.
+/// One chunk's presence in one (entity, timeline, component) index: its time range and where to look,
+/// in 24 bytes (a tiny chunk has one per timeline and component).
 struct TemporalEntry {
     var minTime: Int64
     var maxTime: Int64
+    /// The slot (low 31 bits) and whether the times are sorted (high bit).
+    private var slotAndSorted: UInt32
+    /// The column indexes inside the chunk, ``unknownColumn`` when they do not fit 16 bits.
+    private var timelineColumn: UInt16
+    private var componentColumn: UInt16
+
+    /// A column index that did not fit: the column is found by name.
+    static let unknownColumn = UInt16.max
+
+    init(minTime: Int64, maxTime: Int64, slot: Int32, timeline: Int, component: Int, timeSorted: Bool) {
+        precondition(slot >= 0, "negative slot")
+        self.minTime = minTime
+        self.maxTime = maxTime
+        slotAndSorted = UInt32(slot) | (timeSorted ? 1 << 31 : 0)
+        timelineColumn = timeline < Int(Self.unknownColumn) ? UInt16(timeline) : Self.unknownColumn
+        componentColumn = component < Int(Self.unknownColumn) ? UInt16(component) : Self.unknownColumn
+    }
+
     /// The chunk's slot in ``StoreIndex/slots``.
-    var slot: Int32
-    /// The timeline's column index inside the chunk.
-    var timeline: Int32
-    /// The component's column index inside the chunk.
-    var component: Int32
-    var timeSorted: Bool
+    var slot: Int32 { Int32(bitPattern: slotAndSorted & 0x7FFF_FFFF) }
+    /// Whether the chunk's times on this timeline are non-decreasing in row order.
+    var timeSorted: Bool { slotAndSorted >> 31 != 0 }
+
+    /// The timeline's column index inside `chunk` (named `name`).
+    @inline(__always)
+    func timeline<C: StorableChunk>(in chunk: C, named name: String) -> Int {
+        timelineColumn != Self.unknownColumn
+            ? Int(timelineColumn) : (0..<chunk.timelineCount).first { chunk.timelineName(at: $0) == name }!
+    }
+
+    /// The component's column index inside `chunk` (named `name`).
+    @inline(__always)
+    func component<C: StorableChunk>(in chunk: C, named name: String) -> Int {
+        componentColumn != Self.unknownColumn
+            ? Int(componentColumn) : (0..<chunk.componentCount).first { chunk.componentName(at: $0) == name }!
+    }
 }
 
 /// The chunks of one (entity, timeline, component), ordered by start time, plus the longest span of any
@@ -343,8 +373,9 @@ struct StoreIndex<C: StorableChunk> {
             stats.droppedEmpty += 1
             return .droppedEmpty
         }
+        // Chunks that checked their row order when they were built (decoded ones) are not checked twice.
         var previous = chunk.rowId(at: 0)
-        for row in 1..<numRows {
+        for row in 1..<(chunk.rowIdsAreKnownAscending ? 1 : numRows) {
             let rowId = chunk.rowId(at: row)
             if rowId < previous {
                 throw StoreError(
@@ -662,7 +693,7 @@ struct StoreIndex<C: StorableChunk> {
             for component in 0..<numComponents {
                 let entry = TemporalEntry(
                     minTime: range.lowerBound, maxTime: range.upperBound, slot: slot,
-                    timeline: Int32(timeline), component: Int32(component), timeSorted: sorted)
+                    timeline: timeline, component: component, timeSorted: sorted)
                 let (t, c) = entity.layoutPositions[timeline * numComponents + component]
                 entity.temporal.values[Int(t)].values[Int(c)].insert(entry)
             }
@@ -813,7 +844,8 @@ struct StoreIndex<C: StorableChunk> {
                 if index.isOutOfReach(minTime: entry.minTime, before: b.time) { break }
                 if entry.maxTime < b.time { continue }
             }
-            if let candidate = Self.latestRow(in: slots[Int(entry.slot)]!, entry: entry, atOrBefore: t),
+            if let candidate = Self.latestRow(
+                in: slots[Int(entry.slot)]!, entry: entry, timeline: timeline, component: component, atOrBefore: t),
                 best.map({ $0 < candidate }) ?? true
             {
                 best = candidate
@@ -823,9 +855,12 @@ struct StoreIndex<C: StorableChunk> {
     }
 
     /// The row with the greatest (time, RowId) at or before `t` whose cell is not null.
-    private static func latestRow(in chunk: C, entry: TemporalEntry, atOrBefore t: Int64) -> RowCandidate? {
-        let timeline = Int(entry.timeline)
-        let component = Int(entry.component)
+    private static func latestRow(
+        in chunk: C, entry: TemporalEntry, timeline timelineName: String, component componentName: String,
+        atOrBefore t: Int64
+    ) -> RowCandidate? {
+        let timeline = entry.timeline(in: chunk, named: timelineName)
+        let component = entry.component(in: chunk, named: componentName)
         let numRows = chunk.numRows
         var bestRow = -1
         var bestTime = Int64.min
@@ -850,7 +885,7 @@ struct StoreIndex<C: StorableChunk> {
         }
         return RowCandidate(
             time: bestTime, rowId: chunk.rowId(at: bestRow), slot: entry.slot, row: Int32(bestRow),
-            component: entry.component)
+            component: Int32(component))
     }
 
     /// The first row whose time is greater than `t` (rows sorted by time).
@@ -891,7 +926,9 @@ struct StoreIndex<C: StorableChunk> {
             let entry = index.entries[i]
             if index.isOutOfReach(minTime: entry.minTime, before: t0) { break }
             if entry.maxTime < t0 { continue }
-            Self.collectRows(in: slots[Int(entry.slot)]!, entry: entry, from: t0, through: t1, into: &rows)
+            Self.collectRows(
+                in: slots[Int(entry.slot)]!, entry: entry, timeline: timeline, component: component, from: t0,
+                through: t1, into: &rows)
         }
         rows.sort()
         return rows.map { temporalHit($0) }
@@ -899,10 +936,11 @@ struct StoreIndex<C: StorableChunk> {
 
     /// Appends the rows of one chunk with a time in `t0...t1` and a non-null cell.
     private static func collectRows(
-        in chunk: C, entry: TemporalEntry, from t0: Int64, through t1: Int64, into rows: inout [RowCandidate]
+        in chunk: C, entry: TemporalEntry, timeline timelineName: String, component componentName: String,
+        from t0: Int64, through t1: Int64, into rows: inout [RowCandidate]
     ) {
-        let tl = Int(entry.timeline)
-        let component = Int(entry.component)
+        let tl = entry.timeline(in: chunk, named: timelineName)
+        let component = entry.component(in: chunk, named: componentName)
         let numRows = chunk.numRows
         var start = 0
         var end = numRows
@@ -917,7 +955,7 @@ struct StoreIndex<C: StorableChunk> {
                 rows.append(
                     RowCandidate(
                         time: time, rowId: chunk.rowId(at: row), slot: entry.slot, row: Int32(row),
-                        component: entry.component))
+                        component: Int32(component)))
             }
             row += 1
         }
