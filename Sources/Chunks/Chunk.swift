@@ -27,7 +27,7 @@ public struct Chunk: @unchecked Sendable {
         let wasResorted: Bool
         /// Whether the row ids were checked ascending when the chunk was built (decoded or
         /// concatenated); false once they or the row count are set from outside.
-        let rowIdsAscending: Bool
+        @usableFromInline let rowIdsAscending: Bool
         /// When non-nil: the row-id column's values (16 bytes per row, big-endian time then counter,
         /// already in RowId order) inside the record batch's storage. Nil: ``Extras/rowIds``.
         @usableFromInline let rowIdBytes: UnsafeRawPointer?
@@ -37,7 +37,7 @@ public struct Chunk: @unchecked Sendable {
         @usableFromInline let recordBatch: ArrowRecordBatch
         @usableFromInline let extras: Extras?
         /// ``Chunk/byteSize``, computed once from the other fields.
-        let byteSize: Int
+        @usableFromInline let byteSize: Int
     }
 
     /// The rarely needed fields, in one object so that a plain chunk pays one pointer for them.
@@ -127,14 +127,16 @@ public struct Chunk: @unchecked Sendable {
             return f.pointee.recordBatch.columns[column].isNull(p)
         }
 
-        var timelineCount: Int {
+        @inlinable var timelineCount: Int {
             let f = fields
-            return f.pointee.extras?.timelines?.count ?? f.pointee.layout.timelines.count
+            if let extras = f.pointee.extras, let timelines = extras.timelines { return timelines.count }
+            return f.pointee.layout.timelines.count
         }
 
-        var componentCount: Int {
+        @inlinable var componentCount: Int {
             let f = fields
-            return f.pointee.extras?.components?.count ?? f.pointee.layout.components.count
+            if let extras = f.pointee.extras, let components = extras.components { return components.count }
+            return f.pointee.layout.components.count
         }
 
         var rowIds: [Tuid] {
@@ -145,7 +147,7 @@ public struct Chunk: @unchecked Sendable {
         var rowOrder: [Int32]? { fields.pointee.extras?.rowOrder }
 
         /// The layout, unless the columns are held as values.
-        var columnLayoutKey: ColumnLayout? {
+        @inlinable var columnLayoutKey: ColumnLayout? {
             let f = fields
             if let extras = f.pointee.extras, extras.timelines != nil || extras.components != nil { return nil }
             return f.pointee.layout
@@ -182,28 +184,33 @@ public struct Chunk: @unchecked Sendable {
             return (0..<componentCount).map { component($0) }
         }
 
+        @inlinable
         func timelineName(_ k: Int) -> String {
             let f = fields
             if let timelines = f.pointee.extras?.timelines { return timelines[k].name }
             return f.pointee.layout.timelines[k].name
         }
 
+        @inlinable
         func componentName(_ k: Int) -> String {
             let f = fields
             if let components = f.pointee.extras?.components { return components[k].name }
             return f.pointee.layout.components[k].name
         }
 
+        @inlinable
         func timeRange(_ k: Int) -> ClosedRange<Int64>? {
             let f = fields
-            if let timelines = f.pointee.extras?.timelines { return timelines[k].range }
+            if let extras = f.pointee.extras, let timelines = extras.timelines { return timelines[k].range }
             guard f.pointee.recordBatch.columns[f.pointee.layout.timelines[k].column].length > 0 else { return nil }
             let s = stats[k]
             return s.min...s.max
         }
 
+        @inlinable
         func isTimeSorted(_ k: Int) -> Bool {
-            if let timelines = fields.pointee.extras?.timelines { return timelines[k].isSorted }
+            let f = fields
+            if let extras = f.pointee.extras, let timelines = extras.timelines { return timelines[k].isSorted }
             return stats[k].sorted
         }
 
@@ -317,12 +324,37 @@ public struct Chunk: @unchecked Sendable {
         schemaMetadata: [KeyValue]?, recordBatch: consuming ArrowRecordBatch, wasResorted: Bool,
         rowIdsAscending: Bool = false, warnings: [String]
     ) {
-        storage = Storage.make(
-            Parts(
-                id: id, entityPath: entityPath, numRows: numRows, isStatic: isStatic, rowIds: rowIds,
-                rowIdBytes: rowIdBytes, layout: layout, rowOrder: rowOrder, timelines: nil, components: nil,
-                schemaMetadata: schemaMetadata, recordBatch: recordBatch, wasResorted: wasResorted,
-                rowIdsAscending: rowIdsAscending, warnings: warnings))
+        // Built directly (not through `Parts`): a decoded chunk moves its batch in without copies.
+        precondition(rowIds != nil || rowIdBytes != nil || numRows == 0, "a chunk with rows needs its row ids")
+        let byteSize = Chunk.byteSize(
+            recordBatch: recordBatch, numRows: numRows, wasResorted: wasResorted, timelines: layout.timelines.count,
+            components: layout.components.count)
+        let extras: Extras? =
+            rowIds == nil && rowOrder == nil && schemaMetadata == nil && warnings.isEmpty
+            ? nil
+            : Extras(
+                rowIds: rowIds, rowOrder: rowOrder, schemaMetadata: schemaMetadata, warnings: warnings, timelines: nil,
+                components: nil)
+        let count = layout.timelines.count
+        // Moved into the header (a capture would copy it).
+        var batch: ArrowRecordBatch? = consume recordBatch
+        let buffer = Storage.create(minimumCapacity: count) { _ in
+            Fields(
+                id: id, entityPath: entityPath, numRows: numRows, isStatic: isStatic, wasResorted: wasResorted,
+                rowIdsAscending: rowIdsAscending, rowIdBytes: rowIds == nil ? rowIdBytes : nil, layout: layout,
+                recordBatch: batch.take()!, extras: extras, byteSize: byteSize)
+        }
+        let storage = unsafeDowncast(buffer, to: Storage.self)
+        storage.withUnsafeMutablePointers { f, stats in
+            f.pointee.recordBatch.columns.withUnsafeBufferPointer { columns in
+                for k in 0..<count {
+                    let slot = layout.timelines[k]
+                    precondition(slot.column < columns.count, "timeline column outside the record batch")
+                    (stats + k).initialize(to: TimeStats.scan(columns[slot.column], rowOrder: rowOrder, name: slot.columnName))
+                }
+            }
+        }
+        self.storage = storage
     }
 
     /// A chunk holding its columns as values.
@@ -443,7 +475,7 @@ public struct Chunk: @unchecked Sendable {
     /// can add the bytes waiting in a queue to the bytes held by the store.
     ///
     /// Computed once, when the chunk is built (and again when a setter replaces its fields).
-    public var byteSize: Int { storage.fields.pointee.byteSize }
+    @inlinable public var byteSize: Int { storage.fields.pointee.byteSize }
 
     /// What ``byteSize`` reports for a chunk of these parts (row ids count `numRows` entries,
     /// whether they are read from the payload or held in an array).

@@ -8,7 +8,7 @@ import ArrowIPC
 final class ColumnLayout: Sendable {
     @usableFromInline
     struct TimelineSlot: Sendable {
-        let name: String
+        @usableFromInline let name: String
         let columnName: String
         let kind: TimelineKind
         let arrowType: String
@@ -18,7 +18,7 @@ final class ColumnLayout: Sendable {
 
     @usableFromInline
     struct ComponentSlot: Sendable {
-        let name: String
+        @usableFromInline let name: String
         let archetype: String?
         let component: String
         let componentType: String?
