@@ -253,7 +253,7 @@ public final class ChunkDecoder {
         return Chunk(
             id: id, entityPath: entityPath, numRows: n, isStatic: isStatic, rowIds: rowIds,
             // The storage is immutable and the chunk keeps it alive through its record batch.
-            rowIdBytes: rowIdBytes, layout: columns, rowOrder: order, schemaMetadata: nil, recordBatch: batch,
+            rowIdBytes: rowIdBytes, layout: columns, rowOrder: order, schemaMetadata: nil, recordBatch: consume batch,
             wasResorted: !sorted, rowIdsAscending: true, warnings: warnings)
     }
 
