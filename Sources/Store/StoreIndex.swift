@@ -162,15 +162,9 @@ struct NamedValues<Value> {
     }
 }
 
-/// The chunks of one (entity, timeline), per component.
-typealias TimelineIndex = NamedValues<ComponentTimeIndex>
-
-extension NamedValues where Value == ComponentTimeIndex {
-    /// Whether no component holds an entry.
-    var isEmpty: Bool { values.allSatisfy { $0.entries.isEmpty } }
-    /// The names of the components that hold entries.
-    var nonEmptyNames: [String] { names.indices.filter { !values[$0].entries.isEmpty }.map { names[$0] } }
-}
+/// The chunks of one (entity, timeline), per component: the position of each component's
+/// ``ComponentTimeIndex`` in ``EntityIndex/lists``.
+typealias TimelineIndex = NamedValues<Int32>
 
 /// Everything indexed for one entity path.
 struct EntityIndex {
@@ -179,24 +173,41 @@ struct EntityIndex {
     var staticWinners: [String: StaticWinner] = [:]
     /// Slots of the entity's static chunks (to recompute winners after a removal).
     var staticSlots: [Int32] = []
-    /// timeline → component → chunks by time (empty ones are kept; see ``timelineNames``).
+    /// timeline → component → position in ``lists`` (empty lists are kept; see ``timelineNames``).
     var temporal = NamedValues<TimelineIndex>()
+    /// The chunks by time of each (timeline, component), flat (one array level to reach on insert).
+    var lists: [ComponentTimeIndex] = []
     /// The column layout (``StorableChunk/columnLayoutKey``) of the last temporal chunk indexed, and
-    /// for each of its (timeline, component) pairs, timeline-major, the positions in ``temporal`` of
-    /// the timeline and of the component's index in it: a chunk of the same layout is indexed
-    /// without comparing a name.
+    /// for each of its (timeline, component) pairs, timeline-major, the position in ``lists``: a chunk
+    /// of the same layout is indexed without comparing a name.
     var layoutKey: (any AnyObject & Sendable)?
-    var layoutPositions: [(timeline: Int32, component: Int32)] = []
+    var layoutPositions: [Int32] = []
     var chunkCount = 0
 
     /// The chunks of (timeline, component), if any were indexed.
     func temporalIndex(timeline: String, component: String) -> ComponentTimeIndex? {
-        temporal[timeline]?[component]
+        temporal[timeline]?[component].map { lists[Int($0)] }
+    }
+
+    /// Whether no component of this timeline holds an entry.
+    func isEmpty(_ byComponent: TimelineIndex) -> Bool {
+        byComponent.values.allSatisfy { lists[Int($0)].entries.isEmpty }
     }
 
     /// The timelines that hold entries.
     var timelineNames: [String] {
-        temporal.names.indices.filter { !temporal.values[$0].isEmpty }.map { temporal.names[$0] }
+        temporal.names.indices.filter { !isEmpty(temporal.values[$0]) }.map { temporal.names[$0] }
+    }
+
+    /// The names of the components that hold entries on some timeline.
+    var temporalComponentNames: Set<String> {
+        var names = Set<String>()
+        for byComponent in temporal.values {
+            for (k, p) in byComponent.values.enumerated() where !lists[Int(p)].entries.isEmpty {
+                names.insert(byComponent.names[k])
+            }
+        }
+        return names
     }
 }
 
@@ -469,7 +480,7 @@ struct StoreIndex<C: StorableChunk> {
     /// The slot of `chunk`'s best time neighbour for a merge (see ``mergeScore(_:_:bytes:_:)``), if any.
     private func bestNeighbour(_ chunk: C, _ limits: ChunkStoreConfiguration.Compaction) -> Int32? {
         // Only the temporal index is needed: not copying the whole entity index saves retains.
-        guard chunk.timelineCount > 0, let temporal = entity(chunk.entityPath)?.temporal else { return nil }
+        guard chunk.timelineCount > 0, let entity = entity(chunk.entityPath) else { return nil }
         let bytes = chunk.approximateByteSize
         var best: (slot: Int32, score: (Int, Int, Int))?
         // The last two slots scored: each timeline meets the same neighbours, and scoring one twice
@@ -477,13 +488,14 @@ struct StoreIndex<C: StorableChunk> {
         var recent: (Int32, Int32) = (-1, -1)
         for timeline in 0..<chunk.timelineCount {
             guard let range = chunk.timeRange(timeline: timeline),
-                let byComponent = temporal.value(of: chunk.timelineName(at: timeline), guess: timeline),
-                !byComponent.isEmpty
+                let byComponent = entity.temporal.value(of: chunk.timelineName(at: timeline), guess: timeline),
+                !entity.isEmpty(byComponent)
             else { continue }
             for component in 0..<chunk.componentCount {
-                guard let index = byComponent.value(of: chunk.componentName(at: component), guess: component) else {
+                guard let position = byComponent.value(of: chunk.componentName(at: component), guess: component) else {
                     continue
                 }
+                let index = entity.lists[Int(position)]
                 let p = index.countStarting(atOrBefore: range.lowerBound)
                 for k in max(p - 1, 0)..<min(p + 1, index.entries.count) {
                     let slot = index.entries[k].slot
@@ -673,15 +685,18 @@ struct StoreIndex<C: StorableChunk> {
         let key = chunk.columnLayoutKey
         if key == nil || key !== entity.layoutKey {
             // Resolve the pairs by name (creating their indexes), and remember them for this layout.
-            var positions: [(timeline: Int32, component: Int32)] = []
+            var positions: [Int32] = []
             positions.reserveCapacity(numTimelines * numComponents)
             for timeline in 0..<numTimelines {
                 let t = entity.temporal.position(
                     of: chunk.timelineName(at: timeline), guess: timeline, make: { TimelineIndex() })
                 for component in 0..<numComponents {
+                    let next = Int32(entity.lists.count)
                     let c = entity.temporal.values[t].position(
-                        of: chunk.componentName(at: component), guess: component, make: { ComponentTimeIndex() })
-                    positions.append((Int32(t), Int32(c)))
+                        of: chunk.componentName(at: component), guess: component, make: { next })
+                    let p = entity.temporal.values[t].values[c]
+                    if p == next { entity.lists.append(ComponentTimeIndex()) }
+                    positions.append(p)
                 }
             }
             entity.layoutKey = key
@@ -694,8 +709,7 @@ struct StoreIndex<C: StorableChunk> {
                 let entry = TemporalEntry(
                     minTime: range.lowerBound, maxTime: range.upperBound, slot: slot,
                     timeline: timeline, component: component, timeSorted: sorted)
-                let (t, c) = entity.layoutPositions[timeline * numComponents + component]
-                entity.temporal.values[Int(t)].values[Int(c)].insert(entry)
+                entity.lists[Int(entity.layoutPositions[timeline * numComponents + component])].insert(entry)
             }
         }
     }
@@ -786,11 +800,11 @@ struct StoreIndex<C: StorableChunk> {
                 entity.chunkCount -= 1
                 emptied = entity.chunkCount == 0
                 for timeline in 0..<chunk.timelineCount {
-                    entity.temporal.modifyIfPresent(chunk.timelineName(at: timeline), guess: timeline) { byComponent in
-                        for component in 0..<chunk.componentCount {
-                            byComponent.modifyIfPresent(chunk.componentName(at: component), guess: component) {
-                                $0.remove(slot: slot)
-                            }
+                    guard let byComponent = entity.temporal.value(of: chunk.timelineName(at: timeline), guess: timeline)
+                    else { continue }
+                    for component in 0..<chunk.componentCount {
+                        if let p = byComponent.value(of: chunk.componentName(at: component), guess: component) {
+                            entity.lists[Int(p)].remove(slot: slot)
                         }
                     }
                 }
@@ -965,9 +979,7 @@ struct StoreIndex<C: StorableChunk> {
 
     func components(of entity: String) -> [String] {
         guard let entityIndex = self.entity(entity) else { return [] }
-        var names = Set(entityIndex.staticWinners.keys)
-        for byComponent in entityIndex.temporal.values { names.formUnion(byComponent.nonEmptyNames) }
-        return names.sorted()
+        return Set(entityIndex.staticWinners.keys).union(entityIndex.temporalComponentNames).sorted()
     }
 
     func timelines(of entity: String) -> [String] {
@@ -976,10 +988,11 @@ struct StoreIndex<C: StorableChunk> {
     }
 
     func timeRange(of entity: String, timeline: String) -> ClosedRange<Int64>? {
-        guard let byComponent = self.entity(entity)?.temporal[timeline] else { return nil }
+        guard let entityIndex = self.entity(entity), let byComponent = entityIndex.temporal[timeline] else { return nil }
         var lo = Int64.max
         var hi = Int64.min
-        for index in byComponent.values {
+        for p in byComponent.values {
+            let index = entityIndex.lists[Int(p)]
             guard let first = index.entries.first else { continue }
             lo = min(lo, first.minTime)
             for entry in index.entries { hi = max(hi, entry.maxTime) }
