@@ -8,8 +8,11 @@ import RRD
 /// accessor (``Timeline/time(at:)``, ``ComponentColumn/isNull(_:)``, …) takes RowId-order rows.
 /// A chunk is static iff it has no timelines.
 ///
-/// - Complexity: decoding allocates O(columns) objects; row ids are read from the row-id column
-///   unless the rows had to be re-sorted (then they and the permutation are one array each).
+/// - Complexity: beyond the record batch's arrays, a decoded chunk is one object (its fields with
+///   each timeline's range and sortedness inline) plus the column layout its schema shares with
+///   every other chunk of that schema; ``timelines`` and ``components`` build their values on each
+///   access. Row ids are read from the row-id column unless the rows had to be re-sorted (then they
+///   and the permutation are one array each, in one more object).
 public struct Chunk: @unchecked Sendable {
     // @unchecked: the only stored property is an immutable `Storage`, which cannot declare Sendable
     // itself (ManagedBuffer's conformance is unavailable).

@@ -52,8 +52,12 @@ import Synchronization
 /// }
 /// ```
 ///
-/// Complexity: insert is O(timelines × components) dictionary look-ups plus one sorted-array insert
-/// (O(1) when chunks arrive in time order) and an O(rows) RowId-order check; latest-at is O(log n) plus
+/// Complexity: insert is one hash of the chunk id and of the entity path, then per timeline × component
+/// one sorted-array insert (O(1) when chunks arrive in time order), with a look-up of the column names
+/// unless the entity's previous chunk had the same ``StorableChunk/columnLayoutKey``, and an O(rows)
+/// RowId-order check unless the chunk vouches for it (``StorableChunk/rowIdsAreKnownAscending``).
+/// Per chunk the index keeps its slot, an 8-byte hash-table bucket and a 24-byte entry per
+/// (timeline, component). Latest-at is O(log n) plus
 /// the chunks within the longest span before `t`; range is O(log n + visited chunks' rows + k log k).
 public final class ChunkStore<C: StorableChunk>: @unchecked Sendable {
     // @unchecked Sendable: `index` is guarded by `lock`; `subscribers`, `subscriberBodies`, `nextSubscriberId` by

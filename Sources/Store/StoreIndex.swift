@@ -371,8 +371,9 @@ struct StoreIndex<C: StorableChunk> {
 
     // MARK: Insert
 
-    /// Indexes one chunk. Work is per timeline × component (dictionary look-ups and one array insert each);
-    /// rows are only visited to check their order and, for static chunks, to find each column's winner.
+    /// Indexes one chunk. Work is per timeline × component (one array insert each, name look-ups only
+    /// for a column layout the entity did not see last); rows are only visited to check their order
+    /// (unless the chunk vouches for it) and, for static chunks, to find each column's winner.
     mutating func insert(_ chunk: C) throws(StoreError) -> InsertOutcome {
         if slot(of: chunk.id) != nil || (!absorbedInto.isEmpty && isAbsorbedAndHeld(chunk.id)) {
             stats.duplicatesSkipped += 1
