@@ -162,34 +162,39 @@ extension Chunk {
             return out
         }
 
-        var timelines: [Timeline] = []
-        for (k, t) in first.timelines.enumerated() {
-            let columns = chunks.map {
-                k < $0.timelines.count && $0.timelines[k].name == t.name ? $0.timelines[k] : $0.timeline(named: t.name)!
+        // The merged chunk's columns: timelines, then components, described by a layout of its own.
+        var arrays: [ArrowArray] = []
+        var timelineSlots: [ColumnLayout.TimelineSlot] = []
+        // Each chunk's columns as values, built once.
+        let chunkTimelines = chunks.map(\.timelines)
+        let chunkComponents = chunks.map(\.components)
+        for (k, t) in chunkTimelines[0].enumerated() {
+            let columns = chunkTimelines.map { own in
+                k < own.count && own[k].name == t.name ? own[k] : own.first { $0.name == t.name }!
             }
             guard
                 let column = Gather.gather(
                     type: t.column.type, sources: columns.map(\.column),
                     segments(Array(repeating: true, count: chunks.count), columns.map(\.rowOrder)), length: n)
             else { return nil }
-            timelines.append(
-                Timeline(
-                    name: t.name, columnName: t.columnName, kind: t.kind, arrowType: t.arrowType, column: column,
-                    rowOrder: nil))
+            timelineSlots.append(
+                ColumnLayout.TimelineSlot(
+                    name: t.name, columnName: t.columnName, kind: t.kind, arrowType: t.arrowType, column: arrays.count))
+            arrays.append(column)
         }
 
-        var components: [ComponentColumn] = []
+        var componentSlots: [ColumnLayout.ComponentSlot] = []
         // Chunks of one entity usually list the same components in the same order: the position is tried first.
         var names: [String] = []
-        for chunk in chunks {
-            for (k, c) in chunk.components.enumerated()
+        for own in chunkComponents {
+            for (k, c) in own.enumerated()
             where !(k < names.count && names[k] == c.name) && !names.contains(c.name) {
                 names.append(c.name)
             }
         }
         for (k, name) in names.enumerated() {
-            let columns = chunks.map {
-                k < $0.components.count && $0.components[k].name == name ? $0.components[k] : $0.component(named: name)
+            let columns = chunkComponents.map { own in
+                k < own.count && own[k].name == name ? own[k] : own.first { $0.name == name }
             }
             let meta = columns.first { $0 != nil }!!
             let empty = meta.column
@@ -198,20 +203,22 @@ extension Chunk {
                     type: meta.column.type, sources: columns.map { $0?.column ?? empty },
                     segments(columns.map { $0 != nil }, columns.map { $0?.rowOrder }), length: n)
             else { return nil }
-            components.append(
-                ComponentColumn(
+            componentSlots.append(
+                ColumnLayout.ComponentSlot(
                     name: name, archetype: meta.archetype, component: meta.component,
-                    componentType: meta.componentType, arrowType: meta.arrowType, column: column, rowOrder: nil))
+                    componentType: meta.componentType, arrowType: meta.arrowType, column: arrays.count))
+            arrays.append(column)
         }
 
         var metadata = first.schemaMetadata
         for k in metadata.indices where metadata[k].key == "rerun:id" { metadata[k].value = id.chunkIdString }
         let batch = ArrowRecordBatch(
             assembling: first.recordBatch.schema, schemaID: -1, length: n,
-            columns: timelines.map(\.column) + components.map(\.column))
+            columns: arrays)
         return Chunk(
-            id: id, entityPath: first.entityPath, numRows: n, isStatic: false, rowIds: rowIds, timelines: timelines,
-            components: components, schemaMetadata: metadata, recordBatch: batch, wasResorted: false, warnings: [])
+            id: id, entityPath: first.entityPath, numRows: n, isStatic: false, rowIds: rowIds,
+            layout: ColumnLayout(timelines: timelineSlots, components: componentSlots), rowOrder: nil,
+            schemaMetadata: metadata, recordBatch: batch, wasResorted: false, rowIdsAscending: true, warnings: [])
     }
 }
 

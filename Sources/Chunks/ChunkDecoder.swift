@@ -55,6 +55,8 @@ public final class ChunkDecoder {
         let timelines: [TimelineLayout]
         let components: [ComponentLayout]
         let warnings: [String]
+        /// The chunks' shared column layout (built from these fields by the first chunk).
+        var columns: ColumnLayout?
 
         init(rowIdColumn: Int, timelines: [TimelineLayout], components: [ComponentLayout], warnings: [String]) {
             self.rowIdColumn = rowIdColumn
@@ -258,37 +260,33 @@ public final class ChunkDecoder {
             order = perm
         }
 
-        var timelines: [Timeline] = []
-        timelines.reserveCapacity(layout.timelines.count)
         for t in layout.timelines {
-            let col = batch.columns[t.column]
-            guard col.nullCount == 0 else {
-                throw ChunkError("index column \(fields[t.column].name): \(col.nullCount) null time values")
+            let nulls = batch.columns.withUnsafeBufferPointer { $0[t.column].nullCount }
+            guard nulls == 0 else {
+                throw ChunkError("index column \(fields[t.column].name): \(nulls) null time values")
             }
-            timelines.append(
-                Timeline(
-                    name: t.name, columnName: t.columnName, kind: t.kind, arrowType: t.arrowType, column: col,
-                    rowOrder: order))
         }
-        var components: [ComponentColumn] = []
-        components.reserveCapacity(layout.components.count)
-        for c in layout.components {
-            components.append(
-                ComponentColumn(
-                    name: fields[c.column].name, archetype: c.archetype, component: c.component,
-                    componentType: c.componentType, arrowType: c.arrowType, column: batch.columns[c.column],
-                    rowOrder: order))
+        // One layout per schema, shared by its chunks: a chunk holds no value per column.
+        let columns: ColumnLayout
+        if let known = layout.columns {
+            columns = known
+        } else {
+            columns = ColumnLayout.make(
+                timelines: layout.timelines.map { ($0.column, $0.name, $0.columnName, $0.kind, $0.arrowType) },
+                components: layout.components.map {
+                    ($0.column, fields[$0.column].name, $0.archetype, $0.component, $0.componentType, $0.arrowType)
+                })
+            layout.columns = columns
         }
-        let isStatic = timelines.isEmpty
+        let isStatic = layout.timelines.isEmpty
         if let hint = isStaticHint, hint != isStatic {
-            warnings.append("ArrowMsg.is_static = \(hint) but the chunk has \(timelines.count) index column(s)")
+            warnings.append("ArrowMsg.is_static = \(hint) but the chunk has \(layout.timelines.count) index column(s)")
         }
         return Chunk(
             id: id, entityPath: entityPath, numRows: n, isStatic: isStatic, rowIds: rowIds,
             // The storage is immutable and the chunk keeps it alive through its record batch.
-            rowIdBytes: rowIdBytes, timelines: timelines,
-            components: components, schemaMetadata: nil, recordBatch: batch, wasResorted: !sorted,
-            warnings: warnings)
+            rowIdBytes: rowIdBytes, layout: columns, rowOrder: order, schemaMetadata: nil, recordBatch: consume batch,
+            wasResorted: !sorted, rowIdsAscending: true, warnings: warnings)
     }
 
     /// The schema metadata values a chunk needs, picked from the entries the reader lends (the

@@ -3,6 +3,9 @@ import ArrowIPC
 /// One component (data) column of a chunk: a `List<T>` per row, read in the chunk's RowId order.
 ///
 /// A null cell means "not logged in this row"; an empty list means "logged with zero instances".
+///
+/// A self-contained value (it holds its column): ``Chunk/components`` builds one per component on
+/// each access, from the chunk's shared column layout.
 public struct ComponentColumn: Sendable {
     /// The column name in the record batch (`Points3D:positions`, or a plain name for AnyValues).
     public let name: String

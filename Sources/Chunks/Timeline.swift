@@ -11,6 +11,9 @@ public enum TimelineKind: String, Sendable, Hashable {
 }
 
 /// One index (time) column of a chunk, read in the chunk's RowId order.
+///
+/// A self-contained value (it holds its column): ``Chunk/timelines`` builds one per timeline on
+/// each access, from the chunk's shared column layout and its time statistics.
 public struct Timeline: Sendable {
     /// The timeline name (`rerun:index_name`, else the column name).
     public let name: String
@@ -33,39 +36,24 @@ public struct Timeline: Sendable {
         rowOrder: [Int32]?
     ) {
         // `consuming`: the caller's copy of the column moves in (a copy retains several objects).
+        let stats = TimeStats.scan(column, rowOrder: rowOrder, name: columnName)
+        self.init(
+            name: name, columnName: columnName, kind: kind, arrowType: arrowType, column: column, rowOrder: rowOrder,
+            stats: stats)
+    }
+
+    /// A timeline whose statistics are known (a chunk computes them once, when it is built).
+    init(
+        name: String, columnName: String, kind: TimelineKind, arrowType: String, column: consuming ArrowArray,
+        rowOrder: [Int32]?, stats: TimeStats
+    ) {
         self.name = name
         self.columnName = columnName
         self.kind = kind
         self.arrowType = arrowType
         self.rowOrder = rowOrder
-        let n = column.length
-        // One pass over the values buffer (8 bytes per slot: every timeline type is 64-bit), checked
-        // once instead of per row as `value(at:)` would. The state lives inside the closure: captured
-        // `var`s would be boxed and access-checked.
-        let (sorted, lo, hi) = column.withUnsafeBuffers { values, _ -> (Bool, Int64, Int64) in
-            precondition(values.count >= 8 * n, "timeline column \(columnName) is shorter than its \(n) rows")
-            var sorted = true
-            var lo = Int64.max
-            var hi = Int64.min
-            var prev = Int64.min
-            for r in 0..<n {
-                let p: Int
-                if let rowOrder {
-                    p = Int(rowOrder[r])
-                    precondition(p >= 0 && p < n, "row order entry \(p) out of 0..<\(n)")
-                } else {
-                    p = r
-                }
-                let t = values.loadUnaligned(fromByteOffset: 8 * p, as: Int64.self)
-                if t < prev { sorted = false }
-                prev = t
-                lo = Swift.min(lo, t)
-                hi = Swift.max(hi, t)
-            }
-            return (sorted, lo, hi)
-        }
-        isSorted = sorted
-        range = n > 0 ? lo...hi : nil
+        isSorted = stats.sorted
+        range = column.length > 0 ? stats.min...stats.max : nil
         self.column = column
     }
 

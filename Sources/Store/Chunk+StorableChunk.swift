@@ -14,7 +14,7 @@ extension Chunk: StorableChunk {
 
 extension CellHit where C == Chunk {
     /// The cell as JSON text, rendered like pyarrow's `to_pylist()` (the query contract's `value`).
-    public var jsonValue: String { box.chunk.components[component].jsonValue(at: row) }
+    public var jsonValue: String { chunk.component(at: component).jsonValue(at: row) }
 }
 
 extension ChunkStore where C == Chunk {

@@ -42,6 +42,16 @@ public protocol StorableChunk: Sendable {
     /// Whether one cell is null ("not logged in that row").
     func isNull(component: Int, row: Int) -> Bool
 
+    /// Whether the chunk guarantees ascending RowIds (checked when it was built), so that the store
+    /// skips its own O(rows) check. The default is false (the store checks).
+    var rowIdsAreKnownAscending: Bool { get }
+
+    /// An object shared by chunks whose timelines and components have the same names in the same
+    /// order (e.g. the chunks decoded with one schema), or nil when unknown. The store remembers, per
+    /// entity, where the last such layout's columns are indexed, so a chunk with the same key skips
+    /// the look-up of its column names. The default is nil (names are looked up for every chunk).
+    var columnLayoutKey: (any AnyObject & Sendable)? { get }
+
     /// An approximate heap size in bytes, for statistics and the memory budget.
     var approximateByteSize: Int { get }
 
@@ -60,6 +70,12 @@ public protocol StorableChunk: Sendable {
 }
 
 extension StorableChunk {
+    /// Not known: the store checks the row order of every chunk.
+    public var rowIdsAreKnownAscending: Bool { false }
+
+    /// No layout key: the store looks each chunk's column names up.
+    public var columnLayoutKey: (any AnyObject & Sendable)? { nil }
+
     /// Never merges: a chunk type without concatenation is never compacted.
     public static func concatenated(_ a: Self, _ b: Self, id: Tuid) -> Self? { nil }
 

@@ -1,16 +1,46 @@
 import RRD
 
-/// One chunk's presence in one (entity, timeline, component) index: its time range and where to look.
+/// One chunk's presence in one (entity, timeline, component) index: its time range and where to look,
+/// in 24 bytes (a tiny chunk has one per timeline and component).
 struct TemporalEntry {
     var minTime: Int64
     var maxTime: Int64
+    /// The slot (low 31 bits) and whether the times are sorted (high bit).
+    private var slotAndSorted: UInt32
+    /// The column indexes inside the chunk, ``unknownColumn`` when they do not fit 16 bits.
+    private var timelineColumn: UInt16
+    private var componentColumn: UInt16
+
+    /// A column index that did not fit: the column is found by name.
+    static let unknownColumn = UInt16.max
+
+    init(minTime: Int64, maxTime: Int64, slot: Int32, timeline: Int, component: Int, timeSorted: Bool) {
+        precondition(slot >= 0, "negative slot")
+        self.minTime = minTime
+        self.maxTime = maxTime
+        slotAndSorted = UInt32(slot) | (timeSorted ? 1 << 31 : 0)
+        timelineColumn = timeline < Int(Self.unknownColumn) ? UInt16(timeline) : Self.unknownColumn
+        componentColumn = component < Int(Self.unknownColumn) ? UInt16(component) : Self.unknownColumn
+    }
+
     /// The chunk's slot in ``StoreIndex/slots``.
-    var slot: Int32
-    /// The timeline's column index inside the chunk.
-    var timeline: Int32
-    /// The component's column index inside the chunk.
-    var component: Int32
-    var timeSorted: Bool
+    var slot: Int32 { Int32(bitPattern: slotAndSorted & 0x7FFF_FFFF) }
+    /// Whether the chunk's times on this timeline are non-decreasing in row order.
+    var timeSorted: Bool { slotAndSorted >> 31 != 0 }
+
+    /// The timeline's column index inside `chunk` (named `name`).
+    @inline(__always)
+    func timeline<C: StorableChunk>(in chunk: C, named name: String) -> Int {
+        timelineColumn != Self.unknownColumn
+            ? Int(timelineColumn) : (0..<chunk.timelineCount).first { chunk.timelineName(at: $0) == name }!
+    }
+
+    /// The component's column index inside `chunk` (named `name`).
+    @inline(__always)
+    func component<C: StorableChunk>(in chunk: C, named name: String) -> Int {
+        componentColumn != Self.unknownColumn
+            ? Int(componentColumn) : (0..<chunk.componentCount).first { chunk.componentName(at: $0) == name }!
+    }
 }
 
 /// The chunks of one (entity, timeline, component), ordered by start time, plus the longest span of any
@@ -82,8 +112,18 @@ struct StaticWinner {
 /// bits) instead of hashing the name. Values are never removed (an emptied one stays, empty).
 struct NamedValues<Value> {
     private(set) var names: [String] = []
-    private(set) var values: [Value] = []
+    /// Settable in place (never reordered: a position stays valid while the collection lives).
+    var values: [Value] = []
     private var positions: [String: Int] = [:]
+
+    /// The position of `name` (created with `make` when absent), trying `guess` first.
+    mutating func position(of name: String, guess: Int, make: () -> Value) -> Int {
+        if let found = position(of: name, guess: guess) { return found }
+        names.append(name)
+        values.append(make())
+        positions[name] = values.count - 1
+        return values.count - 1
+    }
 
     /// The position of `name`, trying `guess` first.
     @inline(__always)
@@ -122,33 +162,52 @@ struct NamedValues<Value> {
     }
 }
 
-/// The chunks of one (entity, timeline), per component.
-typealias TimelineIndex = NamedValues<ComponentTimeIndex>
-
-extension NamedValues where Value == ComponentTimeIndex {
-    /// Whether no component holds an entry.
-    var isEmpty: Bool { values.allSatisfy { $0.entries.isEmpty } }
-    /// The names of the components that hold entries.
-    var nonEmptyNames: [String] { names.indices.filter { !values[$0].entries.isEmpty }.map { names[$0] } }
-}
+/// The chunks of one (entity, timeline), per component: the position of each component's
+/// ``ComponentTimeIndex`` in ``EntityIndex/lists``.
+typealias TimelineIndex = NamedValues<Int32>
 
 /// Everything indexed for one entity path.
 struct EntityIndex {
+    /// The entity path (empty in a free position of ``StoreIndex/entityList``).
+    var path: String
     var staticWinners: [String: StaticWinner] = [:]
     /// Slots of the entity's static chunks (to recompute winners after a removal).
     var staticSlots: [Int32] = []
-    /// timeline → component → chunks by time (empty ones are kept; see ``timelineNames``).
+    /// timeline → component → position in ``lists`` (empty lists are kept; see ``timelineNames``).
     var temporal = NamedValues<TimelineIndex>()
+    /// The chunks by time of each (timeline, component), flat (one array level to reach on insert).
+    var lists: [ComponentTimeIndex] = []
+    /// The column layout (``StorableChunk/columnLayoutKey``) of the last temporal chunk indexed, and
+    /// for each of its (timeline, component) pairs, timeline-major, the position in ``lists``: a chunk
+    /// of the same layout is indexed without comparing a name.
+    var layoutKey: (any AnyObject & Sendable)?
+    var layoutPositions: [Int32] = []
     var chunkCount = 0
 
     /// The chunks of (timeline, component), if any were indexed.
     func temporalIndex(timeline: String, component: String) -> ComponentTimeIndex? {
-        temporal[timeline]?[component]
+        temporal[timeline]?[component].map { lists[Int($0)] }
+    }
+
+    /// Whether no component of this timeline holds an entry.
+    func isEmpty(_ byComponent: TimelineIndex) -> Bool {
+        byComponent.values.allSatisfy { lists[Int($0)].entries.isEmpty }
     }
 
     /// The timelines that hold entries.
     var timelineNames: [String] {
-        temporal.names.indices.filter { !temporal.values[$0].isEmpty }.map { temporal.names[$0] }
+        temporal.names.indices.filter { !isEmpty(temporal.values[$0]) }.map { temporal.names[$0] }
+    }
+
+    /// The names of the components that hold entries on some timeline.
+    var temporalComponentNames: Set<String> {
+        var names = Set<String>()
+        for byComponent in temporal.values {
+            for (k, p) in byComponent.values.enumerated() where !lists[Int(p)].entries.isEmpty {
+                names.insert(byComponent.names[k])
+            }
+        }
+        return names
     }
 }
 
@@ -236,20 +295,20 @@ struct MergeGroup {
     }
 }
 
-/// One stored chunk. A class so that the index, query results and events share it by reference.
-final class ChunkBox<C: StorableChunk>: Sendable {
-    let chunk: C
-    init(_ chunk: C) { self.chunk = chunk }
-}
-
 /// The store's state, not thread-safe: ``ChunkStore`` guards it with its lock.
 struct StoreIndex<C: StorableChunk> {
-    /// Chunks by slot, boxed so that visiting or handing out a chunk costs one retain instead of one
-    /// per field of `C`; nil for free slots.
-    var slots: [ChunkBox<C>?] = []
+    /// Chunks by slot; nil for free slots. (A decoded ``Chunks/Chunk`` is one reference: storing it
+    /// as it is costs no box.)
+    var slots: [C?] = []
     var freeSlots: [Int32] = []
-    var slotById: [Tuid: Int32] = [:]
-    var entities: [String: EntityIndex] = [:]
+    /// Chunk id → slot (the table compares ids through `slots`).
+    var slotTable = PositionTable()
+    /// The indexes of the entities with data, by position; emptied positions are reused
+    /// (`freeEntities`) and hold an empty index meanwhile.
+    var entityList: [EntityIndex] = []
+    var freeEntities: [Int32] = []
+    /// Entity path → position in `entityList` (paths compared through the list).
+    var entityTable = PositionTable()
     /// Store-wide extent of each timeline (by name; an insert confirms the chunk's column position).
     var timelines = NamedValues<TimelineExtent>()
     var stats = ChunkStoreStatistics()
@@ -277,10 +336,32 @@ struct StoreIndex<C: StorableChunk> {
         if recordEvents { pendingEvents.append(kind()) }
     }
 
+    /// The slot of the chunk with this id, if held.
+    @inline(__always)
+    func slot(of id: Tuid) -> Int32? {
+        slots.withUnsafeBufferPointer { slots in
+            slotTable.find(hash: PositionTable.hash(id)) { slots[Int($0)]!.id == id }
+        }
+    }
+
+    /// The position of the entity `path` in `entityList`, if it has data.
+    @inline(__always)
+    func entityPosition(_ path: String, hash: UInt64) -> Int32? {
+        entityTable.find(hash: hash) { entityList[Int($0)].path == path }
+    }
+
+    /// The index of the entity `path`, if it has data.
+    func entity(_ path: String) -> EntityIndex? {
+        entityPosition(path, hash: PositionTable.hash(path)).map { entityList[Int($0)] }
+    }
+
+    /// The paths of the entities with data, in no particular order.
+    var entityPaths: [String] { entityTable.positions.map { entityList[Int($0)].path } }
+
     /// Whether `id` was absorbed by a compacted chunk that is still held.
     mutating func isAbsorbedAndHeld(_ id: Tuid) -> Bool {
         guard var holder = absorbedInto[id] else { return false }
-        while slotById[holder] == nil {
+        while slot(of: holder) == nil {
             guard let next = absorbedInto[holder] else { return false }
             holder = next
         }
@@ -290,10 +371,11 @@ struct StoreIndex<C: StorableChunk> {
 
     // MARK: Insert
 
-    /// Indexes one chunk. Work is per timeline × component (dictionary look-ups and one array insert each);
-    /// rows are only visited to check their order and, for static chunks, to find each column's winner.
+    /// Indexes one chunk. Work is per timeline × component (one array insert each, name look-ups only
+    /// for a column layout the entity did not see last); rows are only visited to check their order
+    /// (unless the chunk vouches for it) and, for static chunks, to find each column's winner.
     mutating func insert(_ chunk: C) throws(StoreError) -> InsertOutcome {
-        if slotById[chunk.id] != nil || (!absorbedInto.isEmpty && isAbsorbedAndHeld(chunk.id)) {
+        if slot(of: chunk.id) != nil || (!absorbedInto.isEmpty && isAbsorbedAndHeld(chunk.id)) {
             stats.duplicatesSkipped += 1
             return .duplicate
         }
@@ -303,8 +385,9 @@ struct StoreIndex<C: StorableChunk> {
             stats.droppedEmpty += 1
             return .droppedEmpty
         }
+        // Chunks that checked their row order when they were built (decoded ones) are not checked twice.
         var previous = chunk.rowId(at: 0)
-        for row in 1..<numRows {
+        for row in 1..<(chunk.rowIdsAreKnownAscending ? 1 : numRows) {
             let rowId = chunk.rowId(at: row)
             if rowId < previous {
                 throw StoreError(
@@ -333,17 +416,17 @@ struct StoreIndex<C: StorableChunk> {
         let slot: Int32
         if let free = freeSlots.popLast() {
             slot = free
-            slots[Int(free)] = ChunkBox(chunk)
+            slots[Int(free)] = chunk
         } else {
             slot = Int32(slots.count)
-            slots.append(ChunkBox(chunk))
+            slots.append(chunk)
         }
-        slotById[chunk.id] = slot
+        slotTable.insert(hash: PositionTable.hash(chunk.id), position: slot)
 
         let isStatic = chunk.isStaticData
         var isNewEntity = false
         // The entity's index is modified in place (one hash of the path, no copy of the index).
-        Self.modifyEntity(&entities, chunk.entityPath) { entity in
+        modifyEntity(chunk.entityPath, creating: true) { entity in
             isNewEntity = entity.chunkCount == 0
             entity.chunkCount += 1
             if isStatic {
@@ -379,7 +462,7 @@ struct StoreIndex<C: StorableChunk> {
     /// Merges `chunk` with its best time neighbour if one qualifies (§3.2); returns whether it did.
     private mutating func compact(_ chunk: C, _ limits: ChunkStoreConfiguration.Compaction) -> Bool {
         guard let slot = bestNeighbour(chunk, limits) else { return false }
-        let neighbour = slots[Int(slot)]!.chunk
+        let neighbour = slots[Int(slot)]!
         nextCompactedId += 1
         let mergedId = Tuid(timeNs: .max, inc: nextCompactedId)
         guard let merged = C.concatenated(neighbour, chunk, id: mergedId),
@@ -398,7 +481,7 @@ struct StoreIndex<C: StorableChunk> {
     /// The slot of `chunk`'s best time neighbour for a merge (see ``mergeScore(_:_:bytes:_:)``), if any.
     private func bestNeighbour(_ chunk: C, _ limits: ChunkStoreConfiguration.Compaction) -> Int32? {
         // Only the temporal index is needed: not copying the whole entity index saves retains.
-        guard chunk.timelineCount > 0, let temporal = entities[chunk.entityPath]?.temporal else { return nil }
+        guard chunk.timelineCount > 0, let entity = entity(chunk.entityPath) else { return nil }
         let bytes = chunk.approximateByteSize
         var best: (slot: Int32, score: (Int, Int, Int))?
         // The last two slots scored: each timeline meets the same neighbours, and scoring one twice
@@ -406,19 +489,20 @@ struct StoreIndex<C: StorableChunk> {
         var recent: (Int32, Int32) = (-1, -1)
         for timeline in 0..<chunk.timelineCount {
             guard let range = chunk.timeRange(timeline: timeline),
-                let byComponent = temporal.value(of: chunk.timelineName(at: timeline), guess: timeline),
-                !byComponent.isEmpty
+                let byComponent = entity.temporal.value(of: chunk.timelineName(at: timeline), guess: timeline),
+                !entity.isEmpty(byComponent)
             else { continue }
             for component in 0..<chunk.componentCount {
-                guard let index = byComponent.value(of: chunk.componentName(at: component), guess: component) else {
+                guard let position = byComponent.value(of: chunk.componentName(at: component), guess: component) else {
                     continue
                 }
+                let index = entity.lists[Int(position)]
                 let p = index.countStarting(atOrBefore: range.lowerBound)
                 for k in max(p - 1, 0)..<min(p + 1, index.entries.count) {
                     let slot = index.entries[k].slot
                     if slot == recent.0 || slot == recent.1 { continue }
                     recent = (slot, recent.0)
-                    guard let score = Self.mergeScore(slots[Int(slot)]!.chunk, chunk, bytes: bytes, limits)
+                    guard let score = Self.mergeScore(slots[Int(slot)]!, chunk, bytes: bytes, limits)
                     else { continue }
                     if best.map({ $0.score < score }) ?? true { best = (slot, score) }
                 }
@@ -436,7 +520,7 @@ struct StoreIndex<C: StorableChunk> {
     private mutating func compactDeferred(_ chunk: C, _ limits: ChunkStoreConfiguration.Compaction) -> Bool {
         for _ in 0..<3 {
             guard let slot = bestNeighbour(chunk, limits) else { return false }
-            let neighbour = slots[Int(slot)]!.chunk
+            let neighbour = slots[Int(slot)]!
             let head = mergeGroupOf[neighbour.id] ?? neighbour.id
             let waiting: Int
             if mergeGroups[head] != nil {
@@ -481,8 +565,8 @@ struct StoreIndex<C: StorableChunk> {
         var chunks: [C] = []
         chunks.reserveCapacity(ids.count)
         for id in ids {
-            guard let slot = slotById[id], let box = slots[Int(slot)] else { return }
-            chunks.append(box.chunk)
+            guard let slot = slot(of: id), let chunk = slots[Int(slot)] else { return }
+            chunks.append(chunk)
         }
         nextCompactedId += 1
         let mergedId = Tuid(timeNs: .max, inc: nextCompactedId)
@@ -549,8 +633,8 @@ struct StoreIndex<C: StorableChunk> {
             firstEventId: stats.eventsEmitted + 1, afterInserts: stats.chunksInserted, bytesBefore: before,
             bytesAfter: before, budget: budget, chunksDropped: 0, rowsDropped: 0, bytesDropped: 0)
         while stats.approximateBytes + stats.externalBytes + queued > budget, let entry = gcHeap.pop() {
-            guard let slot = slotById[entry.chunkId], let box = slots[Int(slot)],
-                box.chunk.rowId(at: 0) == entry.firstRowId, !box.chunk.isStaticData
+            guard let slot = slot(of: entry.chunkId), let held = slots[Int(slot)],
+                held.rowId(at: 0) == entry.firstRowId, !held.isStaticData
             else { continue }
             let chunk = unindex(chunkId: entry.chunkId)!
             let bytes = chunk.approximateByteSize
@@ -572,9 +656,9 @@ struct StoreIndex<C: StorableChunk> {
         // Stale entries (chunks compacted away or removed) pile up: rebuild when they dominate.
         if gcHeap.count > 2 * stats.chunks + 1024 {
             gcHeap = MinHeap(
-                slots.compactMap { box in
-                    box.flatMap {
-                        $0.chunk.isStaticData ? nil : GCEntry(firstRowId: $0.chunk.rowId(at: 0), chunkId: $0.chunk.id)
+                slots.compactMap { held in
+                    held.flatMap {
+                        $0.isStaticData ? nil : GCEntry(firstRowId: $0.rowId(at: 0), chunkId: $0.id)
                     }
                 })
         }
@@ -597,31 +681,68 @@ struct StoreIndex<C: StorableChunk> {
 
     /// Adds one entry per (timeline, component) of a temporal chunk.
     private static func indexTemporal(_ chunk: C, slot: Int32, into entity: inout EntityIndex) {
+        let numTimelines = chunk.timelineCount
         let numComponents = chunk.componentCount
-        for timeline in 0..<chunk.timelineCount {
+        let key = chunk.columnLayoutKey
+        if key == nil || key !== entity.layoutKey {
+            // Resolve the pairs by name (creating their indexes), and remember them for this layout.
+            var positions: [Int32] = []
+            positions.reserveCapacity(numTimelines * numComponents)
+            for timeline in 0..<numTimelines {
+                let t = entity.temporal.position(
+                    of: chunk.timelineName(at: timeline), guess: timeline, make: { TimelineIndex() })
+                for component in 0..<numComponents {
+                    let next = Int32(entity.lists.count)
+                    let c = entity.temporal.values[t].position(
+                        of: chunk.componentName(at: component), guess: component, make: { next })
+                    let p = entity.temporal.values[t].values[c]
+                    if p == next { entity.lists.append(ComponentTimeIndex()) }
+                    positions.append(p)
+                }
+            }
+            entity.layoutKey = key
+            entity.layoutPositions = positions
+        }
+        for timeline in 0..<numTimelines {
             guard let range = chunk.timeRange(timeline: timeline) else { continue }
             let sorted = chunk.isTimeSorted(timeline: timeline)
-            entity.temporal.modify(chunk.timelineName(at: timeline), guess: timeline, make: { TimelineIndex() }) {
-                byComponent in
-                for component in 0..<numComponents {
-                    let entry = TemporalEntry(
-                        minTime: range.lowerBound, maxTime: range.upperBound, slot: slot,
-                        timeline: Int32(timeline), component: Int32(component), timeSorted: sorted)
-                    byComponent.modify(chunk.componentName(at: component), guess: component, make: { ComponentTimeIndex() }) {
-                        $0.insert(entry)
-                    }
-                }
+            for component in 0..<numComponents {
+                let entry = TemporalEntry(
+                    minTime: range.lowerBound, maxTime: range.upperBound, slot: slot,
+                    timeline: timeline, component: component, timeSorted: sorted)
+                entity.lists[Int(entity.layoutPositions[timeline * numComponents + component])].insert(entry)
             }
         }
     }
 
     private static func emptyExtent() -> TimelineExtent { TimelineExtent(minTime: .max, maxTime: .min, rows: 0) }
 
+    /// Runs `body` on the index of entity `path` in place (one hash of the path, no copy of the
+    /// index); creates it when absent and `creating`, else does nothing. An index left without chunks
+    /// is removed.
     @inline(__always)
-    private static func modifyEntity(
-        _ entities: inout [String: EntityIndex], _ path: String, _ body: (inout EntityIndex) -> Void
-    ) {
-        body(&entities[path, default: EntityIndex()])
+    private mutating func modifyEntity(_ path: String, creating: Bool, _ body: (inout EntityIndex) -> Void) {
+        let hash = PositionTable.hash(path)
+        let position: Int32
+        if let found = entityPosition(path, hash: hash) {
+            position = found
+        } else {
+            guard creating else { return }
+            if let free = freeEntities.popLast() {
+                position = free
+                entityList[Int(free)] = EntityIndex(path: path)
+            } else {
+                position = Int32(entityList.count)
+                entityList.append(EntityIndex(path: path))
+            }
+            entityTable.insert(hash: hash, position: position)
+        }
+        body(&entityList[Int(position)])
+        if entityList[Int(position)].chunkCount == 0 {
+            entityTable.remove(hash: hash, position: position)
+            entityList[Int(position)] = EntityIndex(path: "")
+            freeEntities.append(position)
+        }
     }
 
 
@@ -637,7 +758,8 @@ struct StoreIndex<C: StorableChunk> {
 
     /// Removes one chunk from every index. Returns it, or nil when the id is unknown.
     mutating func unindex(chunkId: Tuid) -> C? {
-        guard let slot = slotById.removeValue(forKey: chunkId), let chunk = slots[Int(slot)]?.chunk else { return nil }
+        guard let slot = slot(of: chunkId), let chunk = slots[Int(slot)] else { return nil }
+        slotTable.remove(hash: PositionTable.hash(chunkId), position: slot)
         if !mergeGroupOf.isEmpty, let head = mergeGroupOf[chunkId], let group = mergeGroups.removeValue(forKey: head) {
             // A chunk of a waiting group goes (removed or collected): the others stay as they are.
             for id in [head] + group.members { mergeGroupOf[id] = nil }
@@ -646,50 +768,49 @@ struct StoreIndex<C: StorableChunk> {
         freeSlots.append(slot)
         let path = chunk.entityPath
         if chunk.isStaticData {
-            if var entity = entities.removeValue(forKey: path) {
+            let hash = PositionTable.hash(path)
+            if let position = entityPosition(path, hash: hash) {
+                // Taken out of the list (so it is modified without a copy) while the winners are recomputed.
+                var entity = entityList[Int(position)]
+                entityList[Int(position)] = EntityIndex(path: "")
                 entity.chunkCount -= 1
                 entity.staticSlots.removeAll { $0 == slot }
                 stats.staticChunks -= 1
                 if entity.staticWinners.values.contains(where: { $0.slot == slot }) {
                     entity.staticWinners.removeAll()
                     for other in entity.staticSlots {
-                        if let otherBox = slots[Int(other)] {
-                            Self.considerStaticWinners(otherBox.chunk, slot: other, into: &entity)
+                        if let otherChunk = slots[Int(other)] {
+                            Self.considerStaticWinners(otherChunk, slot: other, into: &entity)
                         }
                     }
                 }
                 if entity.chunkCount > 0 {
-                    entities[path] = entity
+                    entityList[Int(position)] = entity
                 } else {
+                    entityTable.remove(hash: hash, position: position)
+                    freeEntities.append(position)
                     stats.entities -= 1
                 }
             }
         } else {
             // The entity's index is modified in place (one hash of the path, no copy of the index).
-            var held = true
+            var held = false
             var emptied = false
-            Self.modifyEntity(&entities, path) { entity in
-                // A held entity has chunks: none means it was only just made for this look-up.
-                guard entity.chunkCount > 0 else {
-                    held = false
-                    return
-                }
+            modifyEntity(path, creating: false) { entity in
+                held = true
                 entity.chunkCount -= 1
                 emptied = entity.chunkCount == 0
                 for timeline in 0..<chunk.timelineCount {
-                    entity.temporal.modifyIfPresent(chunk.timelineName(at: timeline), guess: timeline) { byComponent in
-                        for component in 0..<chunk.componentCount {
-                            byComponent.modifyIfPresent(chunk.componentName(at: component), guess: component) {
-                                $0.remove(slot: slot)
-                            }
+                    guard let byComponent = entity.temporal.value(of: chunk.timelineName(at: timeline), guess: timeline)
+                    else { continue }
+                    for component in 0..<chunk.componentCount {
+                        if let p = byComponent.value(of: chunk.componentName(at: component), guess: component) {
+                            entity.lists[Int(p)].remove(slot: slot)
                         }
                     }
                 }
             }
-            if !held || emptied {
-                entities.removeValue(forKey: path)
-                if emptied { stats.entities -= 1 }
-            }
+            if emptied { stats.entities -= 1 }
             if held {
                 for timeline in 0..<chunk.timelineCount {
                     guard let range = chunk.timeRange(timeline: timeline) else { continue }
@@ -712,19 +833,19 @@ struct StoreIndex<C: StorableChunk> {
 
     func temporalHit(_ c: RowCandidate) -> CellHit<C> {
         CellHit(
-            box: slots[Int(c.slot)]!, row: Int(c.row), component: Int(c.component), rowId: c.rowId,
+            chunk: slots[Int(c.slot)]!, row: Int(c.row), component: Int(c.component), rowId: c.rowId,
             time: c.time)
     }
 
     func staticCell(entity: String, component: String) -> CellHit<C>? {
-        guard let winner = entities[entity]?.staticWinners[component] else { return nil }
+        guard let winner = self.entity(entity)?.staticWinners[component] else { return nil }
         return CellHit(
-            box: slots[Int(winner.slot)]!, row: Int(winner.row), component: Int(winner.component),
+            chunk: slots[Int(winner.slot)]!, row: Int(winner.row), component: Int(winner.component),
             rowId: winner.rowId, time: nil)
     }
 
     func latestAt(entity: String, component: String, timeline: String, at t: Int64) -> CellHit<C>? {
-        guard let entityIndex = entities[entity] else { return nil }
+        guard let entityIndex = self.entity(entity) else { return nil }
         if entityIndex.staticWinners[component] != nil {
             return staticCell(entity: entity, component: component)
         }
@@ -738,8 +859,8 @@ struct StoreIndex<C: StorableChunk> {
                 if index.isOutOfReach(minTime: entry.minTime, before: b.time) { break }
                 if entry.maxTime < b.time { continue }
             }
-            let box = slots[Int(entry.slot)]!
-            if let candidate = Self.latestRow(in: box.chunk, entry: entry, atOrBefore: t),
+            if let candidate = Self.latestRow(
+                in: slots[Int(entry.slot)]!, entry: entry, timeline: timeline, component: component, atOrBefore: t),
                 best.map({ $0 < candidate }) ?? true
             {
                 best = candidate
@@ -749,9 +870,12 @@ struct StoreIndex<C: StorableChunk> {
     }
 
     /// The row with the greatest (time, RowId) at or before `t` whose cell is not null.
-    private static func latestRow(in chunk: C, entry: TemporalEntry, atOrBefore t: Int64) -> RowCandidate? {
-        let timeline = Int(entry.timeline)
-        let component = Int(entry.component)
+    private static func latestRow(
+        in chunk: C, entry: TemporalEntry, timeline timelineName: String, component componentName: String,
+        atOrBefore t: Int64
+    ) -> RowCandidate? {
+        let timeline = entry.timeline(in: chunk, named: timelineName)
+        let component = entry.component(in: chunk, named: componentName)
         let numRows = chunk.numRows
         var bestRow = -1
         var bestTime = Int64.min
@@ -776,7 +900,7 @@ struct StoreIndex<C: StorableChunk> {
         }
         return RowCandidate(
             time: bestTime, rowId: chunk.rowId(at: bestRow), slot: entry.slot, row: Int32(bestRow),
-            component: entry.component)
+            component: Int32(component))
     }
 
     /// The first row whose time is greater than `t` (rows sorted by time).
@@ -806,7 +930,7 @@ struct StoreIndex<C: StorableChunk> {
     )
         -> [CellHit<C>]
     {
-        guard t0 <= t1, let entityIndex = entities[entity] else { return [] }
+        guard t0 <= t1, let entityIndex = self.entity(entity) else { return [] }
         // Static data shadows the temporal rows of the same entity+component, in ranges too.
         if entityIndex.staticWinners[component] != nil { return [] }
         guard let index = entityIndex.temporalIndex(timeline: timeline, component: component) else { return [] }
@@ -817,7 +941,9 @@ struct StoreIndex<C: StorableChunk> {
             let entry = index.entries[i]
             if index.isOutOfReach(minTime: entry.minTime, before: t0) { break }
             if entry.maxTime < t0 { continue }
-            Self.collectRows(in: slots[Int(entry.slot)]!.chunk, entry: entry, from: t0, through: t1, into: &rows)
+            Self.collectRows(
+                in: slots[Int(entry.slot)]!, entry: entry, timeline: timeline, component: component, from: t0,
+                through: t1, into: &rows)
         }
         rows.sort()
         return rows.map { temporalHit($0) }
@@ -825,10 +951,11 @@ struct StoreIndex<C: StorableChunk> {
 
     /// Appends the rows of one chunk with a time in `t0...t1` and a non-null cell.
     private static func collectRows(
-        in chunk: C, entry: TemporalEntry, from t0: Int64, through t1: Int64, into rows: inout [RowCandidate]
+        in chunk: C, entry: TemporalEntry, timeline timelineName: String, component componentName: String,
+        from t0: Int64, through t1: Int64, into rows: inout [RowCandidate]
     ) {
-        let tl = Int(entry.timeline)
-        let component = Int(entry.component)
+        let tl = entry.timeline(in: chunk, named: timelineName)
+        let component = entry.component(in: chunk, named: componentName)
         let numRows = chunk.numRows
         var start = 0
         var end = numRows
@@ -843,7 +970,7 @@ struct StoreIndex<C: StorableChunk> {
                 rows.append(
                     RowCandidate(
                         time: time, rowId: chunk.rowId(at: row), slot: entry.slot, row: Int32(row),
-                        component: entry.component))
+                        component: Int32(component)))
             }
             row += 1
         }
@@ -852,22 +979,21 @@ struct StoreIndex<C: StorableChunk> {
     // MARK: Catalogue
 
     func components(of entity: String) -> [String] {
-        guard let entityIndex = entities[entity] else { return [] }
-        var names = Set(entityIndex.staticWinners.keys)
-        for byComponent in entityIndex.temporal.values { names.formUnion(byComponent.nonEmptyNames) }
-        return names.sorted()
+        guard let entityIndex = self.entity(entity) else { return [] }
+        return Set(entityIndex.staticWinners.keys).union(entityIndex.temporalComponentNames).sorted()
     }
 
     func timelines(of entity: String) -> [String] {
-        guard let entityIndex = entities[entity] else { return [] }
+        guard let entityIndex = self.entity(entity) else { return [] }
         return entityIndex.timelineNames.sorted()
     }
 
     func timeRange(of entity: String, timeline: String) -> ClosedRange<Int64>? {
-        guard let byComponent = entities[entity]?.temporal[timeline] else { return nil }
+        guard let entityIndex = self.entity(entity), let byComponent = entityIndex.temporal[timeline] else { return nil }
         var lo = Int64.max
         var hi = Int64.min
-        for index in byComponent.values {
+        for p in byComponent.values {
+            let index = entityIndex.lists[Int(p)]
             guard let first = index.entries.first else { continue }
             lo = min(lo, first.minTime)
             for entry in index.entries { hi = max(hi, entry.maxTime) }
@@ -892,8 +1018,7 @@ struct StoreIndex<C: StorableChunk> {
     /// Recomputes every timeline's extent from the chunks held (after removals).
     mutating func recomputeTimelineExtents() {
         var fresh = NamedValues<TimelineExtent>()
-        for case let box? in slots where !box.chunk.isStaticData {
-            let chunk = box.chunk
+        for case let chunk? in slots where !chunk.isStaticData {
             for timeline in 0..<chunk.timelineCount {
                 guard let range = chunk.timeRange(timeline: timeline) else { continue }
                 fresh.modify(chunk.timelineName(at: timeline), guess: timeline, make: Self.emptyExtent) { extent in

@@ -56,10 +56,8 @@ public struct InsertSummary: Hashable, Sendable {
 /// One cell the store answers with: where it lives and how it is indexed. Render the value from
 /// ``chunk`` (row ``row``, component column ``component``).
 public struct CellHit<C: StorableChunk>: Sendable {
-    /// The stored chunk, shared with the store (one reference instead of a copy of every field of `C`).
-    let box: ChunkBox<C>
     /// The chunk holding the cell (kept alive by this value even if the store drops it later).
-    public var chunk: C { box.chunk }
+    public let chunk: C
     /// The row inside ``chunk``.
     public var row: Int
     /// The component column index inside ``chunk``.
