@@ -470,8 +470,9 @@ public struct Chunk: @unchecked Sendable {
     }
 
     /// An estimate of the memory this chunk keeps alive: the Arrow storage it retains
-    /// (``ArrowIPC/ArrowRecordBatch/retainedByteCount``: the decompressed payload, schema included,
-    /// or a compacted chunk's fresh buffers), its row ids and row order, and a fixed allowance for
+    /// (``ArrowIPC/ArrowRecordBatch/retainedByteCount``: for a small chunk the record-batch body and
+    /// schema metadata its decoder copied out of the payload, for a large one the whole decompressed
+    /// payload, schema included, for a merged chunk its fresh buffers), its row ids and row order, and a fixed allowance for
     /// the chunk's own objects (``modelOverheadBytes`` plus ``columnOverheadBytes`` per column).
     ///
     /// This is the scale the engine's queues count in (a message's payload bytes), so a memory budget
