@@ -151,8 +151,14 @@ public struct ArrowArray: Sendable {
     /// The range of child slots (lists, maps, fixed-size lists, list views) or data bytes (binary,
     /// strings, fixed-size binary) that slot `i` covers.
     @inlinable
+    ///
+    /// - Precondition: the array is not dictionary-encoded (its slots hold dictionary indices: resolve
+    ///   them with ``dictionaryValue(index:)`` and ask the segment).
     public func valueRange(at i: Int) -> Range<Int> {
         precondition(i >= 0 && i < length, "ArrowArray index \(i) out of 0..<\(length)")
+        precondition(
+            dictionaryIndexType == nil,
+            "valueRange(at:) on a dictionary-encoded array: its values are indices (see dictionaryValue(index:))")
         switch type {
         case .binary, .utf8, .list, .map:
             let a = Int(storage.base.loadUnaligned(fromByteOffset: values + 4 * i, as: Int32.self).littleEndian)
@@ -177,9 +183,19 @@ public struct ArrowArray: Sendable {
     }
 
     /// Lends the bytes of binary-like slot `i` (binary, string, their large and view forms,
-    /// fixed-size binary) for the duration of `body`.
+    /// fixed-size binary, and dictionary-encoded arrays of them, through their dictionary) for the
+    /// duration of `body`.
     @inlinable
     public func withUnsafeBytes<R>(at i: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        if dictionaryIndexType != nil {
+            // The slot holds an index into the dictionary (checked when the batch was read, for valid
+            // slots; a null slot's index was not checked and reads as empty).
+            precondition(i >= 0 && i < length, "ArrowArray index \(i) out of 0..<\(length)")
+            guard !isNull(i), let (segment, slot) = dictionaryValue(index: dictionaryIndex(at: i)) else {
+                return try body(UnsafeRawBufferPointer(start: storage.base, count: 0))
+            }
+            return try segment.withUnsafeBytes(at: slot, body)
+        }
         switch type {
         case .binaryView, .utf8View:
             precondition(i >= 0 && i < length, "ArrowArray index \(i) out of 0..<\(length)")

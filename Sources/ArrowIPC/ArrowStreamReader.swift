@@ -79,6 +79,10 @@ public final class ArrowStreamReader {
     @exclusivity(unchecked) private var loadScratch = LoadContext.Scratch()
     /// Record batches loaded by a schema's ``LoadPlan`` (tests).
     @exclusivity(unchecked) private(set) var plannedBatches = 0
+    /// Whether known schemas load their batches through a ``LoadPlan`` (default); false: always the
+    /// general loader. For differential tests and fuzzing: both must accept and reject the same
+    /// batches and build the same arrays.
+    @_spi(Testing) @exclusivity(unchecked) public var usesLoadPlans = true
     /// The entry that matched (or was added for) the previous message.
     @exclusivity(unchecked) private var lastEntry: CacheEntry?
 
@@ -294,7 +298,7 @@ public final class ArrowStreamReader {
                     !dictionaries.isEmpty ? -1
                         : columns.isEmpty ? 0 : packed.map { $0.upperBound - body.lowerBound } ?? columnStorage.count
                 }
-                if !validateFully, dictionaries.isEmpty, let plan = entry.plan,
+                if !validateFully, usesLoadPlans, dictionaries.isEmpty, let plan = entry.plan,
                     let (length, columns) = plan.load(
                         header, body: body, storage: loadStorage, maxRows: maxRows, uncompressed: packed != nil)
                 {

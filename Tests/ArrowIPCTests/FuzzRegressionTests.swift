@@ -1,4 +1,4 @@
-import ArrowIPC
+@_spi(Testing) import ArrowIPC
 import FixtureSupport
 import Foundation
 import Testing
@@ -21,16 +21,50 @@ struct ArrowFuzzRegressionTests {
         if case .success = second, case .failure(let e) = first {
             Issue.record("full validation accepted what structural validation rejected: \(e)")
         }
+        // The harness's differential checks: the general loader (no load plan) and a compacting read
+        // accept and reject the same stream as the first read and give the same values.
+        let general = ArrowStreamReader()
+        general.maxDecompressedBodySize = 1 << 24
+        general.usesLoadPlans = false
+        let unplanned = Result { () throws(ArrowError) in try general.read(ArrowStorage(copying: bytes)) }
+        let compacting = ArrowStreamReader()
+        compacting.maxDecompressedBodySize = 1 << 24
+        let compacted = Result { () throws(ArrowError) in
+            try compacting.read(ArrowStorage(copying: bytes), compactingInto: ArrowBodyArena()) { _, _ in }
+        }
+        if case .success(let a) = first, case .success(let b) = unplanned, case .success(let c) = compacted {
+            #expect(Self.render(a) == Self.render(b), "load plan vs general loader")
+            #expect(Self.render(a) == Self.render(c), "compacted vs plain")
+        } else {
+            #expect((try? first.get()) == nil && (try? unplanned.get()) == nil && (try? compacted.get()) == nil)
+        }
         for result in [first, second] {
             switch result {
             case .success(let batch):
-                var out = ""
-                for column in batch.columns {
-                    for i in 0..<Swift.min(column.length, 4096) { column.appendJSON(at: i, to: &out) }
-                }
+                _ = Self.render(batch)
+                for column in batch.columns { Self.touchBytes(column) }
             case .failure(let e):
                 #expect(!e.message.isEmpty)
             }
         }
+    }
+
+    static func render(_ batch: ArrowRecordBatch) -> String {
+        var out = ""
+        for column in batch.columns {
+            for i in 0..<Swift.min(column.length, 4096) { column.appendJSON(at: i, to: &out) }
+        }
+        return out
+    }
+
+    /// Reads the bytes of every valid slot of binary-like arrays (dictionary-encoded ones through
+    /// their dictionary), recursively.
+    static func touchBytes(_ a: ArrowArray) {
+        switch a.type {
+        case .binary, .utf8, .largeBinary, .largeUtf8, .binaryView, .utf8View, .fixedSizeBinary:
+            for i in 0..<Swift.min(a.length, 4096) where !a.isNull(i) { _ = a.bytes(at: i) }
+        default: break
+        }
+        for c in a.children { touchBytes(c) }
     }
 }
