@@ -61,10 +61,12 @@ struct ChunkStoreEventTests {
     func subscriberQueries() throws {
         let store = ChunkStore<TestChunk>()
         let seen = Mutex<[Int]>([])
-        _ = store.subscribe { events in
+        let subscription = store.subscribe { events in
             let count = store.statistics.chunks
             seen.withLock { $0.append(count + 0 * events.count) }
         }
+        // The subscriber holds the store: unsubscribing breaks the cycle (LeakSanitizer).
+        defer { store.unsubscribe(subscription) }
         var generator = ChunkGenerator(seed: 5)
         for c in Oracle(generator.chunks(6)).chunks.prefix(3) { try store.insert(c) }
         #expect(seen.withLock { $0 } == [1, 2, 3])
