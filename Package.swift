@@ -54,7 +54,7 @@ let package = Package(
         .target(
             name: "Ingestion",
             dependencies: [
-                "RRD", "Chunks", "Store",
+                "RRD", "ArrowIPC", "Chunks", "Store",
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],

@@ -3,6 +3,7 @@
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Synchronization
 
 /// An immutable block of bytes that array views point into.
 ///
@@ -59,7 +60,10 @@ public final class ArrowStorage: @unchecked Sendable {
     init(slabOf count: Int) {
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         let length = (count + page - 1) / page * page
-        let raw = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+        let raw =
+            length == SpareSlabs.slabSize
+            ? SpareSlabs.take() ?? mmap(nil, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+            : mmap(nil, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
         if let raw, raw != MAP_FAILED {
             base = UnsafeRawPointer(raw)
             mappedLength = length
@@ -103,6 +107,48 @@ public final class ArrowStorage: @unchecked Sendable {
     @inlinable
     public func withUnsafeBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
         try withUnsafeBytes(0..<count, body)
+    }
+}
+
+/// Full-size ``ArrowBodyArena`` slabs whose pages were touched ahead of time, by a thread that had
+/// nothing better to do.
+///
+/// A store's worker writes every byte a small chunk keeps into fresh slab memory, and on a virtual
+/// machine the page faults of that first touch are a large share of its time. A thread that would
+/// otherwise wait (`ingest replay`'s reader, blocked on a full store queue) can make the next slabs
+/// instead (``prefault(upTo:)``); ``ArrowBodyArena`` takes one whenever it needs a slab of
+/// ``slabSize`` bytes. The pool is process-wide and holds at most a few slabs, so what it keeps
+/// around is bounded (``prefault(upTo:)``'s limit × 4 MiB).
+public enum SpareSlabs {
+    /// The size of the slabs kept: an ``ArrowBodyArena``'s default ``ArrowBodyArena/maxSlabSize``.
+    public static let slabSize = 4 << 20
+
+    private static let pool = Mutex<[UInt]>([])
+
+    /// Slabs waiting to be taken.
+    public static var count: Int { pool.withLock { $0.count } }
+
+    /// Maps one slab and touches each of its pages, if fewer than `limit` are waiting. Returns whether
+    /// it made one (false: enough are waiting, or `mmap` failed).
+    @discardableResult
+    public static func prefault(upTo limit: Int = 4) -> Bool {
+        guard pool.withLock({ $0.count }) < limit else { return false }
+        let raw = mmap(nil, slabSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+        guard let raw, raw != MAP_FAILED else { return false }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        for at in stride(from: 0, to: slabSize, by: page) { raw.storeBytes(of: 0, toByteOffset: at, as: UInt8.self) }
+        let kept = pool.withLock { p -> Bool in
+            guard p.count < limit else { return false }
+            p.append(UInt(bitPattern: raw))
+            return true
+        }
+        if !kept { munmap(raw, slabSize) }
+        return kept
+    }
+
+    /// A waiting slab (``slabSize`` bytes, mapped, zero-filled), or nil.
+    static func take() -> UnsafeMutableRawPointer? {
+        pool.withLock { $0.popLast() }.flatMap { UnsafeMutableRawPointer(bitPattern: $0) }
     }
 }
 

@@ -1,4 +1,5 @@
 @preconcurrency import Glibc
+import ArrowIPC
 import Chunks
 import RRD
 import Store
@@ -288,6 +289,10 @@ public final class ReplayPipeline: @unchecked Sendable {
     public static let sharedDecompressionSize = 1 << 20
 
     private static let batchSize = 64
+    /// A submit that took longer than this waited for room in the store's queue (``submitBatch``).
+    private static let blockedSubmitNanoseconds: UInt64 = 50_000
+    /// Pre-faulted slabs to keep ready while the reader waits on a store (``SpareSlabs``): 16 MiB.
+    private static let spareSlabs = 4
 
     /// Reads input `i` to its end (or until cancelled), submitting as it goes; `afterBatch` runs after each submit.
     private func readInput(_ i: Int, afterBatch: () -> Void) {
@@ -590,6 +595,9 @@ public final class ReplayPipeline: @unchecked Sendable {
     private func submitBatch(label: String, _ state: FileState) {
         publishCounts(state)
         guard !state.batch.isEmpty else { return }
+        #if !SYNCHRONOUS_INGESTION
+        let t0 = MonotonicClock.now()
+        #endif
         do {
             try hub.submit(moving: &state.batch, source: label)
         } catch {
@@ -597,6 +605,14 @@ public final class ReplayPipeline: @unchecked Sendable {
             state.stop = true
         }
         state.batchPayloadBytes = 0
+        #if !SYNCHRONOUS_INGESTION
+        // Waiting for room means the store's worker is the bottleneck: rather than wait on the next
+        // batch too, touch the pages of the slabs its decoder will fill next (first-touch faults are
+        // a large share of a worker's time on small chunks), up to a few of them.
+        if MonotonicClock.now() &- t0 > Self.blockedSubmitNanoseconds {
+            SpareSlabs.prefault(upTo: Self.spareSlabs)
+        }
+        #endif
     }
 
     /// Adds the file's unpublished message counts to the shared counters.
