@@ -48,7 +48,7 @@ let package = Package(
         .target(name: "Chunks", dependencies: ["RRD", "ArrowIPC"], swiftSettings: swiftSettings),
 
         // Per-store chunk index and queries.
-        .target(name: "Store", dependencies: ["Chunks"], swiftSettings: swiftSettings),
+        .target(name: "Store", dependencies: ["ArrowIPC", "Chunks"], swiftSettings: swiftSettings),
 
         // Threads, queues, workers, hub, replay.
         .target(

@@ -1,3 +1,4 @@
+import ArrowIPC
 import RRD
 
 /// An open-addressing hash table of positions (indices into an array the caller owns), keyed by
@@ -109,25 +110,12 @@ struct PositionTable {
         return copy.withUTF8 { hash(UnsafeRawBufferPointer($0)) }
     }
 
+    /// The bytes through ArrowIPC's 8-bytes-at-a-time mixer (``ArrowIPC/SchemaHash``, the one the
+    /// decoder's entity-path interning uses), finished with ``mix(_:)`` for the bucket bits.
     static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
-        var h: UInt64 = 0x243F_6A88_85A3_08D3 ^ UInt64(bytes.count)
-        var i = 0
-        while i + 8 <= bytes.count {
-            h = (h ^ bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* 0x9E37_79B9_7F4A_7C15
-            h ^= h >> 29
-            i += 8
-        }
-        if i < bytes.count {
-            var tail: UInt64 = 0
-            var shift: UInt64 = 0
-            while i < bytes.count {
-                tail |= UInt64(bytes[i]) << shift
-                shift += 8
-                i += 1
-            }
-            h = (h ^ tail) &* 0x9E37_79B9_7F4A_7C15
-        }
-        return mix(h)
+        var h = SchemaHash()
+        h.combine(bytes)
+        return mix(UInt64(UInt(bitPattern: h.value)))
     }
 
     @inline(__always)
