@@ -222,19 +222,9 @@ final class EntityCore: @unchecked Sendable {
         for m in messages {
             guard check(m.message) else { throw wrongStoreError(m, source: source) }
             let bytes = PendingMessage.byteCount(of: m.message)
-            while true {
-                if closed { throw closedError(source: source, offset: m.offset) }
-                if hasRoom(for: bytes) { break }
-                if workerWaiting && !signaled { input.signal(Self.notEmpty) }
-                signaled = false
-                blockOnFull(deadline: nil)
-            }
+            try waitForRoomLocked(bytes: bytes, source: source, offset: m.offset, signaled: &signaled)
             let seq = pushLocked(m.message, source: source, offset: m.offset, bytes: bytes, now: now)
-            if thread == nil { startWorkerLocked() }
-            if workerWaiting && !signaled {
-                input.signal(Self.notEmpty)
-                signaled = true
-            }
+            wakeWorkerAfterPushLocked(signaled: &signaled)
             if first == nil { first = seq }
             last = seq
         }
@@ -264,20 +254,10 @@ final class EntityCore: @unchecked Sendable {
             let (bytes, offset) = try batch.withItem(0) { m throws(IngestError) in
                 (PendingMessage.byteCount(of: m.message), m.offset)
             }
-            while true {
-                if closed { throw closedError(source: source, offset: offset) }
-                if hasRoom(for: bytes) { break }
-                if workerWaiting && !signaled { input.signal(Self.notEmpty) }
-                signaled = false
-                blockOnFull(deadline: nil)
-            }
+            try waitForRoomLocked(bytes: bytes, source: source, offset: offset, signaled: &signaled)
             let m = batch.popFirst()
             _ = pushLocked((consume m).message, source: source, offset: offset, bytes: bytes, now: now)
-            if thread == nil { startWorkerLocked() }
-            if workerWaiting && !signaled {
-                input.signal(Self.notEmpty)
-                signaled = true
-            }
+            wakeWorkerAfterPushLocked(signaled: &signaled)
         }
         #endif
     }
@@ -293,6 +273,31 @@ final class EntityCore: @unchecked Sendable {
     }
 
     #if !SYNCHRONOUS_INGESTION
+    /// The batch admissions' wait for room for one message of `bytes`; `input` held. Before blocking,
+    /// wakes the worker unless this batch already signalled it since its last wait (`signaled`), so
+    /// the queue it waits on drains; throws once the store is closed.
+    private func waitForRoomLocked(
+        bytes: Int, source: String, offset: UInt64, signaled: inout Bool
+    ) throws(IngestError) {
+        while true {
+            if closed { throw closedError(source: source, offset: offset) }
+            if hasRoom(for: bytes) { return }
+            if workerWaiting && !signaled { input.signal(Self.notEmpty) }
+            signaled = false
+            blockOnFull(deadline: nil)
+        }
+    }
+
+    /// After a batch admission pushed one message; `input` held: starts the worker on the first
+    /// message, and wakes it once per batch (until the batch waits again).
+    private func wakeWorkerAfterPushLocked(signaled: inout Bool) {
+        if thread == nil { startWorkerLocked() }
+        if workerWaiting && !signaled {
+            input.signal(Self.notEmpty)
+            signaled = true
+        }
+    }
+
     /// Waits for room; `input` held. Returns false if the deadline passed.
     @discardableResult
     private func blockOnFull(deadline: UInt64?) -> Bool {
