@@ -17,7 +17,7 @@ let syncSettings: [SwiftSetting] = swiftSettings + [
 let package = Package(
     name: "StoreIngest",
     products: [
-        .library(name: "StoreIngest", targets: ["Ingestion", "Store", "Chunks", "ArrowIPC", "RRD"]),
+        .library(name: "StoreIngest", targets: ["Ingestion", "Store", "Chunks", "ArrowIPC", "RRD", "IngestCore"]),
         .library(name: "IngestTestSupport", targets: ["IngestTestSupport"]),
         .executable(name: "ingest", targets: ["ingest"]),
     ],
@@ -40,6 +40,9 @@ let package = Package(
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
 
+        // The bottom layer every other uses: locks that own their state, the monotonic clock.
+        .target(name: "IngestCore", swiftSettings: swiftSettings),
+
         // Byte-level decoding: no threads, no Foundation.
         .target(name: "RRD", dependencies: ["CLZ4", "CZstd"], swiftSettings: swiftSettings),
         .target(name: "ArrowIPC", dependencies: ["CLZ4", "CZstd"], swiftSettings: swiftSettings),
@@ -54,14 +57,14 @@ let package = Package(
         .target(
             name: "Ingestion",
             dependencies: [
-                "RRD", "ArrowIPC", "Chunks", "Store",
+                "IngestCore", "RRD", "ArrowIPC", "Chunks", "Store",
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             swiftSettings: syncSettings
         ),
         .target(
-            name: "IngestTestSupport", dependencies: ["Ingestion", "RRD", "Chunks", "CLZ4"], swiftSettings: syncSettings),
+            name: "IngestTestSupport", dependencies: ["IngestCore", "Ingestion", "RRD", "Chunks", "CLZ4"], swiftSettings: syncSettings),
 
         // The command-line tool.
         .executableTarget(
@@ -77,6 +80,7 @@ let package = Package(
         // Test support (locates Fixtures/ from #filePath, reads EXPECTED.json).
         .target(name: "FixtureSupport", path: "Tests/FixtureSupport", swiftSettings: swiftSettings),
 
+        .testTarget(name: "IngestCoreTests", dependencies: ["IngestCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "RRDTests",
             dependencies: ["RRD", "FixtureSupport", .product(name: "SwiftProtobuf", package: "swift-protobuf")],

@@ -1,3 +1,4 @@
+import IngestCore
 import Ingestion
 
 /// A joinable OS thread for tests (producers that may block, which must never run on the Swift

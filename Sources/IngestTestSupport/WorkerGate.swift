@@ -1,3 +1,4 @@
+import IngestCore
 import Ingestion
 
 /// A gate a store's worker must pass before decoding each `ArrowMsg`: tests close it to pause a

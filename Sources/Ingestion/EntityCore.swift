@@ -1,6 +1,7 @@
 import Chunks
 import DequeModule
 @preconcurrency import Glibc
+import IngestCore
 import RRD
 import Store
 import Synchronization

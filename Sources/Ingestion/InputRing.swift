@@ -1,3 +1,4 @@
+import IngestCore
 import RRD
 
 /// One admitted message waiting for its worker.

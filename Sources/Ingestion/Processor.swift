@@ -1,4 +1,5 @@
 import Chunks
+import IngestCore
 import RRD
 import Store
 

@@ -1,4 +1,5 @@
 @preconcurrency import Glibc
+import IngestCore
 
 /// A failed read or open of a replay input: the `errno` and a readable message.
 public struct ReplayIOError: Error, Sendable, Hashable, CustomStringConvertible {

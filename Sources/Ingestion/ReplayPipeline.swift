@@ -1,6 +1,7 @@
 @preconcurrency import Glibc
 import ArrowIPC
 import Chunks
+import IngestCore
 import RRD
 import Store
 import Synchronization

@@ -1,4 +1,5 @@
 import DequeModule
+import IngestCore
 import RRD
 
 /// One item of the hub's per-source error stream: an error that belongs to no store.
