@@ -483,12 +483,12 @@ def new_rec(name, api, **kw):
 
 
 def set_seq(rec, api, name, i):
-    if "sequence" in str(inspect.signature(rec.set_time)) or hasattr(rec, "set_time"):
+    if hasattr(rec, "set_time"):
         try:
             rec.set_time(name, sequence=i)
             api.note("set_time(sequence=)")
             return
-        except TypeError:
+        except TypeError:  # an SDK whose set_time has no keyword form
             pass
     rec.set_time_sequence(name, i)
     api.note("set_time_sequence")
@@ -981,7 +981,6 @@ def batch_columns(batch):
 
 
 def chunk_view(ch):
-    import pyarrow as pa
     b = ch.to_record_batch()
     cols, smd = batch_columns(b)
     timelines = {}
@@ -992,7 +991,6 @@ def chunk_view(ch):
             present = [v for v in vals if v is not None]
             timelines[md_get(md, "index_name") or f.name] = {"arrow_type": str(f.type), "min": min(present) if present else None,
                                                               "max": max(present) if present else None}
-    del pa
     return {"chunk_id": str(ch.id), "entity_path": str(ch.entity_path), "num_rows": ch.num_rows,
             "is_static": bool(ch.is_static), "timelines": timelines, "schema_metadata": smd, "columns": cols}
 
