@@ -162,37 +162,88 @@ public final class SlabArena {
     /// - Returns: a slice of the current slab (``alignment``-aligned), or the whole of a storage of
     ///   its own for an allocation above ``ownMappingThreshold`` or of no bytes.
     /// - Throws: what `initializer` throws; the bytes are then given back.
+    @inlinable
     public func allocate<E: Error>(
         count: Int, initializingWith initializer: (UnsafeMutableRawBufferPointer) throws(E) -> Void
     ) throws(E) -> ByteSlice {
-        precondition(count >= 0, "negative allocation")
-        if count == 0 || count > ownMappingThreshold {
-            return try ownStorage(count: count, initializingWith: initializer)
+        // Inlinable, over a non-generic reservation: specialized for each caller's error type (the
+        // generic body, called across modules, cost more than the bump itself on small payloads).
+        let r = _reserve(count: count)
+        do {
+            try initializer(
+                UnsafeMutableRawBufferPointer(
+                    start: UnsafeMutableRawPointer(mutating: r.storage.unsafeBaseAddress) + r.start, count: count))
+        } catch {
+            _giveBack(r, count: count)
+            throw error
         }
-        if count <= smallAllocationLimit {
-            return try allocate(count: count, in: &small, initializingWith: initializer)
-        }
-        return try allocate(count: count, in: &large, initializingWith: initializer)
+        return ByteSlice(storage: r.storage, range: r.start..<(r.start + count))
     }
 
-    private func allocate<E: Error>(
-        count: Int, in chain: inout Chain, initializingWith initializer: (UnsafeMutableRawBufferPointer) throws(E) -> Void
-    ) throws(E) -> ByteSlice {
-        var start = (chain.used + Self.alignment - 1) & ~(Self.alignment - 1)
-        if chain.slab == nil || start + count > chain.slab!.count {
-            // While slabs are still growing, an allocation may be larger than the next slab size.
-            let size =
-                count <= chain.nextSlabSize ? chain.nextSlabSize : PageMapping.roundUp(count, PageMapping.pageSize)
-            chain.slab = newSlab(size: size)
-            chain.used = 0
-            chain.nextSlabSize = Swift.min(chain.nextSlabSize * 2, maxSlabSize)
-            start = 0
+    /// Where an allocation goes: its storage, its offset there, and which chain (if any) it bumped.
+    @usableFromInline
+    struct _Reservation {
+        @usableFromInline let storage: ByteStorage
+        @usableFromInline let start: Int
+        let source: Source
+
+        enum Source {
+            case smallChain, largeChain, ownMapping, ownHeap
         }
-        let storage = chain.slab!
-        // No slice covers `start..<start + count` yet: writing it does not change bytes anyone sees.
-        try initializer(UnsafeMutableRawBufferPointer(start: storage.unsafeMutableBaseAddress + start, count: count))
-        chain.used = start + count
-        return ByteSlice(storage: storage, range: start..<(start + count))
+    }
+
+    /// Reserves `count` bytes, which no slice covers yet: writing them does not change bytes anyone
+    /// sees. The chain's `used` already counts them (``_giveBack(_:count:)`` undoes that).
+    @usableFromInline
+    func _reserve(count: Int) -> _Reservation {
+        precondition(count >= 0, "negative allocation")
+        if count == 0 || count > ownMappingThreshold { return ownStorage(count: count) }
+        // The chain is copied out and back rather than lent `inout`: no access to it is open while
+        // a new slab is made (which calls out to `mmap` and the pools), so the compiler can drop the
+        // runtime's exclusivity checks on it (one per allocation otherwise).
+        if count <= smallAllocationLimit {
+            var chain = small
+            let (slab, start) = reserve(count: count, in: &chain)
+            small = chain
+            return _Reservation(storage: slab, start: start, source: .smallChain)
+        }
+        var chain = large
+        let (slab, start) = reserve(count: count, in: &chain)
+        large = chain
+        return _Reservation(storage: slab, start: start, source: .largeChain)
+    }
+
+    /// Gives back what `r` reserved (the initializer threw): the chain's bytes are handed out again
+    /// by the next allocation; an own storage is freed with `r`.
+    @usableFromInline
+    func _giveBack(_ r: _Reservation, count: Int) {
+        switch r.source {
+        case .smallChain:
+            if small.slab === r.storage && small.used == r.start + count { small.used = r.start }
+        case .largeChain:
+            if large.slab === r.storage && large.used == r.start + count { large.used = r.start }
+        case .ownMapping:
+            ownMappingsCreated -= 1
+        case .ownHeap:
+            break
+        }
+    }
+
+    /// The slab `count` more bytes go into (a new one when they do not fit the current one) and
+    /// where, with `chain.used` advanced past them.
+    private func reserve(count: Int, in chain: inout Chain) -> (ByteStorage, Int) {
+        let start = (chain.used + Self.alignment - 1) & ~(Self.alignment - 1)
+        if let slab = chain.slab, start + count <= slab.count {
+            chain.used = start + count
+            return (slab, start)
+        }
+        // While slabs are still growing, an allocation may be larger than the next slab size.
+        let size = count <= chain.nextSlabSize ? chain.nextSlabSize : PageMapping.roundUp(count, PageMapping.pageSize)
+        let slab = newSlab(size: size)
+        chain.slab = slab
+        chain.used = count
+        chain.nextSlabSize = Swift.min(chain.nextSlabSize * 2, maxSlabSize)
+        return (slab, 0)
     }
 
     // MARK: memory
@@ -217,17 +268,17 @@ public final class SlabArena {
         return ByteStorage(uninitializedHeapCount: size, isArenaSlab: true)
     }
 
-    private func ownStorage<E: Error>(
-        count: Int, initializingWith initializer: (UnsafeMutableRawBufferPointer) throws(E) -> Void
-    ) throws(E) -> ByteSlice {
+    /// A storage of `count` bytes of its own, for the caller to write: a mapping, or heap memory
+    /// when there are no bytes or `mmap` fails.
+    private func ownStorage(count: Int) -> _Reservation {
         let length = PageMapping.roundUp(count, PageMapping.pageSize)
         guard count > 0, let p = PageMapping.map(length) else {
-            return ByteSlice(try ByteStorage(count: count, initializingWith: initializer))
+            return _Reservation(
+                storage: ByteStorage(uninitializedHeapCount: count, isArenaSlab: false), start: 0, source: .ownHeap)
         }
-        let storage = ByteStorage(mapping: p, mappedLength: length, count: count, isArenaSlab: false, pool: nil)
-        // Unmapped with `storage` if the initializer throws.
-        try initializer(UnsafeMutableRawBufferPointer(start: p, count: count))
         ownMappingsCreated += 1
-        return ByteSlice(storage)
+        return _Reservation(
+            storage: ByteStorage(mapping: p, mappedLength: length, count: count, isArenaSlab: false, pool: nil),
+            start: 0, source: .ownMapping)
     }
 }
