@@ -8,7 +8,7 @@ import Darwin
 ///
 /// The memory is one of:
 /// - heap memory the storage owns (64-byte aligned), filled once by the initializer closure of
-///   ``init(count:initializingWith:)`` (or copied in by ``init(copying:)-(UnsafeRawBufferPointer)``);
+///   ``init(count:initializingWith:)`` (or copied in by `init(copying:)`);
 /// - memory borrowed from an owner object that keeps it alive and unchanged
 ///   (``init(unsafeBorrowing:owner:)``): a zero-copy view over bytes someone else allocated;
 /// - a private `mmap` mapping: a ``SlabArena`` slab or a large allocation of its own, unmapped when
