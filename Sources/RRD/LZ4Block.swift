@@ -61,7 +61,7 @@ extension ArrowMsg {
                 }
             }
             if let arena { return try arena.allocate(count: size, initializingWith: fill) }
-            return try ByteSlice(ByteStorage(count: size, initializingWith: fill))
+            return try ByteSlice(ByteStorage(count: size, alignment: 16, initializingWith: fill))
         default:
             throw RRDError(.badPayload, source: source, offset: offset, "unknown ArrowMsg compression \(compression.rawValue)")
         }

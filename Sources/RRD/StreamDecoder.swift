@@ -165,12 +165,14 @@ public struct StreamDecoder {
                     // Sized by what has arrived, not by the declared length: a corrupt or lying length
                     // must not allocate up to `maxMessageSize` before its bytes exist. Grows by doubling
                     // (capped at `length`, so a complete payload fills its storage exactly).
-                    assembly = ByteStorage(count: Self.assemblyCapacity(for: length, have: 0, arriving: n - i)) { _ in }
+                    let capacity = Self.assemblyCapacity(for: length, have: 0, arriving: n - i)
+                    assembly = ByteStorage(count: capacity, alignment: 16) { _ in }
                     assembled = 0
                 } else if assembled == assembly!.count {
                     let old = assembly!
                     let filled = assembled
-                    assembly = ByteStorage(count: Self.assemblyCapacity(for: length, have: filled, arriving: n - i)) {
+                    let capacity = Self.assemblyCapacity(for: length, have: filled, arriving: n - i)
+                    assembly = ByteStorage(count: capacity, alignment: 16) {
                         $0.baseAddress!.copyMemory(from: old.unsafeBaseAddress, byteCount: filled)
                     }
                 }
@@ -260,12 +262,14 @@ public struct StreamDecoder {
         let want = Swift.min(limit, length - have)
         precondition(want > 0, "readPayload(limit:_:_:) with no payload bytes missing")
         if assembly == nil {
-            assembly = ByteStorage(count: Self.assemblyCapacity(for: length, have: 0, arriving: want)) { _ in }
+            let capacity = Self.assemblyCapacity(for: length, have: 0, arriving: want)
+            assembly = ByteStorage(count: capacity, alignment: 16) { _ in }
             assembled = 0
         } else if assembled == assembly!.count {
             let old = assembly!
             let filled = assembled
-            assembly = ByteStorage(count: Self.assemblyCapacity(for: length, have: filled, arriving: want)) {
+            let capacity = Self.assemblyCapacity(for: length, have: filled, arriving: want)
+            assembly = ByteStorage(count: capacity, alignment: 16) {
                 $0.baseAddress!.copyMemory(from: old.unsafeBaseAddress, byteCount: filled)
             }
         }

@@ -30,6 +30,17 @@ struct ByteStorageTests {
         #expect(ByteSlice(fromBuffer).bytes == [1, 2, 3])
     }
 
+    @Test("owned storage has the alignment asked for")
+    func requestedAlignment() {
+        for alignment in [1, 16, 64, 4096] {
+            for n in [0, 5, 100] {
+                let storage = ByteStorage(count: n, alignment: alignment) { $0.initializeMemory(as: UInt8.self, repeating: 7) }
+                #expect(Int(bitPattern: storage.unsafeBaseAddress) % alignment == 0)
+                #expect(storage.withUnsafeBytes { $0.allSatisfy { $0 == 7 } } && storage.count == n)
+            }
+        }
+    }
+
     @Test("a throwing initializer makes no storage")
     func throwingInitializer() {
         struct Boom: Error {}
@@ -67,10 +78,11 @@ struct ByteStorageTests {
         #expect(Set([tail, b, a]).count == 2)
     }
 
-    @Test("out-of-range slices and ranges stop the process")
+    @Test("out-of-range slices and ranges, and an alignment that is not a power of two, stop the process")
     func bounds() async {
         await #expect(processExitsWith: .failure) { _ = ByteSlice(storage: ByteStorage(copying: [1, 2]), range: 1..<3) }
         await #expect(processExitsWith: .failure) { _ = ByteSlice(copying: [1, 2]).slice(0..<3) }
         await #expect(processExitsWith: .failure) { ByteStorage(copying: [1, 2]).withUnsafeBytes(2..<3) { _ in } }
+        await #expect(processExitsWith: .failure) { _ = ByteStorage(count: 8, alignment: 24) { _ in } }
     }
 }

@@ -46,7 +46,7 @@ public struct ReadBlockRecycler {
             return block
         }
         last = nil
-        let block = try ByteStorage(count: blockSize, initializingWith: body)
+        let block = try ByteStorage(count: blockSize, alignment: 16, initializingWith: body)
         last = block
         return block
     }
