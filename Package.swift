@@ -40,15 +40,16 @@ let package = Package(
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
 
-        // The bottom layer every other uses: locks that own their state, the monotonic clock.
+        // The bottom layer every other uses: byte storage and slices, the slab arena, locks that own
+        // their state, the monotonic clock. No threads, no Foundation.
         .target(name: "IngestCore", swiftSettings: swiftSettings),
 
         // Byte-level decoding: no threads, no Foundation.
-        .target(name: "RRD", dependencies: ["CLZ4", "CZstd"], swiftSettings: swiftSettings),
-        .target(name: "ArrowIPC", dependencies: ["CLZ4", "CZstd"], swiftSettings: swiftSettings),
+        .target(name: "RRD", dependencies: ["IngestCore", "CLZ4", "CZstd"], swiftSettings: swiftSettings),
+        .target(name: "ArrowIPC", dependencies: ["IngestCore", "CLZ4", "CZstd"], swiftSettings: swiftSettings),
 
         // Chunk model built from a record batch.
-        .target(name: "Chunks", dependencies: ["RRD", "ArrowIPC"], swiftSettings: swiftSettings),
+        .target(name: "Chunks", dependencies: ["IngestCore", "RRD", "ArrowIPC"], swiftSettings: swiftSettings),
 
         // Per-store chunk index and queries.
         .target(name: "Store", dependencies: ["ArrowIPC", "Chunks"], swiftSettings: swiftSettings),
@@ -70,7 +71,7 @@ let package = Package(
         .executableTarget(
             name: "ingest",
             dependencies: [
-                "RRD", "ArrowIPC", "Chunks", "Store", "Ingestion",
+                "IngestCore", "RRD", "ArrowIPC", "Chunks", "Store", "Ingestion",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -83,17 +84,22 @@ let package = Package(
         .testTarget(name: "IngestCoreTests", dependencies: ["IngestCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "RRDTests",
-            dependencies: ["RRD", "FixtureSupport", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: [
+                "IngestCore", "RRD", "FixtureSupport", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
             exclude: ["Proto"],  // the .proto source of rrd_messages.pb.swift (scripts/generate-protos.sh)
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "ArrowIPCTests", dependencies: ["ArrowIPC", "FixtureSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "ChunksTests", dependencies: ["Chunks", "RRD", "ArrowIPC", "FixtureSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ArrowIPCTests", dependencies: ["IngestCore", "ArrowIPC", "FixtureSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ChunksTests", dependencies: ["IngestCore", "Chunks", "RRD", "ArrowIPC", "FixtureSupport"],
+            swiftSettings: swiftSettings),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Chunks", "RRD", "FixtureSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "IngestionTests",
             dependencies: [
-                "Ingestion", "IngestTestSupport", "RRD", "Chunks", "FixtureSupport",
+                "IngestCore", "Ingestion", "IngestTestSupport", "RRD", "Chunks", "FixtureSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: syncSettings

@@ -1,3 +1,5 @@
+import IngestCore
+
 /// Public constructors for arrays and batches built in memory (e.g. by concatenating chunks), rather
 /// than read from an IPC stream. The caller vouches for the layout: these initialisers do not validate.
 extension ArrowArray {
@@ -10,7 +12,7 @@ extension ArrowArray {
     ///   - data: the byte range of the data buffer (binary/string bytes), empty when unused.
     /// - Precondition: every range lies inside `storage`, and offsets index inside the children/data.
     public init(
-        assembling type: ArrowType, length: Int, nullCount: Int, storage: ArrowStorage, validity: Int?,
+        assembling type: ArrowType, length: Int, nullCount: Int, storage: ByteStorage, validity: Int?,
         values: Range<Int>, data: Range<Int>, children: [ArrowArray]
     ) {
         precondition(values.lowerBound >= 0 && values.upperBound <= storage.count, "values outside the storage")
@@ -41,7 +43,7 @@ extension ArrowArray {
         _ body: (_ values: UnsafeRawBufferPointer, _ data: UnsafeRawBufferPointer) throws(E) -> R
     ) throws(E) -> R {
         try body(
-            UnsafeRawBufferPointer(start: storage.base + values, count: valuesCount),
-            UnsafeRawBufferPointer(start: storage.base + data, count: dataCount))
+            UnsafeRawBufferPointer(start: storage.unsafeBaseAddress + values, count: valuesCount),
+            UnsafeRawBufferPointer(start: storage.unsafeBaseAddress + data, count: dataCount))
     }
 }

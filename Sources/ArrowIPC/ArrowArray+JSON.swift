@@ -1,3 +1,5 @@
+import IngestCore
+
 /// How ``ArrowArray/appendJSON(at:to:options:)`` renders temporal values.
 public struct JSONRenderOptions: Sendable, Hashable {
     /// Dates, times, timestamps and durations as their raw integers (the form of `TYPES.json` and of
@@ -127,7 +129,7 @@ extension ArrowArray {
     func withUnsafeBytes<R>(at i: Int, bitWidth: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         precondition(i >= 0 && i < length, "ArrowArray index \(i) out of 0..<\(length)")
         let w = bitWidth / 8
-        return try body(UnsafeRawBufferPointer(start: storage.base + values + i * w, count: w))
+        return try body(UnsafeRawBufferPointer(start: storage.unsafeBaseAddress + values + i * w, count: w))
     }
 }
 

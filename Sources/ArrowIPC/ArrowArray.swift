@@ -1,6 +1,8 @@
+import IngestCore
+
 /// A zero-copy view of one Arrow array inside a decoded record batch.
 ///
-/// It holds a reference to the immutable ``ArrowStorage`` of the message body plus byte offsets of
+/// It holds a reference to the immutable ``IngestCore/ByteStorage`` of the message body plus byte offsets of
 /// its buffers; pointers are formed only inside accessors. Every buffer length, offset, child
 /// length, union type id and dictionary index was checked when the batch was read, so accessors
 /// with an index in `0..<length` never read outside the storage.
@@ -18,7 +20,7 @@ public struct ArrowArray: Sendable {
     public let length: Int
     /// Number of null slots (from the IPC field node).
     public let nullCount: Int
-    @usableFromInline let storage: ArrowStorage
+    @usableFromInline let storage: ByteStorage
     /// Start of the validity bitmap in `storage`, or -1 when every slot is valid.
     @usableFromInline let validity: Int
     @usableFromInline let values: Int
@@ -53,7 +55,7 @@ public struct ArrowArray: Sendable {
     public var dictionarySegments: [ArrowArray] { extras?.dictionarySegments ?? [] }
 
     init(
-        type: ArrowType, length: Int, nullCount: Int, storage: ArrowStorage, validity: Int,
+        type: ArrowType, length: Int, nullCount: Int, storage: ByteStorage, validity: Int,
         values: Range<Int>, data: Range<Int>, children: [ArrowArray], variadicBuffers: [Range<Int>] = [],
         dictionaryIndexType: ArrowType? = nil, dictionarySegments: [ArrowArray] = []
     ) {
@@ -79,7 +81,7 @@ public struct ArrowArray: Sendable {
     /// An array without view buffers or a dictionary (no ``Extras``): what a ``LoadPlan`` builds.
     @inline(__always)
     init(
-        plainType type: ArrowType, length: Int, nullCount: Int, storage: ArrowStorage, validity: Int,
+        plainType type: ArrowType, length: Int, nullCount: Int, storage: ByteStorage, validity: Int,
         values: Range<Int>, data: Range<Int>, children: [ArrowArray]
     ) {
         self.type = type
@@ -103,7 +105,7 @@ public struct ArrowArray: Sendable {
             if case .null = type { return true }
             return false
         }
-        let byte = storage.base.load(fromByteOffset: validity + (i >> 3), as: UInt8.self)
+        let byte = storage.unsafeBaseAddress.load(fromByteOffset: validity + (i >> 3), as: UInt8.self)
         return byte & (1 << UInt8(i & 7)) == 0
     }
 
@@ -118,7 +120,7 @@ public struct ArrowArray: Sendable {
     public func value<T: BitwiseCopyable>(at i: Int, as: T.Type = T.self) -> T {
         precondition(i >= 0 && i < length, "ArrowArray index \(i) out of 0..<\(length)")
         precondition(MemoryLayout<T>.size * (i + 1) <= valuesCount, "\(T.self) is wider than the values of \(type)")
-        return storage.base.loadUnaligned(fromByteOffset: values + i * MemoryLayout<T>.size, as: T.self)
+        return storage.unsafeBaseAddress.loadUnaligned(fromByteOffset: values + i * MemoryLayout<T>.size, as: T.self)
     }
 
     /// An Int64 view of integer-like fixed-width values of 1, 2, 4 or 8 bytes (sign-extended for signed types).
@@ -144,7 +146,7 @@ public struct ArrowArray: Sendable {
     @inlinable
     public func bool(at i: Int) -> Bool {
         precondition(i >= 0 && i < length, "ArrowArray index \(i) out of 0..<\(length)")
-        let byte = storage.base.load(fromByteOffset: values + (i >> 3), as: UInt8.self)
+        let byte = storage.unsafeBaseAddress.load(fromByteOffset: values + (i >> 3), as: UInt8.self)
         return byte & (1 << UInt8(i & 7)) != 0
     }
 
@@ -161,20 +163,20 @@ public struct ArrowArray: Sendable {
             "valueRange(at:) on a dictionary-encoded array: its values are indices (see dictionaryValue(index:))")
         switch type {
         case .binary, .utf8, .list, .map:
-            let a = Int(storage.base.loadUnaligned(fromByteOffset: values + 4 * i, as: Int32.self).littleEndian)
-            let b = Int(storage.base.loadUnaligned(fromByteOffset: values + 4 * i + 4, as: Int32.self).littleEndian)
+            let a = Int(storage.unsafeBaseAddress.loadUnaligned(fromByteOffset: values + 4 * i, as: Int32.self).littleEndian)
+            let b = Int(storage.unsafeBaseAddress.loadUnaligned(fromByteOffset: values + 4 * i + 4, as: Int32.self).littleEndian)
             return a..<b
         case .largeBinary, .largeUtf8, .largeList:
-            let a = Int(storage.base.loadUnaligned(fromByteOffset: values + 8 * i, as: Int64.self).littleEndian)
-            let b = Int(storage.base.loadUnaligned(fromByteOffset: values + 8 * i + 8, as: Int64.self).littleEndian)
+            let a = Int(storage.unsafeBaseAddress.loadUnaligned(fromByteOffset: values + 8 * i, as: Int64.self).littleEndian)
+            let b = Int(storage.unsafeBaseAddress.loadUnaligned(fromByteOffset: values + 8 * i + 8, as: Int64.self).littleEndian)
             return a..<b
         case .listView:
-            let a = Int(storage.base.loadUnaligned(fromByteOffset: values + 4 * i, as: Int32.self).littleEndian)
-            let n = Int(storage.base.loadUnaligned(fromByteOffset: data + 4 * i, as: Int32.self).littleEndian)
+            let a = Int(storage.unsafeBaseAddress.loadUnaligned(fromByteOffset: values + 4 * i, as: Int32.self).littleEndian)
+            let n = Int(storage.unsafeBaseAddress.loadUnaligned(fromByteOffset: data + 4 * i, as: Int32.self).littleEndian)
             return a..<(a + n)
         case .largeListView:
-            let a = Int(storage.base.loadUnaligned(fromByteOffset: values + 8 * i, as: Int64.self).littleEndian)
-            let n = Int(storage.base.loadUnaligned(fromByteOffset: data + 8 * i, as: Int64.self).littleEndian)
+            let a = Int(storage.unsafeBaseAddress.loadUnaligned(fromByteOffset: values + 8 * i, as: Int64.self).littleEndian)
+            let n = Int(storage.unsafeBaseAddress.loadUnaligned(fromByteOffset: data + 8 * i, as: Int64.self).littleEndian)
             return a..<(a + n)
         case .fixedSizeList(_, let n): return (i * n)..<(i * n + n)
         case .fixedSizeBinary(let w): return (i * w)..<(i * w + w)
@@ -192,7 +194,7 @@ public struct ArrowArray: Sendable {
             // slots; a null slot's index was not checked and reads as empty).
             precondition(i >= 0 && i < length, "ArrowArray index \(i) out of 0..<\(length)")
             guard !isNull(i), let (segment, slot) = dictionaryValue(index: dictionaryIndex(at: i)) else {
-                return try body(UnsafeRawBufferPointer(start: storage.base, count: 0))
+                return try body(UnsafeRawBufferPointer(start: storage.unsafeBaseAddress, count: 0))
             }
             return try segment.withUnsafeBytes(at: slot, body)
         }
@@ -200,22 +202,22 @@ public struct ArrowArray: Sendable {
         case .binaryView, .utf8View:
             precondition(i >= 0 && i < length, "ArrowArray index \(i) out of 0..<\(length)")
             let v = values + 16 * i
-            let n = Int(Int32(littleEndian: storage.base.loadUnaligned(fromByteOffset: v, as: Int32.self)))
-            if n <= 12 { return try body(UnsafeRawBufferPointer(start: storage.base + v + 4, count: Swift.max(n, 0))) }
-            let bufIndex = Int(Int32(littleEndian: storage.base.loadUnaligned(fromByteOffset: v + 8, as: Int32.self)))
-            let off = Int(Int32(littleEndian: storage.base.loadUnaligned(fromByteOffset: v + 12, as: Int32.self)))
+            let n = Int(Int32(littleEndian: storage.unsafeBaseAddress.loadUnaligned(fromByteOffset: v, as: Int32.self)))
+            if n <= 12 { return try body(UnsafeRawBufferPointer(start: storage.unsafeBaseAddress + v + 4, count: Swift.max(n, 0))) }
+            let bufIndex = Int(Int32(littleEndian: storage.unsafeBaseAddress.loadUnaligned(fromByteOffset: v + 8, as: Int32.self)))
+            let off = Int(Int32(littleEndian: storage.unsafeBaseAddress.loadUnaligned(fromByteOffset: v + 12, as: Int32.self)))
             // Views of null slots were not validated: an out-of-range view reads as empty.
             guard n >= 0, bufIndex >= 0, bufIndex < variadicBuffers.count, off >= 0,
                 off <= variadicBuffers[bufIndex].count - n
-            else { return try body(UnsafeRawBufferPointer(start: storage.base, count: 0)) }
+            else { return try body(UnsafeRawBufferPointer(start: storage.unsafeBaseAddress, count: 0)) }
             return try body(
-                UnsafeRawBufferPointer(start: storage.base + variadicBuffers[bufIndex].lowerBound + off, count: n))
+                UnsafeRawBufferPointer(start: storage.unsafeBaseAddress + variadicBuffers[bufIndex].lowerBound + off, count: n))
         case .fixedSizeBinary(let w):
             precondition(i >= 0 && i < length, "ArrowArray index \(i) out of 0..<\(length)")
-            return try body(UnsafeRawBufferPointer(start: storage.base + values + i * w, count: w))
+            return try body(UnsafeRawBufferPointer(start: storage.unsafeBaseAddress + values + i * w, count: w))
         default:
             let r = valueRange(at: i)
-            return try body(UnsafeRawBufferPointer(start: storage.base + data + r.lowerBound, count: r.count))
+            return try body(UnsafeRawBufferPointer(start: storage.unsafeBaseAddress + data + r.lowerBound, count: r.count))
         }
     }
 
@@ -233,11 +235,11 @@ public struct ArrowArray: Sendable {
     public func unionSlot(at i: Int) -> (child: Int, index: Int) {
         precondition(i >= 0 && i < length, "ArrowArray index \(i) out of 0..<\(length)")
         guard case .union(let mode, _, let ids) = type else { preconditionFailure("unionSlot(at:) on \(type)") }
-        let tid = Int32(storage.base.load(fromByteOffset: values + i, as: Int8.self))
+        let tid = Int32(storage.unsafeBaseAddress.load(fromByteOffset: values + i, as: Int8.self))
         var child = 0
         while child < ids.count && ids[child] != tid { child += 1 }
         if mode == .sparse { return (child, i) }
-        let off = Int(Int32(littleEndian: storage.base.loadUnaligned(fromByteOffset: data + 4 * i, as: Int32.self)))
+        let off = Int(Int32(littleEndian: storage.unsafeBaseAddress.loadUnaligned(fromByteOffset: data + 4 * i, as: Int32.self)))
         return (child, off)
     }
 
@@ -247,24 +249,24 @@ public struct ArrowArray: Sendable {
         guard case .int(let w, let signed)? = dictionaryIndexType else { preconditionFailure("not dictionary-encoded") }
         precondition(i >= 0 && i < length, "ArrowArray index \(i) out of 0..<\(length)")
         switch (w, signed) {
-        case (8, true): return Int(storage.base.load(fromByteOffset: values + i, as: Int8.self))
-        case (8, false): return Int(storage.base.load(fromByteOffset: values + i, as: UInt8.self))
+        case (8, true): return Int(storage.unsafeBaseAddress.load(fromByteOffset: values + i, as: Int8.self))
+        case (8, false): return Int(storage.unsafeBaseAddress.load(fromByteOffset: values + i, as: UInt8.self))
         case (16, true):
-            return Int(Int16(littleEndian: storage.base.loadUnaligned(fromByteOffset: values + 2 * i, as: Int16.self)))
+            return Int(Int16(littleEndian: storage.unsafeBaseAddress.loadUnaligned(fromByteOffset: values + 2 * i, as: Int16.self)))
         case (16, false):
             return Int(
-                UInt16(littleEndian: storage.base.loadUnaligned(fromByteOffset: values + 2 * i, as: UInt16.self)))
+                UInt16(littleEndian: storage.unsafeBaseAddress.loadUnaligned(fromByteOffset: values + 2 * i, as: UInt16.self)))
         case (32, true):
-            return Int(Int32(littleEndian: storage.base.loadUnaligned(fromByteOffset: values + 4 * i, as: Int32.self)))
+            return Int(Int32(littleEndian: storage.unsafeBaseAddress.loadUnaligned(fromByteOffset: values + 4 * i, as: Int32.self)))
         case (32, false):
             return Int(
-                UInt32(littleEndian: storage.base.loadUnaligned(fromByteOffset: values + 4 * i, as: UInt32.self)))
+                UInt32(littleEndian: storage.unsafeBaseAddress.loadUnaligned(fromByteOffset: values + 4 * i, as: UInt32.self)))
         case (64, false):
             return Int(
                 truncatingIfNeeded: UInt64(
-                    littleEndian: storage.base.loadUnaligned(fromByteOffset: values + 8 * i, as: UInt64.self)))
+                    littleEndian: storage.unsafeBaseAddress.loadUnaligned(fromByteOffset: values + 8 * i, as: UInt64.self)))
         default:
-            return Int(Int64(littleEndian: storage.base.loadUnaligned(fromByteOffset: values + 8 * i, as: Int64.self)))
+            return Int(Int64(littleEndian: storage.unsafeBaseAddress.loadUnaligned(fromByteOffset: values + 8 * i, as: Int64.self)))
         }
     }
 

@@ -1,14 +1,15 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import IngestCore
 
 /// Reads one Arrow IPC **stream** (Schema, DictionaryBatch*, RecordBatch, EOS) into a zero-copy
-/// ``ArrowRecordBatch`` whose arrays point into the given storage (or, when compacting into an
-/// ``ArrowBodyArena``, into a copy of just the record batch's body).
+/// ``ArrowRecordBatch`` whose arrays point into the given storage (or, when compacting into a
+/// `SlabArena`, into a copy of just the record batch's body).
 ///
 /// ```swift
 /// let reader = ArrowStreamReader()
-/// let batch = try reader.read(ArrowStorage(copying: bytes))
+/// let batch = try reader.read(ByteStorage(copying: bytes))
 /// let column = batch.columns[0]
 /// if !column.isNull(0) { print(column.value(at: 0, as: Int64.self)) }
 /// ```
@@ -101,7 +102,7 @@ public final class ArrowStreamReader {
     /// - Throws: ``ArrowError`` with `.truncated`/`.malformed` for framing or metadata problems,
     ///   `.invalidData` for array data that contradicts its metadata (with the column path),
     ///   `.unsupported`, `.decompression` or `.tooLarge`.
-    public func read(_ storage: ArrowStorage, validateFully: Bool = false) throws(ArrowError) -> ArrowRecordBatch {
+    public func read(_ storage: ByteStorage, validateFully: Bool = false) throws(ArrowError) -> ArrowRecordBatch {
         try read(storage, validateFully: validateFully) { _, _ in }
     }
 
@@ -119,7 +120,7 @@ public final class ArrowStreamReader {
     /// `schemaMetadata` runs before the record batch is read: it may have run when the read then
     /// throws. The pointers must not escape it.
     public func read(
-        _ storage: ArrowStorage, validateFully: Bool = false, compactingInto arena: ArrowBodyArena? = nil,
+        _ storage: ByteStorage, validateFully: Bool = false, compactingInto arena: SlabArena? = nil,
         schemaMetadata: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Void
     ) throws(ArrowError) -> ArrowRecordBatch {
         try storage.withUnsafeBytes { (buf) throws(ArrowError) -> ArrowRecordBatch in
@@ -136,7 +137,7 @@ public final class ArrowStreamReader {
     ///   keeps `owner` alive for the duration of the call.
     public func read(
         borrowing bytes: UnsafeRawBufferPointer, owner: any Sendable & AnyObject, validateFully: Bool = false,
-        compactingInto arena: ArrowBodyArena? = nil,
+        compactingInto arena: SlabArena? = nil,
         schemaMetadata: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Void
     ) throws(ArrowError) -> ArrowRecordBatch {
         var source = StreamStorage(buf: bytes, storage: nil, owner: owner)
@@ -147,12 +148,12 @@ public final class ArrowStreamReader {
     /// The storage of the stream being read, made when first needed.
     private struct StreamStorage {
         let buf: UnsafeRawBufferPointer
-        var storage: ArrowStorage?
+        var storage: ByteStorage?
         let owner: (any Sendable & AnyObject)?
 
-        mutating func get() -> ArrowStorage {
+        mutating func get() -> ByteStorage {
             if let storage { return storage }
-            let s = ArrowStorage(unsafeBorrowing: buf, owner: owner!)
+            let s = ByteStorage(unsafeBorrowing: buf, owner: owner!)
             storage = s
             return s
         }
@@ -221,7 +222,7 @@ public final class ArrowStreamReader {
 
     private func readStream(
         _ buf: UnsafeRawBufferPointer, storage source: inout StreamStorage, validateFully: Bool,
-        arena: ArrowBodyArena?,
+        arena: SlabArena?,
         schemaMetadata: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void
     ) throws(ArrowError) -> ArrowRecordBatch {
         guard let first = try message(buf, at: 0) else {
@@ -260,13 +261,13 @@ public final class ArrowStreamReader {
                 // Compacting: the body and the packed metadata, copied into one storage; the arrays are
                 // loaded from there (buffer offsets relative to the copied body).
                 var body = m.bodyStart..<m.next
-                let loadStorage: ArrowStorage
+                let loadStorage: ByteStorage
                 var packed: Range<Int>?
                 if let arena, dictionaries.isEmpty, try header.table(3) == nil {
                     let metaAt = (body.count + 7) & ~7
                     let src = body
                     let packedCount = entry.packedSize
-                    let (slab, at) = arena.allocate(count: metaAt + packedCount) { dst in
+                    let copy = arena.allocate(count: metaAt + packedCount) { dst in
                         let out = dst.baseAddress!
                         if !src.isEmpty { out.copyMemory(from: buf.baseAddress! + src.lowerBound, byteCount: src.count) }
                         // Zero the padding: every byte handed out is defined.
@@ -275,7 +276,8 @@ public final class ArrowStreamReader {
                             entry.packed, from: UnsafeRawBufferPointer(rebasing: buf[first.metaRange]),
                             into: UnsafeMutableRawBufferPointer(rebasing: dst[metaAt...]))
                     }
-                    loadStorage = slab
+                    let at = copy.range.lowerBound
+                    loadStorage = copy.storage
                     body = at..<(at + src.count)
                     packed = (at + metaAt)..<(at + metaAt + packedCount)
                 } else {
@@ -284,7 +286,7 @@ public final class ArrowStreamReader {
                 let streamStorage = source.storage
                 // The metadata stays in the message bytes when the columns keep them alive anyway
                 // (or in the compacted storage, packed).
-                func metadata(_ columnStorage: ArrowStorage) throws(ArrowError) -> SchemaMetadataSource {
+                func metadata(_ columnStorage: ByteStorage) throws(ArrowError) -> SchemaMetadataSource {
                     if let packed { return .packed(storage: loadStorage, range: packed) }
                     if let streamStorage, columnStorage === streamStorage {
                         return .encoded(storage: streamStorage, meta: first.metaRange, table: schemaTable.pos)
@@ -294,7 +296,7 @@ public final class ArrowStreamReader {
                 // Without dictionaries every array points into the column storage (the stream, or the
                 // decompressed body; compacted: its range of a slab shared with other batches, which
                 // is what this batch accounts for): the retained bytes are known without visiting the arrays.
-                func retained(_ columns: [ArrowArray], _ columnStorage: ArrowStorage) -> Int {
+                func retained(_ columns: [ArrowArray], _ columnStorage: ByteStorage) -> Int {
                     !dictionaries.isEmpty ? -1
                         : columns.isEmpty ? 0 : packed.map { $0.upperBound - body.lowerBound } ?? columnStorage.count
                 }
@@ -467,7 +469,7 @@ public final class ArrowStreamReader {
     }
 
     private func readDictionary(
-        _ buf: UnsafeRawBufferPointer, _ m: RawMessage, _ header: FBTable, fields: [ArrowField], storage: ArrowStorage,
+        _ buf: UnsafeRawBufferPointer, _ m: RawMessage, _ header: FBTable, fields: [ArrowField], storage: ByteStorage,
         into dictionaries: inout [Int64: [ArrowArray]], full: Bool
     ) throws(ArrowError) {
         let id = try header.int64(0)

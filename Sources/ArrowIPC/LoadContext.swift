@@ -1,3 +1,5 @@
+import IngestCore
+
 /// Walks a record batch's field nodes and buffers depth-first and builds validated ``ArrowArray``s.
 /// Lives only inside the reader's `withUnsafeBytes` closure (it holds the raw metadata buffer).
 struct LoadContext {
@@ -7,7 +9,7 @@ struct LoadContext {
     let length: Int
     let version: Int16
     let full: Bool
-    var storage: ArrowStorage
+    var storage: ByteStorage
     var dictionaries: [Int64: [ArrowArray]]
     var warnings: [String] = []
 
@@ -36,7 +38,7 @@ struct LoadContext {
     }
 
     init(
-        buf: UnsafeRawBufferPointer, message: Int, batch: FBTable, body: Range<Int>, storage: ArrowStorage,
+        buf: UnsafeRawBufferPointer, message: Int, batch: FBTable, body: Range<Int>, storage: ByteStorage,
         version: Int16, dictionaries: [Int64: [ArrowArray]], full: Bool, maxBody: Int, scratch: inout Scratch
     ) throws(ArrowError) {
         // Take the reader's arrays (moved, not copied: the reader keeps empty ones meanwhile).
@@ -127,7 +129,7 @@ struct LoadContext {
             at += (s + 63) & ~63
         }
         let msg = message
-        storage = try ArrowStorage(count: total) { (dst) throws(ArrowError) in
+        storage = try ByteStorage(count: total) { (dst) throws(ArrowError) in
             // Zero the padding between buffers: only buffer bytes are read, but keep the block defined.
             dst.initializeMemory(as: UInt8.self, repeating: 0)
             for (i, r) in source.enumerated() where sizes[i] > 0 {
@@ -202,11 +204,11 @@ struct LoadContext {
 
     @inline(__always)
     private func i32(_ at: Int) -> Int {
-        Int(Int32(littleEndian: storage.base.loadUnaligned(fromByteOffset: at, as: Int32.self)))
+        Int(Int32(littleEndian: storage.unsafeBaseAddress.loadUnaligned(fromByteOffset: at, as: Int32.self)))
     }
     @inline(__always)
     private func i64(_ at: Int) -> Int64 {
-        Int64(littleEndian: storage.base.loadUnaligned(fromByteOffset: at, as: Int64.self))
+        Int64(littleEndian: storage.unsafeBaseAddress.loadUnaligned(fromByteOffset: at, as: Int64.self))
     }
 
     /// Checks n+1 monotone offsets (4 or 8 bytes wide) ending at or below `limit`.
@@ -236,7 +238,7 @@ struct LoadContext {
         for i in 0..<n {
             let a = wide ? Int(i64(offsets.lowerBound + w * i)) : i32(offsets.lowerBound + w * i)
             let b = wide ? Int(i64(offsets.lowerBound + w * i + w)) : i32(offsets.lowerBound + w * i + w)
-            let bytes = UnsafeRawBufferPointer(start: storage.base + data.lowerBound + a, count: b - a)
+            let bytes = UnsafeRawBufferPointer(start: storage.unsafeBaseAddress + data.lowerBound + a, count: b - a)
             guard String(validating: bytes, as: UTF8.self) != nil else {
                 throw fail("value \(i) is not valid UTF-8")
             }
@@ -401,7 +403,7 @@ struct LoadContext {
             var childOf = [Int](repeating: -1, count: 128)
             for (i, id) in ids.enumerated() { childOf[Int(id)] = i }
             for i in 0..<n {
-                let t = Int(storage.base.load(fromByteOffset: types.lowerBound + i, as: Int8.self))
+                let t = Int(storage.unsafeBaseAddress.load(fromByteOffset: types.lowerBound + i, as: Int8.self))
                 guard t >= 0, t < 128, childOf[t] >= 0 else {
                     throw fail("slot \(i) has undeclared union type id \(t)")
                 }
@@ -519,7 +521,7 @@ final class LoadPlan {
     ///   - body: where the message body lies in `storage` (buffer offsets are relative to its start).
     ///   - uncompressed: the caller checked that the batch has no body compression.
     func load(
-        _ batch: FBTable, body: Range<Int>, storage: ArrowStorage, maxRows: Int, uncompressed: Bool = false
+        _ batch: FBTable, body: Range<Int>, storage: ByteStorage, maxRows: Int, uncompressed: Bool = false
     ) -> (length: Int, columns: [ArrowArray])? {
         let vectors: (nodes: (start: Int, count: Int)?, buffers: (start: Int, count: Int)?)
         let len: Int64
@@ -562,13 +564,13 @@ private struct FastLoader {
     let nodesAt: Int
     let buffersAt: Int
     let body: Range<Int>
-    let storage: ArrowStorage
+    let storage: ByteStorage
     var planIndex = 0
     var bufferIndex = 0
 
     init(
         kinds: UnsafeBufferPointer<LoadPlan.Kind>, types: UnsafeBufferPointer<ArrowType>, meta: UnsafeRawBufferPointer,
-        nodesAt: Int, buffersAt: Int, body: Range<Int>, storage: ArrowStorage
+        nodesAt: Int, buffersAt: Int, body: Range<Int>, storage: ByteStorage
     ) {
         self.kinds = kinds
         self.types = types
@@ -609,7 +611,7 @@ private struct FastLoader {
         if n == 0 && r.isEmpty { return true }
         let w = wide ? 8 : 4
         guard r.count >= (n + 1) * w else { return false }
-        let p = storage.base + r.lowerBound
+        let p = storage.unsafeBaseAddress + r.lowerBound
         if wide {
             var prev = Int64(littleEndian: p.loadUnaligned(as: Int64.self))
             guard prev >= 0 else { return false }

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import IngestCore
 
 /// One decoded record batch: its schema and one ``ArrowArray`` per top-level field.
 ///
@@ -73,9 +74,9 @@ enum SchemaMetadataSource: Sendable {
     case decoded([KeyValue])
     /// `storage` holds the message; `meta` is the message's flatbuffer (metadata) range in it and
     /// `table` the Schema table's offset inside that range.
-    case encoded(storage: ArrowStorage, meta: Range<Int>, table: Int)
+    case encoded(storage: ByteStorage, meta: Range<Int>, table: Int)
     /// ``PackedMetadata`` at `range` of `storage`.
-    case packed(storage: ArrowStorage, range: Range<Int>)
+    case packed(storage: ByteStorage, range: Range<Int>)
 
     private func withSchemaTable<R>(_ body: (FBTable) throws(ArrowError) -> R?) -> R? {
         guard case .encoded(let storage, let meta, let table) = self else { return nil }
@@ -139,7 +140,7 @@ enum SchemaMetadataSource: Sendable {
             }
             guard let range else { return try body(nil) }
             return try withExtendedLifetime(storage) {
-                try body(UnsafeRawBufferPointer(start: storage.base + range.lowerBound, count: range.count))
+                try body(UnsafeRawBufferPointer(start: storage.unsafeBaseAddress + range.lowerBound, count: range.count))
             }
         case .packed(let storage, let range):
             var key = key
@@ -148,7 +149,7 @@ enum SchemaMetadataSource: Sendable {
             }
             guard let found else { return try body(nil) }
             return try withExtendedLifetime(storage) {
-                try body(UnsafeRawBufferPointer(start: storage.base + range.lowerBound + found.lowerBound, count: found.count))
+                try body(UnsafeRawBufferPointer(start: storage.unsafeBaseAddress + range.lowerBound + found.lowerBound, count: found.count))
             }
         }
     }
@@ -224,7 +225,7 @@ extension ArrowRecordBatch {
     /// Bytes of memory the columns keep alive: the sum of the sizes of the distinct storages they
     /// point into (the whole decompressed IPC stream, or the decompressed body, or the fresh buffers
     /// of an assembled batch; a storage that borrows a slice of a larger block counts that slice).
-    /// A batch compacted into an ``ArrowBodyArena`` counts its own range of the shared slab: its
+    /// A batch compacted into a `SlabArena` counts its own range of the shared slab: its
     /// body and packed schema metadata.
     ///
     /// This is what dropping the batch can give back, unlike ``ArrowArray/bufferBytes``, which only

@@ -1,4 +1,5 @@
 import ArrowIPC
+import IngestCore
 import RRD
 
 /// Concatenation of two temporal chunks of one entity into a new chunk with fresh Arrow buffers
@@ -287,12 +288,12 @@ enum Gather {
         switch type {
         case .null:
             return ArrowArray(
-                assembling: type, length: length, nullCount: length, storage: ArrowStorage(count: 0) { _ in },
+                assembling: type, length: length, nullCount: length, storage: ByteStorage(count: 0) { _ in },
                 validity: nil, values: 0..<0, data: 0..<0, children: [])
 
         case .bool:
             let valueBytes = (length + 7) / 8
-            let storage = ArrowStorage(count: validityBytes + valueBytes) { dst in
+            let storage = ByteStorage(count: validityBytes + valueBytes) { dst in
                 dst.initializeMemory(as: UInt8.self, repeating: 0)
                 var out = 0
                 for s in segments {
@@ -345,7 +346,7 @@ enum Gather {
             let offsetWidth = wide ? 8 : 4
             let offsetBytes = ((length + 1) * offsetWidth + 7) / 8 * 8
             let dataBytes = isList ? 0 : total
-            let storage = ArrowStorage(count: validityBytes + offsetBytes + dataBytes) { dst in
+            let storage = ByteStorage(count: validityBytes + offsetBytes + dataBytes) { dst in
                 if validityBytes > 0 {
                     UnsafeMutableRawBufferPointer(rebasing: dst[0..<validityBytes])
                         .initializeMemory(as: UInt8.self, repeating: 0)
@@ -450,7 +451,7 @@ enum Gather {
         default:
             guard let width = fixedWidth(type) else { return nil }
             let valueBytes = length * width
-            let storage = ArrowStorage(count: validityBytes + valueBytes) { dst in
+            let storage = ByteStorage(count: validityBytes + valueBytes) { dst in
                 if validityBytes > 0 {
                     UnsafeMutableRawBufferPointer(rebasing: dst[0..<validityBytes])
                         .initializeMemory(as: UInt8.self, repeating: 0)
@@ -495,9 +496,9 @@ enum Gather {
     private static func validityStorage(
         _ validityBytes: Int, _ sources: [ArrowArray], _ segments: [Gather.Segment], _ needsValidity: Bool,
         _ nullCount: inout Int
-    ) -> ArrowStorage {
+    ) -> ByteStorage {
         var nulls = 0
-        let storage = ArrowStorage(count: validityBytes) { dst in
+        let storage = ByteStorage(count: validityBytes) { dst in
             guard needsValidity else { return }
             dst.initializeMemory(as: UInt8.self, repeating: 0)
             var out = 0

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import ArrowIPC
+import IngestCore
 import RRD
 
 /// Decodes `ArrowMsg`s into ``Chunk``s: LZ4 → Arrow IPC (schema cache) → Sorbet conventions → rows
@@ -31,14 +32,14 @@ public final class ChunkDecoder {
     /// Payloads of at most this many bytes are compacted: the chunk keeps a copy of the record
     /// batch's body and the schema metadata in the decoder's arena (``bodyArena``) instead of the
     /// whole decompressed payload (of which the schema is about half for a tiny chunk), so the
-    /// payload's memory is released (and recycled by its ``PayloadArena``) as soon as the message
+    /// payload's memory is released (and recycled by its ``IngestCore/SlabArena``) as soon as the message
     /// is dropped. Larger payloads are borrowed without copying. 0 turns compaction off.
     @exclusivity(unchecked) public var compactionThreshold = 64 << 10
 
     private let reader = ArrowStreamReader()
     /// Where compacted chunks keep their bytes: slabs shared by the chunks of this decoder only (one
     /// decoder per store, so one store's chunks never pin another's memory).
-    private let bodyArena = ArrowBodyArena()
+    private let bodyArena = SlabArena(.chunkBodies)
     @exclusivity(unchecked) private var layouts: [Int: Layout] = [:]
     /// Entity paths seen (``intern(_:)``): hashes (0: empty slot) and strings.
     @exclusivity(unchecked) private var internHashes = [UInt64](repeating: 0, count: ChunkDecoder.internSlots)
@@ -102,7 +103,7 @@ public final class ChunkDecoder {
         } catch {
             throw ChunkError(error.message)
         }
-        let storage: ArrowStorage
+        let storage: ByteStorage
         if payload.count <= compactionThreshold && (payload.storage.isArenaSlab || payload.storage.count == payload.count) {
             // Compacted: the reader makes a storage borrowing the payload only if the batch cannot be
             // compacted after all (dictionaries, compressed body), which keeps it then, as below.
@@ -112,13 +113,13 @@ public final class ChunkDecoder {
             // An uncompressed payload is a slice of the reader's block: copy it, so the chunk does not pin the block.
             // (A payload arena's slab is meant to be shared by the chunks decoded from it: no copy.)
             storage = payload.withUnsafeBytes { src in
-                ArrowStorage(count: src.count) { dst in
+                ByteStorage(count: src.count) { dst in
                     if src.count > 0 { dst.copyMemory(from: src) }
                 }
             }
         } else {
             // The ByteStorage is immutable once built and `owner` keeps it alive for as long as any view does.
-            storage = payload.withUnsafeBytes { ArrowStorage(unsafeBorrowing: $0, owner: payload.storage) }
+            storage = payload.withUnsafeBytes { ByteStorage(unsafeBorrowing: $0, owner: payload.storage) }
         }
         return try decode(
             ipc: .storage(storage), chunkIdHint: msg.chunkId, isStaticHint: msg.isStatic,
@@ -127,7 +128,7 @@ public final class ChunkDecoder {
 
     /// The IPC stream to decode: a storage, or a payload slice (borrowed only if the batch keeps it).
     enum Source {
-        case storage(ArrowStorage)
+        case storage(ByteStorage)
         case borrowed(ByteSlice)
     }
 
@@ -137,7 +138,7 @@ public final class ChunkDecoder {
     ///   - chunkIdHint: `ArrowMsg.chunk_id`, used when the schema lacks `rerun:id`.
     ///   - isStaticHint: `ArrowMsg.is_static`, compared with the columns (a mismatch is a warning).
     public func decode(
-        ipc storage: ArrowStorage, chunkIdHint: Tuid? = nil, isStaticHint: Bool? = nil
+        ipc storage: ByteStorage, chunkIdHint: Tuid? = nil, isStaticHint: Bool? = nil
     ) throws(ChunkError) -> Chunk {
         try decode(ipc: .storage(storage), chunkIdHint: chunkIdHint, isStaticHint: isStaticHint, compacting: false)
     }

@@ -1,4 +1,5 @@
 import CLZ4
+import IngestCore
 import RRD
 
 /// Builds *valid* chunk messages without files: a real Arrow IPC stream (schema + one record

@@ -1,3 +1,4 @@
+import IngestCore
 import RRD
 
 /// Builds stream messages for tests without a file: store ids, `SetStoreInfo`, `ArrowMsg`s with

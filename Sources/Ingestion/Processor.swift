@@ -34,7 +34,7 @@ struct Processor {
     private(set) var storeInfo: SetStoreInfo?
     /// Where this worker decompresses the store's LZ4 payloads (those the reading side left
     /// compressed): slabs shared by the store's chunks only.
-    private let arena = PayloadArena()
+    private let arena = SlabArena(.payloads)
 
     init(storeId: StoreId, configuration: IngestConfiguration, chunkStore: ChunkStore<Chunk>) {
         self.storeId = storeId
@@ -110,7 +110,7 @@ struct Processor {
 
     /// `msg` with its LZ4 payload decompressed into `arena`, or `msg` itself when it is not LZ4
     /// Arrow IPC or does not decompress (the decoder then reports why, as it would have anyway).
-    static func decompressed(_ msg: ArrowMsg, into arena: PayloadArena) -> ArrowMsg {
+    static func decompressed(_ msg: ArrowMsg, into arena: SlabArena) -> ArrowMsg {
         guard msg.compression == .lz4, msg.encoding == 1 || msg.encoding == 0,
             let payload = try? msg.decompressedPayload(arena: arena)
         else { return msg }

@@ -1,4 +1,5 @@
 import ArrowIPC
+import IngestCore
 import RRD
 
 /// One store's figures after a replay.
@@ -66,9 +67,9 @@ extension StoreHub {
     /// slice of `arena`'s slab, or an exact-size buffer without an arena) without copying. A payload that does not decompress is left as it is, for the worker
     /// to report in order. Memory stays bounded: the byte bound (or the slot bound times
     /// ``readerDecompressionLimit``) applies to the decompressed bytes waiting per store.
-    /// The bytes go into `arena`, which must be used for the message's store only (see ``PayloadArena``).
+    /// The bytes go into `arena`, which must be used for the message's store only (see ``IngestCore/SlabArena``).
     @inline(__always)
-    static func decompressPayload(_ framed: inout FramedMessage, limit: Int, arena: PayloadArena? = nil) {
+    static func decompressPayload(_ framed: inout FramedMessage, limit: Int, arena: SlabArena? = nil) {
         guard case .arrowMsg(var msg) = framed.message,
             let payload = decompressedPayload(of: msg, limit: limit, arena: arena)
         else { return }
@@ -80,7 +81,7 @@ extension StoreHub {
     /// ``decompressPayload(_:limit:arena:)``), or `nil` when it stays as it is (not LZ4, over `limit`,
     /// corrupt).
     @inline(__always)
-    static func decompressedPayload(of msg: ArrowMsg, limit: Int, arena: PayloadArena?) -> ByteSlice? {
+    static func decompressedPayload(of msg: ArrowMsg, limit: Int, arena: SlabArena?) -> ByteSlice? {
         guard msg.compression == .lz4, msg.uncompressedSize <= UInt64(limit) else { return nil }
         return try? msg.decompressedPayload(maxSize: UInt64(limit), arena: arena)
     }
@@ -174,17 +175,17 @@ extension ArrowMsg {
 /// The payload arenas of one reading thread, one per store, with the last one used at hand
 /// (consecutive messages mostly belong to one store).
 struct ReaderArenas {
-    private var arenas: [StoreId: PayloadArena] = [:]
+    private var arenas: [StoreId: SlabArena] = [:]
     private var lastId: StoreId?
-    private var last: PayloadArena?
+    private var last: SlabArena?
 
-    mutating func arena(for id: StoreId) -> PayloadArena {
+    mutating func arena(for id: StoreId) -> SlabArena {
         if let last, id == lastId { return last }
-        let arena: PayloadArena
+        let arena: SlabArena
         if let a = arenas[id] {
             arena = a
         } else {
-            arena = PayloadArena()
+            arena = SlabArena(.payloads)
             arenas[id] = arena
         }
         lastId = id

@@ -292,7 +292,7 @@ public final class ReplayPipeline: @unchecked Sendable {
     private static let batchSize = 64
     /// A submit that took longer than this waited for room in the store's queue (``submitBatch``).
     private static let blockedSubmitNanoseconds: UInt64 = 50_000
-    /// Pre-faulted slabs to keep ready while the reader waits on a store (``SpareSlabs``): 16 MiB.
+    /// Pre-faulted slabs to keep ready while the reader waits on a store (``IngestCore/SpareSlabs``): 16 MiB.
     private static let spareSlabs = 4
 
     /// Reads input `i` to its end (or until cancelled), submitting as it goes; `afterBatch` runs after each submit.

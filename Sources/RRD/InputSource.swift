@@ -1,4 +1,5 @@
 import CZstd
+import IngestCore
 
 #if canImport(Glibc)
 @preconcurrency import Glibc

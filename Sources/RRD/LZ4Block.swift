@@ -1,4 +1,5 @@
 import CLZ4
+import IngestCore
 
 /// LZ4 *block* decompression (no frame, no size prefix) through liblz4, the codec of
 /// `ArrowMsg.payload` when `compression == .lz4`.
@@ -31,12 +32,12 @@ extension ArrowMsg {
     /// - Parameters:
     ///   - maxSize: a cap on `uncompressedSize` (input controls it; nothing larger is allocated).
     ///   - arena: where to put the decompressed bytes: a slice of one of its slabs (see
-    ///     ``PayloadArena``); `nil` (the default) allocates a storage of their own.
+    ///     ``IngestCore/SlabArena``); `nil` (the default) allocates a storage of their own.
     /// - Throws: ``RRDError/Code/decompression`` when the LZ4 data is corrupt or does not produce the
     ///   declared size, ``RRDError/Code/tooLarge`` over `maxSize`, ``RRDError/Code/badPayload`` for an
     ///   unknown compression; `source`/`offset` are copied into the error.
     public func decompressedPayload(
-        maxSize: UInt64 = 1 << 31, source: String = "", offset: UInt64 = 0, arena: PayloadArena? = nil
+        maxSize: UInt64 = 1 << 31, source: String = "", offset: UInt64 = 0, arena: SlabArena? = nil
     ) throws(RRDError) -> ByteSlice {
         switch compression {
         case .none, .unspecified:
@@ -60,7 +61,7 @@ extension ArrowMsg {
                 }
             }
             if let arena { return try arena.allocate(count: size, initializingWith: fill) }
-            return try ByteSlice(ByteStorage(count: size, initializingWith: fill))
+            return try ByteSlice(ByteStorage(count: size, alignment: 16, initializingWith: fill))
         default:
             throw RRDError(.badPayload, source: source, offset: offset, "unknown ArrowMsg compression \(compression.rawValue)")
         }

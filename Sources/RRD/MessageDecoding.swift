@@ -3,6 +3,7 @@
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import IngestCore
 
 /// Decodes the protobuf payloads of the RRD framing into the Swift message types.
 ///

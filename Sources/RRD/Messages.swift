@@ -1,3 +1,5 @@
+import IngestCore
+
 /// The four message kinds of the RRD framing (the u64 `kind` of the 16-byte message header).
 public enum MessageKind: UInt64, Sendable, Hashable, CaseIterable, CustomStringConvertible {
     case end = 0

@@ -11,7 +11,7 @@
 /// input (magic `28 B5 2F FD`) is streamed through libzstd, and offsets are then offsets in the
 /// decompressed stream. Memory stays bounded by the block size plus the largest message (and the
 /// blocks that payloads still referenced by the caller keep alive). A block is read into again
-/// once no event or payload of it is referenced any more (see ``ReadBlockRecycler``).
+/// once no event or payload of it is referenced any more (see ``IngestCore/ReadBlockRecycler``).
 public struct RRDReader {
     private let input: InputSource
     private var decoder: StreamDecoder

@@ -3,6 +3,7 @@
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import IngestCore
 
 /// A push decoder for RRD bytes: feed the input in pieces of any size and receive
 /// ``StreamEvent``s in input order.
@@ -110,7 +111,7 @@ public struct StreamDecoder {
         small.reserveCapacity(StreamFooterInfo.size)
     }
 
-    /// Feeds the next piece of input, copying it (feed a ``ByteSlice`` to avoid the copy).
+    /// Feeds the next piece of input, copying it (feed a ``IngestCore/ByteSlice`` to avoid the copy).
     public mutating func feed(_ bytes: UnsafeRawBufferPointer, _ sink: (consuming StreamEvent) -> Void) {
         if isStopped || bytes.isEmpty {
             position += UInt64(bytes.count)
@@ -164,13 +165,15 @@ public struct StreamDecoder {
                     // Sized by what has arrived, not by the declared length: a corrupt or lying length
                     // must not allocate up to `maxMessageSize` before its bytes exist. Grows by doubling
                     // (capped at `length`, so a complete payload fills its storage exactly).
-                    assembly = ByteStorage(count: Self.assemblyCapacity(for: length, have: 0, arriving: n - i)) { _ in }
+                    let capacity = Self.assemblyCapacity(for: length, have: 0, arriving: n - i)
+                    assembly = ByteStorage(count: capacity, alignment: 16) { _ in }
                     assembled = 0
                 } else if assembled == assembly!.count {
                     let old = assembly!
                     let filled = assembled
-                    assembly = ByteStorage(count: Self.assemblyCapacity(for: length, have: filled, arriving: n - i)) {
-                        $0.baseAddress!.copyMemory(from: old.baseAddress, byteCount: filled)
+                    let capacity = Self.assemblyCapacity(for: length, have: filled, arriving: n - i)
+                    assembly = ByteStorage(count: capacity, alignment: 16) {
+                        $0.baseAddress!.copyMemory(from: old.unsafeBaseAddress, byteCount: filled)
                     }
                 }
                 let take = Swift.min(assembly!.count - assembled, n - i)
@@ -178,7 +181,7 @@ public struct StreamDecoder {
                 // The storage is private to this decoder until the message is complete: no slice
                 // of it exists yet, so writing to it here does not break its immutability contract.
                 block.withUnsafeBytes { src in
-                    storage.baseAddress.advanced(by: assembled)
+                    storage.unsafeMutableBaseAddress.advanced(by: assembled)
                         .copyMemory(from: src.baseAddress!.advanced(by: i), byteCount: take)
                 }
                 assembled += take
@@ -259,19 +262,21 @@ public struct StreamDecoder {
         let want = Swift.min(limit, length - have)
         precondition(want > 0, "readPayload(limit:_:_:) with no payload bytes missing")
         if assembly == nil {
-            assembly = ByteStorage(count: Self.assemblyCapacity(for: length, have: 0, arriving: want)) { _ in }
+            let capacity = Self.assemblyCapacity(for: length, have: 0, arriving: want)
+            assembly = ByteStorage(count: capacity, alignment: 16) { _ in }
             assembled = 0
         } else if assembled == assembly!.count {
             let old = assembly!
             let filled = assembled
-            assembly = ByteStorage(count: Self.assemblyCapacity(for: length, have: filled, arriving: want)) {
-                $0.baseAddress!.copyMemory(from: old.baseAddress, byteCount: filled)
+            let capacity = Self.assemblyCapacity(for: length, have: filled, arriving: want)
+            assembly = ByteStorage(count: capacity, alignment: 16) {
+                $0.baseAddress!.copyMemory(from: old.unsafeBaseAddress, byteCount: filled)
             }
         }
         let storage = assembly!
         let room = Swift.min(storage.count - assembled, want)
         // As in `feed`: no slice of the storage exists before the payload is complete.
-        let n = try read(UnsafeMutableRawBufferPointer(start: storage.baseAddress + assembled, count: room))
+        let n = try read(UnsafeMutableRawBufferPointer(start: storage.unsafeMutableBaseAddress + assembled, count: room))
         precondition(n >= 0 && n <= room, "readPayload(limit:_:_:): read reported \(n) bytes for \(room) of room")
         assembled += n
         position += UInt64(n)
@@ -323,7 +328,7 @@ public struct StreamDecoder {
                     )))
             // A damaged length may have swallowed later streams: look for one in the bytes it took.
             if options.resynchronize, let storage = assembly, assembled >= StreamHeader.size,
-                let k = Self.firstMagic(in: UnsafeRawBufferPointer(start: storage.baseAddress, count: assembled))
+                let k = Self.firstMagic(in: UnsafeRawBufferPointer(start: storage.unsafeBaseAddress, count: assembled))
             {
                 let filled = assembled
                 assembly = nil

@@ -1,4 +1,5 @@
 @testable import ArrowIPC
+import IngestCore
 import Testing
 
 @Suite("Compacting read: a batch keeps its body and metadata, not the stream")
@@ -6,12 +7,12 @@ struct CompactingReadTests {
     @Test("the same values, a smaller retained count, and the stream is not retained", arguments: GoldenType.allFiles.map(\.1))
     func sameValues(_ file: String) throws {
         let bytes = try goldenBytes(file)
-        let plain = try ArrowStreamReader().read(ArrowStorage(copying: bytes), validateFully: true)
-        let arena = ArrowBodyArena()
-        weak var stream: ArrowStorage?
+        let plain = try ArrowStreamReader().read(ByteStorage(copying: bytes), validateFully: true)
+        let arena = SlabArena(.chunkBodies)
+        weak var stream: ByteStorage?
         let compact: ArrowRecordBatch
         do {
-            let storage = ArrowStorage(copying: bytes)
+            let storage = ByteStorage(copying: bytes)
             stream = storage
             compact = try ArrowStreamReader().read(storage, compactingInto: arena) { _, _ in }
         }
@@ -35,27 +36,6 @@ struct CompactingReadTests {
         }
     }
 
-    @Test("batches share slabs; a batch too large for one gets a storage of its own; slabs grow")
-    func arenaSlabs() {
-        let arena = ArrowBodyArena(minSlabSize: 1024, maxSlabSize: 4096)
-        var ranges: [(ArrowStorage, Range<Int>, UInt8)] = []
-        for (i, n) in [100, 7, 500, 600, 1000, 1024, 0, 300].enumerated() {
-            let (s, at) = arena.allocate(count: n) { $0.initializeMemory(as: UInt8.self, repeating: UInt8(i)) }
-            #expect(at % ArrowBodyArena.alignment == 0 && at + n <= s.count)
-            ranges.append((s, at..<(at + n), UInt8(i)))
-        }
-        // 1024 + 100 + 7 + 500 fill the first 1024-byte slab, then 2048, 4096 ...; 1024 is at the cap (4096 / 4).
-        #expect(arena.slabsCreated >= 2)
-        let big = arena.allocate(count: 1025) { $0.initializeMemory(as: UInt8.self, repeating: 0xEE) }
-        #expect(big.offset == 0 && big.storage.count == 1025)
-        for (s, r, v) in ranges {
-            s.withUnsafeBytes(r) { bytes in #expect(bytes.allSatisfy { $0 == v }) }
-            for (t, q, _) in ranges where t === s && q != r && !q.isEmpty && !r.isEmpty {
-                #expect(!q.overlaps(r))
-            }
-        }
-    }
-
     @Test("packed schema metadata (duplicate keys, empty and non-ASCII ones) reads as the decoded form does")
     func packedMetadata() throws {
         let metadata = [
@@ -74,7 +54,7 @@ struct CompactingReadTests {
             entries.append(.init(key: k, keyCount: e.key.utf8.count, value: v, valueCount: e.value.utf8.count))
         }
         let size = PackedMetadata.size(entries)
-        let storage = ArrowStorage(count: size + 3) { dst in
+        let storage = ByteStorage(count: size + 3) { dst in
             dst.initializeMemory(as: UInt8.self, repeating: 0xAA)
             source.withUnsafeBytes { src in
                 PackedMetadata.pack(entries, from: src, into: UnsafeMutableRawBufferPointer(rebasing: dst[3..<(3 + size)]))

@@ -1,4 +1,5 @@
 import ArrowIPC
+import IngestCore
 import Testing
 
 @Suite("Byte accessors on dictionary-encoded arrays")
@@ -10,7 +11,7 @@ struct DictionaryAccessTests {
         "dictionary_int32_string.arrows", "dictionary_uint8_string.arrows",
     ])
     func resolvesThroughDictionary(_ file: String) throws {
-        let batch = try ArrowStreamReader().read(ArrowStorage(copying: try goldenBytes(file)))
+        let batch = try ArrowStreamReader().read(ByteStorage(copying: try goldenBytes(file)))
         let column = batch.columns[0]
         #expect(column.dictionaryIndexType != nil)
         var checked = 0

@@ -1,6 +1,7 @@
 @_spi(Testing) import ArrowIPC
 import FixtureSupport
 import Foundation
+import IngestCore
 import Testing
 
 /// The inputs kept in `Fixtures/fuzz/FuzzArrowIPC/`, replayed with the checks of the `FuzzArrowIPC` harness.
@@ -16,8 +17,8 @@ struct ArrowFuzzRegressionTests {
         let bytes = try Fixtures.bytes(URL(fileURLWithPath: path))
         let reader = ArrowStreamReader()
         reader.maxDecompressedBodySize = 1 << 24
-        let first = Result { () throws(ArrowError) in try reader.read(ArrowStorage(copying: bytes)) }
-        let second = Result { () throws(ArrowError) in try reader.read(ArrowStorage(copying: bytes), validateFully: true) }
+        let first = Result { () throws(ArrowError) in try reader.read(ByteStorage(copying: bytes)) }
+        let second = Result { () throws(ArrowError) in try reader.read(ByteStorage(copying: bytes), validateFully: true) }
         if case .success = second, case .failure(let e) = first {
             Issue.record("full validation accepted what structural validation rejected: \(e)")
         }
@@ -26,11 +27,11 @@ struct ArrowFuzzRegressionTests {
         let general = ArrowStreamReader()
         general.maxDecompressedBodySize = 1 << 24
         general.usesLoadPlans = false
-        let unplanned = Result { () throws(ArrowError) in try general.read(ArrowStorage(copying: bytes)) }
+        let unplanned = Result { () throws(ArrowError) in try general.read(ByteStorage(copying: bytes)) }
         let compacting = ArrowStreamReader()
         compacting.maxDecompressedBodySize = 1 << 24
         let compacted = Result { () throws(ArrowError) in
-            try compacting.read(ArrowStorage(copying: bytes), compactingInto: ArrowBodyArena()) { _, _ in }
+            try compacting.read(ByteStorage(copying: bytes), compactingInto: SlabArena(.chunkBodies)) { _, _ in }
         }
         if case .success(let a) = first, case .success(let b) = unplanned, case .success(let c) = compacted {
             #expect(Self.render(a) == Self.render(b), "load plan vs general loader")

@@ -1,6 +1,7 @@
 import ArrowIPC
 import FixtureSupport
 import Foundation
+import IngestCore
 import Testing
 
 /// One entry of `Fixtures/arrow/TYPES.json`.
@@ -48,7 +49,7 @@ struct GoldenStreamTests {
 
     @Test("type string and values match pyarrow", arguments: GoldenType.allFiles)
     func golden(_ type: GoldenType, _ file: String) throws {
-        let batch = try ArrowStreamReader().read(ArrowStorage(copying: try goldenBytes(file)), validateFully: true)
+        let batch = try ArrowStreamReader().read(ByteStorage(copying: try goldenBytes(file)), validateFully: true)
         #expect(batch.length == 3)
         try #require(batch.columns.count == 1)
         #expect(batch.schema.fields[0].name == "col")
@@ -68,7 +69,7 @@ struct GoldenStreamTests {
     func compressionAgrees(_ type: GoldenType) throws {
         var renderings: [String] = []
         for file in type.files {
-            let batch = try ArrowStreamReader().read(ArrowStorage(copying: try goldenBytes(file)))
+            let batch = try ArrowStreamReader().read(ByteStorage(copying: try goldenBytes(file)))
             renderings.append((0..<3).map { batch.columns[0].jsonValue(at: $0) }.joined(separator: "|"))
         }
         #expect(Set(renderings).count == 1, "\(renderings)")

@@ -1,4 +1,5 @@
 import FixtureSupport
+import IngestCore
 import Testing
 
 @testable import ArrowIPC
@@ -10,7 +11,7 @@ struct HandBuiltStreamTests {
     {
         let golden = try goldenBytes("dictionary_int32_string.arrows")
         let schema = IPCBuilder.schemaMessage(of: golden)
-        let id = try #require(try ArrowStreamReader().read(ArrowStorage(copying: golden)).schema.fields[0].dictionary)
+        let id = try #require(try ArrowStreamReader().read(ByteStorage(copying: golden)).schema.fields[0].dictionary)
             .id
         var stream = schema
         for d in dictionaries {
@@ -29,7 +30,7 @@ struct HandBuiltStreamTests {
     }
 
     static func render(_ bytes: [UInt8]) throws -> [String] {
-        let batch = try ArrowStreamReader().read(ArrowStorage(copying: bytes), validateFully: true)
+        let batch = try ArrowStreamReader().read(ByteStorage(copying: bytes), validateFully: true)
         return (0..<batch.length).map { batch.columns[0].jsonValue(at: $0) }
     }
 
@@ -73,7 +74,7 @@ struct HandBuiltStreamTests {
     @Test("ListView: out-of-order and overlapping views")
     func listView() throws {
         let bytes = try Self.listViewStream(offsets: [0, 0, 1], sizes: [2, 0, 2])
-        let batch = try ArrowStreamReader().read(ArrowStorage(copying: bytes))
+        let batch = try ArrowStreamReader().read(ByteStorage(copying: bytes))
         #expect(batch.schema.fields[0].typeDescription == "list_view<item: int32>")
         #expect(try Self.render(bytes) == ["[7, 8]", "null", "[8, 9]"])
     }
@@ -124,21 +125,21 @@ struct HandBuiltStreamTests {
     @Test("full validation rejects messages or bytes after the record batch")
     func trailingData() throws {
         let golden = try goldenBytes("int32.arrows")
-        #expect(throws: Never.self) { try ArrowStreamReader().read(ArrowStorage(copying: golden), validateFully: true) }
+        #expect(throws: Never.self) { try ArrowStreamReader().read(ByteStorage(copying: golden), validateFully: true) }
         let withoutEOS = Array(golden.dropLast(8))
         #expect(throws: Never.self) {
-            try ArrowStreamReader().read(ArrowStorage(copying: withoutEOS), validateFully: true)
+            try ArrowStreamReader().read(ByteStorage(copying: withoutEOS), validateFully: true)
         }
         let batch = Array(withoutEOS[IPCBuilder.schemaMessage(of: golden).count...])
         let error = try #require(throws: ArrowError.self) {
             try ArrowStreamReader().read(
-                ArrowStorage(copying: withoutEOS + batch + IPCBuilder.eos), validateFully: true)
+                ByteStorage(copying: withoutEOS + batch + IPCBuilder.eos), validateFully: true)
         }
         #expect(error.message.contains("after the record batch"))
         #expect(throws: ArrowError.self) {
-            try ArrowStreamReader().read(ArrowStorage(copying: golden + [0, 0, 0, 0, 0, 0, 0, 0]), validateFully: true)
+            try ArrowStreamReader().read(ByteStorage(copying: golden + [0, 0, 0, 0, 0, 0, 0, 0]), validateFully: true)
         }
         // Without full validation the first record batch is returned, as the reference reader does.
-        #expect(throws: Never.self) { try ArrowStreamReader().read(ArrowStorage(copying: withoutEOS + batch)) }
+        #expect(throws: Never.self) { try ArrowStreamReader().read(ByteStorage(copying: withoutEOS + batch)) }
     }
 }

@@ -1,4 +1,5 @@
 @testable import ArrowIPC
+import IngestCore
 import Testing
 
 @Suite("Load plans: the quick path for known schemas")
@@ -15,8 +16,8 @@ struct LoadPlanTests {
         let bytes = try goldenBytes(file)
         let reader = ArrowStreamReader()
         // `validateFully` always takes the general path; without it a known, plain schema takes the plan.
-        let general = try reader.read(ArrowStorage(copying: bytes), validateFully: true)
-        let planned = try reader.read(ArrowStorage(copying: bytes))
+        let general = try reader.read(ByteStorage(copying: bytes), validateFully: true)
+        let planned = try reader.read(ByteStorage(copying: bytes))
         let compressed = file.contains(".lz4.") || file.contains(".zstd.")
         let plannable = LoadPlan(general.fields) != nil
         #expect(reader.plannedBatches == (plannable && !compressed ? 1 : 0))
@@ -47,7 +48,7 @@ struct LoadPlanTests {
         let schema = IPCBuilder.schemaMessage(of: try goldenBytes("int32.arrows"))
         let good = schema + IPCBuilder.recordBatch(length: 3, nodes: [(3, 0)], buffers: [[], IPCBuilder.le([Int32(1), 2, 3])]) + IPCBuilder.eos
         let reader = ArrowStreamReader()
-        let batch = try reader.read(ArrowStorage(copying: good))
+        let batch = try reader.read(ByteStorage(copying: good))
         #expect((0..<3).map { batch.columns[0].int64(at: $0) } == [1, 2, 3])
         #expect(reader.plannedBatches == 1)
         // Too few value bytes for the rows, a null count above the length, a column shorter than the batch.
@@ -58,9 +59,9 @@ struct LoadPlanTests {
             (schema + IPCBuilder.recordBatch(length: 3, nodes: [(3, 0), (3, 0)], buffers: [[], IPCBuilder.le([Int32(1), 2, 3])]) + IPCBuilder.eos, "2 field nodes"),
         ]
         for (bytes, text) in damaged {
-            for arena in [nil, ArrowBodyArena()] {
+            for arena in [nil, SlabArena(.chunkBodies)] {
                 do {
-                    _ = try reader.read(ArrowStorage(copying: bytes), compactingInto: arena) { _, _ in }
+                    _ = try reader.read(ByteStorage(copying: bytes), compactingInto: arena) { _, _ in }
                     Issue.record("\(text): no error")
                 } catch {
                     #expect(error.code == .invalidData, "\(text): \(error)")
@@ -70,7 +71,7 @@ struct LoadPlanTests {
             }
         }
         // And the reader goes on reading good batches of that schema.
-        #expect(try reader.read(ArrowStorage(copying: good)).length == 3)
+        #expect(try reader.read(ByteStorage(copying: good)).length == 3)
         #expect(reader.plannedBatches == 2)
     }
 }

@@ -1,6 +1,7 @@
 import ArrowIPC
 import FixtureSupport
 import Foundation
+import IngestCore
 import Testing
 
 /// Every limit the Arrow IPC reader puts on what input controls, each shown with a clear `.tooLarge` error:
@@ -17,7 +18,7 @@ struct ArrowResourceCapTests {
         let reader = ArrowStreamReader()
         configure(reader)
         do throws(ArrowError) {
-            return .success(try reader.read(ArrowStorage(copying: bytes)))
+            return .success(try reader.read(ByteStorage(copying: bytes)))
         } catch {
             return .failure(error)
         }

@@ -1,4 +1,5 @@
 @testable import ArrowIPC
+import IngestCore
 import Testing
 
 @Suite("Record batch retained bytes")
@@ -6,7 +7,7 @@ struct RetainedBytesTests {
     @Test("the count the reader records equals the walk over the arrays", arguments: GoldenType.allFiles.map(\.1))
     func recordedEqualsWalked(_ file: String) throws {
         let bytes = try goldenBytes(file)
-        let batch = try ArrowStreamReader().read(ArrowStorage(copying: bytes))
+        let batch = try ArrowStreamReader().read(ByteStorage(copying: bytes))
         #expect(batch.retainedByteCount == batch.walkedRetainedByteCount)
         let compressed = file.contains(".lz4.") || file.contains(".zstd.")
         let hasDictionary = batch.fields.contains { $0.dictionary != nil }

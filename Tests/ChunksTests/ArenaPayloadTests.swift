@@ -1,6 +1,7 @@
 import ArrowIPC
 import Chunks
 import FixtureSupport
+import IngestCore
 import RRD
 import Testing
 
@@ -25,7 +26,7 @@ struct ArenaPayloadTests {
         weak var slab: ByteStorage?
         var chunk: Chunk?
         do {
-            let arena = PayloadArena()
+            let arena = SlabArena(.payloads)
             var inArena = msg
             inArena.payload = try msg.decompressedPayload(arena: arena)
             inArena.compression = .none
@@ -71,7 +72,7 @@ struct ArenaPayloadTests {
         weak var slab: ByteStorage?
         var chunks: [Chunk] = []
         do {
-            let arena = PayloadArena()
+            let arena = SlabArena(.payloads)
             for msg in msgs {
                 var inArena = msg
                 inArena.payload = try msg.decompressedPayload(arena: arena)
@@ -114,7 +115,7 @@ struct ArenaPayloadTests {
         let expected: [Tuid]
         do {
             var own = msgs[0]
-            own.payload = try msgs[0].decompressedPayload(arena: PayloadArena())
+            own.payload = try msgs[0].decompressedPayload(arena: SlabArena(.payloads))
             own.compression = .none
             payload = own.payload.storage
             chunk = try decoder.decode(own)

@@ -2,6 +2,7 @@ import ArrowIPC
 import Chunks
 import FixtureSupport
 import Foundation
+import IngestCore
 import RRD
 import Testing
 
@@ -115,7 +116,7 @@ struct ChunkIPCTests {
     @Test("rows not sorted by RowId are sorted, with every column following the permutation")
     func resort() throws {
         var ipc = try Self.scalarsIPC()
-        let sorted = try ChunkDecoder().decode(ipc: ArrowStorage(copying: ipc))
+        let sorted = try ChunkDecoder().decode(ipc: ByteStorage(copying: ipc))
         #expect(!sorted.wasResorted)
         // Swap the 16-byte row ids of rows 0 and 1 inside the body.
         func be(_ t: Tuid) -> [UInt8] {
@@ -126,7 +127,7 @@ struct ChunkIPCTests {
         let r1 = be(sorted.rowIds[1])
         let at = try #require((0...(ipc.count - 32)).first { Array(ipc[$0..<($0 + 32)]) == r0 + r1 })
         ipc.replaceSubrange(at..<(at + 32), with: r1 + r0)
-        let chunk = try ChunkDecoder().decode(ipc: ArrowStorage(copying: ipc))
+        let chunk = try ChunkDecoder().decode(ipc: ByteStorage(copying: ipc))
         #expect(chunk.wasResorted)
         #expect(chunk.rowIds == sorted.rowIds)
         let frame = try #require(chunk.timeline(named: "frame"))
@@ -146,7 +147,7 @@ struct ChunkIPCTests {
         let ipc = try Self.scalarsIPC()
         let decoder = ChunkDecoder()
         for n in stride(from: 0, to: ipc.count - 8, by: 7) {
-            #expect(throws: ChunkError.self) { try decoder.decode(ipc: ArrowStorage(copying: Array(ipc[..<n]))) }
+            #expect(throws: ChunkError.self) { try decoder.decode(ipc: ByteStorage(copying: Array(ipc[..<n]))) }
         }
     }
 
@@ -164,7 +165,7 @@ struct ChunkIPCTests {
             for i in stride(from: 0, to: ipc.count, by: 3) {
                 var b = ipc
                 b[i] ^= 0xFF
-                if let chunk = try? decoder.decode(ipc: ArrowStorage(copying: b)) {
+                if let chunk = try? decoder.decode(ipc: ByteStorage(copying: b)) {
                     for c in chunk.components { for r in 0..<chunk.numRows { _ = c.jsonValue(at: r) } }
                     for t in chunk.timelines { for r in 0..<chunk.numRows { _ = t.time(at: r) } }
                 }

@@ -1,6 +1,7 @@
 import ArrowIPC
 import Chunks
 import FixtureSupport
+import IngestCore
 import RRD
 import Testing
 
@@ -95,7 +96,7 @@ struct ChunkModelTests {
             if case .message(let m) = e, case .arrowMsg(let a) = m.message { msg = a }
         }
         var ipc = try #require(msg).decompressedPayload().bytes
-        let sorted = try ChunkDecoder().decode(ipc: ArrowStorage(copying: ipc))
+        let sorted = try ChunkDecoder().decode(ipc: ByteStorage(copying: ipc))
         try #require(sorted.numRows >= 3)
         // Swap the 16-byte row ids of rows 0 and 1 inside the body.
         func be(_ t: Tuid) -> [UInt8] {
@@ -105,7 +106,7 @@ struct ChunkModelTests {
         let pair = be(sorted.rowId(at: 0)) + be(sorted.rowId(at: 1))
         let at = try #require((0...(ipc.count - 32)).first { Array(ipc[$0..<($0 + 32)]) == pair })
         ipc.replaceSubrange(at..<(at + 32), with: be(sorted.rowId(at: 1)) + be(sorted.rowId(at: 0)))
-        let chunk = try ChunkDecoder().decode(ipc: ArrowStorage(copying: ipc))
+        let chunk = try ChunkDecoder().decode(ipc: ByteStorage(copying: ipc))
         #expect(chunk.wasResorted && chunk.rowIdsAreKnownAscending)
         for (k, t) in chunk.timelines.enumerated() {
             #expect(t.range == chunk.timeRange(timeline: k))

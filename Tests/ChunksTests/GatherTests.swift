@@ -1,6 +1,7 @@
 import ArrowIPC
 import FixtureSupport
 import Foundation
+import IngestCore
 import Testing
 
 @testable import Chunks
@@ -17,7 +18,7 @@ struct GatherTests {
     @Test("gathered slots match their sources, for every golden column", arguments: goldens)
     func golden(name: String) throws {
         let bytes = try [UInt8](Data(contentsOf: Fixtures.arrow.appendingPathComponent(name)))
-        let batch = try ArrowStreamReader().read(ArrowStorage(copying: bytes))
+        let batch = try ArrowStreamReader().read(ByteStorage(copying: bytes))
         var gathered = 0
         for column in batch.columns {
             guard Gather.isSupported(column) else {

@@ -1,6 +1,7 @@
 import ArrowIPC
 import Chunks
 import FixtureSupport
+import IngestCore
 import RRD
 import Testing
 
@@ -14,7 +15,7 @@ struct SchemaMetadataPassTests {
     func sameEntries(_ name: String) throws {
         let reader = ArrowStreamReader()
         for msg in try DecodedFile(name).messages {
-            let storage = ArrowStorage(copying: try msg.decompressedPayload().bytes)
+            let storage = ByteStorage(copying: try msg.decompressedPayload().bytes)
             var lent: [[UInt8]] = []
             let batch = try reader.read(storage) { key, value in
                 lent.append(Array(key))

@@ -1,3 +1,4 @@
+import IngestCore
 import IngestTestSupport
 import RRD
 import Testing
@@ -43,8 +44,8 @@ struct MessageBatchTests {
         weak var second: ByteStorage?
         do {
             var batch = MessageBatch(capacity: 1)
-            let a = ByteStorage([1, 2, 3])
-            let b = ByteStorage([4, 5])
+            let a = ByteStorage(copying: [1, 2, 3])
+            let b = ByteStorage(copying: [4, 5])
             first = a
             second = b
             batch.append(FramedMessage(offset: 0, length: 3, message: .end(footerPayload: ByteSlice(a))))

@@ -1,6 +1,7 @@
 import ArrowIPC
 import Chunks
 import Foundation
+import IngestCore
 import IngestTestSupport
 import Ingestion
 import RRD

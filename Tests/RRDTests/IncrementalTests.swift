@@ -1,6 +1,7 @@
 import CZstd
 import FixtureSupport
 import Foundation
+import IngestCore
 import RRD
 import Testing
 
@@ -79,7 +80,7 @@ struct IncrementalTests {
     @Test("truncation: never a crash or hang; a clean result or an error at the right offset", arguments: valid)
     func truncation(name: String) throws {
         let bytes = try Bytes.fixture(name)
-        let storage = ByteStorage(bytes)
+        let storage = ByteStorage(copying: bytes)
         let full = decode(bytes)
         #expect(full.compactMap(\.error).isEmpty)
         let extents = full.map { extent($0)! }

@@ -1,5 +1,6 @@
 import ArrowIPC
 import Chunks
+import IngestCore
 import RRD
 
 #if canImport(Glibc)
@@ -119,7 +120,7 @@ final class Recording: @unchecked Sendable {
 final class DecodeBench: @unchecked Sendable {
     // @unchecked: used by the benchmark thread only (benchmarks run one after the other).
     let messages: [ArrowMsg]
-    let payloads: [ArrowStorage]
+    let payloads: [ByteStorage]
     let decoder = ChunkDecoder()
     private var nextPayload = 0
     private var nextMessage = 0
@@ -128,7 +129,7 @@ final class DecodeBench: @unchecked Sendable {
         messages = Array(recording.arrowMessages.prefix(256))
         payloads = messages.map { msg in
             let p = try! msg.decompressedPayload()
-            return p.withUnsafeBytes { ArrowStorage(unsafeBorrowing: $0, owner: p.storage) }
+            return p.withUnsafeBytes { ByteStorage(unsafeBorrowing: $0, owner: p.storage) }
         }
         // Warm the decoder's caches on every schema of the cycle.
         for m in messages { _ = try! decoder.decode(m) }

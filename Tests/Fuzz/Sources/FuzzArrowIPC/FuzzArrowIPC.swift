@@ -1,5 +1,6 @@
 @_spi(Testing) import ArrowIPC
 import FuzzSupport
+import IngestCore
 
 /// The Arrow IPC reader: one stream, read twice by the same reader (the second read hits the schema
 /// cache), the second time with full validation; every value of an accepted batch is rendered as JSON.
@@ -13,21 +14,21 @@ public func fuzzArrowIPC(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let bytes = Array(UnsafeRawBufferPointer(start: data, count: size))
     let reader = ArrowStreamReader()
     reader.maxDecompressedBodySize = 1 << 24
-    let first = try? reader.read(ArrowStorage(copying: bytes))
-    let second = try? reader.read(ArrowStorage(copying: bytes), validateFully: true)
+    let first = try? reader.read(ByteStorage(copying: bytes))
+    let second = try? reader.read(ByteStorage(copying: bytes), validateFully: true)
     if second != nil && first == nil {
         fatalError("full validation accepted a stream that structural validation rejected")
     }
     let general = ArrowStreamReader()
     general.maxDecompressedBodySize = 1 << 24
     general.usesLoadPlans = false
-    let unplanned = try? general.read(ArrowStorage(copying: bytes))
+    let unplanned = try? general.read(ByteStorage(copying: bytes))
     if (unplanned == nil) != (first == nil) {
         fatalError("the load plan and the general loader disagree: \(first == nil ? "plan rejects" : "plan accepts")")
     }
     let compacting = ArrowStreamReader()
     compacting.maxDecompressedBodySize = 1 << 24
-    let compacted = try? compacting.read(ArrowStorage(copying: bytes), compactingInto: ArrowBodyArena()) { _, _ in }
+    let compacted = try? compacting.read(ByteStorage(copying: bytes), compactingInto: SlabArena(.chunkBodies)) { _, _ in }
     if (compacted == nil) != (first == nil) {
         fatalError("the compacting read and the plain read disagree on accepting the stream")
     }

@@ -1,23 +1,38 @@
-import CZstd
-import Foundation
-import RRD
+#if canImport(Glibc)
+import Glibc
+#endif
+import IngestCore
 import Testing
 
-/// A distinct, recognisable byte pattern for payload `index`.
+/// A distinct, recognisable byte pattern for allocation `index`.
 private func pattern(_ index: Int, count: Int) -> [UInt8] {
     (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ index &* 7 &+ 1) }
 }
 
-@Suite("Payload arena: alignment, slabs, big payloads, lifetime")
-struct PayloadArenaTests {
+/// A payload arena (``SlabArena/Configuration/payloads``) with other slab sizes, recycling or
+/// small-payload limit.
+private func payloadArena(
+    minSlabSize: Int, maxSlabSize: Int, maxRecycledSlabs: Int = SlabArena.Configuration.payloads.maxRecycledSlabs,
+    smallAllocationLimit: Int = SlabArena.Configuration.payloads.smallAllocationLimit
+) -> SlabArena {
+    var c = SlabArena.Configuration.payloads
+    c.minSlabSize = minSlabSize
+    c.maxSlabSize = maxSlabSize
+    c.maxRecycledSlabs = maxRecycledSlabs
+    c.smallAllocationLimit = smallAllocationLimit
+    return SlabArena(c)
+}
+
+@Suite("Slab arena (payload configuration): alignment, slabs, big payloads, lifetime, recycling")
+struct SlabArenaPayloadTests {
     @Test("payloads are 16-byte aligned slices of one slab and keep their bytes")
     func alignment() {
-        let arena = PayloadArena()
+        let arena = SlabArena(.payloads)
         var slices: [ByteSlice] = []
         for (i, n) in [1, 3, 17, 100, 16, 5, 4095, 2].enumerated() {
             let p = pattern(i, count: n)
             let s = arena.allocate(count: n) { dst in dst.copyBytes(from: p) }
-            #expect((Int(bitPattern: s.storage.baseAddress) + s.range.lowerBound) % PayloadArena.alignment == 0)
+            #expect((Int(bitPattern: s.storage.unsafeBaseAddress) + s.range.lowerBound) % SlabArena.alignment == 0)
             #expect(s.count == n)
             #expect(s.storage.isArenaSlab)
             slices.append(s)
@@ -30,7 +45,7 @@ struct PayloadArenaTests {
     @Test("filling slabs: no payload crosses a slab's end or overlaps another; slabs grow to the maximum")
     func slabBoundaries() {
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let arena = PayloadArena(minSlabSize: page, maxSlabSize: 4 * page)
+        let arena = payloadArena(minSlabSize: page, maxSlabSize: 4 * page)
         #expect(arena.ownMappingThreshold == page)
         var slices: [ByteSlice] = []
         for i in 0..<200 {
@@ -57,7 +72,7 @@ struct PayloadArenaTests {
     @Test("a first payload larger than the first slab (but under the threshold) gets a slab it fits in")
     func payloadLargerThanFirstSlab() {
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let arena = PayloadArena(minSlabSize: page, maxSlabSize: 16 * page)
+        let arena = payloadArena(minSlabSize: page, maxSlabSize: 16 * page)
         let n = 3 * page + 5
         #expect(n <= arena.ownMappingThreshold)
         let s = arena.allocate(count: n) { $0.copyBytes(from: pattern(4, count: n)) }
@@ -68,7 +83,7 @@ struct PayloadArenaTests {
 
     @Test("a payload above the threshold gets a storage of its own; the slab goes on where it was")
     func bigPayloads() {
-        let arena = PayloadArena(minSlabSize: 64 << 10, maxSlabSize: 64 << 10)
+        let arena = payloadArena(minSlabSize: 64 << 10, maxSlabSize: 64 << 10)
         let small1 = arena.allocate(count: 100) { $0.copyBytes(from: pattern(1, count: 100)) }
         let bigCount = arena.ownMappingThreshold + 1
         let big = arena.allocate(count: bigCount) { $0.copyBytes(from: pattern(2, count: bigCount)) }
@@ -85,7 +100,7 @@ struct PayloadArenaTests {
     @Test("a slab is freed when its last slice goes, not before")
     func lifetime() {
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let arena = PayloadArena(minSlabSize: page, maxSlabSize: 4 * page)
+        let arena = payloadArena(minSlabSize: page, maxSlabSize: 4 * page)
         weak var firstSlab: ByteStorage?
         var kept: ByteSlice?
         do {
@@ -103,7 +118,7 @@ struct PayloadArenaTests {
 
         // The slab being filled is kept by the arena too: freed when both the arena and the slices go.
         weak var current: ByteStorage?
-        var arena2: PayloadArena? = PayloadArena()
+        var arena2: SlabArena? = SlabArena(.payloads)
         var slice: ByteSlice? = arena2!.allocate(count: 10) { $0.copyBytes(from: pattern(3, count: 10)) }
         current = slice!.storage
         arena2 = nil
@@ -116,13 +131,13 @@ struct PayloadArenaTests {
     @Test("a released full-size slab is filled again (up to maxRecycledSlabs wait); smaller ones are not kept")
     func recycling() {
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let arena = PayloadArena(minSlabSize: 8 * page, maxSlabSize: 8 * page, maxRecycledSlabs: 1)
+        let arena = payloadArena(minSlabSize: 8 * page, maxSlabSize: 8 * page, maxRecycledSlabs: 1)
         #expect(arena.maxRecycledSlabs == 1)
         let n = arena.ownMappingThreshold  // 2 pages: four slices fill a slab
         // Three full slabs, each filled by four slices.
         var slices: [ByteSlice] = []
         for i in 0..<12 { slices.append(arena.allocate(count: n) { $0.copyBytes(from: pattern(i, count: n)) }) }
-        let bases = stride(from: 0, to: 12, by: 4).map { slices[$0].storage.baseAddress }
+        let bases = stride(from: 0, to: 12, by: 4).map { slices[$0].storage.unsafeBaseAddress }
         #expect(arena.slabsCreated == 3 && arena.slabsRecycled == 0)
         // Releasing the first two slabs: one waits for reuse, the other is unmapped.
         weak let first: ByteStorage? = slices[0].storage
@@ -131,7 +146,7 @@ struct PayloadArenaTests {
         // The third slab is full: the next payload goes to the recycled mapping, with its new bytes.
         let again = arena.allocate(count: 100) { $0.copyBytes(from: pattern(99, count: 100)) }
         #expect(arena.slabsCreated == 4 && arena.slabsRecycled == 1)
-        #expect(bases[0..<2].contains(again.storage.baseAddress) && again.range.lowerBound == 0)
+        #expect(bases[0..<2].contains(again.storage.unsafeBaseAddress) && again.range.lowerBound == 0)
         #expect(again.bytes == pattern(99, count: 100))
         for (k, s) in slices.enumerated() { #expect(s.bytes == pattern(8 + k, count: n)) }
         // Nothing waits now: the next slab is a fresh mapping.
@@ -140,10 +155,10 @@ struct PayloadArenaTests {
         #expect(arena.allocate(count: 1) { _ in }.storage !== again.storage)
 
         // Growing (smaller) slabs are never kept; with 0 nothing is.
-        let none = PayloadArena(minSlabSize: 4 * page, maxSlabSize: 4 * page, maxRecycledSlabs: 0)
+        let none = payloadArena(minSlabSize: 4 * page, maxSlabSize: 4 * page, maxRecycledSlabs: 0)
         for _ in 0..<12 { _ = none.allocate(count: page) { _ in } }
         #expect(none.slabsCreated == 3 && none.slabsRecycled == 0)
-        let growing = PayloadArena(minSlabSize: 4 * page, maxSlabSize: 8 * page, maxRecycledSlabs: 4)
+        let growing = payloadArena(minSlabSize: 4 * page, maxSlabSize: 8 * page, maxRecycledSlabs: 4)
         for _ in 0..<4 { _ = growing.allocate(count: page) { _ in } }  // the 4-page slab
         for _ in 0..<4 { _ = growing.allocate(count: 2 * page) { _ in } }  // an 8-page one; the first is unmapped
         #expect(growing.slabsWaiting == 0)
@@ -157,8 +172,8 @@ struct PayloadArenaTests {
     @Test("small payloads and larger ones fill separate slabs: the small ones' slab goes when they do")
     func smallPayloadsApart() {
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let arena = PayloadArena(minSlabSize: 16 * page, maxSlabSize: 16 * page, smallPayloadLimit: 100)
-        #expect(arena.smallPayloadLimit == 100)
+        let arena = payloadArena(minSlabSize: 16 * page, maxSlabSize: 16 * page, smallAllocationLimit: 100)
+        #expect(arena.smallAllocationLimit == 100)
         var smalls: [ByteSlice] = []
         var larges: [ByteSlice] = []
         for i in 0..<10 {
@@ -183,7 +198,7 @@ struct PayloadArenaTests {
     @Test("slabs released on another thread come back to the arena's thread")
     func recyclingAcrossThreads() async {
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let arena = PayloadArena(minSlabSize: 4 * page, maxSlabSize: 4 * page, maxRecycledSlabs: 2)
+        let arena = payloadArena(minSlabSize: 4 * page, maxSlabSize: 4 * page, maxRecycledSlabs: 2)
         for round in 0..<64 {
             let slice = arena.allocate(count: page) { $0.copyBytes(from: pattern(round, count: page)) }
             // Dropped on another thread, like a worker dropping the last message of a slab.
@@ -197,108 +212,118 @@ struct PayloadArenaTests {
     @Test("a throwing initializer gives its bytes back")
     func throwingInitializer() {
         struct Boom: Error {}
-        let arena = PayloadArena()
+        let arena = SlabArena(.payloads)
         let first = arena.allocate(count: 32) { $0.copyBytes(from: pattern(1, count: 32)) }
         #expect(throws: Boom.self) { _ = try arena.allocate(count: 64) { (_) throws(Boom) in throw Boom() } }
         let next = arena.allocate(count: 16) { $0.copyBytes(from: pattern(2, count: 16)) }
         #expect(next.storage === first.storage && next.range == 32..<48)
         #expect(first.bytes == pattern(1, count: 32))
     }
-
-    @Test("decompressedPayload(arena:) decompresses into the arena; corrupt data throws and leaves no trace")
-    func decompressIntoArena() throws {
-        // An LZ4 block of literals only: token (15 << 4) + length extension, then the bytes.
-        let raw = pattern(9, count: 300)
-        var lz4: [UInt8] = [0xF0]
-        var rest = raw.count - 15
-        while rest >= 255 {
-            lz4.append(255)
-            rest -= 255
-        }
-        lz4.append(UInt8(rest))
-        lz4 += raw
-        let store = StoreId(kind: .recording, applicationId: "app", recordingId: "rec")
-        let msg = ArrowMsg(
-            storeId: store, compression: .lz4, uncompressedSize: UInt64(raw.count), encoding: 1,
-            payload: ByteSlice(copying: lz4), chunkId: nil, isStatic: nil)
-        let arena = PayloadArena()
-        let a = try msg.decompressedPayload(arena: arena)
-        #expect(a.storage.isArenaSlab && a.bytes == raw)
-        var bad = msg
-        bad.uncompressedSize += 1
-        #expect(throws: RRDError.self) { _ = try bad.decompressedPayload(arena: arena) }
-        let b = try msg.decompressedPayload(arena: arena)
-        #expect(b.storage === a.storage && b.range.lowerBound == PayloadArena.alignment * ((raw.count + 15) / 16))
-        #expect(b.bytes == raw && a.bytes == raw)
-    }
 }
 
-@Suite("Read blocks are refilled only when nothing references them")
-struct ReadBlockRecyclerTests {
-    @Test("the previous block comes back when dropped; a referenced one is left alone with its bytes")
-    func recycler() {
-        var blocks = ReadBlockRecycler(blockSize: 64)
-        var first: ByteStorage? = blocks.fill { $0.copyBytes(from: pattern(1, count: 64)) }
-        let firstId = ObjectIdentifier(first!)
-        first = nil
-        let second = blocks.fill { $0.copyBytes(from: pattern(2, count: 64)) }
-        #expect(ObjectIdentifier(second) == firstId, "refilled in place")
-        #expect(blocks.blocksReused == 1)
-        let held = ByteSlice(storage: second, range: 8..<40)
-        let third = blocks.fill { $0.copyBytes(from: pattern(3, count: 64)) }
-        #expect(third !== second)
-        #expect(held.bytes == Array(pattern(2, count: 64)[8..<40]), "the held slice kept its bytes")
-        #expect(blocks.blocksReused == 1 && blocks.blocksHandedOut == 3)
+@Suite("Slab arena (chunk-body configuration) and configurations")
+struct SlabArenaConfigurationTests {
+    @Test("the two named configurations keep the tuned figures")
+    func namedConfigurations() {
+        let payloads = SlabArena(.payloads)
+        #expect(payloads.configuration.minSlabSize == 256 << 10 && payloads.configuration.maxSlabSize == 4 << 20)
+        #expect(payloads.ownMappingThreshold == 1 << 20 && payloads.smallAllocationLimit == 64 << 10)
+        #expect(payloads.maxRecycledSlabs == 4 && !payloads.configuration.takesSpareSlabs)
+        let bodies = SlabArena(.chunkBodies)
+        #expect(bodies.configuration.minSlabSize == 64 << 10 && bodies.configuration.maxSlabSize == 4 << 20)
+        #expect(bodies.ownMappingThreshold == 1 << 20 && bodies.smallAllocationLimit == 0)
+        #expect(bodies.maxRecycledSlabs == 0 && bodies.configuration.takesSpareSlabs)
+        #expect(SpareSlabs.slabSize == bodies.configuration.maxSlabSize)
+        #expect(SlabArena.alignment == 16)
     }
 
-    /// `count` uncompressed ArrowMsgs of distinct payloads (`pattern(i)`, 200...700 bytes).
-    static func syntheticRecording(count: Int) -> (bytes: [UInt8], payloads: [[UInt8]]) {
-        var bytes = Bytes.streamHeader(compression: 0)
-        var payloads: [[UInt8]] = []
-        for i in 0..<count {
-            let p = pattern(i, count: 200 + (i * 53) % 500)
-            payloads.append(p)
-            let msg =
-                Bytes.ld(1, Bytes.storeId(kind: 1, app: "app", rec: "rec")) + Bytes.vfield(2, 1)
-                + Bytes.vfield(3, UInt64(p.count)) + Bytes.vfield(4, 1) + Bytes.ld(5, p)
-            bytes += Bytes.message(kind: 2, msg)
+    @Test("batches share slabs; a batch too large for one gets a storage of its own; slabs grow")
+    func arenaSlabs() {
+        var c = SlabArena.Configuration.chunkBodies
+        c.minSlabSize = 1024
+        c.maxSlabSize = 4096
+        let arena = SlabArena(c)
+        var ranges: [(ByteStorage, Range<Int>, UInt8)] = []
+        for (i, n) in [100, 7, 500, 600, 1000, 1024, 0, 300].enumerated() {
+            let slice = arena.allocate(count: n) { $0.initializeMemory(as: UInt8.self, repeating: UInt8(i)) }
+            let (s, at) = (slice.storage, slice.range.lowerBound)
+            #expect(at % SlabArena.alignment == 0 && at + n <= s.count)
+            ranges.append((s, at..<(at + n), UInt8(i)))
         }
-        return (bytes, payloads)
-    }
-
-    @Test("RRDReader: payloads kept across later blocks keep their bytes (plain and zstd input)", arguments: [false, true])
-    func readerKeepsHeldPayloads(zstd: Bool) throws {
-        let (bytes, payloads) = Self.syntheticRecording(count: 400)
-        var file = bytes
-        if zstd {
-            var out = [UInt8](repeating: 0, count: ZSTD_compressBound(bytes.count))
-            let n = ZSTD_compress(&out, out.count, bytes, bytes.count, 3)
-            #expect(ZSTD_isError(n) == 0)
-            file = Array(out[0..<n])
-        }
-        let path = NSTemporaryDirectory() + "block-reuse-\(getpid())-\(zstd).rrd"
-        try Data(file).write(to: URL(fileURLWithPath: path))
-        defer { unlink(path) }
-        // Blocks of 2000 bytes hold a few messages each; every 7th payload is kept until the end.
-        var reader = try RRDReader(path: path, options: ReaderOptions(readBlockSize: 2000))
-        #expect(reader.isZstdCompressed == zstd)
-        var kept: [(Int, ByteSlice)] = []
-        var i = 0
-        while let event = reader.next() {
-            if case .streamHeader = event { continue }
-            guard case .message(let m) = event, case .arrowMsg(let a) = m.message else {
-                Issue.record("unexpected event \(event)")
-                continue
+        // 1024 + 100 + 7 + 500 fill the first 1024-byte slab, then 2048, 4096 ...; 1024 is at the cap (4096 / 4).
+        #expect(arena.slabsCreated >= 2)
+        let big = arena.allocate(count: 1025) { $0.initializeMemory(as: UInt8.self, repeating: 0xEE) }
+        #expect(big.range.lowerBound == 0 && big.storage.count == 1025)
+        for (s, r, v) in ranges {
+            s.withUnsafeBytes(r) { bytes in #expect(bytes.allSatisfy { $0 == v }) }
+            for (t, q, _) in ranges where t === s && q != r && !q.isEmpty && !r.isEmpty {
+                #expect(!q.overlaps(r))
             }
-            let asRead = a.payload.bytes == payloads[i]
-            #expect(asRead, "payload \(i) as read")
-            if i % 7 == 0 { kept.append((i, a.payload)) }
-            i += 1
         }
-        #expect(i == payloads.count)
-        for (k, payload) in kept {
-            let intact = payload.bytes == payloads[k]
-            #expect(intact, "payload \(k) kept across later blocks")
+    }
+
+    @Test("slab sizes below a page are kept: 1 KiB, 2 KiB, then the cap; an empty allocation opens no slab")
+    func smallSlabSizes() {
+        let arena = SlabArena(.init(minSlabSize: 1024, maxSlabSize: 4096))
+        let empty = arena.allocate(count: 0) { _ in }
+        #expect(empty.isEmpty && !empty.storage.isArenaSlab && arena.slabsCreated == 0)
+        var sizes: [Int] = []
+        for _ in 0..<4 { sizes.append(arena.allocate(count: 1000) { _ in }.storage.count) }
+        #expect(sizes == [1024, 2048, 2048, 4096])
+        #expect(arena.slabsCreated == 3 && arena.ownMappingsCreated == 0)
+    }
+
+    @Test("a configured own-mapping threshold decides which allocations get a mapping of their own")
+    func ownMappingThreshold() {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let arena = SlabArena(.init(minSlabSize: 4 * page, maxSlabSize: 4 * page, ownMappingThreshold: 100))
+        #expect(arena.ownMappingThreshold == 100)
+        let inSlab = arena.allocate(count: 100) { $0.copyBytes(from: pattern(1, count: 100)) }
+        let own = arena.allocate(count: 101) { $0.copyBytes(from: pattern(2, count: 101)) }
+        #expect(inSlab.storage.isArenaSlab && !own.storage.isArenaSlab)
+        #expect(own.range == 0..<101 && own.storage.count == 101)
+        #expect(arena.slabsCreated == 1 && arena.ownMappingsCreated == 1)
+        #expect(inSlab.bytes == pattern(1, count: 100) && own.bytes == pattern(2, count: 101))
+    }
+
+    @Test("an initializer that throws in a slab it opened leaves that slab to the next allocation, from its start")
+    func throwingInNewSlab() {
+        struct Boom: Error {}
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let arena = SlabArena(.init(minSlabSize: page, maxSlabSize: page, ownMappingThreshold: page))
+        let first = arena.allocate(count: page - 16) { $0.copyBytes(from: pattern(1, count: page - 16)) }
+        #expect(throws: Boom.self) { _ = try arena.allocate(count: 64) { (_) throws(Boom) in throw Boom() } }
+        #expect(arena.slabsCreated == 2)
+        let next = arena.allocate(count: 64) { $0.copyBytes(from: pattern(2, count: 64)) }
+        #expect(next.storage !== first.storage && next.range == 0..<64 && arena.slabsCreated == 2)
+        #expect(first.bytes == pattern(1, count: page - 16) && next.bytes == pattern(2, count: 64))
+    }
+
+    @Test("slabs outlive their arena: slices keep their bytes, and free their slabs, after it is gone")
+    func releaseAfterArena() {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        var arena: SlabArena? = SlabArena(
+            .init(minSlabSize: page, maxSlabSize: page, ownMappingThreshold: page, maxRecycledSlabs: 2))
+        var kept: [ByteSlice] = []
+        for i in 0..<3 { kept.append(arena!.allocate(count: page) { $0.copyBytes(from: pattern(i, count: page)) }) }
+        kept.removeFirst()
+        #expect(arena!.slabsWaiting == 1)
+        arena = nil
+        for (i, s) in kept.enumerated() { #expect(s.bytes == pattern(i + 1, count: page)) }
+        weak let last = kept[1].storage
+        kept.removeAll()
+        #expect(last == nil)
+    }
+
+    @Test("configurations that break the size rules stop the process")
+    func invalidConfigurations() async {
+        await #expect(processExitsWith: .failure) { _ = SlabArena(.init(minSlabSize: 8192, maxSlabSize: 4096)) }
+        await #expect(processExitsWith: .failure) { _ = SlabArena(.init(minSlabSize: 0, maxSlabSize: 4096)) }
+        await #expect(processExitsWith: .failure) {
+            _ = SlabArena(.init(minSlabSize: 4096, maxSlabSize: 4096, ownMappingThreshold: 4097))
+        }
+        await #expect(processExitsWith: .failure) {
+            _ = SlabArena(.init(minSlabSize: 4096, maxSlabSize: 4096, maxRecycledSlabs: -1))
         }
     }
 }

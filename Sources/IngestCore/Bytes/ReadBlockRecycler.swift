@@ -1,10 +1,10 @@
 /// Hands out read blocks of a fixed size, refilling the previous block instead of allocating a
 /// new one when nothing references it any more.
 ///
-/// A reader fills a block, feeds it to a ``StreamDecoder`` and asks for the next one. Payloads
-/// that lie wholly inside a block are slices of it, so a block stays referenced while such a payload
-/// (or a message that still carries it) is alive; it is then left to them and a new block is
-/// allocated. Otherwise (every payload copied or decompressed elsewhere) the same memory is read
+/// A reader fills a block, feeds it to a decoder (RRD's `StreamDecoder`) and asks for the next
+/// one. Payloads that lie wholly inside a block are slices of it, so a block stays referenced while
+/// such a payload (or a message that still carries it) is alive; it is then left to them and a new
+/// block is allocated. Otherwise (every payload copied or decompressed elsewhere) the same memory is read
 /// into again: no allocation, and no page faults on fresh memory, per block.
 ///
 /// ```swift
@@ -42,11 +42,11 @@ public struct ReadBlockRecycler {
         if isKnownUniquelyReferenced(&last), let block = last {
             // Sole owner: no slice of the block exists, so writing it cannot change bytes anyone sees.
             blocksReused += 1
-            try body(UnsafeMutableRawBufferPointer(start: block.baseAddress, count: block.count))
+            try body(UnsafeMutableRawBufferPointer(start: block.unsafeMutableBaseAddress, count: block.count))
             return block
         }
         last = nil
-        let block = try ByteStorage(count: blockSize, initializingWith: body)
+        let block = try ByteStorage(count: blockSize, alignment: 16, initializingWith: body)
         last = block
         return block
     }
