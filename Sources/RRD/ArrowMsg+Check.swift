@@ -1,3 +1,5 @@
+import IngestCore
+
 extension ArrowMsg {
     /// Decompresses the payload (checking the declared size) and walks its Arrow IPC framing.
     ///

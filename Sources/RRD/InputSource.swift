@@ -5,6 +5,7 @@ import CZstd
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import IngestCore
 
 /// Reads an input (file or stdin) block by block, transparently decompressing zstd.
 ///

@@ -1,4 +1,5 @@
 import CLZ4
+import IngestCore
 
 /// LZ4 *block* decompression (no frame, no size prefix) through liblz4, the codec of
 /// `ArrowMsg.payload` when `compression == .lz4`.

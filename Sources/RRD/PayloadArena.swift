@@ -3,6 +3,7 @@
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import IngestCore
 
 /// A bump allocator for decompressed payloads: many payloads share one large slab of memory
 /// instead of each being allocated on its own.
@@ -184,72 +185,5 @@ public final class PayloadArena {
         let raw = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
         guard let raw, raw != MAP_FAILED else { return nil }
         return (raw, length)
-    }
-}
-
-/// The released full-size slabs of one ``PayloadArena``, waiting to be filled again: slabs are
-/// released on whichever thread drops their last slice (a store's worker) and taken by the thread
-/// that fills the arena (the reader), hence the lock (a pthread mutex, which ThreadSanitizer
-/// understands).
-final class SlabPool: @unchecked Sendable {
-    // @unchecked: `free` and `closed` are only touched with `mutex` held.
-    /// The length of every mapping the pool takes.
-    let slabLength: Int
-    /// How many mappings may wait.
-    let capacity: Int
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
-    private var free: [UnsafeMutableRawPointer] = []
-    private var closed = false
-
-    init(slabLength: Int, capacity: Int) {
-        self.slabLength = slabLength
-        self.capacity = capacity
-        mutex = .allocate(capacity: 1)
-        mutex.initialize(to: pthread_mutex_t())
-        let rc = pthread_mutex_init(mutex, nil)
-        precondition(rc == 0, "pthread_mutex_init failed: \(rc)")
-        free.reserveCapacity(capacity)
-    }
-
-    deinit {
-        for p in free { munmap(p, slabLength) }
-        pthread_mutex_destroy(mutex)
-        mutex.deinitialize(count: 1)
-        mutex.deallocate()
-    }
-
-    /// Takes the mapping at `p` (of `length` bytes, no longer read by anyone) for reuse; false when
-    /// it is not a full-size slab, the pool is full or closed: the caller unmaps it then.
-    func recycle(_ p: UnsafeMutableRawPointer, length: Int) -> Bool {
-        guard length == slabLength else { return false }
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        guard !closed, free.count < capacity else { return false }
-        free.append(p)
-        return true
-    }
-
-    /// A released mapping of ``slabLength`` bytes, if one waits.
-    func take() -> UnsafeMutableRawPointer? {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return free.popLast()
-    }
-
-    /// Unmaps the waiting mappings and refuses any more (the arena is gone).
-    func close() {
-        pthread_mutex_lock(mutex)
-        let waiting = free
-        free.removeAll()
-        closed = true
-        pthread_mutex_unlock(mutex)
-        for p in waiting { munmap(p, slabLength) }
-    }
-
-    /// How many mappings wait (tests).
-    var waiting: Int {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return free.count
     }
 }

@@ -3,6 +3,7 @@
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import IngestCore
 
 /// A push decoder for RRD bytes: feed the input in pieces of any size and receive
 /// ``StreamEvent``s in input order.

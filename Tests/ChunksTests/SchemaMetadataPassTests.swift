@@ -1,6 +1,7 @@
 import ArrowIPC
 import Chunks
 import FixtureSupport
+import IngestCore
 import RRD
 import Testing
 

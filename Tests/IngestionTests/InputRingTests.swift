@@ -1,3 +1,4 @@
+import IngestCore
 import PropertyBased
 import RRD
 import Testing

@@ -1,5 +1,6 @@
 import FixtureSupport
 import Foundation
+import IngestCore
 import IngestTestSupport
 import Ingestion
 import RRD

@@ -1,5 +1,6 @@
 import FixtureSupport
 import Foundation
+import IngestCore
 import RRD
 
 /// Small builders for synthetic RRD bytes and protobuf payloads (tests only).

@@ -1,4 +1,5 @@
 import FixtureSupport
+import IngestCore
 import Testing
 
 @testable import RRD

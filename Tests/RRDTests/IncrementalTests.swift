@@ -1,6 +1,7 @@
 import CZstd
 import FixtureSupport
 import Foundation
+import IngestCore
 import RRD
 import Testing
 

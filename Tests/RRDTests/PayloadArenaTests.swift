@@ -1,5 +1,6 @@
 import CZstd
 import Foundation
+import IngestCore
 import RRD
 import Testing
 

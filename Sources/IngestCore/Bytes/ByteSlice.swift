@@ -8,15 +8,15 @@ import Darwin
 ///
 /// The reader fills one storage per message (or a larger read block) and then never writes to it
 /// again, which is what makes sharing it across threads sound. Two exceptions keep that promise:
-/// a ``ReadBlockRecycler`` refills a block only when it holds the sole reference to it, and a
-/// ``PayloadArena`` slab (``isArenaSlab``) is written only in ranges no slice covers yet.
+/// RRD's `ReadBlockRecycler` refills a block only when it holds the sole reference to it, and a
+/// `PayloadArena` slab (``isArenaSlab``) is written only in ranges no slice covers yet.
 public final class ByteStorage: @unchecked Sendable {
     // @unchecked: the memory is written only before the storage is published (in `init`'s
     // `initializer` closure), by the sole owner (read-block reuse), or in a range not yet handed out
     // (arena slabs); it is freed in `deinit`.
     public let baseAddress: UnsafeMutableRawPointer
     public let count: Int
-    /// Whether this storage is a ``PayloadArena`` slab: many payloads, each a slice that is meant
+    /// Whether this storage is a `PayloadArena` slab (RRD): many payloads, each a slice that is meant
     /// to keep the slab alive (so a consumer need not copy a small slice of it, unlike a slice of a
     /// read block).
     public let isArenaSlab: Bool
@@ -50,7 +50,7 @@ public final class ByteStorage: @unchecked Sendable {
     /// Takes ownership of an `mmap`ed region of `mappedLength` bytes starting at `mapping`
     /// (`munmap`ed in `deinit`, or handed to `pool` if it takes it), of which the first `count`
     /// bytes are the storage.
-    init(mapping: UnsafeMutableRawPointer, mappedLength: Int, count: Int, isArenaSlab: Bool, pool: SlabPool? = nil) {
+    package init(mapping: UnsafeMutableRawPointer, mappedLength: Int, count: Int, isArenaSlab: Bool, pool: SlabPool? = nil) {
         precondition(count <= mappedLength)
         baseAddress = mapping
         self.count = count
@@ -60,7 +60,7 @@ public final class ByteStorage: @unchecked Sendable {
     }
 
     /// `heapCount` bytes of heap memory, left for the owner to write (arena slabs when `mmap` fails).
-    init(uninitializedHeapCount heapCount: Int, isArenaSlab: Bool) {
+    package init(uninitializedHeapCount heapCount: Int, isArenaSlab: Bool) {
         baseAddress = UnsafeMutableRawPointer.allocate(byteCount: Swift.max(heapCount, 1), alignment: 16)
         count = heapCount
         mappedLength = 0
@@ -143,5 +143,72 @@ public struct ByteSlice: Sendable, Hashable {
 
     public func hash(into hasher: inout Hasher) {
         withUnsafeBytes { hasher.combine(bytes: $0) }
+    }
+}
+
+/// The released full-size slabs of one `PayloadArena` (RRD), waiting to be filled again: slabs are
+/// released on whichever thread drops their last slice (a store's worker) and taken by the thread
+/// that fills the arena (the reader), hence the lock (a pthread mutex, which ThreadSanitizer
+/// understands).
+package final class SlabPool: @unchecked Sendable {
+    // @unchecked: `free` and `closed` are only touched with `mutex` held.
+    /// The length of every mapping the pool takes.
+    package let slabLength: Int
+    /// How many mappings may wait.
+    package let capacity: Int
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    private var free: [UnsafeMutableRawPointer] = []
+    private var closed = false
+
+    package init(slabLength: Int, capacity: Int) {
+        self.slabLength = slabLength
+        self.capacity = capacity
+        mutex = .allocate(capacity: 1)
+        mutex.initialize(to: pthread_mutex_t())
+        let rc = pthread_mutex_init(mutex, nil)
+        precondition(rc == 0, "pthread_mutex_init failed: \(rc)")
+        free.reserveCapacity(capacity)
+    }
+
+    deinit {
+        for p in free { munmap(p, slabLength) }
+        pthread_mutex_destroy(mutex)
+        mutex.deinitialize(count: 1)
+        mutex.deallocate()
+    }
+
+    /// Takes the mapping at `p` (of `length` bytes, no longer read by anyone) for reuse; false when
+    /// it is not a full-size slab, the pool is full or closed: the caller unmaps it then.
+    package func recycle(_ p: UnsafeMutableRawPointer, length: Int) -> Bool {
+        guard length == slabLength else { return false }
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        guard !closed, free.count < capacity else { return false }
+        free.append(p)
+        return true
+    }
+
+    /// A released mapping of ``slabLength`` bytes, if one waits.
+    package func take() -> UnsafeMutableRawPointer? {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return free.popLast()
+    }
+
+    /// Unmaps the waiting mappings and refuses any more (the arena is gone).
+    package func close() {
+        pthread_mutex_lock(mutex)
+        let waiting = free
+        free.removeAll()
+        closed = true
+        pthread_mutex_unlock(mutex)
+        for p in waiting { munmap(p, slabLength) }
+    }
+
+    /// How many mappings wait (tests).
+    package var waiting: Int {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return free.count
     }
 }
