@@ -57,7 +57,7 @@ let package = Package(
         // Per-store chunk index and queries.
         .target(
             name: "Store",
-            dependencies: ["IngestCore", "ArrowIPC", "Chunks", .product(name: "HeapModule", package: "swift-collections")],
+            dependencies: ["IngestCore", "Chunks", .product(name: "HeapModule", package: "swift-collections")],
             swiftSettings: swiftSettings),
 
         // Threads, queues, workers, hub, replay.
@@ -83,7 +83,7 @@ let package = Package(
         .executableTarget(
             name: "ingest",
             dependencies: [
-                "RRD", "ArrowIPC", "Chunks", "Store", "Ingestion",
+                "IngestCore", "RRD", "ArrowIPC", "Chunks", "Store", "Ingestion",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -97,7 +97,7 @@ let package = Package(
         .testTarget(
             name: "RRDTests",
             dependencies: [
-                "IngestCore", "RRD", "FixtureSupport", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                "IngestCore", "RRD", "CZstd", "FixtureSupport", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             exclude: ["Proto"],  // the .proto source of rrd_messages.pb.swift (scripts/generate-protos.sh)
             swiftSettings: swiftSettings
@@ -113,11 +113,14 @@ let package = Package(
         .testTarget(
             name: "IngestionTests",
             dependencies: [
-                "IngestCore", "Ingestion", "IngestTestSupport", "RRD", "Chunks", "Store", "StoreIngest", "FixtureSupport",
+                "IngestCore", "Ingestion", "IngestTestSupport", "RRD", "ArrowIPC", "Chunks", "Store", "StoreIngest",
+                "FixtureSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: syncSettings
         ),
-        .testTarget(name: "IngestCLITests", dependencies: ["ingest", "FixtureSupport"], swiftSettings: syncSettings),
+        .testTarget(
+            name: "IngestCLITests", dependencies: ["ingest", "Ingestion", "RRD", "CZstd", "FixtureSupport"],
+            swiftSettings: syncSettings),
     ]
 )
