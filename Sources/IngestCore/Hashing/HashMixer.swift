@@ -96,7 +96,7 @@ public struct ByteHasher {
     }
 
     /// The hash of a string's UTF-8 bytes (the same as hashing those bytes).
-    @inlinable
+    @inlinable @inline(__always)
     public static func hash(_ s: String) -> UInt64 {
         if let h = s.utf8.withContiguousStorageIfAvailable({ hash(UnsafeRawBufferPointer($0)) }) { return h }
         var copy = s

@@ -22,6 +22,10 @@
 /// ```
 ///
 /// - Complexity: expected O(1) per operation; growing rehashes every bucket (amortised O(1)).
+// `@usableFromInline`: without it the compiler (6.3) does not inline a package type's `@inlinable`
+// methods into other modules, and a look-up becomes a call plus a closure call (measured: about
+// 100 instructions more per chunk on scalars_50mb).
+@usableFromInline
 package struct PositionTable {
     @usableFromInline var buckets: [UInt64] = []
     @usableFromInline var mask = 0
