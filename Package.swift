@@ -17,7 +17,9 @@ let syncSettings: [SwiftSetting] = swiftSettings + [
 let package = Package(
     name: "StoreIngest",
     products: [
-        .library(name: "StoreIngest", targets: ["Ingestion", "Store", "Chunks", "ArrowIPC", "RRD", "IngestCore"]),
+        // The umbrella module first (`import StoreIngest`); its modules stay importable one by one.
+        .library(
+            name: "StoreIngest", targets: ["StoreIngest", "Ingestion", "Store", "Chunks", "ArrowIPC", "RRD", "IngestCore"]),
         .library(name: "IngestTestSupport", targets: ["IngestTestSupport"]),
         .executable(name: "ingest", targets: ["ingest"]),
     ],
@@ -40,19 +42,23 @@ let package = Package(
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
 
-        // The bottom layer every other uses: byte storage and slices, the slab arena, locks that own
-        // their state, the monotonic clock. No threads, no Foundation.
+        // The bottom layer every other uses: byte storage and slices, the slab arena, ids (TUID, chunk
+        // and row ids, store ids), the hash mixer and the open-addressing table, locks that own their
+        // state, the monotonic clock. No threads, no Foundation.
         .target(name: "IngestCore", swiftSettings: swiftSettings),
 
         // Byte-level decoding: no threads, no Foundation.
         .target(name: "RRD", dependencies: ["IngestCore", "CLZ4", "CZstd"], swiftSettings: swiftSettings),
         .target(name: "ArrowIPC", dependencies: ["IngestCore", "CLZ4", "CZstd"], swiftSettings: swiftSettings),
 
-        // Chunk model built from a record batch.
-        .target(name: "Chunks", dependencies: ["IngestCore", "RRD", "ArrowIPC"], swiftSettings: swiftSettings),
+        // Chunk model built from a record batch (from an uncompressed Arrow IPC payload: no RRD).
+        .target(name: "Chunks", dependencies: ["IngestCore", "ArrowIPC"], swiftSettings: swiftSettings),
 
         // Per-store chunk index and queries.
-        .target(name: "Store", dependencies: ["ArrowIPC", "Chunks"], swiftSettings: swiftSettings),
+        .target(
+            name: "Store",
+            dependencies: ["IngestCore", "Chunks", .product(name: "HeapModule", package: "swift-collections")],
+            swiftSettings: swiftSettings),
 
         // Threads, queues, workers, hub, replay.
         .target(
@@ -64,6 +70,12 @@ let package = Package(
             ],
             swiftSettings: syncSettings
         ),
+
+        // The umbrella: re-exports the public modules, so one `import StoreIngest` is enough.
+        .target(
+            name: "StoreIngest", dependencies: ["IngestCore", "RRD", "ArrowIPC", "Chunks", "Store", "Ingestion"],
+            swiftSettings: swiftSettings),
+
         .target(
             name: "IngestTestSupport", dependencies: ["IngestCore", "Ingestion", "RRD", "Chunks", "CLZ4"], swiftSettings: syncSettings),
 
@@ -85,25 +97,30 @@ let package = Package(
         .testTarget(
             name: "RRDTests",
             dependencies: [
-                "IngestCore", "RRD", "FixtureSupport", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                "IngestCore", "RRD", "CZstd", "FixtureSupport", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             exclude: ["Proto"],  // the .proto source of rrd_messages.pb.swift (scripts/generate-protos.sh)
             swiftSettings: swiftSettings
         ),
-        .testTarget(
-            name: "ArrowIPCTests", dependencies: ["IngestCore", "ArrowIPC", "FixtureSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "ArrowIPCTests", dependencies: ["IngestCore", "ArrowIPC", "FixtureSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ChunksTests", dependencies: ["IngestCore", "Chunks", "RRD", "ArrowIPC", "FixtureSupport"],
             swiftSettings: swiftSettings),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "Chunks", "RRD", "FixtureSupport"], swiftSettings: swiftSettings),
+        // Ingestion: the ground-truth loads (`RecordingStores`) and message decoding (`ChunkDecoder.decode(_:arena:)`).
+        .testTarget(
+            name: "StoreTests", dependencies: ["IngestCore", "Store", "Chunks", "RRD", "Ingestion", "FixtureSupport"],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "IngestionTests",
             dependencies: [
-                "IngestCore", "Ingestion", "IngestTestSupport", "RRD", "Chunks", "FixtureSupport",
+                "IngestCore", "Ingestion", "IngestTestSupport", "RRD", "ArrowIPC", "Chunks", "Store", "StoreIngest",
+                "FixtureSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: syncSettings
         ),
-        .testTarget(name: "IngestCLITests", dependencies: ["ingest", "FixtureSupport"], swiftSettings: syncSettings),
+        .testTarget(
+            name: "IngestCLITests", dependencies: ["ingest", "Ingestion", "RRD", "CZstd", "FixtureSupport"],
+            swiftSettings: syncSettings),
     ]
 )

@@ -403,7 +403,9 @@ public final class ArrowStreamReader {
         if let e = lastEntry, Self.matches(e, meta, masked: scratchRanges) {
             return (e, schemaTable)
         }
-        var h = SchemaHash()
+        // IngestCore's byte hash (not `Hasher`: SipHash showed at 11% of a small-chunk profile); a
+        // hit is confirmed by comparing the bytes.
+        var h = ByteHasher()
         var at = 0
         for r in scratchRanges {
             h.combine(UnsafeRawBufferPointer(rebasing: meta[at..<r.lowerBound]))
@@ -411,7 +413,7 @@ public final class ArrowStreamReader {
             at = r.upperBound
         }
         h.combine(UnsafeRawBufferPointer(rebasing: meta[at...]))
-        let key = h.value
+        let key = Int(truncatingIfNeeded: h.value)
         if let entries = cache[key] {
             for e in entries where Self.matches(e, meta, masked: scratchRanges) {
                 lastEntry = e
@@ -508,49 +510,5 @@ public final class ArrowStreamReader {
             if let found = dictionaryField(id: id, in: f.type.children) { return found }
         }
         return nil
-    }
-}
-
-/// A fast, non-cryptographic hash of bytes, read 8 at a time: the schema-cache key here, and the
-/// entity-path interning key in `ChunkDecoder`. A hit must always be confirmed by comparing the bytes
-/// (collisions then only cost a comparison). `Hasher` (SipHash) showed up at 11% of a small-chunk profile.
-public struct SchemaHash {
-    @usableFromInline var state: UInt64 = 0
-
-    /// The hash of everything combined so far.
-    @inlinable public var value: Int { Int(bitPattern: UInt(state)) }
-
-    /// An empty hash.
-    @inlinable public init() {}
-
-    /// Mixes in an integer (a length, a count).
-    @inlinable
-    public mutating func combine(_ n: Int) { mix(UInt64(bitPattern: Int64(n))) }
-
-    /// Mixes in bytes (their count included).
-    @inlinable
-    public mutating func combine(_ bytes: UnsafeRawBufferPointer) {
-        var i = 0
-        while i + 8 <= bytes.count {
-            mix(bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self))
-            i += 8
-        }
-        var tail: UInt64 = 0
-        var shift: UInt64 = 0
-        while i < bytes.count {
-            tail |= UInt64(bytes[i]) << shift
-            shift += 8
-            i += 1
-        }
-        mix(tail ^ (UInt64(bytes.count) << 56))
-    }
-
-    @inlinable
-    mutating func mix(_ w: UInt64) {
-        // Wrapping arithmetic is the point of a multiplicative hash.
-        var h = state ^ w
-        h = h &* 0x9E37_79B9_7F4A_7C15
-        h ^= h >> 29
-        state = h
     }
 }

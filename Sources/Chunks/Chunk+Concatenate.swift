@@ -1,6 +1,5 @@
 import ArrowIPC
 import IngestCore
-import RRD
 
 /// Concatenation of two temporal chunks of one entity into a new chunk with fresh Arrow buffers
 /// (compaction, `engine-semantics.md` §3.2).
@@ -71,7 +70,7 @@ extension Chunk {
     ///
     /// - Returns: nil when ``canConcatenate(_:_:)`` is false.
     /// - Complexity: O(rows of `a` and `b` + their value bytes).
-    public static func concatenate(_ a: Chunk, _ b: Chunk, id: Tuid) -> Chunk? {
+    public static func concatenate(_ a: Chunk, _ b: Chunk, id: ChunkId) -> Chunk? {
         concatenate([a, b], id: id)
     }
 
@@ -85,7 +84,7 @@ extension Chunk {
     /// - Returns: nil when `chunks` is empty or ``canConcatenate(_:)`` is false.
     /// - Complexity: O(rows + value bytes) when the chunks' RowId ranges do not interleave (each chunk's
     ///   rows are one block), O(rows × log rows) otherwise.
-    public static func concatenate(_ chunks: [Chunk], id: Tuid) -> Chunk? {
+    public static func concatenate(_ chunks: [Chunk], id: ChunkId) -> Chunk? {
         guard let first = chunks.first, canConcatenate(chunks) else { return nil }
         let n = chunks.reduce(0) { $0 + $1.numRows }
         // Merged order. Common case (chunks arriving in order): taken in order of their first RowId,
@@ -102,7 +101,7 @@ extension Chunk {
             }
         }
         var order: [(side: Int32, row: Int32)] = []
-        var rowIds: [Tuid] = []
+        var rowIds: [RowId] = []
         rowIds.reserveCapacity(n)
         if inBlocks {
             for side in blockOrder {
@@ -110,7 +109,7 @@ extension Chunk {
                 for row in 0..<chunk.numRows { rowIds.append(chunk.rowId(at: row)) }
             }
         } else {
-            var keyed: [(rowId: Tuid, side: Int32, row: Int32)] = []
+            var keyed: [(rowId: RowId, side: Int32, row: Int32)] = []
             keyed.reserveCapacity(n)
             for (side, chunk) in chunks.enumerated() {
                 for row in 0..<chunk.numRows { keyed.append((chunk.rowId(at: row), Int32(side), Int32(row))) }
@@ -212,7 +211,7 @@ extension Chunk {
         }
 
         var metadata = first.schemaMetadata
-        for k in metadata.indices where metadata[k].key == "rerun:id" { metadata[k].value = id.chunkIdString }
+        for k in metadata.indices where metadata[k].key == "rerun:id" { metadata[k].value = id.description }
         let batch = ArrowRecordBatch(
             assembling: first.recordBatch.schema, schemaID: -1, length: n,
             columns: arrays)

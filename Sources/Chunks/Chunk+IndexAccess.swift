@@ -1,11 +1,11 @@
-import RRD
+import IngestCore
 
 /// Index-based accessors, in the shape the chunk store's `StorableChunk` protocol asks for (so the
 /// store can declare `extension Chunk: StorableChunk {}`). Rows are in RowId order.
 extension Chunk {
     /// The RowId of `row`; ascending in `row`.
     @inlinable
-    public func rowId(at row: Int) -> Tuid { storage.rowId(at: row) }
+    public func rowId(at row: Int) -> RowId { storage.rowId(at: row) }
 
     /// Number of timelines.
     @inlinable

@@ -1,5 +1,5 @@
 import ArrowIPC
-import RRD
+import IngestCore
 
 /// One decoded chunk: the rows of one entity, sorted by RowId, with their timelines and component
 /// columns as zero-copy views over the decompressed Arrow IPC payload.
@@ -23,7 +23,7 @@ public struct Chunk: @unchecked Sendable {
     /// ``Extras`` object.
     @usableFromInline
     struct Fields {
-        @usableFromInline let id: Tuid
+        @usableFromInline let id: ChunkId
         @usableFromInline let entityPath: String
         @usableFromInline let numRows: Int
         @usableFromInline let isStatic: Bool
@@ -47,7 +47,7 @@ public struct Chunk: @unchecked Sendable {
     @usableFromInline
     final class Extras: Sendable {
         /// The row ids when they are not read from the payload (re-sorted, or built in memory).
-        @usableFromInline let rowIds: [Tuid]?
+        @usableFromInline let rowIds: [RowId]?
         /// RowId-order row → physical row, when the rows had to be re-sorted (layout columns only).
         @usableFromInline let rowOrder: [Int32]?
         /// Explicit schema metadata; nil: the record batch's (decoded on demand).
@@ -58,7 +58,7 @@ public struct Chunk: @unchecked Sendable {
         @usableFromInline let components: [ComponentColumn]?
 
         init(
-            rowIds: [Tuid]?, rowOrder: [Int32]?, schemaMetadata: [KeyValue]?, warnings: [String],
+            rowIds: [RowId]?, rowOrder: [Int32]?, schemaMetadata: [KeyValue]?, warnings: [String],
             timelines: [Timeline]?, components: [ComponentColumn]?
         ) {
             self.rowIds = rowIds
@@ -84,12 +84,12 @@ public struct Chunk: @unchecked Sendable {
         @inlinable var stats: UnsafeMutablePointer<TimeStats> { withUnsafeMutablePointerToElements { $0 } }
 
         @inlinable
-        func rowId(at row: Int) -> Tuid {
+        func rowId(at row: Int) -> RowId {
             let f = fields
             guard let bytes = f.pointee.rowIdBytes else { return f.pointee.extras!.rowIds![row] }
             precondition(row >= 0 && row < f.pointee.numRows, "row \(row) out of 0..<\(f.pointee.numRows)")
             let p = bytes + 16 * row
-            return Tuid(
+            return RowId(
                 timeNs: UInt64(bigEndian: p.loadUnaligned(as: UInt64.self)),
                 inc: UInt64(bigEndian: p.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
         }
@@ -142,7 +142,7 @@ public struct Chunk: @unchecked Sendable {
             return f.pointee.layout.components.count
         }
 
-        var rowIds: [Tuid] {
+        var rowIds: [RowId] {
             let f = fields
             return f.pointee.extras?.rowIds ?? (0..<f.pointee.numRows).map { rowId(at: $0) }
         }
@@ -295,12 +295,12 @@ public struct Chunk: @unchecked Sendable {
 
     /// A chunk's fields as plain values (to build or modify a chunk).
     struct Parts {
-        var id: Tuid
+        var id: ChunkId
         var entityPath: String
         var numRows: Int
         var isStatic: Bool
         /// Nil: read from `rowIdBytes`.
-        var rowIds: [Tuid]?
+        var rowIds: [RowId]?
         var rowIdBytes: UnsafeRawPointer?
         var layout: ColumnLayout
         var rowOrder: [Int32]?
@@ -322,7 +322,7 @@ public struct Chunk: @unchecked Sendable {
     /// physical order), whose row ids are `rowIds`, or (when nil) read from `rowIdBytes`: 16 bytes
     /// per row in RowId order inside `recordBatch`'s storage. Scans each timeline column once.
     init(
-        id: Tuid, entityPath: String, numRows: Int, isStatic: Bool, rowIds: [Tuid]?,
+        id: ChunkId, entityPath: String, numRows: Int, isStatic: Bool, rowIds: [RowId]?,
         rowIdBytes: UnsafeRawPointer? = nil, layout: ColumnLayout, rowOrder: [Int32]?,
         schemaMetadata: [KeyValue]?, recordBatch: consuming ArrowRecordBatch, wasResorted: Bool,
         rowIdsAscending: Bool = false, warnings: [String]
@@ -362,7 +362,7 @@ public struct Chunk: @unchecked Sendable {
 
     /// A chunk holding its columns as values.
     init(
-        id: Tuid, entityPath: String, numRows: Int, isStatic: Bool, rowIds: [Tuid]?,
+        id: ChunkId, entityPath: String, numRows: Int, isStatic: Bool, rowIds: [RowId]?,
         rowIdBytes: UnsafeRawPointer? = nil, timelines: [Timeline], components: [ComponentColumn],
         schemaMetadata: [KeyValue]?, recordBatch: consuming ArrowRecordBatch, wasResorted: Bool, warnings: [String]
     ) {
@@ -375,7 +375,7 @@ public struct Chunk: @unchecked Sendable {
     }
 
     /// The chunk id (`rerun:id`).
-    public var id: Tuid {
+    public var id: ChunkId {
         @inlinable get { storage.fields.pointee.id }
         set { storage = storage.with { $0.id = newValue } }
     }
@@ -401,7 +401,7 @@ public struct Chunk: @unchecked Sendable {
     }
     /// Row ids in ascending order. Usually read from the row-id column on demand (this builds an
     /// array: prefer ``rowId(at:)`` for single rows).
-    public var rowIds: [Tuid] {
+    public var rowIds: [RowId] {
         get { storage.rowIds }
         set {
             storage = storage.with {
@@ -486,7 +486,7 @@ public struct Chunk: @unchecked Sendable {
     static func byteSize(
         recordBatch: ArrowRecordBatch, numRows: Int, wasResorted: Bool, timelines: Int, components: Int
     ) -> Int {
-        recordBatch.retainedByteCount + numRows * MemoryLayout<Tuid>.stride
+        recordBatch.retainedByteCount + numRows * MemoryLayout<RowId>.stride
             + (wasResorted ? numRows * MemoryLayout<Int32>.stride : 0)
             + modelOverheadBytes + columnOverheadBytes * (timelines + components)
     }
@@ -505,7 +505,7 @@ public struct Chunk: @unchecked Sendable {
     /// Human-readable summary for `ingest print -v`: the entity path, chunk id and row count, then
     /// one line per timeline (kind, Arrow type, range, sorted) and per component (Arrow type).
     public func summaryLines() -> [String] {
-        var lines = ["\(entityPath) \(id.chunkIdString) rows=\(numRows)" + (isStatic ? " static" : "")]
+        var lines = ["\(entityPath) \(id) rows=\(numRows)" + (isStatic ? " static" : "")]
         for t in timelines {
             var s = "  timeline \(t.name) (\(t.kind.rawValue), \(t.arrowType))"
             if let r = t.range { s += " \(r.lowerBound)..=\(r.upperBound)" }

@@ -3,10 +3,11 @@ import Glibc
 #endif
 import ArrowIPC
 import IngestCore
-import RRD
 
-/// Decodes `ArrowMsg`s into ``Chunk``s: LZ4 → Arrow IPC (schema cache) → Sorbet conventions → rows
-/// sorted by RowId.
+/// Decodes uncompressed Arrow IPC payloads (an `ArrowMsg`'s, once decompressed) into ``Chunk``s:
+/// Arrow IPC (schema cache) → Sorbet conventions → rows sorted by RowId. It knows nothing of the
+/// RRD framing or its LZ4 compression: the ingestion layer decides where payloads are decompressed
+/// and hands over the bytes, with the hints the message carries (chunk id, is-static).
 ///
 /// A chunk decoded from a small payload (``compactionThreshold``) keeps a compact copy of its record
 /// batch's body and schema metadata in the decoder's arena; a larger one views its payload without
@@ -17,7 +18,7 @@ import RRD
 ///
 /// ```swift
 /// let decoder = ChunkDecoder()
-/// let chunk = try decoder.decode(arrowMsg)
+/// let chunk = try decoder.decode(ipc: payload, chunkIdHint: msg.chunkId, isStaticHint: msg.isStatic)
 /// print(chunk.entityPath, chunk.numRows)
 /// ```
 public final class ChunkDecoder {
@@ -25,14 +26,12 @@ public final class ChunkDecoder {
     // several per chunk in the small-chunk profile): a decoder is used by one thread at a time and no
     // method lends one of them `inout` to code that could reach the decoder again.
 
-    /// Cap on an `ArrowMsg`'s declared uncompressed size.
-    @exclusivity(unchecked) public var maxPayloadSize: UInt64 = 1 << 31
     /// Check every string value's UTF-8 too (``ArrowStreamReader/read(_:validateFully:)``).
     @exclusivity(unchecked) public var validateFully = false
     /// Payloads of at most this many bytes are compacted: the chunk keeps a copy of the record
     /// batch's body and the schema metadata in the decoder's arena (``bodyArena``) instead of the
     /// whole decompressed payload (of which the schema is about half for a tiny chunk), so the
-    /// payload's memory is released (and recycled by its ``IngestCore/SlabArena``) as soon as the message
+    /// payload's memory is released (and recycled by the arena it came from) as soon as the message
     /// is dropped. Larger payloads are borrowed without copying. 0 turns compaction off.
     @exclusivity(unchecked) public var compactionThreshold = 64 << 10
 
@@ -41,10 +40,9 @@ public final class ChunkDecoder {
     /// decoder per store, so one store's chunks never pin another's memory).
     private let bodyArena = SlabArena(.chunkBodies)
     @exclusivity(unchecked) private var layouts: [Int: Layout] = [:]
-    /// Entity paths seen (``intern(_:)``): hashes (0: empty slot) and strings.
-    @exclusivity(unchecked) private var internHashes = [UInt64](repeating: 0, count: ChunkDecoder.internSlots)
-    @exclusivity(unchecked) private var internStrings = [String?](repeating: nil, count: ChunkDecoder.internSlots)
-    @exclusivity(unchecked) private var internCount = 0
+    /// Entity paths seen (``intern(_:)``): the strings, and the table of their positions by hash.
+    @exclusivity(unchecked) private var internStrings: [String] = []
+    @exclusivity(unchecked) private var internTable = PositionTable()
 
     /// The layout of the previous chunk's schema (consecutive chunks usually share one): no look-up.
     @exclusivity(unchecked) private var lastLayout: (schemaID: Int, layout: Layout)?
@@ -88,30 +86,33 @@ public final class ChunkDecoder {
     /// Creates a decoder with empty caches.
     public init() {}
 
-    /// Decodes one `ArrowMsg` (decompressing its payload) into a chunk.
+    /// Decodes one uncompressed Arrow IPC stream holding one chunk: an `ArrowMsg`'s payload, once
+    /// decompressed.
     ///
-    /// - Throws: ``ChunkError`` for corrupt LZ4 data, a malformed or invalid Arrow stream (with the
-    ///   column path and IPC offset), or a record batch that breaks the chunk conventions (no row-id
-    ///   column, null row ids or times, an unsupported timeline type, no entity path or chunk id).
-    public func decode(_ msg: ArrowMsg) throws(ChunkError) -> Chunk {
-        guard msg.encoding == 1 || msg.encoding == 0 else {
-            throw ChunkError("ArrowMsg encoding \(msg.encoding) is not Arrow IPC (1)")
-        }
-        let payload: ByteSlice
-        do {
-            payload = try msg.decompressedPayload(maxSize: maxPayloadSize)
-        } catch {
-            throw ChunkError(error.message)
-        }
+    /// A payload of at most ``compactionThreshold`` bytes is compacted (the chunk keeps a copy of
+    /// what it needs, see there) when it is an arena slice or has its storage to itself; a small
+    /// slice of a larger storage that is not an arena slab (a read block) is copied, so the chunk
+    /// does not pin the block; otherwise the chunk views the payload without copying.
+    ///
+    /// - Parameters:
+    ///   - payload: the Arrow IPC stream (schema, dictionaries, one record batch).
+    ///   - chunkIdHint: `ArrowMsg.chunk_id`, used when the schema lacks `rerun:id`.
+    ///   - isStaticHint: `ArrowMsg.is_static`, compared with the columns (a mismatch is a warning).
+    /// - Throws: ``ChunkError`` for a malformed or invalid Arrow stream (with the column path and
+    ///   IPC offset), or a record batch that breaks the chunk conventions (no row-id column, null row
+    ///   ids or times, an unsupported timeline type, no entity path or chunk id).
+    public func decode(
+        ipc payload: ByteSlice, chunkIdHint: ChunkId? = nil, isStaticHint: Bool? = nil
+    ) throws(ChunkError) -> Chunk {
         let storage: ByteStorage
         if payload.count <= compactionThreshold && (payload.storage.isArenaSlab || payload.storage.count == payload.count) {
             // Compacted: the reader makes a storage borrowing the payload only if the batch cannot be
             // compacted after all (dictionaries, compressed body), which keeps it then, as below.
             return try decode(
-                ipc: .borrowed(payload), chunkIdHint: msg.chunkId, isStaticHint: msg.isStatic, compacting: true)
+                ipc: .borrowed(payload), chunkIdHint: chunkIdHint, isStaticHint: isStaticHint, compacting: true)
         } else if !payload.storage.isArenaSlab && payload.storage.count > 2 * payload.count + 4096 {
             // An uncompressed payload is a slice of the reader's block: copy it, so the chunk does not pin the block.
-            // (A payload arena's slab is meant to be shared by the chunks decoded from it: no copy.)
+            // (An arena's slab is meant to be shared by the chunks decoded from it: no copy.)
             storage = payload.withUnsafeBytes { src in
                 ByteStorage(count: src.count) { dst in
                     if src.count > 0 { dst.copyMemory(from: src) }
@@ -122,7 +123,7 @@ public final class ChunkDecoder {
             storage = payload.withUnsafeBytes { ByteStorage(unsafeBorrowing: $0, owner: payload.storage) }
         }
         return try decode(
-            ipc: .storage(storage), chunkIdHint: msg.chunkId, isStaticHint: msg.isStatic,
+            ipc: .storage(storage), chunkIdHint: chunkIdHint, isStaticHint: isStaticHint,
             compacting: payload.count <= compactionThreshold)
     }
 
@@ -132,21 +133,22 @@ public final class ChunkDecoder {
         case borrowed(ByteSlice)
     }
 
-    /// Decodes an uncompressed Arrow IPC stream holding one chunk.
+    /// Decodes an uncompressed Arrow IPC stream holding one chunk, viewing `storage` (never compacted).
     ///
     /// - Parameters:
     ///   - chunkIdHint: `ArrowMsg.chunk_id`, used when the schema lacks `rerun:id`.
     ///   - isStaticHint: `ArrowMsg.is_static`, compared with the columns (a mismatch is a warning).
+    /// - Throws: ``ChunkError`` as ``decode(ipc:chunkIdHint:isStaticHint:)-(ByteSlice,_,_)`` does.
     public func decode(
-        ipc storage: ByteStorage, chunkIdHint: Tuid? = nil, isStaticHint: Bool? = nil
+        ipc storage: ByteStorage, chunkIdHint: ChunkId? = nil, isStaticHint: Bool? = nil
     ) throws(ChunkError) -> Chunk {
         try decode(ipc: .storage(storage), chunkIdHint: chunkIdHint, isStaticHint: isStaticHint, compacting: false)
     }
 
-    /// ``decode(ipc:chunkIdHint:isStaticHint:)``, copying what the chunk keeps into ``bodyArena``
-    /// when `compacting` (see ``compactionThreshold``).
+    /// ``decode(ipc:chunkIdHint:isStaticHint:)-(ByteStorage,_,_)``, copying what the chunk keeps into
+    /// ``bodyArena`` when `compacting` (see ``compactionThreshold``).
     func decode(
-        ipc source: Source, chunkIdHint: Tuid?, isStaticHint: Bool?, compacting: Bool
+        ipc source: Source, chunkIdHint: ChunkId?, isStaticHint: Bool?, compacting: Bool
     ) throws(ChunkError) -> Chunk {
         // The schema metadata values the chunk needs are read straight from the message bytes while
         // the reader checks them (no second pass, nothing else decoded): the path through the
@@ -195,20 +197,20 @@ public final class ChunkDecoder {
         guard let entityPath = entityPath ?? legacyPath else {
             throw ChunkError("schema has no rerun:entity_path metadata")
         }
-        let id: Tuid
+        let id: ChunkId
         if idBytes.seen || legacyId.seen {
             guard let parsed = idBytes.seen ? idBytes.parsed : legacyId.parsed else {
                 let s = batch.schemaMetadata("rerun:id") ?? batch.schemaMetadata("rerun.id") ?? ""
                 throw ChunkError("rerun:id \"\(s)\" is not a TUID")
             }
-            id = parsed
+            id = ChunkId(parsed)
         } else if let hint = chunkIdHint {
             id = hint
         } else {
             throw ChunkError("chunk has no id (no rerun:id metadata and no ArrowMsg.chunk_id)")
         }
         if let hint = chunkIdHint, hint != id {
-            warnings.append("ArrowMsg.chunk_id \(hint.chunkIdString) differs from rerun:id \(id.chunkIdString)")
+            warnings.append("ArrowMsg.chunk_id \(hint) differs from rerun:id \(id)")
         }
         if !versionKnown, let v = batch.schemaMetadata("sorbet:version") {
             warnings.append("unknown sorbet:version \(v)")
@@ -232,9 +234,9 @@ public final class ChunkDecoder {
             throw ChunkError("column rerun.controls.RowId: \(rowIdValues.count) bytes for \(n) row ids")
         }
         let rowIdBytes = rowIdValues.baseAddress
-        func rowId(_ r: Int) -> Tuid {
+        func rowId(_ r: Int) -> RowId {
             // The storage stays alive: `batch` (which holds it) lives for the whole function.
-            Tuid(
+            RowId(
                 timeNs: UInt64(bigEndian: rowIdValues.loadUnaligned(fromByteOffset: 16 * r, as: UInt64.self)),
                 inc: UInt64(bigEndian: rowIdValues.loadUnaligned(fromByteOffset: 16 * r + 8, as: UInt64.self)))
         }
@@ -250,7 +252,7 @@ public final class ChunkDecoder {
                 last = t
             }
         }
-        var rowIds: [Tuid]?
+        var rowIds: [RowId]?
         var order: [Int32]?
         if !sorted {
             guard n <= Int(Int32.max) else { throw ChunkError("chunk of \(n) rows is too large to sort") }
@@ -367,35 +369,26 @@ public final class ChunkDecoder {
 
     /// The string of these UTF-8 bytes (checked valid when the batch was read), shared with earlier
     /// chunks of this decoder that had the same bytes: a recording repeats few entity paths, so most
-    /// chunks allocate no string for theirs. An open-addressing table keyed by a cheap hash of the
-    /// bytes (confirmed by comparing them), emptied when three quarters full.
+    /// chunks allocate no string for theirs. The engine's open-addressing table (``PositionTable``)
+    /// keyed by the byte hash (confirmed by comparing the bytes), emptied when ``maxInterned`` are held.
     private func intern(_ bytes: UnsafeRawBufferPointer) -> String {
-        var hasher = SchemaHash()
-        hasher.combine(bytes)
-        var h = UInt64(UInt(bitPattern: hasher.value))
-        h |= 1  // 0 marks an empty slot
-        let mask = Self.internSlots - 1
-        var i = Int(truncatingIfNeeded: h ^ (h >> 29)) & mask
-        while internHashes[i] != 0 {
-            if internHashes[i] == h, let s = internStrings[i], Self.equal(s, bytes) { return s }
-            i = (i + 1) & mask
+        let h = ByteHasher.hash(bytes)
+        let found = internStrings.withUnsafeBufferPointer { strings in
+            internTable.find(hash: h) { Self.equal(strings[Int($0)], bytes) }
         }
+        if let found { return internStrings[Int(found)] }
         let s = String(decoding: bytes, as: UTF8.self)
-        if internCount >= Self.internSlots / 4 * 3 {
-            for k in 0..<Self.internSlots {
-                internHashes[k] = 0
-                internStrings[k] = nil
-            }
-            internCount = 0
-            i = Int(truncatingIfNeeded: h ^ (h >> 29)) & mask
+        if internStrings.count >= Self.maxInterned {
+            internTable.removeAll(keepingCapacity: true)
+            internStrings.removeAll(keepingCapacity: true)
         }
-        internHashes[i] = h
-        internStrings[i] = s
-        internCount += 1
+        internTable.insert(hash: h, position: Int32(internStrings.count))
+        internStrings.append(s)
         return s
     }
 
-    private static let internSlots = 4096
+    /// Entity paths interned before the table starts over (the 3/4 of the 4096 slots it had).
+    private static let maxInterned = 3072
 
     private static func equal(_ bytes: UnsafeRawBufferPointer, _ s: StaticString) -> Bool {
         bytes.count == s.utf8CodeUnitCount && memcmp(bytes.baseAddress!, s.utf8Start, bytes.count) == 0

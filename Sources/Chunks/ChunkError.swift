@@ -1,4 +1,6 @@
-/// An error decoding one `ArrowMsg` into a chunk: LZ4, Arrow IPC, or the chunk conventions.
+/// An error decoding one uncompressed Arrow IPC payload into a chunk: the Arrow IPC stream, or the
+/// chunk conventions. (The ingestion layer reports a payload that does not decompress with the same
+/// type, carrying the decompression's message.)
 public struct ChunkError: Error, Hashable, Sendable, CustomStringConvertible {
     /// What was wrong (with the column path and IPC byte offset when known).
     public var message: String

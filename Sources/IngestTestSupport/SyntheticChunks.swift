@@ -77,7 +77,7 @@ public enum SyntheticChunks {
     }
 
     /// The chunk id of chunk number `chunk`.
-    public static func chunkId(_ chunk: UInt64) -> Tuid { Tuid(timeNs: 1_700_000_000_000_000_000, inc: chunk) }
+    public static func chunkId(_ chunk: UInt64) -> ChunkId { ChunkId(timeNs: 1_700_000_000_000_000_000, inc: chunk) }
 
     private static func framed(
         _ store: StoreId, offset: UInt64, chunk: UInt64, ipc: [UInt8], isStatic: Bool
@@ -166,7 +166,7 @@ public enum SyntheticChunks {
         let schema = FlatNode.table([
             nil, .ref(.tables(fields)),
             keyValues([
-                ("rerun:entity_path", entityPath(chunk: chunk)), ("rerun:id", chunkId(chunk).chunkIdString),
+                ("rerun:entity_path", entityPath(chunk: chunk)), ("rerun:id", chunkId(chunk).description),
             ]),
         ])
         var stream = ipcMessage(headerType: 1, header: schema, body: [])

@@ -14,7 +14,7 @@ public enum SyntheticMessages {
     public static func storeInfo(_ store: StoreId, offset: UInt64) -> FramedMessage {
         FramedMessage(
             offset: offset, length: 64,
-            message: .setStoreInfo(SetStoreInfo(rowId: Tuid(timeNs: offset, inc: 1), info: StoreInfo(storeId: store))))
+            message: .setStoreInfo(SetStoreInfo(rowId: RowId(timeNs: offset, inc: 1), info: StoreInfo(storeId: store))))
     }
 
     /// An `ArrowMsg` for `store` with a payload of `payloadBytes` bytes that is not valid LZ4/Arrow
@@ -28,7 +28,7 @@ public enum SyntheticMessages {
         if payloadBytes >= 8 { withUnsafeBytes(of: offset.littleEndian) { bytes.replaceSubrange(0..<8, with: $0) } }
         let msg = ArrowMsg(
             storeId: store, compression: .lz4, uncompressedSize: UInt64(payloadBytes) * 4, encoding: 1,
-            payload: ByteSlice(copying: bytes), chunkId: Tuid(timeNs: chunk ?? offset, inc: 7), isStatic: false)
+            payload: ByteSlice(copying: bytes), chunkId: ChunkId(timeNs: chunk ?? offset, inc: 7), isStatic: false)
         return FramedMessage(offset: offset, length: UInt64(payloadBytes + 40), message: .arrowMsg(msg))
     }
 

@@ -1,4 +1,5 @@
 import Chunks
+import IngestCore
 import Ingestion
 import RRD
 
@@ -12,9 +13,9 @@ final class GatedDecoder: ChunkDecoding {
         self.applies = applies
         self.inner = inner
     }
-    func decode(_ message: ArrowMsg) throws(ChunkError) -> Chunk {
+    func decode(_ message: ArrowMsg, arena: SlabArena?) throws(ChunkError) -> Chunk {
         if applies(message) { gate.pass() }
-        return try inner.decode(message)
+        return try inner.decode(message, arena: arena)
     }
 }
 
@@ -26,9 +27,9 @@ final class FaultInjectingDecoder: ChunkDecoding {
         self.shouldFail = shouldFail
         self.inner = inner
     }
-    func decode(_ message: ArrowMsg) throws(ChunkError) -> Chunk {
+    func decode(_ message: ArrowMsg, arena: SlabArena?) throws(ChunkError) -> Chunk {
         if shouldFail(message) { throw ChunkError("injected failure") }
-        return try inner.decode(message)
+        return try inner.decode(message, arena: arena)
     }
 }
 

@@ -1,4 +1,5 @@
 import Chunks
+import IngestCore
 import RRD
 import Store
 
@@ -6,8 +7,9 @@ import Store
 /// schemas, so it need not be thread-safe). Test support wraps it to pause a worker at a gate or
 /// to inject failures; the public API never depends on what the decoder does.
 package protocol ChunkDecoding: AnyObject {
-    /// Decodes one message into a chunk.
-    func decode(_ message: ArrowMsg) throws(ChunkError) -> Chunk
+    /// Decodes one message into a chunk, decompressing what the reading side left compressed into
+    /// `arena` (the worker's, see ``PayloadDecompression``).
+    func decode(_ message: ArrowMsg, arena: SlabArena?) throws(ChunkError) -> Chunk
 }
 
 extension ChunkDecoder: ChunkDecoding {}

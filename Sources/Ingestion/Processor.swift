@@ -33,7 +33,7 @@ struct Processor {
     /// The store's info, from the latest `SetStoreInfo`.
     private(set) var storeInfo: SetStoreInfo?
     /// Where this worker decompresses the store's LZ4 payloads (those the reading side left
-    /// compressed): slabs shared by the store's chunks only.
+    /// compressed, see ``PayloadDecompression``): slabs shared by the store's chunks only.
     private let arena = SlabArena(.payloads)
 
     init(storeId: StoreId, configuration: IngestConfiguration, chunkStore: ChunkStore<Chunk>) {
@@ -56,7 +56,7 @@ struct Processor {
             event = .storeInfo(info)
         case .arrowMsg(let msg):
             do {
-                let chunk = try decoder.decode(Self.decompressed(msg, into: arena))
+                let chunk = try decoder.decode(msg, arena: arena)
                 let rows = chunk.ingestRowCount
                 if chunkIds.insert(chunk.ingestChunkId).inserted {
                     counts.newChunk = true
@@ -84,7 +84,7 @@ struct Processor {
                     event = .error(
                         IngestError(
                             .decode, source: item.source, offset: item.offset,
-                            "chunk \(chunk.ingestChunkId.chunkIdString) of \(storeId) was not inserted: \(error.message)"
+                            "chunk \(chunk.ingestChunkId) of \(storeId) was not inserted: \(error.message)"
                         ))
                 }
             } catch {
@@ -92,7 +92,7 @@ struct Processor {
                 event = .error(
                     IngestError(
                         .decode, source: item.source, offset: item.offset,
-                        "chunk \(msg.chunkId.map(\.chunkIdString) ?? "without id") of \(storeId): \(error.message)"))
+                        "chunk \(msg.chunkId.map(\.description) ?? "without id") of \(storeId): \(error.message)"))
             }
         case .blueprintActivationCommand(let cmd):
             event = .activation(cmd)
@@ -106,78 +106,5 @@ struct Processor {
             storeWasEmpty: wasEmpty, moreReady: false)
         out.accountedBytes = accountedBytes
         return out
-    }
-
-    /// `msg` with its LZ4 payload decompressed into `arena`, or `msg` itself when it is not LZ4
-    /// Arrow IPC or does not decompress (the decoder then reports why, as it would have anyway).
-    static func decompressed(_ msg: ArrowMsg, into arena: SlabArena) -> ArrowMsg {
-        guard msg.compression == .lz4, msg.encoding == 1 || msg.encoding == 0,
-            let payload = try? msg.decompressedPayload(arena: arena)
-        else { return msg }
-        var m = msg
-        m.compression = .none
-        m.uncompressedSize = UInt64(payload.count)
-        m.payload = payload
-        return m
-    }
-}
-
-/// The distinct chunk ids a store has received: an open-addressing set with a multiplicative hash
-/// (`Set<Tuid>` hashes with SipHash, which showed in the per-chunk profile). Grows at 3/4 full.
-struct ChunkIdSet {
-    private var slots: [Tuid]
-    private var occupied: [Bool]
-    /// Ids held.
-    private(set) var count = 0
-
-    init() {
-        slots = []
-        occupied = []
-    }
-
-    /// Adds `id`; false when it was already there.
-    mutating func insert(_ id: Tuid) -> (inserted: Bool, memberAfterInsert: Tuid) {
-        if (count + 1) * 4 > slots.count * 3 { grow() }
-        let mask = slots.count - 1
-        var i = Self.hash(id) & mask
-        while occupied[i] {
-            if slots[i] == id { return (false, id) }
-            i = (i + 1) & mask
-        }
-        occupied[i] = true
-        slots[i] = id
-        count += 1
-        return (true, id)
-    }
-
-    /// Whether `id` is held.
-    func contains(_ id: Tuid) -> Bool {
-        guard !slots.isEmpty else { return false }
-        let mask = slots.count - 1
-        var i = Self.hash(id) & mask
-        while occupied[i] {
-            if slots[i] == id { return true }
-            i = (i + 1) & mask
-        }
-        return false
-    }
-
-    private mutating func grow() {
-        let old = slots
-        let wasOccupied = occupied
-        let capacity = Swift.max(64, slots.count * 2)
-        slots = [Tuid](repeating: Tuid(timeNs: 0, inc: 0), count: capacity)
-        occupied = [Bool](repeating: false, count: capacity)
-        count = 0
-        for k in old.indices where wasOccupied[k] { _ = insert(old[k]) }
-    }
-
-    /// Mixes both halves (ids from one process share their time's high bits and count up).
-    @inline(__always)
-    private static func hash(_ id: Tuid) -> Int {
-        var h = (id.timeNs &* 0x9E37_79B9_7F4A_7C15) ^ id.inc
-        h = (h ^ (h >> 31)) &* 0xBF58_476D_1CE4_E5B9
-        h ^= h >> 29
-        return Int(truncatingIfNeeded: h)
     }
 }

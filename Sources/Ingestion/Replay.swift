@@ -57,40 +57,12 @@ enum JSON {
 }
 
 extension StoreHub {
-    /// Payloads up to this many uncompressed bytes are decompressed by ``replay(files:readerOptions:onOutput:)``
-    /// on the reading thread when the stores have no byte bound; with
-    /// ``IngestConfiguration/maxQueuedBytes`` set, every payload up to that bound is.
-    static let readerDecompressionLimit = 64 << 10
-
-    /// Decompresses an LZ4 `ArrowMsg` payload of at most `limit` bytes in place (on the reading
-    /// thread), so the reader and the worker share the work: the worker then borrows the bytes (a
-    /// slice of `arena`'s slab, or an exact-size buffer without an arena) without copying. A payload that does not decompress is left as it is, for the worker
-    /// to report in order. Memory stays bounded: the byte bound (or the slot bound times
-    /// ``readerDecompressionLimit``) applies to the decompressed bytes waiting per store.
-    /// The bytes go into `arena`, which must be used for the message's store only (see ``IngestCore/SlabArena``).
-    @inline(__always)
-    static func decompressPayload(_ framed: inout FramedMessage, limit: Int, arena: SlabArena? = nil) {
-        guard case .arrowMsg(var msg) = framed.message,
-            let payload = decompressedPayload(of: msg, limit: limit, arena: arena)
-        else { return }
-        msg.setDecompressed(payload)
-        framed.message = .arrowMsg(msg)
-    }
-
-    /// The decompressed payload of an LZ4 `msg` of at most `limit` uncompressed bytes (see
-    /// ``decompressPayload(_:limit:arena:)``), or `nil` when it stays as it is (not LZ4, over `limit`,
-    /// corrupt).
-    @inline(__always)
-    static func decompressedPayload(of msg: ArrowMsg, limit: Int, arena: SlabArena?) -> ByteSlice? {
-        guard msg.compression == .lz4, msg.uncompressedSize <= UInt64(limit) else { return nil }
-        return try? msg.decompressedPayload(maxSize: UInt64(limit), arena: arena)
-    }
-
     /// Messages a replay hands to the hub at a time.
     static let replayBatchSize = 64
 
     /// Reads `files` in order through this hub on the calling thread (the stores' workers decode
-    /// in parallel; the reading thread also decompresses small payloads), reporting reader errors
+    /// in parallel; the reading thread also decompresses payloads of up to 64 KiB, or up to the
+    /// stores' byte bound when that is larger), reporting reader errors
     /// on the per-source error stream (source = path), then flushes.
     ///
     /// Outputs are drained as the replay goes, so memory stays bounded: `onOutput` sees each
@@ -105,7 +77,6 @@ extension StoreHub {
     ) -> ReplaySummary {
         var messages = 0
         var errors: [SourceErrorItem] = []
-        let decompressionLimit = max(configuration.maxQueuedBytes ?? 0, Self.readerDecompressionLimit)
         for path in files {
             var reader: RRDReader
             do {
@@ -118,8 +89,9 @@ extension StoreHub {
             // wake-up per run of one store) and always before an error, which must follow them.
             var batch: [FramedMessage] = []
             batch.reserveCapacity(Self.replayBatchSize)
-            // One payload arena per store (a store's chunks never pin another's slabs).
-            var arenas = ReaderArenas()
+            // This file's reading side: one payload arena per store (see PayloadDecompression).
+            var decompression = PayloadDecompression(
+                maxQueuedBytes: configuration.maxQueuedBytes, alternatesLargePayloads: false)
             func submitBatch() {
                 do {
                     try submit(contentsOf: batch, source: path)
@@ -132,8 +104,8 @@ extension StoreHub {
                 switch event {
                 case .message(var m):
                     messages += 1
-                    if case .arrowMsg(let a) = m.message, a.compression == .lz4 {
-                        Self.decompressPayload(&m, limit: decompressionLimit, arena: arenas.arena(for: a.storeId))
+                    if case .arrowMsg(var a) = m.message, a.compression == .lz4, decompression.decompressOnReader(&a) {
+                        m.message = .arrowMsg(a)
                     }
                     batch.append(m)
                     if batch.count == Self.replayBatchSize {
@@ -159,37 +131,5 @@ extension StoreHub {
                 messages: st.admitted)
         }
         return ReplaySummary(stores: stores, sourceErrors: errors, messages: messages)
-    }
-}
-
-extension ArrowMsg {
-    /// Makes `payload` (the decompressed bytes) the message's payload, uncompressed.
-    @inline(__always)
-    mutating func setDecompressed(_ payload: ByteSlice) {
-        compression = .none
-        uncompressedSize = UInt64(payload.count)
-        self.payload = payload
-    }
-}
-
-/// The payload arenas of one reading thread, one per store, with the last one used at hand
-/// (consecutive messages mostly belong to one store).
-struct ReaderArenas {
-    private var arenas: [StoreId: SlabArena] = [:]
-    private var lastId: StoreId?
-    private var last: SlabArena?
-
-    mutating func arena(for id: StoreId) -> SlabArena {
-        if let last, id == lastId { return last }
-        let arena: SlabArena
-        if let a = arenas[id] {
-            arena = a
-        } else {
-            arena = SlabArena(.payloads)
-            arenas[id] = arena
-        }
-        lastId = id
-        last = arena
-        return arena
     }
 }

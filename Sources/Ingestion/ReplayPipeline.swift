@@ -33,9 +33,9 @@ public final class ReplayPipeline: @unchecked Sendable {
     /// The hub every input feeds.
     public let hub: StoreHub
 
-    /// Payloads up to this many uncompressed bytes are decompressed on the reading threads (see
-    /// ``StoreHub/decompressPayload(_:limit:)``): the stores' byte bound when there is one.
-    private let readerDecompressionLimit: Int
+    /// Where payloads are decompressed (on the reading threads or the workers); each file's reading
+    /// starts from a copy of it.
+    private let decompression: PayloadDecompression
     /// `options.cancellation`, at hand (reading it through `options` copies the options).
     private let cancellation: ReplayCancellation
     /// The inputs, in order.
@@ -72,7 +72,8 @@ public final class ReplayPipeline: @unchecked Sendable {
         options: ReplayOptions = ReplayOptions()
     ) {
         self.hub = StoreHub(configuration: configuration)
-        self.readerDecompressionLimit = max(configuration.maxQueuedBytes ?? 0, StoreHub.readerDecompressionLimit)
+        self.decompression = PayloadDecompression(
+            maxQueuedBytes: configuration.maxQueuedBytes, alternatesLargePayloads: true)
         self.cancellation = options.cancellation
         self.inputs = inputs
         self.options = options
@@ -274,20 +275,22 @@ public final class ReplayPipeline: @unchecked Sendable {
         @exclusivity(unchecked) var cancelled = false
         /// The store of the previous message (claimed already): most messages repeat it.
         @exclusivity(unchecked) var lastStore: StoreId?
-        /// Where this file's payloads are decompressed, one arena per store.
-        @exclusivity(unchecked) var arenas = ReaderArenas()
-        /// Payloads of at least ``sharedDecompressionSize`` bytes met so far (every other one is left to the worker).
-        @exclusivity(unchecked) var largePayloads = 0
+        /// This file's reading side of the decompression policy (its arenas, one per store, and its
+        /// count of large payloads).
+        @exclusivity(unchecked) var decompression: PayloadDecompression
         /// Uncompressed bytes of the LZ4 payloads in `batch`.
         @exclusivity(unchecked) var batchPayloadBytes = 0
         /// Counts not yet added to the pipeline's shared counters (added once per batch).
         @exclusivity(unchecked) var unpublishedKinds: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
         @exclusivity(unchecked) var unpublishedDecompressed: UInt64 = 0
+
+        init(decompression: PayloadDecompression) { self.decompression = decompression }
     }
 
     /// From this uncompressed size on, every other payload is decompressed by the store's worker instead
-    /// of the reader (measured on points_500mb: 3.3 MB payloads, the reader otherwise the only busy thread).
-    public static let sharedDecompressionSize = 1 << 20
+    /// of the reader (measured on points_500mb: 3.3 MB payloads, the reader otherwise the only busy thread);
+    /// a batch is submitted once its payloads reach this size.
+    public static let sharedDecompressionSize = PayloadDecompression.sharedDecompressionSize
 
     private static let batchSize = 64
     /// A submit that took longer than this waited for room in the store's queue (``submitBatch``).
@@ -298,7 +301,7 @@ public final class ReplayPipeline: @unchecked Sendable {
     /// Reads input `i` to its end (or until cancelled), submitting as it goes; `afterBatch` runs after each submit.
     private func readInput(_ i: Int, afterBatch: () -> Void) {
         let label = labels[i]
-        let state = FileState()
+        let state = FileState(decompression: decompression)
         if let pace = options.pace { state.pacer = ReplayPacer(pace: pace, clock: options.clock) }
         let t0 = options.clock.now()
         var decoder = StreamDecoder(source: label, options: options.readerOptions)
@@ -497,25 +500,9 @@ public final class ReplayPipeline: @unchecked Sendable {
                 state.unpublishedKinds.2 &+= 1
                 state.unpublishedDecompressed &+= a.uncompressedSize
                 guard enterStore(a.storeId, file: file, label: label, state, afterBatch) else { return }
-                var decompressHere = false
-                if a.compression == .lz4 {
-                    // Large payloads alternate between this thread and the store's worker, so both cores
-                    // share the decompression (and the first-touch page faults of its output); small
-                    // ones are decompressed here, where the worker's per-chunk work is not.
-                    decompressHere = true
-                    if a.uncompressedSize >= UInt64(Self.sharedDecompressionSize) {
-                        state.largePayloads &+= 1
-                        decompressHere = state.largePayloads & 1 == 1
-                    }
-                    state.batchPayloadBytes &+= Int(truncatingIfNeeded: a.uncompressedSize)
-                }
+                if a.compression == .lz4 { state.batchPayloadBytes &+= Int(truncatingIfNeeded: a.uncompressedSize) }
                 if state.paced { pace(.arrowMsg(a), label: label, state, afterBatch) }
-                if decompressHere,
-                    let payload = StoreHub.decompressedPayload(
-                        of: a, limit: readerDecompressionLimit, arena: state.arenas.arena(for: a.storeId))
-                {
-                    a.setDecompressed(payload)
-                }
+                state.decompression.decompressOnReader(&a)
                 appendToBatch(
                     FramedMessage(offset: offset, length: length, message: .arrowMsg(a)), label: label, state,
                     afterBatch)

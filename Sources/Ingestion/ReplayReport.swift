@@ -1,3 +1,4 @@
+import IngestCore
 import RRD
 
 /// How one input of a replay ended.

@@ -1,4 +1,5 @@
 import Histogram
+import IngestCore
 import RRD
 import Store
 

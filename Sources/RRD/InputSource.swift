@@ -6,6 +6,7 @@ import IngestCore
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import IngestCore
 
 /// Reads an input (file or stdin) block by block, transparently decompressing zstd.
 ///

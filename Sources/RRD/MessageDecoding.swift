@@ -139,16 +139,16 @@ public enum MessageDecoding {
     }
 
     static func decodeSetStoreInfo(_ r: inout ProtobufReader) throws(ProtobufError) -> SetStoreInfo {
-        var rowId: Tuid?
+        var rowId: RowId?
         var info = StoreInfoFields()
         while let (field, wire) = try r.readTag() {
             switch field {
             case 1:
                 try r.expect(wire, .lengthDelimited, field: field, in: "SetStoreInfo")
                 var sub = try r.readMessage()
-                var t = rowId ?? Tuid(timeNs: 0, inc: 0)
+                var t = rowId?.tuid ?? Tuid(timeNs: 0, inc: 0)
                 try decodeTuid(&sub, into: &t)
-                rowId = t
+                rowId = RowId(t)
             case 2:
                 try r.expect(wire, .lengthDelimited, field: field, in: "SetStoreInfo")
                 var sub = try r.readMessage()
@@ -265,7 +265,7 @@ public enum MessageDecoding {
         var uncompressedSize: UInt64 = 0
         var encoding: UInt64 = 0
         var payloadRange = 0..<0
-        var chunkId: Tuid?
+        var chunkId: ChunkId?
         var isStatic: Bool?
         try slice.withUnsafeBytes { (b) throws(ProtobufError) in
             var r = ProtobufReader(b)
@@ -300,9 +300,9 @@ public enum MessageDecoding {
                 case 6:
                     try r.expect(wire, .lengthDelimited, field: field, in: "ArrowMsg")
                     var sub = try r.readMessage()
-                    var t = chunkId ?? Tuid(timeNs: 0, inc: 0)
+                    var t = chunkId?.tuid ?? Tuid(timeNs: 0, inc: 0)
                     try decodeTuid(&sub, into: &t)
-                    chunkId = t
+                    chunkId = ChunkId(t)
                 case 7:
                     try r.expect(wire, .varint, field: field, in: "ArrowMsg")
                     isStatic = try r.readVarint() != 0

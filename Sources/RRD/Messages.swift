@@ -60,9 +60,9 @@ public struct StoreInfo: Hashable, Sendable {
 
 /// Kind 1: `SetStoreInfo`.
 public struct SetStoreInfo: Hashable, Sendable {
-    public var rowId: Tuid?
+    public var rowId: RowId?
     public var info: StoreInfo
-    public init(rowId: Tuid?, info: StoreInfo) {
+    public init(rowId: RowId?, info: StoreInfo) {
         self.rowId = rowId
         self.info = info
     }
@@ -78,12 +78,12 @@ public struct ArrowMsg: Hashable, Sendable {
     /// `ENCODING_ARROW_IPC = 1`; anything else cannot be decoded.
     public var encoding: UInt64
     public var payload: ByteSlice
-    public var chunkId: Tuid?
+    public var chunkId: ChunkId?
     public var isStatic: Bool?
 
     public init(
         storeId: StoreId, compression: PayloadCompression, uncompressedSize: UInt64, encoding: UInt64,
-        payload: ByteSlice, chunkId: Tuid?, isStatic: Bool?
+        payload: ByteSlice, chunkId: ChunkId?, isStatic: Bool?
     ) {
         self.storeId = storeId
         self.compression = compression

@@ -1,5 +1,5 @@
 import Chunks
-import RRD
+import IngestCore
 import Synchronization
 
 /// The chunks of one store (one `EntityDb`), indexed for latest-at and range queries, with the reference
@@ -177,7 +177,7 @@ public final class ChunkStore<C: StorableChunk>: @unchecked Sendable {
     /// - Returns: the removed chunk, or nil when no chunk has that id (also for a chunk absorbed by
     ///   compaction: remove the compacted chunk instead).
     @discardableResult
-    public func remove(chunkId: Tuid) -> C? {
+    public func remove(chunkId: ChunkId) -> C? {
         mutate { (index: inout StoreIndex<C>) -> C? in index.remove(chunkId: chunkId) }
     }
 
@@ -291,12 +291,12 @@ public final class ChunkStore<C: StorableChunk>: @unchecked Sendable {
     }
 
     /// Whether a chunk with this id is held.
-    public func contains(chunkId: Tuid) -> Bool {
+    public func contains(chunkId: ChunkId) -> Bool {
         lock.withReadLock { index.slot(of: chunkId) != nil }
     }
 
     /// The chunk with this id, if held.
-    public func chunk(id: Tuid) -> C? {
+    public func chunk(id: ChunkId) -> C? {
         lock.withReadLock { index.slot(of: id).flatMap { index.slots[Int($0)] } }
     }
 

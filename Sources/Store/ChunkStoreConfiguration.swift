@@ -1,4 +1,4 @@
-import RRD
+import IngestCore
 
 /// How a ``ChunkStore`` compacts small chunks on insert and how much memory it may hold
 /// (`engine-semantics.md` §3.2–§3.3). The default is today's behaviour: no compaction, no budget.
@@ -78,6 +78,6 @@ public struct GarbageCollectionRecord: Hashable, Sendable {
     public var rowsDropped: Int
     public var bytesDropped: Int
     /// The smallest and largest first-RowId of the dropped chunks (nil when nothing could be dropped).
-    public var oldestDroppedRowId: Tuid?
-    public var newestDroppedRowId: Tuid?
+    public var oldestDroppedRowId: RowId?
+    public var newestDroppedRowId: RowId?
 }

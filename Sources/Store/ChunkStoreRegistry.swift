@@ -1,5 +1,5 @@
 import Chunks
-import RRD
+import IngestCore
 
 /// The chunk stores of a hub, by store id, each created on first use; safe from any thread. Meant as the
 /// target of the engine's insert hook, so that workers insert on their own threads while the app queries:

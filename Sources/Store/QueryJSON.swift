@@ -1,4 +1,4 @@
-import RRD
+import IngestCore
 
 /// The stable JSON forms of query answers (`ingest query --json`), one line each, written as Python's
 /// `json.dumps` writes them: `", "` and `": "` separators, and every non-ASCII character escaped as

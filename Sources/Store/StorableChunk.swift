@@ -1,4 +1,4 @@
-import RRD
+import IngestCore
 
 /// What the chunk store needs to know about a chunk: its identity, its rows' ids, its time columns and
 /// which component cells are null. Nothing else is read, so the index never depends on how cells are
@@ -14,7 +14,7 @@ import RRD
 /// index reads ``timeRange(timeline:)`` once per timeline.
 public protocol StorableChunk: Sendable {
     /// The chunk id (a TUID); the dedupe key.
-    var id: Tuid { get }
+    var id: ChunkId { get }
     /// The entity path as the recording writes it (escapes included).
     var entityPath: String { get }
     /// The number of rows.
@@ -22,7 +22,7 @@ public protocol StorableChunk: Sendable {
     /// Whether the chunk was logged as static data.
     var isStatic: Bool { get }
     /// The RowId of one row; ascending in `row`.
-    func rowId(at row: Int) -> Tuid
+    func rowId(at row: Int) -> RowId
 
     /// The number of time columns (timelines).
     var timelineCount: Int { get }
@@ -59,14 +59,14 @@ public protocol StorableChunk: Sendable {
     /// components missing on one side as null cells (compaction). Nil when they cannot be merged
     /// (different timelines or component types, or a type the conforming chunk cannot copy); the
     /// default never merges.
-    static func concatenated(_ a: Self, _ b: Self, id: Tuid) -> Self?
+    static func concatenated(_ a: Self, _ b: Self, id: ChunkId) -> Self?
 
     /// The rows of several temporal chunks of one entity as one new chunk with id `id`, sorted by
     /// RowId (ties: the earlier chunk's rows first), like ``concatenated(_:_:id:)`` applied from left
     /// to right, which is what the default does. A conforming type should copy each row once (the
     /// store merges batches of waiting chunks into a neighbour with it: see
     /// ``ChunkStoreConfiguration/Compaction/mergeBatch``). Nil when they cannot all be merged.
-    static func concatenated(_ chunks: [Self], id: Tuid) -> Self?
+    static func concatenated(_ chunks: [Self], id: ChunkId) -> Self?
 }
 
 extension StorableChunk {
@@ -77,10 +77,10 @@ extension StorableChunk {
     public var columnLayoutKey: (any AnyObject & Sendable)? { nil }
 
     /// Never merges: a chunk type without concatenation is never compacted.
-    public static func concatenated(_ a: Self, _ b: Self, id: Tuid) -> Self? { nil }
+    public static func concatenated(_ a: Self, _ b: Self, id: ChunkId) -> Self? { nil }
 
     /// Folds ``concatenated(_:_:id:)`` from left to right (each step copies the rows merged so far).
-    public static func concatenated(_ chunks: [Self], id: Tuid) -> Self? {
+    public static func concatenated(_ chunks: [Self], id: ChunkId) -> Self? {
         guard var merged = chunks.first else { return nil }
         for chunk in chunks.dropFirst() {
             guard let next = concatenated(merged, chunk, id: id) else { return nil }

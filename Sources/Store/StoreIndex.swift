@@ -1,4 +1,5 @@
-import RRD
+import HeapModule
+import IngestCore
 
 /// One chunk's presence in one (entity, timeline, component) index: its time range and where to look,
 /// in 24 bytes (a tiny chunk has one per timeline and component).
@@ -100,7 +101,7 @@ struct ComponentTimeIndex {
 
 /// The static winner of one (entity, component): the non-null cell with the highest RowId.
 struct StaticWinner {
-    var rowId: Tuid
+    var rowId: RowId
     var slot: Int32
     var row: Int32
     var component: Int32
@@ -222,7 +223,7 @@ struct TimelineExtent {
 /// A candidate row while answering a query.
 struct RowCandidate: Comparable {
     var time: Int64
-    var rowId: Tuid
+    var rowId: RowId
     var slot: Int32
     var row: Int32
     var component: Int32
@@ -235,11 +236,11 @@ struct RowCandidate: Comparable {
 /// rows, bytes (the sum of the parts: merging only drops per-chunk overhead), RowId bounds, and per
 /// timeline (the neighbour's order) the time range, and whether its rows would stay time-sorted.
 struct MergeGroup {
-    var members: [Tuid] = []
+    var members: [ChunkId] = []
     var rows: Int
     var bytes: Int
-    var firstRowId: Tuid
-    var lastRowId: Tuid
+    var firstRowId: RowId
+    var lastRowId: RowId
     var timelineNames: [String]
     var ranges: [ClosedRange<Int64>?]
     var sorted: Bool
@@ -315,16 +316,16 @@ struct StoreIndex<C: StorableChunk> {
     var configuration = ChunkStoreConfiguration()
     /// Absorbed chunk id → the compacted chunk that absorbed it (which may itself be absorbed later):
     /// follow the chain to find whether its rows are still held.
-    var absorbedInto: [Tuid: Tuid] = [:]
+    var absorbedInto: [ChunkId: ChunkId] = [:]
     var nextCompactedId: UInt64 = 0
     /// Deferred merges (``ChunkStoreConfiguration/Compaction/mergeBatch`` above 1): groups by the id
     /// of the neighbour they merge into; every chunk of a group is indexed as it is meanwhile.
-    var mergeGroups: [Tuid: MergeGroup] = [:]
+    var mergeGroups: [ChunkId: MergeGroup] = [:]
     /// The group (its neighbour's id) of every chunk in ``mergeGroups``, neighbours included.
-    var mergeGroupOf: [Tuid: Tuid] = [:]
+    var mergeGroupOf: [ChunkId: ChunkId] = [:]
     /// Temporal chunks by first RowId, for the collector (only kept under a budget); entries of chunks
     /// no longer held are skipped when popped.
-    var gcHeap = MinHeap<GCEntry>()
+    var gcHeap = Heap<GCEntry>()
     var gcLog: [GarbageCollectionRecord] = []
     /// The events of the current mutation, when someone listens (``recordEvents``).
     var pendingEvents: [StoreEvent<C>.Kind] = []
@@ -338,9 +339,9 @@ struct StoreIndex<C: StorableChunk> {
 
     /// The slot of the chunk with this id, if held.
     @inline(__always)
-    func slot(of id: Tuid) -> Int32? {
+    func slot(of id: ChunkId) -> Int32? {
         slots.withUnsafeBufferPointer { slots in
-            slotTable.find(hash: PositionTable.hash(id)) { slots[Int($0)]!.id == id }
+            slotTable.find(hash: id.hash64) { slots[Int($0)]!.id == id }
         }
     }
 
@@ -352,14 +353,14 @@ struct StoreIndex<C: StorableChunk> {
 
     /// The index of the entity `path`, if it has data.
     func entity(_ path: String) -> EntityIndex? {
-        entityPosition(path, hash: PositionTable.hash(path)).map { entityList[Int($0)] }
+        entityPosition(path, hash: ByteHasher.hash(path)).map { entityList[Int($0)] }
     }
 
     /// The paths of the entities with data, in no particular order.
     var entityPaths: [String] { entityTable.positions.map { entityList[Int($0)].path } }
 
     /// Whether `id` was absorbed by a compacted chunk that is still held.
-    mutating func isAbsorbedAndHeld(_ id: Tuid) -> Bool {
+    mutating func isAbsorbedAndHeld(_ id: ChunkId) -> Bool {
         guard var holder = absorbedInto[id] else { return false }
         while slot(of: holder) == nil {
             guard let next = absorbedInto[holder] else { return false }
@@ -392,7 +393,7 @@ struct StoreIndex<C: StorableChunk> {
             if rowId < previous {
                 throw StoreError(
                     .rowsNotSorted,
-                    "chunk \(chunk.id) on \(chunk.entityPath): row \(row) has RowId \(rowId), below row \(row - 1)'s \(previous)"
+                    "chunk \(chunk.id.tuid) on \(chunk.entityPath): row \(row) has RowId \(rowId), below row \(row - 1)'s \(previous)"
                 )
             }
             previous = rowId
@@ -421,7 +422,7 @@ struct StoreIndex<C: StorableChunk> {
             slot = Int32(slots.count)
             slots.append(chunk)
         }
-        slotTable.insert(hash: PositionTable.hash(chunk.id), position: slot)
+        slotTable.insert(hash: chunk.id.hash64, position: slot)
 
         let isStatic = chunk.isStaticData
         var isNewEntity = false
@@ -453,7 +454,7 @@ struct StoreIndex<C: StorableChunk> {
         stats.rows += numRows
         stats.approximateBytes += chunk.approximateByteSize
         if configuration.memoryBudget != nil && !isStatic {
-            gcHeap.push(GCEntry(firstRowId: chunk.rowId(at: 0), chunkId: chunk.id))
+            gcHeap.insert(GCEntry(firstRowId: chunk.rowId(at: 0), chunkId: chunk.id))
         }
     }
 
@@ -464,7 +465,7 @@ struct StoreIndex<C: StorableChunk> {
         guard let slot = bestNeighbour(chunk, limits) else { return false }
         let neighbour = slots[Int(slot)]!
         nextCompactedId += 1
-        let mergedId = Tuid(timeNs: .max, inc: nextCompactedId)
+        let mergedId = ChunkId(timeNs: .max, inc: nextCompactedId)
         guard let merged = C.concatenated(neighbour, chunk, id: mergedId),
             merged.numRows == neighbour.numRows + chunk.numRows
         else { return false }
@@ -557,7 +558,7 @@ struct StoreIndex<C: StorableChunk> {
 
     /// Merges one group into a new chunk in one copy and replaces its chunks by it. When the chunk type
     /// cannot merge them, the group is dropped and its chunks stay as they are.
-    private mutating func mergeGroup(head: Tuid) {
+    private mutating func mergeGroup(head: ChunkId) {
         guard let group = mergeGroups.removeValue(forKey: head) else { return }
         let ids = [head] + group.members
         for id in ids { mergeGroupOf[id] = nil }
@@ -569,7 +570,7 @@ struct StoreIndex<C: StorableChunk> {
             chunks.append(chunk)
         }
         nextCompactedId += 1
-        let mergedId = Tuid(timeNs: .max, inc: nextCompactedId)
+        let mergedId = ChunkId(timeNs: .max, inc: nextCompactedId)
         guard let merged = C.concatenated(chunks, id: mergedId), merged.numRows == group.rows else { return }
         for chunk in chunks {
             _ = unindex(chunkId: chunk.id)
@@ -632,7 +633,7 @@ struct StoreIndex<C: StorableChunk> {
         var record = GarbageCollectionRecord(
             firstEventId: stats.eventsEmitted + 1, afterInserts: stats.chunksInserted, bytesBefore: before,
             bytesAfter: before, budget: budget, chunksDropped: 0, rowsDropped: 0, bytesDropped: 0)
-        while stats.approximateBytes + stats.externalBytes + queued > budget, let entry = gcHeap.pop() {
+        while stats.approximateBytes + stats.externalBytes + queued > budget, let entry = gcHeap.popMin() {
             guard let slot = slot(of: entry.chunkId), let held = slots[Int(slot)],
                 held.rowId(at: 0) == entry.firstRowId, !held.isStaticData
             else { continue }
@@ -655,7 +656,7 @@ struct StoreIndex<C: StorableChunk> {
         if gcLog.count > 256 { gcLog.removeFirst(gcLog.count - 128) }
         // Stale entries (chunks compacted away or removed) pile up: rebuild when they dominate.
         if gcHeap.count > 2 * stats.chunks + 1024 {
-            gcHeap = MinHeap(
+            gcHeap = Heap(
                 slots.compactMap { held in
                     held.flatMap {
                         $0.isStaticData ? nil : GCEntry(firstRowId: $0.rowId(at: 0), chunkId: $0.id)
@@ -722,7 +723,7 @@ struct StoreIndex<C: StorableChunk> {
     /// is removed.
     @inline(__always)
     private mutating func modifyEntity(_ path: String, creating: Bool, _ body: (inout EntityIndex) -> Void) {
-        let hash = PositionTable.hash(path)
+        let hash = ByteHasher.hash(path)
         let position: Int32
         if let found = entityPosition(path, hash: hash) {
             position = found
@@ -749,7 +750,7 @@ struct StoreIndex<C: StorableChunk> {
     // MARK: Remove
 
     /// Removes one chunk (``ChunkStore/remove(chunkId:)``): counted, with a deletion event.
-    mutating func remove(chunkId: Tuid) -> C? {
+    mutating func remove(chunkId: ChunkId) -> C? {
         guard let chunk = unindex(chunkId: chunkId) else { return nil }
         stats.removed += 1
         emit(.deletion(chunk, .removed))
@@ -757,9 +758,9 @@ struct StoreIndex<C: StorableChunk> {
     }
 
     /// Removes one chunk from every index. Returns it, or nil when the id is unknown.
-    mutating func unindex(chunkId: Tuid) -> C? {
+    mutating func unindex(chunkId: ChunkId) -> C? {
         guard let slot = slot(of: chunkId), let chunk = slots[Int(slot)] else { return nil }
-        slotTable.remove(hash: PositionTable.hash(chunkId), position: slot)
+        slotTable.remove(hash: chunkId.hash64, position: slot)
         if !mergeGroupOf.isEmpty, let head = mergeGroupOf[chunkId], let group = mergeGroups.removeValue(forKey: head) {
             // A chunk of a waiting group goes (removed or collected): the others stay as they are.
             for id in [head] + group.members { mergeGroupOf[id] = nil }
@@ -768,7 +769,7 @@ struct StoreIndex<C: StorableChunk> {
         freeSlots.append(slot)
         let path = chunk.entityPath
         if chunk.isStaticData {
-            let hash = PositionTable.hash(path)
+            let hash = ByteHasher.hash(path)
             if let position = entityPosition(path, hash: hash) {
                 // Taken out of the list (so it is modified without a copy) while the winners are recomputed.
                 var entity = entityList[Int(position)]
@@ -1034,61 +1035,7 @@ struct StoreIndex<C: StorableChunk> {
 
 /// A temporal chunk in the collector's queue, ordered by its first (smallest) RowId.
 struct GCEntry: Comparable {
-    var firstRowId: Tuid
-    var chunkId: Tuid
+    var firstRowId: RowId
+    var chunkId: ChunkId
     static func < (a: GCEntry, b: GCEntry) -> Bool { (a.firstRowId, a.chunkId) < (b.firstRowId, b.chunkId) }
-}
-
-/// A binary min-heap.
-struct MinHeap<Element: Comparable> {
-    private(set) var items: [Element] = []
-    var count: Int { items.count }
-
-    init() {}
-
-    /// Builds a heap of `elements` in O(n).
-    init(_ elements: [Element]) {
-        items = elements
-        var i = items.count / 2
-        while i > 0 {
-            i -= 1
-            siftDown(i)
-        }
-    }
-
-    mutating func push(_ element: Element) {
-        items.append(element)
-        var i = items.count - 1
-        while i > 0 {
-            let parent = (i - 1) / 2
-            if items[i] < items[parent] {
-                items.swapAt(i, parent)
-                i = parent
-            } else {
-                break
-            }
-        }
-    }
-
-    mutating func pop() -> Element? {
-        guard !items.isEmpty else { return nil }
-        items.swapAt(0, items.count - 1)
-        let top = items.removeLast()
-        siftDown(0)
-        return top
-    }
-
-    private mutating func siftDown(_ start: Int) {
-        var i = start
-        while true {
-            let l = 2 * i + 1
-            let r = l + 1
-            var m = i
-            if l < items.count && items[l] < items[m] { m = l }
-            if r < items.count && items[r] < items[m] { m = r }
-            if m == i { return }
-            items.swapAt(i, m)
-            i = m
-        }
-    }
 }

@@ -1,5 +1,5 @@
 import Chunks
-import RRD
+import IngestCore
 
 /// One question of the query contract (`ingest query`): an entity+component, and latest-at, range or
 /// static.

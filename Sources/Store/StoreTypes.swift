@@ -1,4 +1,4 @@
-import RRD
+import IngestCore
 
 /// An error inserting a chunk that breaks the store's conventions (see ``StorableChunk``).
 public struct StoreError: Error, Hashable, Sendable, CustomStringConvertible {
@@ -63,7 +63,7 @@ public struct CellHit<C: StorableChunk>: Sendable {
     /// The component column index inside ``chunk``.
     public var component: Int
     /// The row's RowId.
-    public var rowId: Tuid
+    public var rowId: RowId
     /// The row's time on the queried timeline, or nil for a static cell.
     public var time: Int64?
 }
@@ -143,7 +143,7 @@ public enum DeletionReason: Hashable, Sendable {
     /// ``ChunkStore/remove(chunkId:)`` was called.
     case removed
     /// Compaction merged the chunk into the chunk with this id (added in the same mutation).
-    case compacted(into: Tuid)
+    case compacted(into: ChunkId)
     /// The garbage collector dropped it to stay within the memory budget.
     case garbageCollected
 }

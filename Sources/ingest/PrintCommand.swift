@@ -1,6 +1,7 @@
 import ArgumentParser
 import Chunks
 import IngestCore
+import Ingestion
 import RRD
 
 /// `ingest print FILE...`: one line per stream header, message, stream footer and error.
@@ -119,7 +120,7 @@ struct PrintCommand: ParsableCommand {
             case .setStoreInfo(let s):
                 o["store"] = s.info.storeId.json
             case .arrowMsg(let a):
-                o["chunk_id"] = .string(a.chunkId?.chunkIdString)
+                o["chunk_id"] = .string(a.chunkId?.description)
                 o["store"] = a.storeId.json
                 o["compression"] = .string(a.compression.jsonName)
                 o["payload_len"] = .uint(UInt64(a.payload.count))

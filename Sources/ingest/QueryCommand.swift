@@ -1,5 +1,7 @@
 import ArgumentParser
 import Chunks
+import IngestCore
+import Ingestion
 import RRD
 import Store
 

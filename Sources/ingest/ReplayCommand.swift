@@ -1,5 +1,6 @@
 @preconcurrency import Glibc
 import ArgumentParser
+import IngestCore
 import Ingestion
 import Store
 import Logging

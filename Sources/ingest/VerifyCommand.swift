@@ -1,6 +1,8 @@
 import ArgumentParser
 import ArrowIPC
 import Chunks
+import IngestCore
+import Ingestion
 import RRD
 
 #if canImport(Glibc)
@@ -114,11 +116,11 @@ struct VerifyCommand: ParsableCommand {
                         print(Self.json(chunk, store: msg.storeId))
                     } else {
                         for w in chunk.warnings {
-                            print("\(path): at byte \(framed.offset): warning: \(chunk.id.chunkIdString): \(w)")
+                            print("\(path): at byte \(framed.offset): warning: \(chunk.id.description): \(w)")
                         }
                     }
                 } catch {
-                    let id = msg.chunkId.map { " " + $0.chunkIdString } ?? ""
+                    let id = msg.chunkId.map { " " + $0.description } ?? ""
                     report(framed.offset, "ArrowMsg\(id): \(error.message)")
                 }
             case .error(let e):
@@ -138,7 +140,7 @@ struct VerifyCommand: ParsableCommand {
     /// The `--json` line of one chunk.
     static func json(_ chunk: Chunk, store: StoreId) -> String {
         var s =
-            "{\"chunk_id\": \"\(chunk.id.chunkIdString)\", \"store\": {\"kind\": \(JSONString.quoted(store.kind.description)), "
+            "{\"chunk_id\": \"\(chunk.id.description)\", \"store\": {\"kind\": \(JSONString.quoted(store.kind.description)), "
         s +=
             "\"application_id\": \(JSONString.quoted(store.applicationId)), \"recording_id\": \(JSONString.quoted(store.recordingId))}, "
         s += "\"entity_path\": \(JSONString.quoted(chunk.entityPath)), \"num_rows\": \(chunk.numRows), "

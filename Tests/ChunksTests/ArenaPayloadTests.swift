@@ -112,7 +112,7 @@ struct ArenaPayloadTests {
         let other = try decoder.decode(msgs[1])
         weak var payload: ByteStorage?
         var chunk: Chunk
-        let expected: [Tuid]
+        let expected: [RowId]
         do {
             var own = msgs[0]
             own.payload = try msgs[0].decompressedPayload(arena: SlabArena(.payloads))

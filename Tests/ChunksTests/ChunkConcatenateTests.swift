@@ -1,6 +1,7 @@
 import ArrowIPC
 import Chunks
 import FixtureSupport
+import IngestCore
 import RRD
 import Synchronization
 import Testing
@@ -62,10 +63,10 @@ struct ChunkConcatenateTests {
                 for l in (k + 1)..<min(group.count, 6) {
                     let (a, b) = (group[k], group[l])
                     guard Chunk.canConcatenate(a, b) else {
-                        #expect(Chunk.concatenate(a, b, id: Tuid(timeNs: 1, inc: 1)) == nil)
+                        #expect(Chunk.concatenate(a, b, id: ChunkId(timeNs: 1, inc: 1)) == nil)
                         continue
                     }
-                    let id = Tuid(timeNs: .max, inc: UInt64(tested))
+                    let id = ChunkId(timeNs: .max, inc: UInt64(tested))
                     let ab = try #require(Chunk.concatenate(a, b, id: id))
                     #expect(ab.id == id)
                     Self.check(ab, a, b, "\(name) \(entity) \(k)+\(l)")
@@ -92,7 +93,7 @@ struct ChunkConcatenateTests {
             // In order, reversed (RowId ranges in reverse) and interleaved with a repeat (rows mixed).
             let head = Array(all.prefix(5))
             for group in [head, head.reversed(), head + [head[0]]] {
-                let id = Tuid(timeNs: .max, inc: UInt64(tested))
+                let id = ChunkId(timeNs: .max, inc: UInt64(tested))
                 guard Chunk.canConcatenate(group) else {
                     #expect(Chunk.concatenate(group, id: id) == nil, "\(name) \(entity)")
                     continue

@@ -21,7 +21,7 @@ struct ChunkFixtureTests {
             #expect(file.chunkErrors.isEmpty)
         }
         for (chunk, exp) in zip(chunks, expectedChunks) {
-            #expect(chunk.id.chunkIdString == exp["chunk_id"] as! String)
+            #expect(chunk.id.description == exp["chunk_id"] as! String)
             #expect(chunk.entityPath == exp["entity_path"] as! String)
             #expect(chunk.numRows == exp["num_rows"] as! Int)
             #expect(chunk.isStatic == exp["is_static"] as! Bool)
@@ -70,7 +70,7 @@ struct ChunkFixtureTests {
             }
             let lines = chunk.summaryLines()
             #expect(lines.count == 1 + chunk.timelines.count + chunk.components.count)
-            #expect(lines[0].hasPrefix(chunk.entityPath + " " + chunk.id.chunkIdString))
+            #expect(lines[0].hasPrefix(chunk.entityPath + " " + chunk.id.description))
         }
     }
 
@@ -119,9 +119,9 @@ struct ChunkIPCTests {
         let sorted = try ChunkDecoder().decode(ipc: ByteStorage(copying: ipc))
         #expect(!sorted.wasResorted)
         // Swap the 16-byte row ids of rows 0 and 1 inside the body.
-        func be(_ t: Tuid) -> [UInt8] {
-            (0..<8).map { UInt8(truncatingIfNeeded: t.timeNs >> (56 - 8 * UInt64($0))) }
-                + (0..<8).map { UInt8(truncatingIfNeeded: t.inc >> (56 - 8 * UInt64($0))) }
+        func be(_ r: RowId) -> [UInt8] {
+            (0..<8).map { UInt8(truncatingIfNeeded: r.tuid.timeNs >> (56 - 8 * UInt64($0))) }
+                + (0..<8).map { UInt8(truncatingIfNeeded: r.tuid.inc >> (56 - 8 * UInt64($0))) }
         }
         let r0 = be(sorted.rowIds[0])
         let r1 = be(sorted.rowIds[1])

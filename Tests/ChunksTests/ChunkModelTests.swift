@@ -67,7 +67,7 @@ struct ChunkModelTests {
         var a = chunks[0]
         let b = chunks[1]
         let key = a.columnLayoutKey.map(ObjectIdentifier.init)
-        a.id = Tuid(timeNs: 1, inc: 2)
+        a.id = ChunkId(timeNs: 1, inc: 2)
         a.warnings = ["note"]
         #expect(a.columnLayoutKey.map(ObjectIdentifier.init) == key)
         #expect(a.warnings == ["note"] && chunks[0].warnings.isEmpty)
@@ -99,9 +99,9 @@ struct ChunkModelTests {
         let sorted = try ChunkDecoder().decode(ipc: ByteStorage(copying: ipc))
         try #require(sorted.numRows >= 3)
         // Swap the 16-byte row ids of rows 0 and 1 inside the body.
-        func be(_ t: Tuid) -> [UInt8] {
-            (0..<8).map { UInt8(truncatingIfNeeded: t.timeNs >> (56 - 8 * UInt64($0))) }
-                + (0..<8).map { UInt8(truncatingIfNeeded: t.inc >> (56 - 8 * UInt64($0))) }
+        func be(_ r: RowId) -> [UInt8] {
+            (0..<8).map { UInt8(truncatingIfNeeded: r.tuid.timeNs >> (56 - 8 * UInt64($0))) }
+                + (0..<8).map { UInt8(truncatingIfNeeded: r.tuid.inc >> (56 - 8 * UInt64($0))) }
         }
         let pair = be(sorted.rowId(at: 0)) + be(sorted.rowId(at: 1))
         let at = try #require((0...(ipc.count - 32)).first { Array(ipc[$0..<($0 + 32)]) == pair })

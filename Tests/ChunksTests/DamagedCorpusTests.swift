@@ -299,11 +299,10 @@ struct DamagedCorpusTests {
         // 3. Changed ArrowMsgs go through the chunk decoder: a chunk or a ChunkError, never a trap.
         let known = Set(baseline.raw)
         let decoder = ChunkDecoder()
-        decoder.maxPayloadSize = 1 << 26
         for (m, raw) in zip(decoded.messages, decoded.raw) where !known.contains(raw) {
             guard case .arrowMsg(let msg) = m.message else { continue }
             do {
-                _ = try decoder.decode(msg)
+                _ = try decoder.decode(msg, maxPayloadSize: 1 << 26)
                 report.chunksDecoded += 1
             } catch {
                 report.chunkErrors += 1

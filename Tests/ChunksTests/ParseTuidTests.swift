@@ -1,4 +1,5 @@
 @testable import Chunks
+import IngestCore
 import RRD
 import Testing
 
@@ -11,7 +12,7 @@ struct ParseTuidTests {
         var rng = SystemRandomNumberGenerator()
         for _ in 0..<2000 {
             let t = Tuid(timeNs: rng.next(), inc: rng.next())
-            for s in [t.description, t.chunkIdString, t.rowIdString, t.description.lowercased(), t.description.uppercased()]
+            for s in [t.description, "chunk_" + t.description, "row_" + t.description, t.description.lowercased(), t.description.uppercased()]
             {
                 #expect(Self.parse(s) == t, "\(s)")
                 #expect(Self.parse(s) == Tuid(parsing: s), "\(s)")

@@ -2,6 +2,7 @@ import ArrowIPC
 import Chunks
 import FixtureSupport
 import Foundation
+import IngestCore
 import RRD
 import Testing
 
@@ -52,7 +53,7 @@ struct QueryValueTests {
         var files: [String: [Chunk]] = [:]
         for answer in Self.answers {
             if files[answer.file] == nil { files[answer.file] = try DecodedFile(answer.file).chunks }
-            let rowId = try #require(Tuid(parsing: answer.rowId))
+            let rowId = try #require(RowId(parsing: answer.rowId))
             var rendered: String?
             for chunk in files[answer.file]! where chunk.entityPath == answer.entity {
                 guard let column = chunk.component(named: answer.component),

@@ -1,3 +1,4 @@
+import IngestCore
 import IngestTestSupport
 import Ingestion
 import RRD
@@ -31,7 +32,7 @@ struct EntityDbTests {
 
     @Test("an injected decode failure sits in its place and later messages are still processed")
     func decodeErrorInPlace() throws {
-        let config = IngestConfiguration().injectingFailures { $0.chunkId?.timeNs == 300 }
+        let config = IngestConfiguration().injectingFailures { $0.chunkId?.tuid.timeNs == 300 }
         let db = EntityDb(storeId: store, configuration: config)
         let offsets: [UInt64] = [100, 200, 300, 400, 500]
         try db.submit(M.storeInfo(store, offset: 100), source: "f.rrd")
@@ -104,7 +105,7 @@ struct EntityDbTests {
         #expect(stats.readyOutputs == 2)
         #expect(stats.queuedMessages == 0)
         #expect(stats.decodeErrors + stats.distinctChunks == 1)
-        #expect(db.storeInfo?.rowId == Tuid(timeNs: 1, inc: 1))
+        #expect(db.storeInfo?.rowId == RowId(timeNs: 1, inc: 1))
     }
 
     @Test("after shutdown, submits are refused with closed and outputs stay pollable")

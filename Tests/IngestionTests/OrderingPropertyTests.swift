@@ -1,3 +1,4 @@
+import IngestCore
 import IngestTestSupport
 import Ingestion
 import PropertyBased
@@ -62,7 +63,7 @@ struct OrderingPropertyTests {
         // The message's index is its tag (its offset): outputs carry it back.
         let broken = Set(steps.indices.filter { steps[$0].kind == .brokenArrow }.map { UInt64($0) })
         let config = IngestConfiguration(queueCapacity: scenario.capacity, maxQueuedBytes: scenario.maxBytes)
-            .injectingFailures { broken.contains($0.chunkId?.timeNs ?? .max) }
+            .injectingFailures { broken.contains($0.chunkId?.tuid.timeNs ?? .max) }
         let hub = StoreHub(configuration: config)
 
         let byProducer = Dictionary(grouping: steps.indices, by: { steps[$0].producer })

@@ -1,5 +1,6 @@
 import Chunks
 import FixtureSupport
+import IngestCore
 import IngestTestSupport
 import Ingestion
 import RRD

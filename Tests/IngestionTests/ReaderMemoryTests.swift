@@ -35,7 +35,7 @@ private enum Encode {
             let id = SyntheticChunks.chunkId(UInt64(i))
             let msg =
                 ld(1, storeId) + vfield(2, 1) + vfield(3, UInt64(ipc.count)) + vfield(4, 1) + ld(5, ipc.bytes)
-                + ld(6, fixed64(1, id.timeNs) + fixed64(2, id.inc))
+                + ld(6, fixed64(1, id.tuid.timeNs) + fixed64(2, id.tuid.inc))
             out += u64(2) + u64(UInt64(msg.count)) + msg
         }
         return out
@@ -53,7 +53,7 @@ private enum Encode {
             let id = SyntheticChunks.chunkId(UInt64(i))
             let msg =
                 ld(1, storeId) + vfield(2, 2) + vfield(3, a.uncompressedSize) + vfield(4, 1) + ld(5, a.payload.bytes)
-                + ld(6, fixed64(1, id.timeNs) + fixed64(2, id.inc))
+                + ld(6, fixed64(1, id.tuid.timeNs) + fixed64(2, id.tuid.inc))
             out += u64(2) + u64(UInt64(msg.count)) + msg
         }
         return out
@@ -81,9 +81,9 @@ struct ReaderMemoryTests {
             gate.open()
         }
         opener.start()
-        var chunks: [Int: (rows: Int, ids: [Tuid])] = [:]
+        var chunks: [Int: (rows: Int, ids: [RowId])] = [:]
         let report = pipeline.run(onOutput: { _, item in
-            if case .chunk(let c) = item.event { chunks[Int(c.id.inc)] = (c.numRows, c.rowIds) }
+            if case .chunk(let c) = item.event { chunks[Int(c.id.tuid.inc)] = (c.numRows, c.rowIds) }
         })
         pipeline.hub.shutdown(drain: true)
         #expect(!report.hasFailures, "\(report.files[0].errors)")
@@ -116,12 +116,12 @@ struct ReaderMemoryTests {
         var sums: [Int: Double] = [:]
         let report = pipeline.run(onOutput: { _, item in
             guard case .chunk(let c) = item.event else { return }
-            order.append(Int(c.id.inc))
+            order.append(Int(c.id.tuid.inc))
             // Every value of the column (the list's float64 items) goes into a checksum.
             let values = c.components[0].column.children[0]
             var sum = 0.0
             for k in 0..<values.length { sum += values.value(at: k, as: Double.self) * Double(k % 7 + 1) }
-            sums[Int(c.id.inc)] = sum
+            sums[Int(c.id.tuid.inc)] = sum
         })
         pipeline.hub.shutdown(drain: true)
         #expect(!report.hasFailures, "\(report.files[0].errors)")

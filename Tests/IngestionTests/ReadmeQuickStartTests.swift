@@ -1,11 +1,9 @@
-import Chunks
 import FixtureSupport
-import Ingestion
-import RRD
-import Store
+import StoreIngest  // the example's one import (the umbrella module)
 import Testing
 
-/// The README's "API in five minutes" example, compiled and run as written (between the markers).
+/// The README's "API in five minutes" example, compiled and run as written (between the markers),
+/// with `import StoreIngest` as its only import of the package (FixtureSupport finds the fixture).
 @Suite("README quick start")
 struct ReadmeQuickStartTests {
     @Test("read a recording into a hub, drain it, query a store")

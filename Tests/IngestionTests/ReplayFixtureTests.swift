@@ -1,6 +1,7 @@
 import Chunks
 import FixtureSupport
 import Foundation
+import IngestCore
 import IngestTestSupport
 import Ingestion
 import RRD
@@ -98,7 +99,7 @@ struct ReplayFixtureTests {
         let seen = HookLog()
         let hub = StoreHub(
             configuration: IngestConfiguration(insertChunk: { store, chunk in seen.add(store, chunk.id) }))
-        var outputs: [Tuid] = []
+        var outputs: [ChunkId] = []
         let summary = hub.replay(files: [Fixtures.rrdPath("many_small_chunks.rrd")]) { _, item in
             if let c = item.chunk {
                 #expect(seen.contains(c.id), "inserted before it came out")
@@ -183,15 +184,15 @@ struct ReplayFixtureTests {
 final class HookLog: @unchecked Sendable {
     // @unchecked: `list` and `set` are guarded by `lock`.
     private let lock = ConditionLock()
-    private var list: [Tuid] = []
-    private var set = Set<Tuid>()
-    func add(_ store: StoreId, _ id: Tuid) {
+    private var list: [ChunkId] = []
+    private var set = Set<ChunkId>()
+    func add(_ store: StoreId, _ id: ChunkId) {
         lock.withLock {
             list.append(id); set.insert(id)
         }
     }
-    func contains(_ id: Tuid) -> Bool { lock.withLock { set.contains(id) } }
-    var ids: [Tuid] { lock.withLock { list } }
+    func contains(_ id: ChunkId) -> Bool { lock.withLock { set.contains(id) } }
+    var ids: [ChunkId] { lock.withLock { list } }
 }
 
 /// A weak reference the insert hook can use (set once before the first submit).

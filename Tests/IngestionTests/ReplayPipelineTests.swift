@@ -1,5 +1,6 @@
 import FixtureSupport
 import Foundation
+import IngestCore
 import Ingestion
 import RRD
 import Synchronization

@@ -1,3 +1,4 @@
+import IngestCore
 import IngestTestSupport
 import Ingestion
 import RRD

@@ -32,7 +32,7 @@ struct ProtobufOracleTests {
         switch message {
         case .setStoreInfo(let s):
             let o = try RrdOracle_SetStoreInfo(serializedBytes: payload)
-            check(s.rowId == (o.hasRowID ? tuid(o.rowID) : nil), "row_id")
+            check(s.rowId == (o.hasRowID ? RowId(tuid(o.rowID)) : nil), "row_id")
             let fallback = o.info.hasApplicationID ? o.info.applicationID.id : nil
             check(storeIdMatches(s.info.storeId, o.info.storeID, fallbackApp: fallback), "store_id")
             check(
@@ -49,7 +49,7 @@ struct ProtobufOracleTests {
             check(a.uncompressedSize == o.uncompressedSize, "uncompressed_size")
             check(a.encoding == UInt64(o.encoding.rawValue), "encoding")
             check(a.payload.bytes == [UInt8](o.payload), "payload")
-            check(a.chunkId == (o.hasChunkID ? tuid(o.chunkID) : nil), "chunk_id")
+            check(a.chunkId == (o.hasChunkID ? ChunkId(tuid(o.chunkID)) : nil), "chunk_id")
             check(a.isStatic == (o.hasIsStatic ? o.isStatic : nil), "is_static")
         case .blueprintActivationCommand(let b):
             let o = try RrdOracle_BlueprintActivationCommand(serializedBytes: payload)
@@ -122,7 +122,7 @@ struct ProtobufOracleTests {
         guard case .arrowMsg(let a) = try MessageDecoding.decode(kind: .arrowMsg, payload: ByteSlice(copying: arrow))
         else { throw RRDError(.io, source: "", offset: 0, "kind") }
         #expect(a.storeId == StoreId(kind: .recording, applicationId: "app", recordingId: "r1"))
-        #expect(a.chunkId == Tuid(timeNs: 10, inc: 20))
+        #expect(a.chunkId == ChunkId(timeNs: 10, inc: 20))
         #expect(a.payload.bytes == [2, 3])
         #expect(a.isStatic == false)
     }

@@ -13,7 +13,7 @@ struct ProtobufTests {
         let m = try MessageDecoding.decode(kind: .setStoreInfo, payload: ByteSlice(copying: payload))
         guard case .setStoreInfo(let s) = m else { throw RRDError(.io, source: "", offset: 0, "kind") }
         #expect(s.info.storeId == StoreId(kind: .recording, applicationId: "legacy-app", recordingId: "r1"))
-        #expect(s.rowId == Tuid(timeNs: 5, inc: 6))
+        #expect(s.rowId == RowId(timeNs: 5, inc: 6))
         // StoreId's own application id wins.
         let both = Bytes.ld(
             2, Bytes.ld(1, Bytes.ld(1, "legacy")) + Bytes.ld(2, Bytes.storeId(kind: 1, app: "new", rec: "r")))
@@ -36,7 +36,7 @@ struct ProtobufTests {
         #expect(a.storeId.kind.rawValue == 9)
         #expect(a.storeId.kind.description == "unknown(9)")
         #expect(a.payload.bytes == [9, 8, 7])
-        #expect(a.chunkId == Tuid(timeNs: 0x18EA, inc: 0x45))
+        #expect(a.chunkId == ChunkId(timeNs: 0x18EA, inc: 0x45))
         #expect(a.isStatic == true)
         #expect(a.compression == .lz4)
         #expect(a.uncompressedSize == 3)

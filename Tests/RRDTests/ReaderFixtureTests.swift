@@ -38,7 +38,7 @@ struct ReaderFixtureTests {
                 #expect(m.message.kind.description == em["kind"] as? String)
                 #expect(m.length == u64(em["len"]))
                 if case .arrowMsg(let a) = m.message {
-                    if let cid = em["chunk_id"] as? String { #expect(a.chunkId?.chunkIdString == cid) }
+                    if let cid = em["chunk_id"] as? String { #expect(a.chunkId?.description == cid) }
                     if let st = em["is_static"] as? Bool { #expect(a.isStatic == st) }
                     if let pl = u64(em["payload_len"]) { #expect(UInt64(a.payload.count) == pl) }
                     if let us = u64(em["uncompressed_size"]) { #expect(a.uncompressedSize == us) }

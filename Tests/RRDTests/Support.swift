@@ -1,5 +1,6 @@
 import FixtureSupport
 import Foundation
+import IngestCore
 import RRD
 
 /// Reads a whole input through ``RRDReader``.

@@ -3,6 +3,8 @@ import Glibc
 #endif
 import Chunks
 import FixtureSupport
+import IngestCore
+import Ingestion
 import RRD
 @testable import Store
 import Testing
@@ -100,7 +102,7 @@ struct ChunkFootprintTests {
         // Distinct ids (the setter keeps the shared layout and the payload's row ids).
         let chunks = (0..<n).map { k -> Chunk in
             var c = template
-            c.id = Tuid(timeNs: 1 << 40, inc: UInt64(k))
+            c.id = ChunkId(timeNs: 1 << 40, inc: UInt64(k))
             return c
         }
         let growth = Self.heapGrowth { () -> ChunkStore<Chunk> in
@@ -123,7 +125,7 @@ struct ChunkFootprintTests {
         var table = PositionTable()
         var keys: [UInt64] = []
         // Hashes that collide in their low bits (same home bucket), and spread ones.
-        for k in 0..<300 { keys.append(k % 3 == 0 ? UInt64(k) << 40 | 7 : PositionTable.mix(UInt64(k))) }
+        for k in 0..<300 { keys.append(k % 3 == 0 ? UInt64(k) << 40 | 7 : HashMixer.mix(UInt64(k))) }
         for (p, h) in keys.enumerated() { table.insert(hash: h, position: Int32(p)) }
         #expect(table.count == keys.count)
         func find(_ p: Int) -> Int32? { table.find(hash: keys[p]) { $0 == Int32(p) } }
@@ -142,9 +144,9 @@ struct ChunkFootprintTests {
     func hashes() {
         let a = "/robot/arm0/joint1/signal"
         let b = String("/robot/arm0/joint1/" + "signal")
-        #expect(PositionTable.hash(a) == PositionTable.hash(b))
-        #expect(PositionTable.hash(a) != PositionTable.hash("/robot/arm0/joint2/signal"))
-        #expect(PositionTable.hash(Substring(a).description) == PositionTable.hash(a))
-        #expect(PositionTable.hash(Tuid(timeNs: 1, inc: 2)) != PositionTable.hash(Tuid(timeNs: 2, inc: 1)))
+        #expect(ByteHasher.hash(a) == ByteHasher.hash(b))
+        #expect(ByteHasher.hash(a) != ByteHasher.hash("/robot/arm0/joint2/signal"))
+        #expect(ByteHasher.hash(Substring(a).description) == ByteHasher.hash(a))
+        #expect(Tuid(timeNs: 1, inc: 2).hash64 != Tuid(timeNs: 2, inc: 1).hash64)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import IngestCore
 import RRD
 import Store
 import Synchronization
@@ -9,7 +10,7 @@ private final class EventLog: Sendable {
     struct Entry: Sendable {
         var id: UInt64
         var isAddition: Bool
-        var chunkId: Tuid
+        var chunkId: ChunkId
         var onCallerThread: Bool
     }
     let entries = Mutex<[Entry]>([])
@@ -75,11 +76,11 @@ struct ChunkStoreEventTests {
     /// Chunk i: rows at times 3i, 3i+1, 3i+2, value i in components `A:a` and `B:b`.
     static func threeRowChunk(_ i: Int) -> TestChunk {
         let base = 3 * i
-        let rowIds: [Tuid] = (0..<3).map { (k: Int) -> Tuid in Tuid(timeNs: 2, inc: UInt64(base + k)) }
+        let rowIds: [RowId] = (0..<3).map { (k: Int) -> RowId in RowId(timeNs: 2, inc: UInt64(base + k)) }
         let times: [Int64] = (0..<3).map { (k: Int) -> Int64 in Int64(base + k) }
         let cells: [[Int]?] = [[i], [i], [i]]
         return TestChunk(
-            id: Tuid(timeNs: 1, inc: UInt64(i)), entityPath: "/e", isStatic: false, rowIds: rowIds,
+            id: ChunkId(timeNs: 1, inc: UInt64(i)), entityPath: "/e", isStatic: false, rowIds: rowIds,
             timelineColumns: [TestChunk.Timeline(name: "frame", times: times)],
             columns: [TestChunk.Column(name: "A:a", cells: cells), TestChunk.Column(name: "B:b", cells: cells)])
     }

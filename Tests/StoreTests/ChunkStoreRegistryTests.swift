@@ -1,5 +1,7 @@
 import Chunks
 import FixtureSupport
+import IngestCore
+import Ingestion
 import RRD
 import Store
 import Testing

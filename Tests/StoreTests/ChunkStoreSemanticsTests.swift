@@ -1,9 +1,10 @@
+import IngestCore
 import RRD
 import Store
 import Testing
 
-private func row(_ n: UInt64) -> Tuid { Tuid(timeNs: 5_000, inc: n) }
-private func chunkId(_ n: UInt64) -> Tuid { Tuid(timeNs: 7_000, inc: n) }
+private func row(_ n: UInt64) -> RowId { RowId(timeNs: 5_000, inc: n) }
+private func chunkId(_ n: UInt64) -> ChunkId { ChunkId(timeNs: 7_000, inc: n) }
 
 /// A one-column temporal chunk on `frame`.
 private func temporal(

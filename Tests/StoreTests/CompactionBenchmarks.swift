@@ -1,5 +1,6 @@
 import Chunks
 import Foundation
+import Ingestion
 import RRD
 import Store
 import Testing

@@ -1,3 +1,4 @@
+import IngestCore
 import RRD
 import Store
 import Synchronization
@@ -253,16 +254,16 @@ struct CompactionTests {
 
     static func chunk(_ id: UInt64, rows: [UInt64], times: [Int64], column: String) -> TestChunk {
         TestChunk(
-            id: Tuid(timeNs: 500, inc: id), entityPath: "/e", isStatic: false,
-            rowIds: rows.map { Tuid(timeNs: 1_000, inc: $0) },
+            id: ChunkId(timeNs: 500, inc: id), entityPath: "/e", isStatic: false,
+            rowIds: rows.map { RowId(timeNs: 1_000, inc: $0) },
             timelineColumns: [TestChunk.Timeline(name: "frame", times: times)],
             columns: [TestChunk.Column(name: column, cells: rows.map { [Int($0)] })])
     }
 }
 
-extension Tuid {
+extension ChunkId {
     /// Ids the store gives compacted chunks (time half all ones).
-    var isCompacted: Bool { timeNs == .max }
+    var isCompacted: Bool { tuid.timeNs == .max }
 }
 
 /// Collects events delivered on the mutating thread.

@@ -1,6 +1,8 @@
 import Chunks
 import FixtureSupport
 import Foundation
+import IngestCore
+import Ingestion
 import RRD
 import Store
 import Testing

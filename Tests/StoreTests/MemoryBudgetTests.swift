@@ -1,3 +1,4 @@
+import IngestCore
 import RRD
 import Store
 import Testing
@@ -9,8 +10,8 @@ struct MemoryBudgetTests {
     /// One 2-row chunk; `TestChunk.approximateByteSize` is 64 + 16 per row = 96 bytes.
     static func chunk(_ k: UInt64, firstRow: UInt64, time: Int64, isStatic: Bool = false) -> TestChunk {
         TestChunk(
-            id: Tuid(timeNs: 700, inc: k), entityPath: k % 2 == 0 ? "/a" : "/c", isStatic: isStatic,
-            rowIds: [Tuid(timeNs: 2_000, inc: firstRow), Tuid(timeNs: 2_000, inc: firstRow + 1)],
+            id: ChunkId(timeNs: 700, inc: k), entityPath: k % 2 == 0 ? "/a" : "/c", isStatic: isStatic,
+            rowIds: [RowId(timeNs: 2_000, inc: firstRow), RowId(timeNs: 2_000, inc: firstRow + 1)],
             timelineColumns: [TestChunk.Timeline(name: "frame", times: [time, time + 2])],
             columns: [TestChunk.Column(name: "X:x", cells: [[Int(k)], [Int(k) + 1000]])])
     }

@@ -1,3 +1,4 @@
+import IngestCore
 import RRD
 import Store
 import Testing
@@ -5,8 +6,8 @@ import Testing
 @Suite("Query JSON forms")
 struct QueryJSONTests {
     let chunk = TestChunk(
-        id: Tuid(timeNs: 1, inc: 1), entityPath: "/e", isStatic: false,
-        rowIds: [Tuid(timeNs: 0x18EA_719E_342D_2970, inc: 0x275e_5ef0_1982_e30f)],
+        id: ChunkId(timeNs: 1, inc: 1), entityPath: "/e", isStatic: false,
+        rowIds: [RowId(timeNs: 0x18EA_719E_342D_2970, inc: 0x275e_5ef0_1982_e30f)],
         timelineColumns: [.init(name: "frame", times: [-3])], columns: [.init(name: "C:v", cells: [[1, 2]])])
 
     func render(_ hit: CellHit<TestChunk>) -> String { "\(TestChunk.value(hit)!)" }

@@ -1,6 +1,8 @@
 import Chunks
 import FixtureSupport
 import Foundation
+import IngestCore
+import Ingestion
 import RRD
 import Store
 import Synchronization
@@ -34,8 +36,8 @@ struct StoreBenchmarks {
         (0..<count).map { i in
             let t = Int64(i / entities)
             return TestChunk(
-                id: Tuid(timeNs: 1, inc: UInt64(i)), entityPath: "/bench/e\(i % entities)", isStatic: false,
-                rowIds: [Tuid(timeNs: 2, inc: UInt64(i))],
+                id: ChunkId(timeNs: 1, inc: UInt64(i)), entityPath: "/bench/e\(i % entities)", isStatic: false,
+                rowIds: [RowId(timeNs: 2, inc: UInt64(i))],
                 timelineColumns: [
                     TestChunk.Timeline(name: "frame", times: [t]),
                     TestChunk.Timeline(name: "log_time", times: [1_700_000_000_000_000_000 + t]),
@@ -91,8 +93,8 @@ struct StoreBenchmarks {
             let base = 10 * i
             try store.insert(
                 TestChunk(
-                    id: Tuid(timeNs: 1, inc: UInt64(i)), entityPath: "/plot", isStatic: false,
-                    rowIds: (0..<10).map { Tuid(timeNs: 2, inc: UInt64(base + $0)) },
+                    id: ChunkId(timeNs: 1, inc: UInt64(i)), entityPath: "/plot", isStatic: false,
+                    rowIds: (0..<10).map { RowId(timeNs: 2, inc: UInt64(base + $0)) },
                     timelineColumns: [TestChunk.Timeline(name: "frame", times: (0..<10).map { Int64(base + $0) })],
                     columns: [TestChunk.Column(name: "Scalars:scalars", cells: (0..<10).map { [base + $0] })]))
         }

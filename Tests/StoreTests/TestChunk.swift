@@ -1,3 +1,4 @@
+import IngestCore
 import RRD
 import Store
 
@@ -14,15 +15,15 @@ struct TestChunk: StorableChunk, Hashable {
         var cells: [[Int]?]
     }
 
-    var id: Tuid
+    var id: ChunkId
     var entityPath: String
     var isStatic: Bool
-    var rowIds: [Tuid]
+    var rowIds: [RowId]
     var timelineColumns: [Timeline]
     var columns: [Column]
 
     var numRows: Int { rowIds.count }
-    func rowId(at row: Int) -> Tuid { rowIds[row] }
+    func rowId(at row: Int) -> RowId { rowIds[row] }
     var timelineCount: Int { isStatic ? 0 : timelineColumns.count }
     func timelineName(at timeline: Int) -> String { timelineColumns[timeline].name }
     func time(timeline: Int, row: Int) -> Int64 { timelineColumns[timeline].times[row] }
@@ -41,7 +42,7 @@ struct TestChunk: StorableChunk, Hashable {
     var approximateByteSize: Int { 64 + rowIds.count * 16 }
 
     /// Merges rows by RowId; a column missing on one side gets null cells there (compaction).
-    static func concatenated(_ a: TestChunk, _ b: TestChunk, id: Tuid) -> TestChunk? {
+    static func concatenated(_ a: TestChunk, _ b: TestChunk, id: ChunkId) -> TestChunk? {
         guard a.entityPath == b.entityPath, !a.isStaticData, !b.isStaticData,
             Set(a.timelineColumns.map(\.name)) == Set(b.timelineColumns.map(\.name)),
             a.timelineColumns.count == b.timelineColumns.count
@@ -95,11 +96,11 @@ struct SplitMix64: RandomNumberGenerator {
 /// What a query should return, computed by brute force over every row of the distinct chunks.
 struct Answer: Equatable, CustomStringConvertible {
     var time: Int64?
-    var rowId: Tuid
+    var rowId: RowId
     var value: [Int]?
     var description: String { "(\(time.map(String.init) ?? "static"), \(rowId), \(value.map { "\($0)" } ?? "null"))" }
 
-    init(time: Int64?, rowId: Tuid, value: [Int]?) {
+    init(time: Int64?, rowId: RowId, value: [Int]?) {
         self.time = time
         self.rowId = rowId
         self.value = value
@@ -115,7 +116,7 @@ struct Oracle {
     var chunks: [TestChunk]
 
     init(_ chunks: [TestChunk]) {
-        var seen = Set<Tuid>()
+        var seen = Set<ChunkId>()
         self.chunks = chunks.filter { seen.insert($0.id).inserted && $0.numRows > 0 && !$0.columns.isEmpty }
     }
 
@@ -176,7 +177,7 @@ struct ChunkGenerator {
     /// `count` chunks; RowIds are unique, drawn from a shuffled pool so that RowId order and generation
     /// order disagree.
     mutating func chunks(_ count: Int) -> [TestChunk] {
-        var rowPool = (0..<(count * 6)).map { Tuid(timeNs: 1_000 + UInt64($0) / 3, inc: UInt64($0) % 3) }
+        var rowPool = (0..<(count * 6)).map { RowId(timeNs: 1_000 + UInt64($0) / 3, inc: UInt64($0) % 3) }
         rowPool.shuffle(using: &rng)
         var out: [TestChunk] = []
         for _ in 0..<count {
@@ -202,7 +203,7 @@ struct ChunkGenerator {
             }
             out.append(
                 TestChunk(
-                    id: Tuid(timeNs: 9_000_000 + nextChunk, inc: 0),
+                    id: ChunkId(timeNs: 9_000_000 + nextChunk, inc: 0),
                     entityPath: Self.entities.randomElement(using: &rng)!,
                     isStatic: isStatic, rowIds: rowIds, timelineColumns: timelines, columns: columns))
             nextChunk += 1

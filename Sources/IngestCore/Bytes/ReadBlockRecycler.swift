@@ -1,3 +1,4 @@
+
 /// Hands out read blocks of a fixed size, refilling the previous block instead of allocating a
 /// new one when nothing references it any more.
 ///

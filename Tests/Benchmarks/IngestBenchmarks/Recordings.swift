@@ -1,6 +1,7 @@
 import ArrowIPC
 import Chunks
 import IngestCore
+import Ingestion
 import RRD
 
 #if canImport(Glibc)

@@ -1,6 +1,7 @@
 import ArrowIPC
 import Chunks
 import Ingestion
+import IngestCore
 import RRD
 import FuzzSupport
 

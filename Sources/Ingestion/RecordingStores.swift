@@ -1,5 +1,7 @@
 import Chunks
+import IngestCore
 import RRD
+import Store
 
 /// The chunk stores of one or more recordings, read and decoded synchronously on the calling thread:
 /// one ``ChunkStore`` per store id, in first-seen order (the same id in several inputs is one store, so a

@@ -1,11 +1,13 @@
 /// A 128-bit time-based unique id (TUID): `timeNs` (approximate wall-clock nanoseconds since the
-/// Unix epoch) followed by `inc` (a per-thread counter). Row ids and chunk ids are TUIDs.
+/// Unix epoch) followed by `inc` (a per-thread counter). Chunk ids (``ChunkId``) and row ids
+/// (``RowId``) are TUIDs, kept apart by their own types.
 ///
 /// Ordering is by `timeNs`, then `inc`: the byte order of the big-endian Arrow encoding.
 public struct Tuid: Hashable, Comparable, Sendable, CustomStringConvertible {
     public var timeNs: UInt64
     public var inc: UInt64
 
+    @inlinable
     public init(timeNs: UInt64, inc: UInt64) {
         self.timeNs = timeNs
         self.inc = inc
@@ -16,43 +18,35 @@ public struct Tuid: Hashable, Comparable, Sendable, CustomStringConvertible {
         lhs.timeNs == rhs.timeNs && lhs.inc == rhs.inc
     }
 
-    /// Feeds both halves to `hasher` (for hashing a TUID as part of a larger value).
-    @inlinable
-    public func hash(into hasher: inout Hasher) {
-        hasher.combine(timeNs)
-        hasher.combine(inc)
-    }
-
-    /// The hash that `Set`/`Dictionary` use, without `Hasher` (SipHash showed at several percent of
-    /// the small-chunk profile, three TUID look-ups per chunk): a TUID is already mostly random bits
-    /// (time and a counter with a random start), so a multiply-xorshift mix of both halves and the
-    /// table's seed spreads them well. Equal TUIDs hash equally, as `Hashable` requires.
-    @inlinable
-    public func _rawHashValue(seed: Int) -> Int {
-        var x = (timeNs ^ UInt64(UInt(bitPattern: seed))) &* 0x9E37_79B9_7F4A_7C15
-        x ^= x >> 32
-        x = (x ^ inc) &* 0xD6E8_FEB8_6659_FD93
-        x ^= x >> 32
-        x = x &* 0x9E37_79B9_7F4A_7C15
-        x ^= x >> 29
-        return Int(Int64(bitPattern: x))
-    }
-
     @inlinable
     public static func < (lhs: Tuid, rhs: Tuid) -> Bool {
         (lhs.timeNs, lhs.inc) < (rhs.timeNs, rhs.inc)
     }
 
-    /// 16 upper-case hex digits of `timeNs` followed by 16 lower-case hex digits of `inc`.
+    /// The id's 64-bit hash: both halves through ``HashMixer/mix(_:_:)``. What every table of ids
+    /// hashes with (``PositionTable`` buckets, `Set`/`Dictionary` through ``_rawHashValue(seed:)``).
+    @inlinable
+    public var hash64: UInt64 { HashMixer.mix(timeNs, inc) }
+
+    /// Feeds ``hash64`` to `hasher` (for hashing an id as part of a larger value).
+    @inlinable
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(hash64)
+    }
+
+    /// The hash that `Set`/`Dictionary` use: ``hash64`` with the table's seed folded in, without
+    /// `Hasher` (SipHash showed at several percent of the small-chunk profile, three id look-ups per
+    /// chunk). Equal TUIDs hash equally, as `Hashable` requires.
+    @inlinable
+    public func _rawHashValue(seed: Int) -> Int {
+        Int(truncatingIfNeeded: HashMixer.mix(timeNs ^ UInt64(UInt(bitPattern: seed)), inc))
+    }
+
+    /// 16 upper-case hex digits of `timeNs` followed by 16 lower-case hex digits of `inc` (the form
+    /// of Rerun's `Tuid` display).
     public var description: String {
         Tuid.hex(timeNs, upper: true) + Tuid.hex(inc, upper: false)
     }
-
-    /// `chunk_` + ``description``, the form of `rerun:id` metadata.
-    public var chunkIdString: String { "chunk_" + description }
-
-    /// `row_` + ``description``.
-    public var rowIdString: String { "row_" + description }
 
     /// Parses 32 hex digits, optionally prefixed `chunk_` or `row_` (either case accepted).
     public init?(parsing text: some StringProtocol) {
