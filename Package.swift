@@ -40,18 +40,18 @@ let package = Package(
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
 
-        // The bottom layer every other uses: locks that own their state, the monotonic clock.
+        // The bottom layer every other uses: locks that own their state, the monotonic clock, the JSON writer.
         .target(name: "IngestCore", swiftSettings: swiftSettings),
 
         // Byte-level decoding: no threads, no Foundation.
         .target(name: "RRD", dependencies: ["CLZ4", "CZstd"], swiftSettings: swiftSettings),
-        .target(name: "ArrowIPC", dependencies: ["CLZ4", "CZstd"], swiftSettings: swiftSettings),
+        .target(name: "ArrowIPC", dependencies: ["IngestCore", "CLZ4", "CZstd"], swiftSettings: swiftSettings),
 
         // Chunk model built from a record batch.
         .target(name: "Chunks", dependencies: ["RRD", "ArrowIPC"], swiftSettings: swiftSettings),
 
         // Per-store chunk index and queries.
-        .target(name: "Store", dependencies: ["ArrowIPC", "Chunks"], swiftSettings: swiftSettings),
+        .target(name: "Store", dependencies: ["IngestCore", "ArrowIPC", "Chunks"], swiftSettings: swiftSettings),
 
         // Threads, queues, workers, hub, replay.
         .target(
@@ -70,7 +70,7 @@ let package = Package(
         .executableTarget(
             name: "ingest",
             dependencies: [
-                "RRD", "ArrowIPC", "Chunks", "Store", "Ingestion",
+                "IngestCore", "RRD", "ArrowIPC", "Chunks", "Store", "Ingestion",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -87,7 +87,8 @@ let package = Package(
             exclude: ["Proto"],  // the .proto source of rrd_messages.pb.swift (scripts/generate-protos.sh)
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "ArrowIPCTests", dependencies: ["ArrowIPC", "FixtureSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ArrowIPCTests", dependencies: ["ArrowIPC", "IngestCore", "FixtureSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ChunksTests", dependencies: ["Chunks", "RRD", "ArrowIPC", "FixtureSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Chunks", "RRD", "FixtureSupport"], swiftSettings: swiftSettings),
         .testTarget(
@@ -98,6 +99,6 @@ let package = Package(
             ],
             swiftSettings: syncSettings
         ),
-        .testTarget(name: "IngestCLITests", dependencies: ["ingest", "FixtureSupport"], swiftSettings: syncSettings),
+        .testTarget(name: "IngestCLITests", dependencies: ["ingest", "IngestCore", "FixtureSupport"], swiftSettings: syncSettings),
     ]
 )

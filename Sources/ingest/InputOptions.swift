@@ -1,4 +1,5 @@
 import ArgumentParser
+import IngestCore
 import RRD
 
 #if canImport(Glibc)

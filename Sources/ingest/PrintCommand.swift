@@ -1,5 +1,6 @@
 import ArgumentParser
 import Chunks
+import IngestCore
 import RRD
 
 /// `ingest print FILE...`: one line per stream header, message, stream footer and error.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import IngestCore
 import RRD
 
 /// `ingest stats FILE...`: messages by kind, stores, byte totals, footer status, per input.
