@@ -83,12 +83,17 @@ let package = Package(
         .testTarget(name: "IngestCoreTests", dependencies: ["IngestCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "RRDTests",
-            dependencies: ["RRD", "FixtureSupport", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            // Ingestion and ArrowIPC for the payload checks (decompression + IPC framing walk) of the damage tests.
+            dependencies: [
+                "RRD", "ArrowIPC", "Ingestion", "FixtureSupport", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
             exclude: ["Proto"],  // the .proto source of rrd_messages.pb.swift (scripts/generate-protos.sh)
             swiftSettings: swiftSettings
         ),
         .testTarget(
-            name: "ArrowIPCTests", dependencies: ["ArrowIPC", "IngestCore", "FixtureSupport"], swiftSettings: swiftSettings),
+            // RRD only to take real chunk payloads out of the recording fixtures.
+            name: "ArrowIPCTests", dependencies: ["ArrowIPC", "IngestCore", "RRD", "FixtureSupport"],
+            swiftSettings: swiftSettings),
         .testTarget(name: "ChunksTests", dependencies: ["Chunks", "RRD", "ArrowIPC", "FixtureSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Chunks", "RRD", "FixtureSupport"], swiftSettings: swiftSettings),
         .testTarget(

@@ -1,5 +1,6 @@
 import FixtureSupport
 import Foundation
+import Ingestion
 import RRD
 import Testing
 

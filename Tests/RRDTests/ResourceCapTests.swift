@@ -1,3 +1,4 @@
+import Ingestion
 import Testing
 
 @testable import RRD
