@@ -44,7 +44,7 @@ let package = Package(
 
         // The bottom layer every other uses: byte storage and slices, the slab arena, ids (TUID, chunk
         // and row ids, store ids), the hash mixer and the open-addressing table, locks that own their
-        // state, the monotonic clock. No threads, no Foundation.
+        // state, the monotonic clock, the JSON writer. No threads, no Foundation.
         .target(name: "IngestCore", swiftSettings: swiftSettings),
 
         // Byte-level decoding: no threads, no Foundation.
@@ -96,13 +96,18 @@ let package = Package(
         .testTarget(name: "IngestCoreTests", dependencies: ["IngestCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "RRDTests",
+            // Ingestion and ArrowIPC for the payload checks (decompression + IPC framing walk) of the damage tests.
             dependencies: [
-                "IngestCore", "RRD", "CZstd", "FixtureSupport", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                "IngestCore", "RRD", "ArrowIPC", "Ingestion", "CZstd", "FixtureSupport",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             exclude: ["Proto"],  // the .proto source of rrd_messages.pb.swift (scripts/generate-protos.sh)
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "ArrowIPCTests", dependencies: ["IngestCore", "ArrowIPC", "FixtureSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            // RRD only to take real chunk payloads out of the recording fixtures.
+            name: "ArrowIPCTests", dependencies: ["ArrowIPC", "IngestCore", "RRD", "FixtureSupport"],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "ChunksTests", dependencies: ["IngestCore", "Chunks", "RRD", "ArrowIPC", "FixtureSupport"],
             swiftSettings: swiftSettings),
@@ -120,7 +125,7 @@ let package = Package(
             swiftSettings: syncSettings
         ),
         .testTarget(
-            name: "IngestCLITests", dependencies: ["ingest", "Ingestion", "RRD", "CZstd", "FixtureSupport"],
+            name: "IngestCLITests", dependencies: ["ingest", "IngestCore", "Ingestion", "RRD", "CZstd", "FixtureSupport"],
             swiftSettings: syncSettings),
     ]
 )

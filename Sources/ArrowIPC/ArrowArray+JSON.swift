@@ -48,48 +48,63 @@ extension ArrowArray {
         case .null: out += "null"
         case .bool: out += bool(at: i) ? "true" : "false"
         case .int(let w, let signed):
-            if w == 64 && !signed { out += String(value(at: i, as: UInt64.self)) } else { out += String(int64(at: i)) }
-        case .float16: JSONText.appendFloat(Double(JSONText.halfToFloat(value(at: i, as: UInt16.self))), to: &out)
-        case .float32: JSONText.appendFloat(Double(value(at: i, as: Float.self)), to: &out)
-        case .float64: JSONText.appendFloat(value(at: i, as: Double.self), to: &out)
+            if w == 64 && !signed {
+                JSONText.append(value(at: i, as: UInt64.self), to: &out)
+            } else {
+                JSONText.append(int64(at: i), to: &out)
+            }
+        case .float16: JSONText.appendDouble(Double(CellText.halfToFloat(value(at: i, as: UInt16.self))), to: &out)
+        case .float32: JSONText.appendDouble(Double(value(at: i, as: Float.self)), to: &out)
+        case .float64: JSONText.appendDouble(value(at: i, as: Double.self), to: &out)
         case .decimal(_, let scale, let bits):
-            withUnsafeBytes(at: i, bitWidth: bits) { out += "\"" + JSONText.decimalString($0, scale: scale) + "\"" }
+            withUnsafeBytes(at: i, bitWidth: bits) {
+                JSONText.appendQuoted(CellText.decimalString($0, scale: scale), to: &out)
+            }
         case .date32, .date64:
             var days = int64(at: i)
-            if options.temporalAsIntegers { out += String(days); break }
-            if case .date64 = type { days = JSONText.floorDiv(days, 86_400_000) }
-            out += "\"" + JSONText.dateString(days: days) + "\""
+            if options.temporalAsIntegers { JSONText.append(days, to: &out); break }
+            if case .date64 = type { days = CellText.floorDiv(days, 86_400_000) }
+            JSONText.appendQuoted(CellText.dateString(days: days), to: &out)
         case .time32(let u), .time64(let u):
             let v = int64(at: i)
-            if options.temporalAsIntegers { out += String(v); break }
-            out += "\"" + JSONText.timeOfDay(JSONText.toNanos(v, u)) + "\""
+            if options.temporalAsIntegers { JSONText.append(v, to: &out); break }
+            JSONText.appendQuoted(CellText.timeOfDay(CellText.toNanos(v, u)), to: &out)
         case .timestamp(let u, let tz):
             let v = value(at: i, as: Int64.self)
-            if options.temporalAsIntegers { out += String(v); break }
-            out += "\"" + JSONText.timestampString(v, u, utcOffset: tz != nil) + "\""
+            if options.temporalAsIntegers { JSONText.append(v, to: &out); break }
+            JSONText.appendQuoted(CellText.timestampString(v, u, utcOffset: tz != nil), to: &out)
         case .duration(let u):
             let v = value(at: i, as: Int64.self)
-            if options.temporalAsIntegers { out += String(v); break }
-            out += "\"" + JSONText.durationString(v, u) + "\""
+            if options.temporalAsIntegers { JSONText.append(v, to: &out); break }
+            JSONText.appendQuoted(CellText.durationString(v, u), to: &out)
         case .interval(let u):
             switch u {
-            case .yearMonth: out += String(value(at: i, as: Int32.self))
+            case .yearMonth: JSONText.append(Int64(value(at: i, as: Int32.self)), to: &out)
             case .dayTime:
                 withUnsafeBytes(at: i, bitWidth: 64) { b in
-                    out += "[\(Int32(littleEndian: b.loadUnaligned(as: Int32.self))), "
-                    out += "\(Int32(littleEndian: b.loadUnaligned(fromByteOffset: 4, as: Int32.self)))]"
+                    out += "["
+                    JSONText.append(Int64(Int32(littleEndian: b.loadUnaligned(as: Int32.self))), to: &out)
+                    out += ", "
+                    let second = Int32(littleEndian: b.loadUnaligned(fromByteOffset: 4, as: Int32.self))
+                    JSONText.append(Int64(second), to: &out)
+                    out += "]"
                 }
             case .monthDayNano:
                 withUnsafeBytes(at: i, bitWidth: 128) { b in
-                    out += "[\(Int32(littleEndian: b.loadUnaligned(as: Int32.self))), "
-                    out += "\(Int32(littleEndian: b.loadUnaligned(fromByteOffset: 4, as: Int32.self))), "
-                    out += "\(Int64(littleEndian: b.loadUnaligned(fromByteOffset: 8, as: Int64.self)))]"
+                    out += "["
+                    JSONText.append(Int64(Int32(littleEndian: b.loadUnaligned(as: Int32.self))), to: &out)
+                    out += ", "
+                    let second = Int32(littleEndian: b.loadUnaligned(fromByteOffset: 4, as: Int32.self))
+                    JSONText.append(Int64(second), to: &out)
+                    out += ", "
+                    JSONText.append(Int64(littleEndian: b.loadUnaligned(fromByteOffset: 8, as: Int64.self)), to: &out)
+                    out += "]"
                 }
             }
         case .binary, .largeBinary, .binaryView, .fixedSizeBinary:
-            withUnsafeBytes(at: i) { JSONText.appendHex($0, to: &out) }
+            withUnsafeBytes(at: i) { JSONText.appendQuoted(CellText.hexString($0), to: &out) }
         case .utf8, .largeUtf8, .utf8View:
-            withUnsafeBytes(at: i) { JSONText.appendString(String(decoding: $0, as: UTF8.self), to: &out) }
+            withUnsafeBytes(at: i) { JSONText.appendQuoted(String(decoding: $0, as: UTF8.self), to: &out) }
         case .list, .largeList, .listView, .largeListView, .fixedSizeList:
             let r = valueRange(at: i)
             out += "["
@@ -115,7 +130,7 @@ extension ArrowArray {
             out += "{"
             for (k, f) in fields.enumerated() {
                 if k > 0 { out += ", " }
-                JSONText.appendString(f.name, to: &out)
+                JSONText.appendQuoted(f.name, to: &out)
                 out += ": "
                 children[k].appendJSON(at: i, to: &out, options: options)
             }
@@ -133,93 +148,20 @@ extension ArrowArray {
     }
 }
 
-/// Text helpers for the JSON renderer (Python-compatible number, date and decimal formatting).
-enum JSONText {
+/// Python `str()` text of the Arrow values JSON has no type for (bytes, half floats, decimals, dates,
+/// times, timestamps, durations); strings and numbers go through IngestCore's `JSONText`.
+enum CellText {
     static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
-    static func appendHex(_ b: UnsafeRawBufferPointer, to out: inout String) {
-        var bytes: [UInt8] = [UInt8(ascii: "\""), UInt8(ascii: "0"), UInt8(ascii: "x")]
-        bytes.reserveCapacity(b.count * 2 + 4)
+    /// `0x` + lower-case hex digits (pyarrow `to_pylist()` bytes, as the query contract prints them).
+    static func hexString(_ b: UnsafeRawBufferPointer) -> String {
+        var bytes: [UInt8] = [UInt8(ascii: "0"), UInt8(ascii: "x")]
+        bytes.reserveCapacity(b.count * 2 + 2)
         for x in b {
             bytes.append(hexDigits[Int(x >> 4)])
             bytes.append(hexDigits[Int(x & 15)])
         }
-        bytes.append(UInt8(ascii: "\""))
-        out += String(decoding: bytes, as: UTF8.self)
-    }
-
-    static func appendString(_ s: String, to out: inout String) {
-        out += "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            default:
-                if u.value < 0x20 {
-                    out += "\\u00"
-                    out.unicodeScalars.append(Unicode.Scalar(hexDigits[Int(u.value >> 4)]))
-                    out.unicodeScalars.append(Unicode.Scalar(hexDigits[Int(u.value & 15)]))
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        out += "\""
-    }
-
-    /// Python `repr(float)`: shortest round-trip digits, exponent form when the decimal exponent is
-    /// below -4 or above 16; `"nan"`, `"inf"`, `"-inf"` (quoted) for non-finite values.
-    static func appendFloat(_ d: Double, to out: inout String) {
-        if d.isNaN { out += "\"nan\""; return }
-        if d.isInfinite { out += d < 0 ? "\"-inf\"" : "\"inf\""; return }
-        out += pythonRepr(d)
-    }
-
-    static func pythonRepr(_ d: Double) -> String {
-        if d == 0 { return d.sign == .minus ? "-0.0" : "0.0" }
-        // Split Swift's shortest representation into sign, digits and decimal exponent.
-        let text = Swift.abs(d).description
-        var mantissa = Substring(text)
-        var exp = 0
-        if let e = text.firstIndex(where: { $0 == "e" || $0 == "E" }) {
-            mantissa = text[..<e]
-            exp = Int(text[text.index(after: e)...]) ?? 0
-        }
-        var digits = ""
-        var pointPos = mantissa.count
-        if let dot = mantissa.firstIndex(of: ".") {
-            pointPos = mantissa.distance(from: mantissa.startIndex, to: dot)
-            digits = String(mantissa[..<dot]) + String(mantissa[mantissa.index(after: dot)...])
-        } else {
-            digits = String(mantissa)
-        }
-        var decpt = pointPos + exp  // value = 0.digits × 10^decpt
-        while digits.hasPrefix("0") && digits.count > 1 {
-            digits.removeFirst()
-            decpt -= 1
-        }
-        while digits.hasSuffix("0") && digits.count > 1 { digits.removeLast() }
-        let sign = d < 0 ? "-" : ""
-        if decpt > -4 && decpt <= 16 {
-            if decpt <= 0 { return sign + "0." + String(repeating: "0", count: -decpt) + digits }
-            if digits.count <= decpt {
-                return sign + digits + String(repeating: "0", count: decpt - digits.count) + ".0"
-            }
-            let idx = digits.index(digits.startIndex, offsetBy: decpt)
-            return sign + digits[..<idx] + "." + digits[idx...]
-        }
-        let e = decpt - 1
-        var s = sign + String(digits.first!)
-        if digits.count > 1 { s += "." + digits.dropFirst() }
-        s += e < 0 ? "e-" : "e+"
-        let ae = Swift.abs(e)
-        s += ae < 10 ? "0" + String(ae) : String(ae)
-        return s
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     static func halfToFloat(_ h: UInt16) -> Float {
@@ -356,20 +298,5 @@ enum JSONText {
         s += String(sod / 3600) + ":" + pad(sod / 60 % 60, 2) + ":" + pad(sod % 60, 2)
         if sub != 0 { s += sub % 1000 == 0 ? "." + pad(sub / 1000, 6) : "." + pad(sub, 9) }
         return s
-    }
-}
-
-/// JSON text helpers shared with the CLI's machine-readable output.
-public enum JSONString {
-    /// `s` as a quoted JSON string (escapes `"`, `\` and control characters; other text stays UTF-8).
-    public static func quoted(_ s: String) -> String {
-        var out = ""
-        JSONText.appendString(s, to: &out)
-        return out
-    }
-
-    /// Appends `s` to `out` as a quoted JSON string (the same escapes as ``quoted(_:)``).
-    public static func append(_ s: String, to out: inout String) {
-        JSONText.appendString(s, to: &out)
     }
 }

@@ -161,81 +161,19 @@ public final class ArrowStreamReader {
 
     // MARK: - Messages
 
-    private struct RawMessage {
-        var table: FBTable
-        var headerType: UInt8
-        var header: FBTable?
-        var version: Int16
-        var start: Int
-        var bodyStart: Int
-        var bodyLength: Int
-        var next: Int
-        var metaRange: Range<Int>
-    }
-
-    /// Reads the encapsulated message at `pos`; nil at EOS or at the end of the bytes.
-    @inline(__always)
-    private func message(_ buf: UnsafeRawBufferPointer, at pos: Int) throws(ArrowError) -> RawMessage? {
-        if pos == buf.count { return nil }
-        guard pos + 4 <= buf.count else {
-            throw ArrowError(
-                .truncated, offset: pos,
-                "\(buf.count - pos) trailing bytes where an IPC message header of 8 bytes was expected")
-        }
-        var p = pos
-        var size = Int32(littleEndian: buf.loadUnaligned(fromByteOffset: p, as: Int32.self))
-        if size == -1 {
-            guard p + 8 <= buf.count else {
-                throw ArrowError(.truncated, offset: p, "IPC message header needs 8 bytes, \(buf.count - p) left")
-            }
-            size = Int32(littleEndian: buf.loadUnaligned(fromByteOffset: p + 4, as: Int32.self))
-            p += 8
-        } else {
-            p += 4  // pre-0.15 framing without the continuation marker
-        }
-        if size == 0 { return nil }
-        guard size > 0, Int(size) <= buf.count - p else {
-            throw ArrowError(
-                .truncated, offset: pos, "IPC metadata of \(size) bytes does not fit in the \(buf.count - p) bytes left"
-            )
-        }
-        let metaRange = p..<(p + Int(size))
-        let meta = UnsafeRawBufferPointer(rebasing: buf[metaRange])
-        let t = try FBTable.root(meta, base: p)
-        let version = try t.int16(0)
-        guard version >= 3 else {
-            throw ArrowError(.unsupported, offset: pos, "Arrow metadata version V\(version + 1) is older than V4")
-        }
-        let headerType = try t.uint8(1)
-        let header = try t.table(2)
-        let bodyLength = try t.int64(3)
-        let bodyStart = metaRange.upperBound
-        guard bodyLength >= 0, bodyLength <= Int64(buf.count - bodyStart) else {
-            throw ArrowError(
-                .truncated, offset: pos,
-                "IPC message body of \(bodyLength) bytes does not fit in the \(buf.count - bodyStart) bytes left")
-        }
-        return RawMessage(
-            table: t, headerType: headerType, header: header, version: version, start: pos, bodyStart: bodyStart,
-            bodyLength: Int(bodyLength), next: bodyStart + Int(bodyLength), metaRange: metaRange)
-    }
-
     private func readStream(
         _ buf: UnsafeRawBufferPointer, storage source: inout StreamStorage, validateFully: Bool,
         arena: SlabArena?,
         schemaMetadata: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void
     ) throws(ArrowError) -> ArrowRecordBatch {
-        guard let first = try message(buf, at: 0) else {
-            throw ArrowError(.malformed, offset: 0, "IPC stream ends before its schema message")
-        }
-        guard first.headerType == 1, first.header != nil else {
-            throw ArrowError(
-                .malformed, offset: 0, "first IPC message has header type \(first.headerType), expected 1 (Schema)")
-        }
+        // Messages come through IPCFraming, which holds the framing and message-order rules the
+        // `check` walk runs too.
+        let first = try IPCFraming.schemaMessage(buf)
         // The entry's metadata positions are this message's too: a cache hit means the same bytes
         // outside the value strings, whose lengths and places are part of that.
-        let (entry, schemaTable) = try cachedSchema(
-            UnsafeRawBufferPointer(rebasing: buf[first.metaRange]), first.table, schemaMetadata: schemaMetadata)
+        let schemaTable = first.header
+        let entry = try cachedSchema(
+            UnsafeRawBufferPointer(rebasing: buf[first.metaRange]), schemaTable, schemaMetadata: schemaMetadata)
         let fields = entry.schema.fields
         let schemaID = entry.id
         guard fields.count <= maxColumns else {
@@ -246,18 +184,12 @@ public final class ArrowStreamReader {
         var dictionaries: [Int64: [ArrowArray]] = [:]
         var pos = first.next
         while true {
-            guard let m = try message(buf, at: pos) else {
-                throw ArrowError(
-                    .malformed, offset: pos, "IPC stream has no record batch (end of stream after the schema)")
-            }
-            guard let header = m.header else {
-                throw ArrowError(.malformed, offset: m.start, "IPC message without a header table")
-            }
-            switch m.headerType {
-            case 2:
+            let m = try IPCFraming.messageAfterSchema(buf, at: pos)
+            let header = m.header
+            if m.headerType == 2 {
                 try readDictionary(
                     buf, m, header, fields: fields, storage: source.get(), into: &dictionaries, full: validateFully)
-            case 3:
+            } else {  // 3: the record batch
                 // Compacting: the body and the packed metadata, copied into one storage; the arrays are
                 // loaded from there (buffer offsets relative to the copied body).
                 var body = m.bodyStart..<m.next
@@ -330,38 +262,19 @@ public final class ArrowStreamReader {
                 }
                 try ctx.finish()
                 ctx.release(into: &loadScratch)
-                if validateFully { try checkEnd(buf, after: m.next) }
+                if validateFully { try IPCFraming.checkEnd(buf, after: m.next) }
                 return ArrowRecordBatch(
                     fields: fields, metadata: try metadata(ctx.storage), schemaID: schemaID, length: ctx.length,
                     columns: columns, warnings: ctx.warnings, retainedByteCount: retained(columns, ctx.storage))
-            case 1:
-                throw ArrowError(.malformed, offset: m.start, "second schema message in one IPC stream")
-            default:
-                throw ArrowError(.unsupported, offset: m.start, "IPC message header type \(m.headerType)")
             }
             pos = m.next
-        }
-    }
-
-    /// After the record batch only the EOS marker (or the end of the bytes) may follow.
-    private func checkEnd(_ buf: UnsafeRawBufferPointer, after pos: Int) throws(ArrowError) {
-        if pos == buf.count { return }
-        if let extra = try message(buf, at: pos) {
-            throw ArrowError(
-                .malformed, offset: pos, "IPC message of header type \(extra.headerType) after the record batch")
-        }
-        let eosLength = pos + 4 <= buf.count && buf.loadUnaligned(fromByteOffset: pos, as: Int32.self) == -1 ? 8 : 4
-        guard pos + eosLength == buf.count else {
-            throw ArrowError(
-                .malformed, offset: pos + eosLength,
-                "\(buf.count - pos - eosLength) bytes after the end-of-stream marker")
         }
     }
 
     /// Looks the schema up by its metadata bytes, ignoring the contents of the schema-level
     /// metadata *values* (Rerun puts the per-chunk id and the entity path there, so without this
     /// every chunk's schema would differ). The metadata itself is checked (bounds, UTF-8) but not
-    /// decoded: the record batch decodes it on demand. Returns the Schema table too.
+    /// decoded: the record batch decodes it on demand.
     ///
     /// The schema of the previous message is compared first (consecutive chunks usually share
     /// one), so the common case costs one `memcmp` of the bytes and no hashing.
@@ -370,12 +283,9 @@ public final class ArrowStreamReader {
     ///   value (flatbuffers "shared strings"); the Arrow writers (arrow-rs, Arrow C++) do not share.
     @inline(__always)
     private func cachedSchema(
-        _ meta: UnsafeRawBufferPointer, _ t: FBTable,
+        _ meta: UnsafeRawBufferPointer, _ schemaTable: FBTable,
         schemaMetadata: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void
-    ) throws(ArrowError) -> (entry: CacheEntry, table: FBTable) {
-        guard let schemaTable = try t.table(2) else {
-            throw ArrowError(.malformed, offset: t.base, "schema message without its Schema table")
-        }
+    ) throws(ArrowError) -> CacheEntry {
         if let e = lastEntry, Self.sameOutsideValues(e, meta) {
             // The bytes differ at most inside the metadata value strings (same lengths, same places):
             // the flatbuffer is the one the entry was made from, except for those strings, which only
@@ -389,7 +299,7 @@ public final class ArrowStreamReader {
                 for kv in e.entries {
                     schemaMetadata(UnsafeRawBufferPointer(rebasing: meta[kv.key]), UnsafeRawBufferPointer(rebasing: meta[kv.value]))
                 }
-                return (e, schemaTable)
+                return e
             }
             // Invalid UTF-8: the walk below reports it where it is.
         }
@@ -401,7 +311,7 @@ public final class ArrowStreamReader {
         }
         if !disjoint { scratchRanges.removeAll(keepingCapacity: true) }
         if let e = lastEntry, Self.matches(e, meta, masked: scratchRanges) {
-            return (e, schemaTable)
+            return e
         }
         // IngestCore's byte hash (not `Hasher`: SipHash showed at 11% of a small-chunk profile); a
         // hit is confirmed by comparing the bytes.
@@ -417,7 +327,7 @@ public final class ArrowStreamReader {
         if let entries = cache[key] {
             for e in entries where Self.matches(e, meta, masked: scratchRanges) {
                 lastEntry = e
-                return (e, schemaTable)
+                return e
             }
         }
         let schema = try SchemaDecoding.schema(schemaTable, metadata: false)
@@ -433,7 +343,7 @@ public final class ArrowStreamReader {
         cache[key, default: []].append(entry)
         cachedCount += 1
         lastEntry = entry
-        return (entry, schemaTable)
+        return entry
     }
 
     /// Whether `meta` has the entry's length and equals its bytes everywhere but inside the metadata
@@ -471,8 +381,8 @@ public final class ArrowStreamReader {
     }
 
     private func readDictionary(
-        _ buf: UnsafeRawBufferPointer, _ m: RawMessage, _ header: FBTable, fields: [ArrowField], storage: ByteStorage,
-        into dictionaries: inout [Int64: [ArrowArray]], full: Bool
+        _ buf: UnsafeRawBufferPointer, _ m: IPCFraming.Message, _ header: FBTable, fields: [ArrowField],
+        storage: ByteStorage, into dictionaries: inout [Int64: [ArrowArray]], full: Bool
     ) throws(ArrowError) {
         let id = try header.int64(0)
         guard let batch = try header.table(1) else {

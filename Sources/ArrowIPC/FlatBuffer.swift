@@ -6,7 +6,8 @@ import Glibc
 /// `Schema.fbs` need). It lives only inside a `withUnsafeBytes` closure over the metadata bytes.
 ///
 /// Every offset read from the input is checked against the buffer before use; a bad offset throws
-/// ``ArrowError/Code/malformed`` with the byte position (relative to `base`, the metadata start in the stream).
+/// ``ArrowError/Code/malformed`` with the byte position (relative to `base`, the metadata start in the stream)
+/// of the field or offset that is wrong, so an error's position always lies inside the metadata.
 struct FBTable {
     let buf: UnsafeRawBufferPointer
     /// Offset of this table in `buf`.
@@ -20,16 +21,18 @@ struct FBTable {
     /// The root table: a uoffset at byte 0.
     static func root(_ buf: UnsafeRawBufferPointer, base: Int) throws(ArrowError) -> FBTable {
         let off = try FBTable.u32(buf, 0, base)
-        return try FBTable(buf, at: Int(off), base: base)
+        return try FBTable(buf, at: Int(off), base: base, referencedAt: 0)
     }
 
+    /// The table at `pos`, whose offset was read at `ref` (for the error position; `pos` when nil).
     @inline(__always)
-    init(_ buf: UnsafeRawBufferPointer, at pos: Int, base: Int) throws(ArrowError) {
+    init(_ buf: UnsafeRawBufferPointer, at pos: Int, base: Int, referencedAt ref: Int? = nil) throws(ArrowError) {
         self.buf = buf
         self.base = base
         guard pos >= 0, pos <= buf.count - 4 else {
             throw ArrowError(
-                .malformed, offset: base + pos, "flatbuffer table offset \(pos) outside the \(buf.count)-byte metadata")
+                .malformed, offset: base + (ref ?? pos),
+                "flatbuffer table offset \(pos) outside the \(buf.count)-byte metadata")
         }
         let soff = Int(Int32(bitPattern: UInt32(littleEndian: buf.loadUnaligned(fromByteOffset: pos, as: UInt32.self))))
         let vt = pos - soff
@@ -64,7 +67,8 @@ struct FBTable {
         let p = pos + rel
         guard p + size <= buf.count else {
             throw ArrowError(
-                .truncated, offset: base + p, "flatbuffer field \(slot) (\(size) bytes) runs past the metadata")
+                .truncated, offset: base + vt + entry,
+                "flatbuffer field \(slot) (\(size) bytes at \(p)) runs past the \(buf.count)-byte metadata")
         }
         return p
     }
@@ -161,7 +165,7 @@ struct FBTable {
         for i in 0..<n {
             let p = start + 4 * i
             let t = p + Int(try FBTable.u32(buf, p, base))
-            out.append(try FBTable(buf, at: t, base: base))
+            out.append(try FBTable(buf, at: t, base: base, referencedAt: p))
         }
         return out
     }
@@ -192,7 +196,7 @@ struct FBTable {
         for i in 0..<n {
             let p = start + 4 * i
             let t = p + Int(try FBTable.u32(buf, p, base))
-            try body(try FBTable(buf, at: t, base: base))
+            try body(try FBTable(buf, at: t, base: base, referencedAt: p))
         }
     }
 
@@ -200,6 +204,10 @@ struct FBTable {
     @inline(__always)
     private func stringBytes(at p: Int) throws(ArrowError) -> Range<Int> {
         let t = p + Int(try FBTable.u32(buf, p, base))
+        guard t <= buf.count - 4 else {
+            throw ArrowError(
+                .malformed, offset: base + p, "flatbuffer string offset \(t) outside the \(buf.count)-byte metadata")
+        }
         let n = Int(try FBTable.u32(buf, t, base))
         guard n <= buf.count - t - 4 else {
             throw ArrowError(.truncated, offset: base + t, "flatbuffer string of \(n) bytes runs past the metadata")
@@ -268,7 +276,7 @@ struct FBTable {
         guard let (start, n) = try vector(slot, elementSize: 4) else { return }
         for i in 0..<n {
             let p = start + 4 * i
-            let kv = try FBTable(buf, at: p + Int(try FBTable.u32(buf, p, base)), base: base)
+            let kv = try FBTable(buf, at: p + Int(try FBTable.u32(buf, p, base)), base: base, referencedAt: p)
             let k = try kv.fieldPos(0, size: 4).map { (q) throws(ArrowError) in try stringBytes(at: q) } ?? 0..<0
             let v = try kv.fieldPos(1, size: 4).map { (q) throws(ArrowError) in try stringBytes(at: q) } ?? 0..<0
             body(k, v)
@@ -281,7 +289,7 @@ struct FBTable {
         guard let (start, n) = try vector(slot, elementSize: 4) else { return nil }
         for i in 0..<n {
             let p = start + 4 * i
-            let kv = try FBTable(buf, at: p + Int(try FBTable.u32(buf, p, base)), base: base)
+            let kv = try FBTable(buf, at: p + Int(try FBTable.u32(buf, p, base)), base: base, referencedAt: p)
             let k = try kv.fieldPos(0, size: 4).map { (q) throws(ArrowError) in try stringBytes(at: q) } ?? 0..<0
             guard k.count == key.count,
                 k.isEmpty || memcmp(buf.baseAddress! + k.lowerBound, key.baseAddress!, k.count) == 0

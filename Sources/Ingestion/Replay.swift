@@ -31,29 +31,27 @@ public struct ReplaySummary: Sendable {
     /// One JSON document: `{"messages": N, "stores": [{"kind", "application_id", "recording_id",
     /// "chunks", "rows", "decode_errors"}…], "errors": [{"source", "offset", "message"}…]}`.
     public var json: String {
-        var s = "{\n  \"messages\": \(messages),\n  \"stores\": ["
-        for (i, st) in stores.enumerated() {
-            s += i == 0 ? "\n" : ",\n"
-            s += "    {\"kind\": \(JSON.quote(st.storeId.kind.description)), "
-            s += "\"application_id\": \(JSON.quote(st.storeId.applicationId)), "
-            s += "\"recording_id\": \(JSON.quote(st.storeId.recordingId)), "
-            s += "\"chunks\": \(st.chunks), \"rows\": \(st.rows), \"decode_errors\": \(st.decodeErrors)}"
-        }
-        s += stores.isEmpty ? "],\n" : "\n  ],\n"
-        s += "  \"errors\": ["
-        for (i, e) in sourceErrors.enumerated() {
-            s += i == 0 ? "\n" : ",\n"
-            s += "    {\"source\": \(JSON.quote(e.source)), \"offset\": \(e.error.offset), "
-            s += "\"message\": \(JSON.quote(e.error.message))}"
-        }
-        s += sourceErrors.isEmpty ? "]\n}" : "\n  ]\n}"
-        return s
+        let document: JSONObject = [
+            "messages": .int(Int64(messages)),
+            "stores": .array(
+                stores.map { st in
+                    .object([
+                        "kind": .string(st.storeId.kind.description),
+                        "application_id": .string(st.storeId.applicationId),
+                        "recording_id": .string(st.storeId.recordingId), "chunks": .int(Int64(st.chunks)),
+                        "rows": .int(Int64(st.rows)), "decode_errors": .int(Int64(st.decodeErrors)),
+                    ])
+                }),
+            "errors": .array(
+                sourceErrors.map { e in
+                    .object([
+                        "source": .string(e.source), "offset": .uint(e.error.offset),
+                        "message": .string(e.error.message),
+                    ])
+                }),
+        ]
+        return document.serialized(.document)
     }
-}
-
-/// JSON string quoting for the replay summaries (the escapes of ArrowIPC's ``JSONString``).
-enum JSON {
-    static func quote(_ text: String) -> String { JSONString.quoted(text) }
 }
 
 extension StoreHub {

@@ -85,28 +85,20 @@ public struct ReplayReport: Sendable {
 
     private static let kindOrder = ["SetStoreInfo", "ArrowMsg", "BlueprintActivationCommand", "End"]
 
-    private static func seconds(_ ns: UInt64) -> String {
-        let ms = (ns + 500_000) / 1_000_000
-        let frac = String(ms % 1000)
-        return "\(ms / 1000)." + String(repeating: "0", count: 3 - frac.count) + frac
-    }
+    /// Whole milliseconds of `ns`, rounded half up.
+    private static func milliseconds(_ ns: UInt64) -> UInt64 { (ns + 500_000) / 1_000_000 }
+
+    /// `ns` as seconds with three decimals (`1.234`).
+    private static func seconds(_ ns: UInt64) -> String { JSONText.fixed(Double(milliseconds(ns)) / 1000, digits: 3) }
+
+    /// `ns` as a JSON number of seconds with three decimals (the text of ``seconds(_:)``).
+    private static func secondsJSON(_ ns: UInt64) -> JSONValue { .fixed(Double(milliseconds(ns)) / 1000, digits: 3) }
 
     private func perSecond(_ n: UInt64) -> Double {
         wallNanoseconds == 0 ? 0 : Double(n) * 1e9 / Double(wallNanoseconds)
     }
 
-    private static func fixed(_ x: Double, _ digits: Int = 1) -> String {
-        guard x.isFinite else { return "0" }
-        var scale = 1.0
-        for _ in 0..<digits { scale *= 10 }
-        let v = (x * scale).rounded() / scale
-        var s = String(v)
-        if let dot = s.firstIndex(of: ".") {
-            let decimals = s.distance(from: dot, to: s.endIndex) - 1
-            if decimals < digits { s += String(repeating: "0", count: digits - decimals) }
-        }
-        return s
-    }
+    private static func fixed(_ x: Double, _ digits: Int = 1) -> String { JSONText.fixed(x, digits: digits) }
 
     /// One JSON document (schema in the README, `schema_version` ``schemaVersion``):
     /// ```
@@ -122,37 +114,51 @@ public struct ReplayReport: Sendable {
     ///  "time_seconds": {"wall": X, "read": X, "decode": X, "insert": X, "order_wait": X, "backpressure_blocked": X}}
     /// ```
     public var json: String {
-        var s = "{\n  \"schema_version\": \(Self.schemaVersion),\n"
-        s += "  \"interrupted\": \(interrupted),\n  \"synchronous\": \(synchronous),\n"
         let failed = failedFiles
-        s += "  \"files\": {\"attempted\": \(files.count), \"succeeded\": \(files.count - failed.count), "
-        s += "\"failed\": \(failed.count)},\n"
-        s += "  \"files_failed\": ["
-        for (i, f) in failed.enumerated() {
-            s += i == 0 ? "\n" : ",\n"
-            s += "    {\"file\": \(JSON.quote(f.input.description)), \"error\": \(JSON.quote(f.errors[0])), "
-            s += "\"errors\": [" + f.errors.map(JSON.quote).joined(separator: ", ") + "]}"
-        }
-        s += failed.isEmpty ? "],\n" : "\n  ],\n"
-        s += "  \"messages\": {\"total\": \(messages)"
-        for k in Self.kindOrder { s += ", \(JSON.quote(k)): \(messagesByKind[k] ?? 0)" }
-        s += "},\n  \"chunks\": \(chunks),\n  \"rows\": \(rows),\n  \"stores\": ["
-        for (i, st) in stores.enumerated() {
-            s += i == 0 ? "\n" : ",\n"
-            s += "    {\"kind\": \(JSON.quote(st.storeId.kind.description)), "
-            s += "\"application_id\": \(JSON.quote(st.storeId.applicationId)), "
-            s += "\"recording_id\": \(JSON.quote(st.storeId.recordingId)), "
-            s += "\"chunks\": \(st.chunks), \"rows\": \(st.rows), \"bytes\": \(st.bytes), \"chunks_in_store\": \(st.chunksInStore), "
-            s += "\"duplicates\": \(st.duplicates), \"decode_errors\": \(st.decodeErrors), \"messages\": \(st.messages)}"
-        }
-        s += stores.isEmpty ? "],\n" : "\n  ],\n"
-        s += "  \"bytes\": {\"read\": \(bytesRead), \"decompressed\": \(bytesDecompressed)},\n"
-        s += "  \"throughput\": {\"messages_per_second\": \(Self.fixed(perSecond(messages))), "
-        s += "\"megabytes_per_second\": \(Self.fixed(perSecond(bytesRead) / 1e6, 3))},\n"
-        s += "  \"time_seconds\": {\"wall\": \(Self.seconds(wallNanoseconds)), \"read\": \(Self.seconds(readNanoseconds)), "
-        s += "\"decode\": \(Self.seconds(decodeNanoseconds)), \"insert\": \(Self.seconds(insertNanoseconds)), \"order_wait\": \(Self.seconds(orderWaitNanoseconds)), "
-        s += "\"backpressure_blocked\": \(Self.seconds(blockedNanoseconds))}\n}"
-        return s
+        var messages: JSONObject = ["total": .uint(self.messages)]
+        for k in Self.kindOrder { messages[k] = .uint(messagesByKind[k] ?? 0) }
+        let document: JSONObject = [
+            "schema_version": .int(Int64(Self.schemaVersion)),
+            "interrupted": .bool(interrupted),
+            "synchronous": .bool(synchronous),
+            "files": .object([
+                "attempted": .int(Int64(files.count)), "succeeded": .int(Int64(files.count - failed.count)),
+                "failed": .int(Int64(failed.count)),
+            ]),
+            "files_failed": .array(
+                failed.map { f in
+                    .object([
+                        "file": .string(f.input.description), "error": .string(f.errors[0]),
+                        "errors": .array(f.errors.map { .string($0) }),
+                    ])
+                }),
+            "messages": .object(messages),
+            "chunks": .int(Int64(chunks)),
+            "rows": .int(Int64(rows)),
+            "stores": .array(
+                stores.map { st in
+                    .object([
+                        "kind": .string(st.storeId.kind.description),
+                        "application_id": .string(st.storeId.applicationId),
+                        "recording_id": .string(st.storeId.recordingId), "chunks": .int(Int64(st.chunks)),
+                        "rows": .int(Int64(st.rows)), "bytes": .int(Int64(st.bytes)),
+                        "chunks_in_store": .int(Int64(st.chunksInStore)), "duplicates": .int(Int64(st.duplicates)),
+                        "decode_errors": .int(Int64(st.decodeErrors)), "messages": .uint(st.messages),
+                    ])
+                }),
+            "bytes": .object(["read": .uint(bytesRead), "decompressed": .uint(bytesDecompressed)]),
+            "throughput": .object([
+                "messages_per_second": .fixed(perSecond(self.messages), digits: 1),
+                "megabytes_per_second": .fixed(perSecond(bytesRead) / 1e6, digits: 3),
+            ]),
+            "time_seconds": .object([
+                "wall": Self.secondsJSON(wallNanoseconds), "read": Self.secondsJSON(readNanoseconds),
+                "decode": Self.secondsJSON(decodeNanoseconds), "insert": Self.secondsJSON(insertNanoseconds),
+                "order_wait": Self.secondsJSON(orderWaitNanoseconds),
+                "backpressure_blocked": Self.secondsJSON(blockedNanoseconds),
+            ]),
+        ]
+        return document.serialized(.document)
     }
 
     /// A human-readable summary (several lines, no trailing newline).

@@ -29,7 +29,8 @@ public struct RRDError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let checksumMismatch = Code(.checksumMismatch)
         /// LZ4/zstd data that does not decompress to the declared size.
         public static let decompression = Code(.decompression)
-        /// A decompressed payload whose Arrow IPC framing is broken.
+        /// A payload that cannot be used: an unknown compression or encoding, a size that contradicts
+        /// `uncompressed_size`, or damage found in the decompressed bytes by the layers above (Arrow IPC).
         public static let badPayload = Code(.badPayload)
         /// A size beyond a configured cap.
         public static let tooLarge = Code(.tooLarge)

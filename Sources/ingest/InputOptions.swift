@@ -1,5 +1,7 @@
 import ArgumentParser
+import ArrowIPC
 import IngestCore
+import Ingestion
 import RRD
 
 #if canImport(Glibc)

@@ -1,5 +1,4 @@
 import ArgumentParser
-import ArrowIPC
 import Chunks
 import IngestCore
 import Ingestion
@@ -83,7 +82,8 @@ struct VerifyCommand: ParsableCommand {
             errors += 1
             if quiet { return }
             if json {
-                print("{\"kind\": \"Error\", \"offset\": \(offset), \"error\": \(JSONString.quoted(text))}")
+                let line: JSONObject = ["kind": "Error", "offset": .uint(offset), "error": .string(text)]
+                print(line.serialized())
             } else {
                 print("\(path): at byte \(offset): \(text)")
             }
@@ -139,23 +139,23 @@ struct VerifyCommand: ParsableCommand {
 
     /// The `--json` line of one chunk.
     static func json(_ chunk: Chunk, store: StoreId) -> String {
-        var s =
-            "{\"chunk_id\": \"\(chunk.id.description)\", \"store\": {\"kind\": \(JSONString.quoted(store.kind.description)), "
-        s +=
-            "\"application_id\": \(JSONString.quoted(store.applicationId)), \"recording_id\": \(JSONString.quoted(store.recordingId))}, "
-        s += "\"entity_path\": \(JSONString.quoted(chunk.entityPath)), \"num_rows\": \(chunk.numRows), "
-        s += "\"is_static\": \(chunk.isStatic), \"timelines\": {"
-        for (i, t) in chunk.timelines.enumerated() {
-            if i > 0 { s += ", " }
-            s += "\(JSONString.quoted(t.name)): {\"arrow_type\": \(JSONString.quoted(t.arrowType)), "
-            s += "\"min\": \(t.min.map(String.init) ?? "null"), \"max\": \(t.max.map(String.init) ?? "null"), "
-            s += "\"sorted\": \(t.isSorted)}"
+        // Timelines and components mirror the record batch's columns one for one (names not deduplicated).
+        var timelines = JSONObject()
+        for t in chunk.timelines {
+            timelines.append(
+                t.name,
+                .object([
+                    "arrow_type": .string(t.arrowType), "min": t.min.map { .int($0) } ?? .null,
+                    "max": t.max.map { .int($0) } ?? .null, "sorted": .bool(t.isSorted),
+                ]))
         }
-        s += "}, \"components\": {"
-        for (i, c) in chunk.components.enumerated() {
-            if i > 0 { s += ", " }
-            s += "\(JSONString.quoted(c.name)): \(JSONString.quoted(c.arrowType))"
-        }
-        return s + "}}"
+        var components = JSONObject()
+        for c in chunk.components { components.append(c.name, .string(c.arrowType)) }
+        let line: JSONObject = [
+            "chunk_id": .string(chunk.id.description), "store": store.json, "entity_path": .string(chunk.entityPath),
+            "num_rows": .int(Int64(chunk.numRows)), "is_static": .bool(chunk.isStatic), "timelines": .object(timelines),
+            "components": .object(components),
+        ]
+        return line.serialized()
     }
 }

@@ -1,5 +1,6 @@
 import CZstd
 import FixtureSupport
+import IngestCore
 import Foundation
 import RRD
 import Testing
@@ -229,35 +230,5 @@ struct IngestBinaryTests {
         #expect(s1 != 0 && !e1.isEmpty)
         let (s2, _, _) = try Self.run(["stats", "-", "-"])
         #expect(s2 != 0)
-    }
-}
-
-@Suite("JSON writer")
-struct JSONWriterTests {
-    @Test("keys keep insertion order; replacing keeps the place")
-    func order() {
-        var o: JSONObject = ["z": 1, "a": 2]
-        o["m"] = .string("x")
-        o["z"] = .bool(true)
-        #expect(o.serialized() == #"{"z": true, "a": 2, "m": "x"}"#)
-        o["a"] = nil
-        #expect(o.keys == ["z", "m"])
-    }
-
-    @Test("string escaping")
-    func escaping() {
-        let o: JSONObject = ["s": .string("a\"b\\c\n\t\u{01}\u{1F}é/ü")]
-        #expect(o.serialized() == #"{"s": "a\"b\\c\n\t\u0001\u001fé/ü"}"#)
-        // Round trip through a JSON parser.
-        let parsed = try? JSONSerialization.jsonObject(with: Data(o.serialized().utf8)) as? [String: String]
-        #expect(parsed?["s"] == "a\"b\\c\n\t\u{01}\u{1F}é/ü")
-    }
-
-    @Test("64-bit integers are exact")
-    func integers() {
-        let o: JSONObject = ["u": .uint(UInt64.max), "i": .int(Int64.min), "n": nil, "arr": [1, "x", false]]
-        #expect(
-            o.serialized()
-                == #"{"u": 18446744073709551615, "i": -9223372036854775808, "n": null, "arr": [1, "x", false]}"#)
     }
 }

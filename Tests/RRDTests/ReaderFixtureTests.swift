@@ -1,6 +1,7 @@
 import FixtureSupport
 import Foundation
 import IngestCore
+import Ingestion
 import RRD
 import Testing
 

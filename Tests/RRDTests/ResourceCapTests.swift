@@ -1,4 +1,5 @@
 import IngestCore
+import Ingestion
 import Testing
 
 @testable import RRD

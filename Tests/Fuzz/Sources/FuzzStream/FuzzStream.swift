@@ -2,6 +2,7 @@
 @preconcurrency import Glibc
 #endif
 import IngestCore
+import Ingestion
 import RRD
 import FuzzSupport
 

@@ -1,0 +1,40 @@
+import ArrowIPC
+import IngestCore
+import RRD
+
+extension ArrowMsg {
+    /// Decompresses the payload (checking the declared size) and walks its Arrow IPC framing with
+    /// ``ArrowIPC/IPCFraming/check(_:)``, which runs the framing rules of the chunk decoder's reader:
+    /// framing damage this finds, a fully validating decode (`ingest verify`) finds too.
+    ///
+    /// What `ingest print`/`stats` do with every chunk: it finds damage inside a well-framed message
+    /// (corrupt LZ4, a lying `uncompressed_size`, a broken IPC message) without decoding the schema
+    /// or the arrays. It lives here, above both RRD and ArrowIPC, because it joins the two.
+    ///
+    /// - Parameters:
+    ///   - source: the input's name, for errors.
+    ///   - offset: the file offset of the message header: every error is reported there.
+    ///   - maxSize: a cap on the decompressed size.
+    /// - Returns: the decompressed Arrow IPC stream and its messages (the last is the record batch).
+    /// - Throws: ``RRD/RRDError/Code/decompression``, ``RRD/RRDError/Code/tooLarge`` or
+    ///   ``RRD/RRDError/Code/badPayload``; for framing damage the text gives the position inside the
+    ///   payload (`Arrow IPC framing at payload byte N: …`).
+    public func checkedIPCPayload(
+        source: String, offset: UInt64, maxSize: UInt64 = 1 << 31
+    ) throws(RRDError) -> (ipc: ByteSlice, messages: [IPCFraming.Entry]) {
+        guard encoding == 1 else {
+            throw RRDError(
+                .badPayload, source: source, offset: offset,
+                "ArrowMsg encoding: expected 1 (Arrow IPC), found \(encoding)")
+        }
+        let ipc = try decompressedPayload(maxSize: maxSize, source: source, offset: offset)
+        do {
+            let entries = try ipc.withUnsafeBytes { (b) throws(ArrowError) in try IPCFraming.check(b) }
+            return (ipc, entries)
+        } catch {
+            throw RRDError(
+                .badPayload, source: source, offset: offset,
+                "Arrow IPC framing at payload byte \(error.offset): \(error.message)")
+        }
+    }
+}
