@@ -34,7 +34,12 @@ package struct LockCondition: Hashable, Sendable {
 package final class Locked<State>: @unchecked Sendable {
     // @unchecked: `state` is only reached with `mutex` held (``withLock(_:)``, ``Held``); the C
     // objects are only touched through pthread calls, which synchronize.
-    private var state: State
+    //
+    // The value lives in memory of its own, like the pthread objects, not in a stored property: a
+    // class property would be reached through the runtime's dynamic exclusivity checks, which
+    // ThreadSanitizer sees as unsynchronized accesses when one thread's check runs in the window
+    // of another's condition wait; the mutex already makes every access exclusive.
+    private let state: UnsafeMutablePointer<State>
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private let conditions: UnsafeMutablePointer<pthread_cond_t>
     private let conditionCount: Int
@@ -42,7 +47,8 @@ package final class Locked<State>: @unchecked Sendable {
     /// Guards `initial`, with `conditions` condition variables numbered from 0.
     package init(_ initial: State, conditions count: Int = 0) {
         precondition(count >= 0, "negative condition count")
-        state = initial
+        state = .allocate(capacity: 1)
+        state.initialize(to: initial)
         mutex = .allocate(capacity: 1)
         mutex.initialize(to: pthread_mutex_t())
         var rc = pthread_mutex_init(mutex, nil)
@@ -69,6 +75,8 @@ package final class Locked<State>: @unchecked Sendable {
         pthread_mutex_destroy(mutex)
         mutex.deinitialize(count: 1)
         mutex.deallocate()
+        state.deinitialize(count: 1)
+        state.deallocate()
     }
 
     /// Runs `body` with the mutex held and the value lent to it.
@@ -76,7 +84,7 @@ package final class Locked<State>: @unchecked Sendable {
     package func withLock<R, E: Error>(_ body: (inout State) throws(E) -> R) throws(E) -> R {
         lockMutex()
         defer { unlockMutex() }
-        return try body(&state)
+        return try body(&state.pointee)
     }
 
     /// Runs `body` with the mutex held and a handle that reaches the value and can wait on the
@@ -97,8 +105,8 @@ package final class Locked<State>: @unchecked Sendable {
 
         /// The guarded value.
         package var state: State {
-            _read { yield lock.state }
-            nonmutating _modify { yield &lock.state }
+            _read { yield lock.state.pointee }
+            nonmutating _modify { yield &lock.state.pointee }
         }
 
         /// Waits on `condition`: releases the mutex until signalled (or spuriously), then holds it
@@ -171,12 +179,14 @@ extension Locked where State == Void {
 /// pointer to it.
 package final class ReadWriteLocked<State>: @unchecked Sendable {
     // @unchecked: `state` is only reached with `rwlock` held (shared for reads, exclusive for writes).
-    private var state: State
+    /// In memory of its own, as in ``Locked``.
+    private let state: UnsafeMutablePointer<State>
     private let rwlock: UnsafeMutablePointer<pthread_rwlock_t>
 
     /// Guards `initial`.
     package init(_ initial: State) {
-        state = initial
+        state = .allocate(capacity: 1)
+        state.initialize(to: initial)
         rwlock = .allocate(capacity: 1)
         rwlock.initialize(to: pthread_rwlock_t())
         let rc = pthread_rwlock_init(rwlock, nil)
@@ -188,6 +198,8 @@ package final class ReadWriteLocked<State>: @unchecked Sendable {
         precondition(rc == 0, "pthread_rwlock_destroy failed: \(rc)")
         rwlock.deinitialize(count: 1)
         rwlock.deallocate()
+        state.deinitialize(count: 1)
+        state.deallocate()
     }
 
     /// Runs `body` holding the lock shared, with the value lent to it for reading.
@@ -196,7 +208,7 @@ package final class ReadWriteLocked<State>: @unchecked Sendable {
         let rc = pthread_rwlock_rdlock(rwlock)
         precondition(rc == 0, "pthread_rwlock_rdlock failed: \(rc)")
         defer { pthread_rwlock_unlock(rwlock) }
-        return try body(state)
+        return try body(state.pointee)
     }
 
     /// Runs `body` holding the lock exclusively, with the value lent to it.
@@ -205,6 +217,6 @@ package final class ReadWriteLocked<State>: @unchecked Sendable {
         let rc = pthread_rwlock_wrlock(rwlock)
         precondition(rc == 0, "pthread_rwlock_wrlock failed: \(rc)")
         defer { pthread_rwlock_unlock(rwlock) }
-        return try body(&state)
+        return try body(&state.pointee)
     }
 }
