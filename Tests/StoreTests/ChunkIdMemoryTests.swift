@@ -107,7 +107,9 @@ struct ChunkIdMemoryTests {
         // Merging on insert: each new chunk merged into the previous compacted chunk.
         #expect(store.statistics.chunks == 1)
         #expect(store.statistics.compactions == 4)
-        for chunk in chunks.shuffled() { #expect(try store.insertReporting(chunk) == Self.report(.duplicate, new: false)) }
+        for chunk in chunks.shuffled() {
+            #expect(try store.insertReporting(chunk) == Self.report(.duplicate, new: false))
+        }
         #expect(store.statistics.distinctChunkIds == 5)
         #expect(store.statistics.chunks == 1)
     }

@@ -176,7 +176,9 @@ extension StoreIndex {
     }
 
     func timeRange(of entity: String, timeline: String) -> ClosedRange<Int64>? {
-        guard let entityIndex = entities.entity(entity), let byComponent = entityIndex.temporal[timeline] else { return nil }
+        guard let entityIndex = entities.entity(entity), let byComponent = entityIndex.temporal[timeline] else {
+            return nil
+        }
         var lo = Int64.max
         var hi = Int64.min
         for p in byComponent.values {
