@@ -23,20 +23,25 @@ import Synchronization
 ///   ``ChunkStoreConfiguration/Compaction/mergeBatch`` above 1 merges are batched: the new chunk is
 ///   indexed (and announced) as it is and merged later, with the neighbour's other waiting chunks, in
 ///   one copy (events: every source's deletion, then the merged chunk's addition; see
-///   ``compactPending()``). Inserting an absorbed
-///   chunk again is a duplicate while the chunk that absorbed it is held. Static chunks are not merged.
+///   ``compactPending()``). Inserting an absorbed chunk again is a duplicate while the chunk that
+///   absorbed it is held. Static chunks are not merged.
 ///   Answers never change: the merged chunk holds exactly the rows of both.
 /// - **Memory budget** (§3.3): after each insert, while the chunks' bytes plus the external bytes
-///   (``reserveExternalBytes(_:)``) plus the bytes waiting in the engine's queue (``addQueuedBytes(_:)``)
-///   exceed the budget, whole temporal chunks are dropped, smallest first
-///   RowId first (deletion reason ``DeletionReason/garbageCollected``); static chunks never are. Counters
-///   are in ``statistics``, each run in ``garbageCollections()``. A dropped chunk can be inserted again.
+///   (``reserveExternalBytes(_:)``) plus the bytes waiting in the engine's queue (``queuedByteCount``)
+///   exceed the budget, whole temporal chunks are dropped, smallest first RowId first (deletion
+///   reason ``DeletionReason/garbageCollected``); static chunks never are. Counters are in
+///   ``statistics``, each run in ``garbageCollections()``. A dropped chunk can be inserted again.
+/// - **Ids seen**: the store remembers every chunk id it was offered, held or not, so
+///   ``insertReporting(_:)`` tells whether an id is new to it and ``ChunkStoreStatistics/distinctChunkIds``
+///   counts each id once (``InsertReport``); dedupe stays against what is held now.
 ///
 /// ## Threads
-/// Every method may be called from any thread. State sits behind a reader-writer lock: queries share it,
-/// an insert (or a whole ``insert(contentsOf:)`` batch) holds it exclusively, so a query sees each chunk
-/// either fully indexed or not at all. While anyone subscribes, writers are also serialised by a second
-/// mutex that they keep while subscribers run, so events are delivered in ``StoreEvent/id`` order.
+/// Every method may be called from any thread. The index is owned by a reader-writer lock
+/// (`ReadWriteLocked`): queries share it, an insert (or a whole ``insert(contentsOf:)`` batch) holds
+/// it exclusively, so a query sees each chunk either fully indexed or not at all. While anyone
+/// subscribes, writers are also serialised by a mutex (`Locked`) that they keep while subscribers
+/// run, so events are delivered in ``StoreEvent/id`` order; while nobody does, no mutex is taken.
+/// The subscribers are owned by a mutex of their own, so a subscriber may subscribe or unsubscribe.
 ///
 /// ## Events
 /// Subscribers (``subscribe(_:)``) are called **synchronously on the mutating thread**, after the
@@ -52,39 +57,49 @@ import Synchronization
 /// }
 /// ```
 ///
-/// Complexity: insert is one hash of the chunk id and of the entity path, then per timeline × component
+/// Complexity: insert is one hash of the chunk id (one look-up, plus one of the ids no longer held
+/// once the store has dropped any) and of the entity path, then per timeline × component
 /// one sorted-array insert (O(1) when chunks arrive in time order), with a look-up of the column names
 /// unless the entity's previous chunk had the same ``StorableChunk/columnLayoutKey``, and an O(rows)
 /// RowId-order check unless the chunk vouches for it (``StorableChunk/rowIdsAreKnownAscending``).
 /// Per chunk the index keeps its slot, an 8-byte hash-table bucket and a 24-byte entry per
-/// (timeline, component). Latest-at is O(log n) plus
+/// (timeline, component); per id no longer held, 20 bytes and a bucket. Latest-at is O(log n) plus
 /// the chunks within the longest span before `t`; range is O(log n + visited chunks' rows + k log k).
-public final class ChunkStore<C: StorableChunk>: @unchecked Sendable {
-    // @unchecked Sendable: `index` is guarded by `lock`; `subscribers`, `subscriberBodies`, `nextSubscriberId` by
-    // `subscribersMutex`; `writerMutex` serialises mutations and their event delivery. The locks make
-    // every access exclusive, so these fields skip the runtime's dynamic exclusivity checks.
-    private let lock = ReadWriteLock()
-    private let writerMutex = PThreadMutex()
-    private let subscribersMutex = PThreadMutex()
-    @exclusivity(unchecked) private var index = StoreIndex<C>()
-    @exclusivity(unchecked) private var subscribers: [(id: Int, body: @Sendable ([StoreEvent<C>]) -> Void)] = []
-    /// The bodies of `subscribers`, kept in step so a mutation takes them with one retain.
-    @exclusivity(unchecked) private var subscriberBodies: [@Sendable ([StoreEvent<C>]) -> Void] = []
-    @exclusivity(unchecked) private var nextSubscriberId = 0
-    /// Bytes waiting in the engine's queues for this store (``addQueuedBytes(_:)``); lock-free.
-    private let queued = Atomic<Int>(0)
-    /// `subscribers.count`, stored under `subscribersMutex` after each change: a mutation reads it
-    /// without the mutex and skips the mutex when nobody listens (the common case while ingesting).
+public final class ChunkStore<C: StorableChunk>: Sendable {
+    /// A subscriber's body.
+    public typealias Subscriber = @Sendable ([StoreEvent<C>]) -> Void
+
+    /// The subscribers, with their handles' ids.
+    private struct Subscribers {
+        var entries: [(id: Int, body: Subscriber)] = []
+        /// The bodies of `entries`, kept in step so a mutation takes them with one retain.
+        var bodies: [Subscriber] = []
+        var lastId = 0
+    }
+
+    /// The index, owned by the reader-writer lock.
+    private let index: ReadWriteLocked<StoreIndex<C>>
+    /// Serialises mutations and their event delivery while anyone subscribes. It guards no value:
+    /// what it orders is the span from a mutation to the end of its subscribers' calls.
+    private let writers = Locked<Void>()
+    private let subscribers = Locked(Subscribers())
+    /// The number of subscribers, stored under `subscribers`' mutex after each change: a mutation
+    /// reads it without the mutex and skips both mutexes when nobody listens (the common case while
+    /// ingesting).
     private let subscriberCount = Atomic<Int>(0)
+
+    /// The configuration the store was created with.
+    public let configuration: ChunkStoreConfiguration
+
+    /// The bytes waiting for this store in the engine's queue, which count against
+    /// ``ChunkStoreConfiguration/memoryBudget``: the engine updates it, the store reads it at each
+    /// insert and collection (see ``QueuedByteCount``).
+    public let queuedByteCount = QueuedByteCount()
 
     /// Creates an empty store; `configuration` sets compaction and the memory budget (default: neither).
     public init(configuration: ChunkStoreConfiguration = .default) {
-        index.configuration = configuration
-    }
-
-    /// The configuration the store was created with.
-    public var configuration: ChunkStoreConfiguration {
-        lock.withReadLock { index.configuration }
+        self.configuration = configuration
+        index = ReadWriteLocked(StoreIndex(configuration: configuration, queued: queuedByteCount))
     }
 
     // MARK: Mutations
@@ -94,33 +109,24 @@ public final class ChunkStore<C: StorableChunk>: @unchecked Sendable {
     // boundary runs unspecialised). Measured on scalars_50mb in release, thread CPU time: insert
     // 373 k → 550 k chunks/s, latest-at 2.6 → 1.9 µs, range of 68 rows 21 → 12 µs.
 
-    /// Runs one mutation under the writer mutex and the write lock, then delivers its events (in id
-    /// order, one call per subscriber) after the lock is released. Without subscribers, under the
-    /// write lock only.
+    /// Runs one mutation under the write lock, then delivers its events (in id order, one call per
+    /// subscriber) after the lock is released, all under the writer mutex. Without subscribers,
+    /// under the write lock only.
     private func mutate<R, E: Error>(_ body: (inout StoreIndex<C>) throws(E) -> R) throws(E) -> R {
         if subscriberCount.load(ordering: .acquiring) == 0 {
             // Nobody listens (a subscription that returned before this call would be counted): no
             // events to deliver in order, so the write lock alone serialises the mutation.
-            return try lock.withWriteLock { () throws(E) -> R in
-                index.recordEvents = false
+            return try index.withWriteLock { (index: inout StoreIndex<C>) throws(E) -> R in
+                index.events.isRecording = false
                 return try body(&index)
             }
         }
-        return try writerMutex.withLock { () throws(E) -> R in
+        return try writers.withLock { (_: inout Void) throws(E) -> R in
             let subscribers = currentSubscribers()
             var events: [StoreEvent<C>] = []
-            let result = try lock.withWriteLock { () throws(E) -> R in
-                let firstId = index.stats.eventsEmitted + 1
-                index.recordEvents = !subscribers.isEmpty
-                defer {
-                    if !index.pendingEvents.isEmpty {
-                        events.reserveCapacity(index.pendingEvents.count)
-                        for (k, kind) in index.pendingEvents.enumerated() {
-                            events.append(StoreEvent(id: firstId + UInt64(k), kind: kind))
-                        }
-                        index.pendingEvents.removeAll(keepingCapacity: true)
-                    }
-                }
+            let result = try index.withWriteLock { (index: inout StoreIndex<C>) throws(E) -> R in
+                index.events.isRecording = !subscribers.isEmpty
+                defer { events = index.events.takeEvents() }
                 return try body(&index)
             }
             if !events.isEmpty {
@@ -128,6 +134,14 @@ public final class ChunkStore<C: StorableChunk>: @unchecked Sendable {
             }
             return result
         }
+    }
+
+    /// One insert and the collection it may trigger, under the caller's write lock.
+    @inline(__always)
+    private static func insert(_ chunk: C, into index: inout StoreIndex<C>) throws(StoreError) -> InsertReport {
+        let report = try index.insert(chunk)
+        if report.outcome == .inserted { index.collectGarbageIfNeeded() }
+        return report
     }
 
     /// Inserts one chunk (see the type's notes on dedupe and dropping). With compaction on, the chunk
@@ -140,9 +154,20 @@ public final class ChunkStore<C: StorableChunk>: @unchecked Sendable {
     @discardableResult
     public func insert(_ chunk: C) throws(StoreError) -> InsertOutcome {
         try mutate { (index: inout StoreIndex<C>) throws(StoreError) -> InsertOutcome in
-            let outcome = try index.insert(chunk)
-            if outcome == .inserted { index.collectGarbageIfNeeded(queued: queuedBytes) }
-            return outcome
+            try Self.insert(chunk, into: &index).outcome
+        }
+    }
+
+    /// ``insert(_:)``, also telling whether the store had ever been offered the chunk's id and
+    /// whether the chunk is the first with rows (see ``InsertReport``): what an engine needs to count
+    /// distinct chunks and to flag a store's first data, without a set of ids of its own.
+    /// - Throws: ``StoreError/Code/rowsNotSorted`` when the chunk's RowIds are not ascending; the store is
+    ///   then unchanged (its id is not remembered either).
+    @_specialize(where C == Chunk)
+    @discardableResult
+    public func insertReporting(_ chunk: C) throws(StoreError) -> InsertReport {
+        try mutate { (index: inout StoreIndex<C>) throws(StoreError) -> InsertReport in
+            try Self.insert(chunk, into: &index)
         }
     }
 
@@ -158,13 +183,13 @@ public final class ChunkStore<C: StorableChunk>: @unchecked Sendable {
             var errors: [StoreError] = []
             for chunk in chunks {
                 do throws(StoreError) {
-                    switch try index.insert(chunk) {
-                    case .inserted:
-                        summary.inserted += 1
-                        index.collectGarbageIfNeeded(queued: queuedBytes)
+                    let report = try Self.insert(chunk, into: &index)
+                    switch report.outcome {
+                    case .inserted: summary.inserted += 1
                     case .duplicate: summary.duplicates += 1
                     case .droppedEmpty: summary.droppedEmpty += 1
                     }
+                    if report.isNewChunkId { summary.newChunkIds += 1 }
                 } catch {
                     errors.append(error)
                 }
@@ -190,74 +215,75 @@ public final class ChunkStore<C: StorableChunk>: @unchecked Sendable {
     @_specialize(where C == Chunk)
     @discardableResult
     public func compactPending() -> Int {
-        guard lock.withReadLock({ !index.mergeGroups.isEmpty }) else { return 0 }
+        guard index.withReadLock({ $0.compactor.hasWaitingGroups }) else { return 0 }
         return mutate { (index: inout StoreIndex<C>) -> Int in index.mergePendingGroups() }
     }
 
     // MARK: Memory budget
 
-    /// Adds `delta` bytes (negative to release) held outside the store on its behalf, e.g. chunks
-    /// waiting in the engine's queues; they count against ``ChunkStoreConfiguration/memoryBudget``,
-    /// so a reservation may make the collector drop chunks at once.
+    /// Adds `delta` bytes (negative to release) held outside the store on its behalf; they count
+    /// against ``ChunkStoreConfiguration/memoryBudget``, so a reservation may make the collector drop
+    /// chunks at once.
     /// - Returns: the external bytes now accounted (never below zero).
     @discardableResult
     public func reserveExternalBytes(_ delta: Int) -> Int {
         mutate { (index: inout StoreIndex<C>) -> Int in
-            index.stats.externalBytes = max(0, index.stats.externalBytes + delta)
-            if delta > 0 { index.collectGarbageIfNeeded(queued: queuedBytes) }
-            return index.stats.externalBytes
+            index.collector.externalBytes = max(0, index.collector.externalBytes + delta)
+            if delta > 0 { index.collectGarbageIfNeeded() }
+            return index.collector.externalBytes
         }
     }
 
     /// Adds `delta` bytes (negative when they leave) of messages waiting in the engine's queue for this
-    /// store. Lock-free, so the engine can call it per message: the bytes count against
-    /// ``ChunkStoreConfiguration/memoryBudget`` from the next insert (or ``collectGarbage()``) on, which
-    /// then drops old temporal chunks to make room for what is about to arrive.
+    /// store: ``queuedByteCount``'s ``QueuedByteCount/add(_:)``. Lock-free, so the engine can call it
+    /// per message: the bytes count against ``ChunkStoreConfiguration/memoryBudget`` from the next
+    /// insert (or ``collectGarbage()``) on, which then drops old temporal chunks to make room for what
+    /// is about to arrive.
     public func addQueuedBytes(_ delta: Int) {
-        queued.add(delta, ordering: .relaxed)
+        queuedByteCount.add(delta)
     }
 
-    /// Bytes of messages waiting in the engine's queue for this store (``addQueuedBytes(_:)``).
-    public var queuedBytes: Int { max(0, queued.load(ordering: .relaxed)) }
+    /// Bytes of messages waiting in the engine's queue for this store (``queuedByteCount``).
+    public var queuedBytes: Int { queuedByteCount.value }
 
     /// Runs the collector now (a no-op without a budget or within it).
     public func collectGarbage() {
-        mutate { (index: inout StoreIndex<C>) in index.collectGarbageIfNeeded(queued: queuedBytes) }
+        mutate { (index: inout StoreIndex<C>) in index.collectGarbageIfNeeded() }
     }
 
     /// The latest garbage collections, oldest first (at most the last 256).
     public func garbageCollections() -> [GarbageCollectionRecord] {
-        lock.withReadLock { index.gcLog }
+        index.withReadLock { $0.collector.log }
     }
 
     // MARK: Subscribers
 
     /// Registers a subscriber, called on the mutating thread with each mutation's events in id order
     /// (see the type's notes). Events before the call are not replayed.
-    public func subscribe(_ body: @escaping @Sendable ([StoreEvent<C>]) -> Void) -> StoreSubscription {
-        subscribersMutex.withLock {
-            nextSubscriberId += 1
-            subscribers.append((nextSubscriberId, body))
-            subscriberBodies = subscribers.map(\.body)
-            subscriberCount.store(subscribers.count, ordering: .releasing)
-            return StoreSubscription(id: nextSubscriberId)
+    public func subscribe(_ body: @escaping Subscriber) -> StoreSubscription {
+        subscribers.withLock { state in
+            state.lastId += 1
+            state.entries.append((state.lastId, body))
+            state.bodies = state.entries.map(\.body)
+            subscriberCount.store(state.entries.count, ordering: .releasing)
+            return StoreSubscription(id: state.lastId)
         }
     }
 
     /// Removes a subscriber; it receives no event of a mutation that starts afterwards.
     public func unsubscribe(_ subscription: StoreSubscription) {
-        subscribersMutex.withLock {
-            subscribers.removeAll { $0.id == subscription.id }
-            subscriberBodies = subscribers.map(\.body)
-            subscriberCount.store(subscribers.count, ordering: .releasing)
+        subscribers.withLock { state in
+            state.entries.removeAll { $0.id == subscription.id }
+            state.bodies = state.entries.map(\.body)
+            subscriberCount.store(state.entries.count, ordering: .releasing)
         }
     }
 
-    private func currentSubscribers() -> [@Sendable ([StoreEvent<C>]) -> Void] {
+    private func currentSubscribers() -> [Subscriber] {
         // A subscription that returned before this call is seen: its count was stored (releasing)
         // before `subscribe` returned.
         if subscriberCount.load(ordering: .acquiring) == 0 { return [] }
-        return subscribersMutex.withLock { subscriberBodies }
+        return subscribers.withLock { $0.bodies }
     }
 
     // MARK: Queries
@@ -267,7 +293,7 @@ public final class ChunkStore<C: StorableChunk>: @unchecked Sendable {
     /// for an unknown entity, component or timeline).
     @_specialize(where C == Chunk)
     public func latestAt(entity: String, component: String, timeline: String, at time: Int64) -> CellHit<C>? {
-        lock.withReadLock { index.latestAt(entity: entity, component: component, timeline: timeline, at: time) }
+        index.withReadLock { $0.latestAt(entity: entity, component: component, timeline: timeline, at: time) }
     }
 
     /// Range: every non-null cell of (entity, component) with `t0 <= time <= t1` on `timeline`, in
@@ -279,64 +305,65 @@ public final class ChunkStore<C: StorableChunk>: @unchecked Sendable {
     )
         -> [CellHit<C>]
     {
-        lock.withReadLock {
-            index.range(entity: entity, component: component, timeline: timeline, from: t0, through: t1)
+        index.withReadLock {
+            $0.range(entity: entity, component: component, timeline: timeline, from: t0, through: t1)
         }
     }
 
     /// The static winner of (entity, component): the non-null static cell with the highest RowId, or nil.
     @_specialize(where C == Chunk)
     public func staticCell(entity: String, component: String) -> CellHit<C>? {
-        lock.withReadLock { index.staticCell(entity: entity, component: component) }
+        index.withReadLock { $0.staticCell(entity: entity, component: component) }
     }
 
     /// Whether a chunk with this id is held.
     public func contains(chunkId: ChunkId) -> Bool {
-        lock.withReadLock { index.slot(of: chunkId) != nil }
+        index.withReadLock { $0.chunks.slot(of: chunkId) != nil }
     }
 
     /// The chunk with this id, if held.
     public func chunk(id: ChunkId) -> C? {
-        lock.withReadLock { index.slot(of: id).flatMap { index.slots[Int($0)] } }
+        index.withReadLock { $0.chunks.chunk(id: id) }
     }
 
     /// Every chunk held, in no particular order.
     public func allChunks() -> [C] {
-        lock.withReadLock { index.slots.compactMap { $0 } }
+        index.withReadLock { $0.allChunks }
     }
 
     /// Entity paths with data, sorted.
     public func entityPaths() -> [String] {
-        lock.withReadLock { index.entityPaths.sorted() }
+        index.withReadLock { $0.entityPaths }.sorted()
     }
 
     /// The component column names of one entity (static and temporal), sorted.
     public func components(of entity: String) -> [String] {
-        lock.withReadLock { index.components(of: entity) }
+        index.withReadLock { $0.components(of: entity) }
     }
 
     /// The timelines one entity has temporal data on, sorted.
     public func timelines(of entity: String) -> [String] {
-        lock.withReadLock { index.timelines(of: entity) }
+        index.withReadLock { $0.timelines(of: entity) }
     }
 
     /// The time range of one entity's temporal data on one timeline (any component), or nil.
     public func timeRange(of entity: String, timeline: String) -> ClosedRange<Int64>? {
-        lock.withReadLock { index.timeRange(of: entity, timeline: timeline) }
+        index.withReadLock { $0.timeRange(of: entity, timeline: timeline) }
     }
 
     /// Every timeline with its time range and row count, sorted by name.
     public func timelines() -> [TimelineSummary] {
-        let needsRecompute = lock.withReadLock { index.timelines.values.contains { $0.dirty } }
+        let needsRecompute = index.withReadLock { $0.timelines.isDirty }
         if needsRecompute {
-            return lock.withWriteLock { index.timelineSummaries() }
+            // Settles the extents removals left stale: a write, but no event.
+            return index.withWriteLock { $0.timelineSummaries() }
         }
-        return lock.withReadLock { index.currentTimelineSummaries() }
+        return index.withReadLock { $0.timelines.summaries }
     }
 
     /// The counters, as one consistent snapshot.
     public var statistics: ChunkStoreStatistics {
-        var stats = lock.withReadLock { index.stats }
+        var stats = index.withReadLock { $0.statistics }
         stats.queuedBytes = queuedBytes
         return stats
     }

@@ -48,8 +48,9 @@ public struct ChunkStoreConfiguration: Hashable, Sendable {
     /// Compaction on insert, or nil for none (the default).
     public var compaction: Compaction?
     /// The byte budget: after each mutation, while the chunks' ``StorableChunk/approximateByteSize``
-    /// plus the external bytes (``ChunkStore/reserveExternalBytes(_:)``) exceed it, whole temporal
-    /// chunks are dropped, smallest first RowId first. Nil (the default) for no budget.
+    /// plus the external bytes (``ChunkStore/reserveExternalBytes(_:)``) plus the bytes waiting in the
+    /// engine's queue (``ChunkStore/queuedByteCount``) exceed it, whole temporal chunks are dropped,
+    /// smallest first RowId first. Nil (the default) for no budget.
     public var memoryBudget: Int?
 
     /// Creates a configuration; the defaults keep every chunk as inserted.
@@ -68,7 +69,7 @@ public struct GarbageCollectionRecord: Hashable, Sendable {
     public var firstEventId: UInt64
     /// How many chunks had been inserted into the store (``ChunkStoreStatistics/chunksInserted``) when it ran.
     public var afterInserts: Int
-    /// Chunk bytes plus external bytes before and after.
+    /// Chunk bytes plus external and queued bytes before and after.
     public var bytesBefore: Int
     public var bytesAfter: Int
     /// The budget it enforced.

@@ -13,11 +13,14 @@ import IngestCore
 ///
 /// Each lookup takes one mutex and hashes the id; a worker that serves one store can keep the
 /// ``ChunkStore`` from ``storeCreatingIfNeeded(_:)`` and skip the registry.
-public final class ChunkStoreRegistry: @unchecked Sendable {
-    // @unchecked Sendable: `stores` and `order` are guarded by `mutex`.
-    private let mutex = PThreadMutex()
-    private var stores: [StoreId: ChunkStore<Chunk>] = [:]
-    private var order: [StoreId] = []
+public final class ChunkStoreRegistry: Sendable {
+    /// The stores by id, and their ids in creation order.
+    private struct Stores {
+        var byId: [StoreId: ChunkStore<Chunk>] = [:]
+        var order: [StoreId] = []
+    }
+
+    private let stores = Locked(Stores())
 
     /// The configuration of every store created here.
     public let configuration: ChunkStoreConfiguration
@@ -29,23 +32,23 @@ public final class ChunkStoreRegistry: @unchecked Sendable {
 
     /// The store of `id`, created empty if it does not exist yet.
     public func storeCreatingIfNeeded(_ id: StoreId) -> ChunkStore<Chunk> {
-        mutex.withLock {
-            if let store = stores[id] { return store }
+        stores.withLock { stores in
+            if let store = stores.byId[id] { return store }
             let store = ChunkStore<Chunk>(configuration: configuration)
-            stores[id] = store
-            order.append(id)
+            stores.byId[id] = store
+            stores.order.append(id)
             return store
         }
     }
 
     /// The store of `id`, or nil if nothing was inserted for it.
     public func store(_ id: StoreId) -> ChunkStore<Chunk>? {
-        mutex.withLock { stores[id] }
+        stores.withLock { $0.byId[id] }
     }
 
     /// Every store id, in the order their stores were created.
     public var storeIds: [StoreId] {
-        mutex.withLock { order }
+        stores.withLock { $0.order }
     }
 
     /// Inserts `chunk` into the store of `id` (created if needed); see ``ChunkStore/insert(_:)``.

@@ -41,6 +41,32 @@ public enum InsertOutcome: Hashable, Sendable {
     case droppedEmpty
 }
 
+/// What ``ChunkStore/insertReporting(_:)`` did with one chunk, and whether the store had known its id.
+///
+/// The store remembers every chunk id it was offered (held now or not: a chunk removed, collected,
+/// absorbed by compaction or dropped as empty stays known), so an engine can count distinct chunks
+/// and tell when a store first gets data without a set of ids of its own. Dedupe is unchanged: it is
+/// against what the store holds now (``InsertOutcome/duplicate``), so a collected chunk offered again
+/// is inserted again, with ``isNewChunkId`` false.
+public struct InsertReport: Hashable, Sendable {
+    /// What happened to the chunk.
+    public var outcome: InsertOutcome
+    /// Whether the store had never been offered a chunk with this id (nor made one: compacted
+    /// chunks' ids, time half all ones, are the store's own). True at most once per id.
+    public var isNewChunkId: Bool
+    /// Whether this is the first chunk with rows and a new id the store was offered (also when it is
+    /// then dropped for having no component columns): the moment a store stops being empty, Rerun's
+    /// `was_empty`. True at most once per store.
+    public var isFirstChunkWithRows: Bool
+
+    /// Creates a report.
+    public init(outcome: InsertOutcome, isNewChunkId: Bool, isFirstChunkWithRows: Bool) {
+        self.outcome = outcome
+        self.isNewChunkId = isNewChunkId
+        self.isFirstChunkWithRows = isFirstChunkWithRows
+    }
+}
+
 /// Counts of one ``ChunkStore/insert(contentsOf:)`` batch.
 public struct InsertSummary: Hashable, Sendable {
     /// Chunks added to the store.
@@ -49,6 +75,8 @@ public struct InsertSummary: Hashable, Sendable {
     public var duplicates = 0
     /// Chunks dropped for having no rows or no component columns.
     public var droppedEmpty = 0
+    /// Chunks whose id the store had never been offered (``InsertReport/isNewChunkId``).
+    public var newChunkIds = 0
     /// Creates an empty summary.
     public init() {}
 }
@@ -100,7 +128,12 @@ public struct ChunkStoreStatistics: Hashable, Sendable {
     public var approximateBytes = 0
     /// Distinct entities with data.
     public var entities = 0
-    /// Inserts skipped because the chunk id was already present (since creation).
+    /// Distinct chunk ids offered to the store (since creation), each counted once however often it
+    /// comes back: held now or not (removed, collected, absorbed by compaction, dropped as empty);
+    /// not those of chunks rejected for their row order. See ``InsertReport/isNewChunkId``.
+    public var distinctChunkIds = 0
+    /// Inserts skipped because the chunk id was already present, or absorbed by a compacted chunk
+    /// still held (since creation).
     public var duplicatesSkipped = 0
     /// Chunks dropped for having no rows or no component columns (since creation).
     public var droppedEmpty = 0
@@ -114,7 +147,7 @@ public struct ChunkStoreStatistics: Hashable, Sendable {
     public var compactions = 0
     /// Bytes accounted outside the store (``ChunkStore/reserveExternalBytes(_:)``), counted against the budget.
     public var externalBytes = 0
-    /// Bytes of messages waiting in the engine's queue for this store (``ChunkStore/addQueuedBytes(_:)``),
+    /// Bytes of messages waiting in the engine's queue for this store (``ChunkStore/queuedByteCount``),
     /// counted against the budget; read when the snapshot is taken.
     public var queuedBytes = 0
     /// Garbage collections that ran (since creation).
