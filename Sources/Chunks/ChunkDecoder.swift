@@ -28,6 +28,11 @@ public final class ChunkDecoder {
 
     /// Check every string value's UTF-8 too (``ArrowStreamReader/read(_:validateFully:)``).
     @exclusivity(unchecked) public var validateFully = false
+    /// Whether chunks written by older SDKs get today's column names, entity paths and schema
+    /// metadata (``SchemaMigration``; default `true`, as 0.41's reader does on load). `false` keeps
+    /// the raw view: what the bytes say (`ingest print`, `ingest verify`). Chunks of today's
+    /// ``SorbetVersion/current`` are the same either way.
+    @exclusivity(unchecked) public var migratesSchemas = true
     /// Payloads of at most this many bytes are compacted: the chunk keeps a copy of the record
     /// batch's body and the schema metadata in the decoder's arena (``bodyArena``) instead of the
     /// whole decompressed payload (of which the schema is about half for a tiny chunk), so the
@@ -45,7 +50,7 @@ public final class ChunkDecoder {
     @exclusivity(unchecked) private var internTable = PositionTable()
 
     /// The layout of the previous chunk's schema (consecutive chunks usually share one): no look-up.
-    @exclusivity(unchecked) private var lastLayout: (schemaID: Int, layout: Layout)?
+    @exclusivity(unchecked) private var lastLayout: (key: Int, layout: Layout)?
 
     /// Column roles derived from the schema fields (not the schema metadata), cached per schema id.
     /// A class: taking it from the cache for every chunk costs one retain, not one per array.
@@ -54,14 +59,23 @@ public final class ChunkDecoder {
         let timelines: [TimelineLayout]
         let components: [ComponentLayout]
         let warnings: [String]
+        /// The version the chunks are migrated from (nil: not migrated, the raw view).
+        let migratedFrom: SorbetVersion?
+        /// Whether an entity path rule applies to the chunks (their paths are checked then).
+        let renamesEntityPaths: Bool
         /// The chunks' shared column layout (built from these fields by the first chunk).
         var columns: ColumnLayout?
 
-        init(rowIdColumn: Int, timelines: [TimelineLayout], components: [ComponentLayout], warnings: [String]) {
+        init(
+            rowIdColumn: Int, timelines: [TimelineLayout], components: [ComponentLayout], warnings: [String],
+            migratedFrom: SorbetVersion?
+        ) {
             self.rowIdColumn = rowIdColumn
             self.timelines = timelines
             self.components = components
             self.warnings = warnings
+            self.migratedFrom = migratedFrom
+            self.renamesEntityPaths = migratedFrom.map(SchemaMigration.renamesEntityPaths) ?? false
         }
     }
 
@@ -77,6 +91,7 @@ public final class ChunkDecoder {
 
     private struct ComponentLayout {
         var column: Int
+        var name: String
         var archetype: String?
         var component: String
         var componentType: String?
@@ -180,22 +195,31 @@ public final class ChunkDecoder {
         let idBytes = pick.idBytes
         let legacyId = pick.legacyId
         let versionKnown = pick.versionKnown
+        // The schema cache ignores metadata values, so one schema id may stand for chunks of several
+        // versions: the layout is per (schema, version it is migrated from). Chunks that are not
+        // migrated (today's version, or the raw view) share one layout per schema.
+        let version = pick.version ?? (pick.dottedKeys ? SorbetVersion.dottedKeys : nil)
+        let migrated = migratesSchemas && SchemaMigration.applies(to: version)
+        let layoutKey = batch.schemaID << 24 | (migrated ? version!.code : 0xFF_FFFF)
         let layout: Layout
-        if let last = lastLayout, last.schemaID == batch.schemaID {
+        if let last = lastLayout, last.key == layoutKey {
             layout = last.layout
-        } else if let l = layouts[batch.schemaID] {
+        } else if let l = layouts[layoutKey] {
             layout = l
         } else {
-            layout = try Self.layout(batch.fields)
+            layout = try Self.layout(batch.fields, version: version, migrating: migrated)
             if layouts.count > 1024 { layouts.removeAll(keepingCapacity: true) }
-            layouts[batch.schemaID] = layout
+            layouts[layoutKey] = layout
         }
-        lastLayout = (batch.schemaID, layout)
+        lastLayout = (layoutKey, layout)
         let fields = batch.fields
         var warnings = layout.warnings.isEmpty ? batch.warnings : layout.warnings + batch.warnings
 
-        guard let entityPath = entityPath ?? legacyPath else {
+        guard var entityPath = entityPath ?? legacyPath else {
             throw ChunkError("schema has no rerun:entity_path metadata")
+        }
+        if layout.renamesEntityPaths, let from = layout.migratedFrom {
+            entityPath = SchemaMigration.entityPath(entityPath, version: from)
         }
         let id: ChunkId
         if idBytes.seen || legacyId.seen {
@@ -277,8 +301,8 @@ public final class ChunkDecoder {
             columns = ColumnLayout.make(
                 timelines: layout.timelines.map { ($0.column, $0.name, $0.columnName, $0.kind, $0.arrowType) },
                 components: layout.components.map {
-                    ($0.column, fields[$0.column].name, $0.archetype, $0.component, $0.componentType, $0.arrowType)
-                })
+                    ($0.column, $0.name, $0.archetype, $0.component, $0.componentType, $0.arrowType)
+                }, migratedFrom: layout.migratedFrom)
             layout.columns = columns
         }
         let isStatic = layout.timelines.isEmpty
@@ -301,6 +325,10 @@ public final class ChunkDecoder {
         var legacyId: (parsed: Tuid?, seen: Bool) = (nil, false)
         var versionKnown = true
         var versionSeen = false
+        /// `sorbet:version`, parsed.
+        var version: SorbetVersion?
+        /// Whether a `rerun.`-prefixed key was seen (rerun-sdk 0.23, which writes no `sorbet:version`).
+        var dottedKeys = false
 
         @inline(__always)
         mutating func take(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, _ decoder: ChunkDecoder) {
@@ -314,11 +342,16 @@ public final class ChunkDecoder {
                     versionKnown =
                         value.count >= 4 && value[0] == UInt8(ascii: "0") && value[1] == UInt8(ascii: ".")
                         && value[2] == UInt8(ascii: "1") && value[3] == UInt8(ascii: ".")
+                    version = SorbetVersion(utf8: value)
                 }
             } else if ChunkDecoder.equal(key, "rerun.entity_path") {
+                dottedKeys = true
                 if legacyPath == nil { legacyPath = decoder.intern(value) }
             } else if ChunkDecoder.equal(key, "rerun.id") {
+                dottedKeys = true
                 if !legacyId.seen { legacyId = (ChunkDecoder.parseTuid(value), true) }
+            } else if ChunkDecoder.equal(key, "rerun.version") {
+                dottedKeys = true
             }
         }
     }
@@ -401,8 +434,12 @@ public final class ChunkDecoder {
         }
     }
 
-    /// Classifies the columns by `rerun:kind` and checks their types.
-    private static func layout(_ fields: [ArrowField]) throws(ChunkError) -> Layout {
+    /// Classifies the columns by `rerun:kind` (or 0.23's `rerun.kind`) and checks their types; with
+    /// `migrating`, component descriptors are those of ``SchemaMigration`` for chunks of `version`
+    /// (a dropped column is left out).
+    private static func layout(
+        _ fields: [ArrowField], version: SorbetVersion?, migrating: Bool
+    ) throws(ChunkError) -> Layout {
         var rowId: Int?
         var timelines: [TimelineLayout] = []
         var components: [ComponentLayout] = []
@@ -429,7 +466,8 @@ public final class ChunkDecoder {
                 guard f.dictionary == nil else { throw ChunkError("index column \(f.name) is dictionary-encoded") }
                 timelines.append(
                     TimelineLayout(
-                        column: i, name: f.metadata("rerun:index_name") ?? f.name, kind: kind, columnName: f.name,
+                        column: i, name: f.metadata("rerun:index_name") ?? f.metadata("rerun.index_name") ?? f.name,
+                        kind: kind, columnName: f.name,
                         arrowType: f.typeDescription))
             default:
                 if let kind, kind != "data", kind != "component" {
@@ -441,11 +479,11 @@ public final class ChunkDecoder {
                     throw ChunkError("component column \(f.name) has type \(f.typeDescription), expected a list")
                 }
                 guard f.dictionary == nil else { throw ChunkError("component column \(f.name) is dictionary-encoded") }
+                guard let c = SchemaMigration.column(f, version: version, migrating: migrating) else { continue }
                 components.append(
                     ComponentLayout(
-                        column: i, archetype: f.metadata("rerun:archetype"),
-                        component: f.metadata("rerun:component") ?? f.name,
-                        componentType: f.metadata("rerun:component_type"), arrowType: f.typeDescription))
+                        column: i, name: c.name, archetype: c.archetype, component: c.component,
+                        componentType: c.componentType, arrowType: f.typeDescription))
             }
         }
         guard let rowId else {
@@ -454,7 +492,9 @@ public final class ChunkDecoder {
             }
             throw ChunkError("chunk has no row-id column (rerun:kind = control)")
         }
-        return Layout(rowIdColumn: rowId, timelines: timelines, components: components, warnings: warnings)
+        return Layout(
+            rowIdColumn: rowId, timelines: timelines, components: components, warnings: warnings,
+            migratedFrom: migrating ? version : nil)
     }
 }
 

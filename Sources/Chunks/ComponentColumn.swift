@@ -19,12 +19,16 @@ public struct ComponentColumn: Sendable {
     public let arrowType: String
     /// The raw list column (physical row order).
     public let column: ArrowArray
+    /// The column's index in the chunk's record batch (``Chunk/recordBatch``): which raw column a
+    /// migrated component is (``SchemaMigration`` renames and drops columns, it never moves one).
+    public let recordBatchColumn: Int
     @usableFromInline let rowOrder: [Int32]?
 
     init(
         name: String, archetype: String?, component: String, componentType: String?, arrowType: String,
-        column: consuming ArrowArray, rowOrder: [Int32]?
+        column: consuming ArrowArray, recordBatchColumn: Int, rowOrder: [Int32]?
     ) {
+        self.recordBatchColumn = recordBatchColumn
         // `consuming`: the caller's copy of the column moves in (a copy retains several objects).
         self.name = name
         self.archetype = archetype
