@@ -29,11 +29,10 @@ import IngestCore
 /// without it, later bytes are ignored). A truncated unit is reported by ``finish(_:)``. A stream footer whose checksum does not match is reported after
 /// the ``StreamEvent/streamFooter(_:offset:)`` event and decoding goes on.
 ///
-/// End of a stream: an End message whose body is an RRD footer (SDK 0.28 on) must be followed by its
-/// 32-byte stream footer (else ``RRDError/Code/badFooter``); an End with an empty body followed by
-/// the end of the input or an `RRF2` stream header is a complete stream without a footer (SDKs
-/// before 0.28 write no footer); an empty End followed by anything else is read as footered
-/// (0.41's empty recordings). Every stream of a concatenation is read.
+/// End of a stream: in a stream written by SDK 0.28 or later (its header's version) an End message
+/// must be followed by its 32-byte stream footer (else ``RRDError/Code/badFooter``); in an older
+/// stream an End with an empty body followed by the end of the input or an `RRF2` stream header is
+/// a complete stream without a footer (those SDKs write none). Every stream of a concatenation is read.
 ///
 /// Store ids: a message whose `StoreId` lacks the application id (0.23/0.24) gets the one of its
 /// store's `SetStoreInfo` (``LegacyStoreIds``), whatever its kind.
@@ -56,7 +55,7 @@ public struct StreamDecoder {
         /// `length` payload bytes of a message whose header is at `unitStart`.
         case payload(kind: MessageKind, length: Int)
         /// After an End message: 4 bytes tell whether a stream footer follows (the end of the input or
-        /// an `RRF2` after an empty End: none).
+        /// an `RRF2` after the footer-less End of a pre-0.28 stream: none).
         case footerPeek
         /// 32 bytes of stream footer.
         case footer
@@ -90,6 +89,11 @@ public struct StreamDecoder {
     /// The last End message: header offset and payload.
     private var endOffset: UInt64 = 0
     private var endPayload: ByteSlice?
+    /// Whether the current stream's writer puts a stream footer after its End (``StreamHeader/writesStreamFooter``).
+    private var streamWritesFooter = true
+    /// Whether the last End message completes its stream without a footer: an empty body, from a
+    /// writer that puts no footer after it (SDKs before 0.28).
+    private var endIsFooterless: Bool { !streamWritesFooter && (endPayload?.isEmpty ?? true) }
     /// Application ids learnt from SetStoreInfo: the `ArrowMsg`s and activations of 0.23/0.24
     /// recordings lack theirs.
     private var legacyIds = LegacyStoreIds()
@@ -351,7 +355,7 @@ public struct StreamDecoder {
                 finish(sink)
                 return
             }
-        case .footerPeek where have == 0 && (endPayload?.isEmpty ?? true):
+        case .footerPeek where have == 0 && endIsFooterless:
             // An End with an empty body at the end of the input (SDKs before 0.28): a complete stream.
             break
         case .footerPeek, .footer:
@@ -411,6 +415,7 @@ public struct StreamDecoder {
                 let header = try StreamHeader.parse(b, source: source, offset: unitStart)
                 recovering = false
                 streamStart = unitStart
+                streamWritesFooter = header.writesStreamFooter
                 bytesConsumed = unitStart + UInt64(StreamHeader.size)
                 phase = .boundary
                 sink(.streamHeader(header, offset: unitStart))
@@ -450,7 +455,7 @@ public struct StreamDecoder {
                 // Before 0.28 an End has an empty body and no stream footer: the next stream's header
                 // follows directly, and that stream is complete. An End whose body is an RRD footer
                 // (0.28 on) must be followed by its 32-byte stream footer.
-                if !(endPayload?.isEmpty ?? true) {
+                if !endIsFooterless {
                     sink(
                         .error(
                             RRDError(
