@@ -492,6 +492,12 @@ public final class ChunkDecoder {
             }
             throw ChunkError("chunk has no row-id column (rerun:kind = control)")
         }
+        if migrating {
+            // 0.41 keeps a migrated chunk's components ordered by name (a renamed column moves: 0.23's
+            // `AxisLength` comes first among Transform3D's fields, `TransformAxes3D:axis_length` last).
+            components = components.enumerated().sorted { ($0.element.name, $0.offset) < ($1.element.name, $1.offset) }
+                .map(\.element)
+        }
         return Layout(
             rowIdColumn: rowId, timelines: timelines, components: components, warnings: warnings,
             migratedFrom: migrating ? version : nil)

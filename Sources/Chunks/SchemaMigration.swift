@@ -7,6 +7,9 @@ import IngestCore
 /// ``entityPathRules``), each applying to chunks whose ``SorbetVersion`` is older than the version
 /// that introduced it; a new rule is one more entry.
 ///
+/// A migrated chunk keeps its rows, ids, timelines and static flag; its component columns are those
+/// the rules keep, ordered by name (as 0.41 orders them).
+///
 /// ``ChunkDecoder`` applies the migration by default (``ChunkDecoder/migratesSchemas``), once per
 /// schema (the result is cached with the schema's column layout): chunks of today's version cost
 /// nothing. The raw view (names as the bytes hold them) is what `ingest print` and `ingest verify`

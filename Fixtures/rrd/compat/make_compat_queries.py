@@ -99,7 +99,7 @@ def chunk_view(ch):
     timelines, columns = {}, []
     for f in rb.schema:
         m = md(f)
-        columns.append([f.name, str(f.type), {k: v for k, v in sorted(m.items()) if k.startswith("rerun:") and k != "rerun:kind"}])
+        columns.append([f.name, str(f.type), {k: v for k, v in sorted(m.items()) if k.startswith("rerun:")}])
         if m.get("rerun:kind") == "index":
             vals = rb.column(f.name).cast(pa.int64()).to_pylist()
             timelines[m.get("rerun:index_name", f.name)] = {"arrow_type": str(f.type), "min": min(vals), "max": max(vals)}
