@@ -13,6 +13,10 @@ import IngestCore
 /// batch's body and schema metadata in the decoder's arena; a larger one views its payload without
 /// copying.
 ///
+/// Chunks written by older SDKs (rerun-sdk 0.23 … 0.40: `sorbet:version` before 0.1.4, or 0.23's
+/// `rerun.`-prefixed keys) are read too, and by default migrated to today's names
+/// (``migratesSchemas``, ``SchemaMigration``), once per schema.
+///
 /// One per worker and store: it caches decoded schemas and their column layout, and its arena holds
 /// the store's compacted chunks, so it is not Sendable.
 ///
@@ -32,7 +36,7 @@ public final class ChunkDecoder {
     /// metadata (``SchemaMigration``; default `true`, as 0.41's reader does on load). `false` keeps
     /// the raw view: what the bytes say (`ingest print`, `ingest verify`). Chunks of today's
     /// ``SorbetVersion/current`` are the same either way.
-    @exclusivity(unchecked) public var migratesSchemas = true
+    public var migratesSchemas = true
     /// Payloads of at most this many bytes are compacted: the chunk keeps a copy of the record
     /// batch's body and the schema metadata in the decoder's arena (``bodyArena``) instead of the
     /// whole decompressed payload (of which the schema is about half for a tiny chunk), so the

@@ -44,8 +44,15 @@ public struct CompatCase: Sendable, Hashable, CustomStringConvertible {
 /// `QUERIES.json`: answers of rerun-sdk 0.41 to questions with today's names). Every version folder
 /// found is walked: adding a version adds its cases.
 public enum CompatFixtures {
-    /// `<repo>/Fixtures/rrd/compat`.
-    public static var root: URL { Fixtures.rrd.appendingPathComponent("compat") }
+    /// `<repo>/Fixtures/rrd/compat`, or the folder named by the environment variable
+    /// `INGEST_COMPAT_CORPUS`: a corpus made the same way from other SDK versions
+    /// (`Fixtures/rrd/compat/check_holdouts.sh`).
+    public static var root: URL {
+        if let other = ProcessInfo.processInfo.environment["INGEST_COMPAT_CORPUS"], !other.isEmpty {
+            return URL(fileURLWithPath: other)
+        }
+        return Fixtures.rrd.appendingPathComponent("compat")
+    }
 
     /// `0.23.4` → `[0, 23, 4]`.
     public static func versionKey(_ v: String) -> [Int] { v.split(separator: ".").map { Int($0) ?? 0 } }

@@ -5,9 +5,9 @@ make_compat_queries.py - what rerun-sdk 0.41.0 answers on the old recordings of 
 Run with the 0.41 venv's python (needs rerun-sdk==0.41.0, pyarrow and datafusion==54.0.0, for
 `ChunkStore.reader`):
 
-  /work/compat/venvs/0.41.0/bin/python Fixtures/rrd/compat/make_compat_queries.py [--out FILE]
+  /work/compat/venvs/0.41.0/bin/python Fixtures/rrd/compat/make_compat_queries.py [--corpus DIR] [--out FILE]
 
-Writes `QUERIES.json` next to this script (or FILE), with two parts:
+Writes `QUERIES.json` next to this script (or into the corpus DIR, or FILE), with two parts:
 
 * `questions`: per version and file, a few latest-at / range / static questions asked with
   today's names (the migrated entity paths and columns), answered as `ingest query --json`
@@ -263,14 +263,17 @@ def args_of(q):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", type=Path, default=HERE / "QUERIES.json")
+    ap.add_argument("--corpus", type=Path, default=HERE, help="folder of <version>/ folders (default: this one)")
+    ap.add_argument("--out", type=Path, help="output file (default CORPUS/QUERIES.json)")
     a = ap.parse_args()
+    corpus = a.corpus.resolve()
+    out = a.out or corpus / "QUERIES.json"
     RrdReader, ChunkStore = sdk()
     import warnings
     warnings.simplefilter("ignore")
     doc = {"generator": "Fixtures/rrd/compat/make_compat_queries.py", "rerun_sdk_version": "0.41.0",
            "notes": [__doc__.strip().split("\n\n")[2].strip()], "questions": [], "streams": {}}
-    for vdir in sorted((d for d in HERE.iterdir() if d.is_dir() and d.name[0].isdigit()), key=lambda d: vkey(d.name)):
+    for vdir in sorted((d for d in corpus.iterdir() if d.is_dir() and d.name[0].isdigit()), key=lambda d: vkey(d.name)):
         exp = json.loads((vdir / "EXPECTED.json").read_text())
         for entry in exp["files"]:
             if "streams" not in entry:
@@ -308,8 +311,8 @@ def main():
                     q["expected"] = expected
                     q["method"] = method
                     doc["questions"].append(q)
-    a.out.write_text(json.dumps(doc, indent=1, sort_keys=False) + "\n")
-    print(f"{len(doc['questions'])} questions, {sum(len(v) for v in doc['streams'].values())} concatenations -> {a.out}")
+    out.write_text(json.dumps(doc, indent=1, sort_keys=False) + "\n")
+    print(f"{len(doc['questions'])} questions, {sum(len(v) for v in doc['streams'].values())} concatenations -> {out}")
 
 
 if __name__ == "__main__":
