@@ -35,8 +35,9 @@ public final class ChunkDecoder {
     /// Whether chunks written by older SDKs get today's column names, entity paths and schema
     /// metadata (``SchemaMigration``; default `true`, as 0.41's reader does on load). `false` keeps
     /// the raw view: what the bytes say (`ingest print`, `ingest verify`). Chunks of today's
-    /// ``SorbetVersion/current`` are the same either way.
-    public var migratesSchemas = true
+    /// ``SorbetVersion/current`` are the same either way. Fixed for the decoder's life: its cached
+    /// layouts are of one view (and a constant needs no exclusivity check per chunk).
+    public let migratesSchemas: Bool
     /// Payloads of at most this many bytes are compacted: the chunk keeps a copy of the record
     /// batch's body and the schema metadata in the decoder's arena (``bodyArena``) instead of the
     /// whole decompressed payload (of which the schema is about half for a tiny chunk), so the
@@ -102,8 +103,10 @@ public final class ChunkDecoder {
         var arrowType: String
     }
 
-    /// Creates a decoder with empty caches.
-    public init() {}
+    /// Creates a decoder with empty caches; `migratesSchemas` chooses the view (see there).
+    public init(migratesSchemas: Bool = true) {
+        self.migratesSchemas = migratesSchemas
+    }
 
     /// Decodes one uncompressed Arrow IPC stream holding one chunk: an `ArrowMsg`'s payload, once
     /// decompressed.
@@ -202,16 +205,22 @@ public final class ChunkDecoder {
         // The schema cache ignores metadata values, so one schema id may stand for chunks of several
         // versions: the layout is per (schema, version it is migrated from). Chunks that are not
         // migrated (today's version, or the raw view) share one layout per schema.
-        let version = pick.version ?? (pick.dottedKeys ? SorbetVersion.dottedKeys : nil)
-        let migrated = migratesSchemas && SchemaMigration.applies(to: version)
-        let layoutKey = batch.schemaID << 24 | (migrated ? version!.code : 0xFF_FFFF)
+        // Integer codes (``SorbetVersion/code``, -1: none); today's chunks take the first branch.
+        var code = pick.versionCode
+        var migrated = false
+        if code != SorbetVersion.current.code {
+            if code < 0 && pick.dottedKeys { code = SorbetVersion.dottedKeys.code }
+            migrated = migratesSchemas && code >= 0 && code < SorbetVersion.current.code
+        }
+        let layoutKey = batch.schemaID << 24 | (migrated ? code : 0xFF_FFFF)
         let layout: Layout
         if let last = lastLayout, last.key == layoutKey {
             layout = last.layout
         } else if let l = layouts[layoutKey] {
             layout = l
         } else {
-            layout = try Self.layout(batch.fields, version: version, migrating: migrated)
+            layout = try Self.layout(
+                batch.fields, version: code >= 0 ? SorbetVersion(code: code) : nil, migrating: migrated)
             if layouts.count > 1024 { layouts.removeAll(keepingCapacity: true) }
             layouts[layoutKey] = layout
         }
@@ -329,8 +338,10 @@ public final class ChunkDecoder {
         var legacyId: (parsed: Tuid?, seen: Bool) = (nil, false)
         var versionKnown = true
         var versionSeen = false
-        /// `sorbet:version`, parsed.
-        var version: SorbetVersion?
+        /// `sorbet:version`, parsed (``SorbetVersion/code``; -1: absent or not a version).
+        var versionCode = -1
+        /// `0.1.` as a little-endian UInt32 (the first four bytes of every 0.1.x version).
+        static let zeroOneDot = UInt32(0x30) | UInt32(0x2E) << 8 | UInt32(0x31) << 16 | UInt32(0x2E) << 24
         /// Whether a `rerun.`-prefixed key was seen (rerun-sdk 0.23, which writes no `sorbet:version`).
         var dottedKeys = false
 
@@ -343,10 +354,17 @@ public final class ChunkDecoder {
             } else if ChunkDecoder.equal(key, "sorbet:version") {
                 if !versionSeen {
                     versionSeen = true
-                    versionKnown =
-                        value.count >= 4 && value[0] == UInt8(ascii: "0") && value[1] == UInt8(ascii: ".")
-                        && value[2] == UInt8(ascii: "1") && value[3] == UInt8(ascii: ".")
-                    version = SorbetVersion(utf8: value)
+                    // Today's version (nearly every chunk) costs one comparison; others are parsed.
+                    if value.count == 5 && value.loadUnaligned(as: UInt32.self) == Self.zeroOneDot
+                        && value[4] == UInt8(ascii: "4")
+                    {
+                        versionCode = SorbetVersion.current.code
+                    } else {
+                        versionKnown =
+                            value.count >= 4 && value[0] == UInt8(ascii: "0") && value[1] == UInt8(ascii: ".")
+                            && value[2] == UInt8(ascii: "1") && value[3] == UInt8(ascii: ".")
+                        versionCode = SorbetVersion(utf8: value)?.code ?? -1
+                    }
                 }
             } else if ChunkDecoder.equal(key, "rerun.entity_path") {
                 dottedKeys = true

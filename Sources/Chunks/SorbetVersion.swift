@@ -64,8 +64,11 @@ public struct SorbetVersion: Comparable, Hashable, Sendable, CustomStringConvert
         self.init(UInt8(major), UInt8(minor), UInt8(value))
     }
 
-    /// A small integer unique per version (the decoder's layout cache keys on it).
+    /// A small integer unique per version, ordered as the versions (the decoder's layout cache keys on it).
     var code: Int { Int(major) << 16 | Int(minor) << 8 | Int(patch) }
+
+    /// The version of a ``code``.
+    init(code: Int) { self.init(UInt8(truncatingIfNeeded: code >> 16), UInt8(truncatingIfNeeded: code >> 8), UInt8(truncatingIfNeeded: code)) }
 
     public static func < (a: SorbetVersion, b: SorbetVersion) -> Bool { a.code < b.code }
 

@@ -53,11 +53,7 @@ public struct IngestConfiguration: Sendable {
         get {
             if let decoderFactory { return decoderFactory }
             let migrates = migratesSchemas
-            return {
-                let decoder = ChunkDecoder()
-                decoder.migratesSchemas = migrates
-                return decoder
-            }
+            return { ChunkDecoder(migratesSchemas: migrates) }
         }
         set { decoderFactory = newValue }
     }

@@ -27,7 +27,7 @@ public final class RecordingStores {
     /// Every store seen, in first-seen order.
     public private(set) var stores: [(id: StoreId, store: ChunkStore<Chunk>)] = []
     private var positions: [StoreId: Int] = [:]
-    private let decoder = ChunkDecoder()
+    private let decoder: ChunkDecoder
 
     /// The configuration of every store created here.
     public let configuration: ChunkStoreConfiguration
@@ -37,7 +37,7 @@ public final class RecordingStores {
     /// (``Chunks/ChunkDecoder/migratesSchemas``).
     public init(configuration: ChunkStoreConfiguration = .default, migratesSchemas: Bool = true) {
         self.configuration = configuration
-        decoder.migratesSchemas = migratesSchemas
+        decoder = ChunkDecoder(migratesSchemas: migratesSchemas)
     }
 
     /// The store with this id, if seen.

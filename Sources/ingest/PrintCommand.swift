@@ -55,8 +55,7 @@ struct PrintCommand: ParsableCommand {
         -> Bool
     {
         // An inspector: the chunk as the bytes hold it (no migration of old schemas).
-        let decoder = verbose ? ChunkDecoder() : nil
-        decoder?.migratesSchemas = false
+        let decoder = verbose ? ChunkDecoder(migratesSchemas: false) : nil
         var chunkDamaged = false
         let damaged = scanInput(path, options: options) { event, check in
             var chunkLines: [String] = []

@@ -106,9 +106,8 @@ struct VerifyCommand: ParsableCommand {
             return false
         }
         // An inspector: chunks as the bytes hold them; `--migrated` decodes each again as replay does.
-        let decoder = ChunkDecoder()
+        let decoder = ChunkDecoder(migratesSchemas: false)
         decoder.validateFully = true
-        decoder.migratesSchemas = false
         let migrating = migrated ? ChunkDecoder() : nil
         while let event = reader.next() {
             switch event {
