@@ -169,9 +169,12 @@ struct CompatCLITests {
         }
     }
 
-    @Test("query --no-migrate: 0.23's raw names and paths answer what today's names answer by default")
+    @Test("query --no-migrate: the oldest version's raw names and paths answer what today's names answer by default")
     func noMigrate() throws {
-        let version = "0.23.4"
+        // The oldest SDK of the corpus (0.23: most renames); a corpus of versions without renames
+        // (check_holdouts.sh with 0.28+) has nothing to ask.
+        let version = try #require(CompatFixtures.versions.first)
+        let renames = CompatFixtures.versionKey(version).lexicographicallyPrecedes([0, 28])
         let mapping = (CompatFixtures.migrated["versions"] as! [String: Any])[version] as! [String: Any]
         var asked = 0
         for q in CompatFixtures.questions where q["version"] as? String == version {
@@ -204,6 +207,6 @@ struct CompatCLITests {
             asked += 1
             if asked == 6 { break }
         }
-        #expect(asked > 0)
+        #expect(asked > 0 || !renames)
     }
 }
