@@ -83,7 +83,9 @@ public enum SchemaMigration {
             if let field, c.field != field { return false }
             if let component, c.component != component { return false }
             if let componentType, c.componentType != componentType { return false }
-            if let (prefix, suffix) = componentAffixes, !(c.component.hasPrefix(prefix) && c.component.hasSuffix(suffix)) {
+            if let (prefix, suffix) = componentAffixes,
+                !(c.component.hasPrefix(prefix) && c.component.hasSuffix(suffix))
+            {
                 return false
             }
             return true
@@ -201,7 +203,8 @@ public enum SchemaMigration {
     /// component type then); the component is the column name where no key gives it.
     public static func column(_ field: ArrowField, version: SorbetVersion?, migrating: Bool) -> Column? {
         guard migrating, let version, applies(to: version) else { return rawColumn(field) }
-        var c = version < SorbetVersion(0, 1, 0) && field.metadata("rerun:component") == nil
+        var c =
+            version < SorbetVersion(0, 1, 0) && field.metadata("rerun:component") == nil
             ? descriptor(ofDottedField: field) : rawColumn(field)
         for rule in columnRules where version < rule.before && rule.match.matches(c) {
             switch rule.rewrite {
@@ -233,7 +236,8 @@ public enum SchemaMigration {
         }
         let legacyType = f.metadata("rerun.component")
         return Column(
-            name: f.name, archetype: archetype, component: f.name, componentType: legacyType == f.name ? nil : legacyType)
+            name: f.name, archetype: archetype, component: f.name,
+            componentType: legacyType == f.name ? nil : legacyType)
     }
 
     /// Today's descriptor of a column written by rerun-sdk 0.23 (`rerun.` keys, bare names).
@@ -319,14 +323,17 @@ extension ChunkDecoder {
     /// - Parameter ipc: the uncompressed Arrow IPC stream.
     /// - Returns: the id (nil when the schema has none, or not a TUID) and whether the chunk is static.
     /// - Throws: ``ChunkError`` when the stream does not begin with a valid schema message.
-    public static func identity(ofIPC ipc: UnsafeRawBufferPointer) throws(ChunkError) -> (id: ChunkId?, isStatic: Bool) {
+    public static func identity(ofIPC ipc: UnsafeRawBufferPointer) throws(ChunkError) -> (id: ChunkId?, isStatic: Bool)
+    {
         let schema: ArrowSchema
         do {
             schema = try IPCFraming.schema(ipc)
         } catch {
             throw ChunkError("Arrow IPC: \(error.description)")
         }
-        let id = (schema.metadata("rerun:id") ?? schema.metadata("rerun.id")).flatMap { parseTuid($0) }.map { ChunkId($0) }
+        let id = (schema.metadata("rerun:id") ?? schema.metadata("rerun.id")).flatMap { parseTuid($0) }.map {
+            ChunkId($0)
+        }
         let isStatic = !schema.fields.contains {
             let kind = $0.metadata("rerun:kind") ?? $0.metadata("rerun.kind")
             return kind == "index" || kind == "time"

@@ -68,7 +68,11 @@ public struct SorbetVersion: Comparable, Hashable, Sendable, CustomStringConvert
     var code: Int { Int(major) << 16 | Int(minor) << 8 | Int(patch) }
 
     /// The version of a ``code``.
-    init(code: Int) { self.init(UInt8(truncatingIfNeeded: code >> 16), UInt8(truncatingIfNeeded: code >> 8), UInt8(truncatingIfNeeded: code)) }
+    init(code: Int) {
+        self.init(
+            UInt8(truncatingIfNeeded: code >> 16), UInt8(truncatingIfNeeded: code >> 8), UInt8(truncatingIfNeeded: code)
+        )
+    }
 
     public static func < (a: SorbetVersion, b: SorbetVersion) -> Bool { a.code < b.code }
 

@@ -19,7 +19,8 @@ extension ChunkView {
             components: chunk.components.map {
                 [$0.name, $0.arrowType, $0.archetype ?? "", $0.component, $0.componentType ?? ""]
             },
-            schemaMetadata: Dictionary(chunk.schemaMetadata.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a }))
+            schemaMetadata: Dictionary(chunk.schemaMetadata.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a })
+        )
     }
 }
 
@@ -30,7 +31,8 @@ private func dotted(_ name: String, archetype: String?, field: String?, componen
     if let field { md.append(KeyValue(key: "rerun.archetype_field", value: field)) }
     if let component { md.append(KeyValue(key: "rerun.component", value: component)) }
     md.append(KeyValue(key: "rerun.kind", value: "data"))
-    return ArrowField(name: name, type: .list(ArrowField(name: "item", type: .float64, nullable: true)), nullable: true, metadata: md)
+    return ArrowField(
+        name: name, type: .list(ArrowField(name: "item", type: .float64, nullable: true)), nullable: true, metadata: md)
 }
 
 /// A 0.24+ component column.
@@ -40,7 +42,9 @@ private func colon(_ component: String, archetype: String?, type: String?) -> Ar
     md.append(KeyValue(key: "rerun:component", value: component))
     if let type { md.append(KeyValue(key: "rerun:component_type", value: type)) }
     md.append(KeyValue(key: "rerun:kind", value: "data"))
-    return ArrowField(name: component, type: .list(ArrowField(name: "item", type: .float64, nullable: true)), nullable: true, metadata: md)
+    return ArrowField(
+        name: component, type: .list(ArrowField(name: "item", type: .float64, nullable: true)), nullable: true,
+        metadata: md)
 }
 
 private let v023 = SorbetVersion.dottedKeys
@@ -62,7 +66,9 @@ struct SchemaMigrationRuleTests {
     func versions() {
         #expect(SorbetVersion(parsing: "0.1.3") == SorbetVersion(0, 1, 3))
         #expect(SorbetVersion(parsing: "0.1.4-alpha.1") == SorbetVersion(0, 1, 4))
-        #expect(SorbetVersion(parsing: "1") == nil && SorbetVersion(parsing: "0.1.") == nil && SorbetVersion(parsing: "a.b.c") == nil)
+        #expect(
+            SorbetVersion(parsing: "1") == nil && SorbetVersion(parsing: "0.1.") == nil
+                && SorbetVersion(parsing: "a.b.c") == nil)
         #expect(SorbetVersion(parsing: "0.300.1") == nil)
         #expect(SorbetVersion.dottedKeys < v024 && v024 < v028 && v028 < v030 && v030 < .current)
         #expect(!SchemaMigration.applies(to: .current) && !SchemaMigration.applies(to: SorbetVersion(0, 2, 0)))
@@ -72,67 +78,137 @@ struct SchemaMigrationRuleTests {
 
     @Test("0.23 descriptor: <Archetype>:<field>, typed by rerun.component; AnyValues keep their name")
     func dottedDescriptor() throws {
-        let c = try #require(migrated(dotted("Position3D", archetype: "rerun.archetypes.Points3D", field: "positions", component: "rerun.components.Position3D"), v023))
-        #expect(c == .init(name: "Points3D:positions", archetype: "rerun.archetypes.Points3D", component: "Points3D:positions", componentType: "rerun.components.Position3D"))
-        let bp = try #require(migrated(dotted("RootContainer", archetype: "rerun.blueprint.archetypes.ViewportBlueprint", field: "root_container", component: "rerun.blueprint.components.RootContainer"), v023))
+        let c = try #require(
+            migrated(
+                dotted(
+                    "Position3D", archetype: "rerun.archetypes.Points3D", field: "positions",
+                    component: "rerun.components.Position3D"), v023))
+        #expect(
+            c
+                == .init(
+                    name: "Points3D:positions", archetype: "rerun.archetypes.Points3D", component: "Points3D:positions",
+                    componentType: "rerun.components.Position3D"))
+        let bp = try #require(
+            migrated(
+                dotted(
+                    "RootContainer", archetype: "rerun.blueprint.archetypes.ViewportBlueprint", field: "root_container",
+                    component: "rerun.blueprint.components.RootContainer"), v023))
         #expect(bp.name == "ViewportBlueprint:root_container")
-        let any = try #require(migrated(dotted("confidence", archetype: nil, field: nil, component: "confidence"), v023))
+        let any = try #require(
+            migrated(dotted("confidence", archetype: nil, field: nil, component: "confidence"), v023))
         #expect(any == .init(name: "confidence", archetype: nil, component: "confidence", componentType: nil))
-        let fieldOnly = try #require(migrated(dotted("X", archetype: nil, field: "speed", component: "rerun.components.Speed"), v023))
-        #expect(fieldOnly == .init(name: "speed", archetype: nil, component: "speed", componentType: "rerun.components.Speed"))
-        let archetypeOnly = try #require(migrated(dotted("X", archetype: "MyArch", field: nil, component: "rerun.components.Speed"), v023))
+        let fieldOnly = try #require(
+            migrated(dotted("X", archetype: nil, field: "speed", component: "rerun.components.Speed"), v023))
+        #expect(
+            fieldOnly
+                == .init(name: "speed", archetype: nil, component: "speed", componentType: "rerun.components.Speed"))
+        let archetypeOnly = try #require(
+            migrated(dotted("X", archetype: "MyArch", field: nil, component: "rerun.components.Speed"), v023))
         #expect(archetypeOnly.name == "rerun.components.Speed" && archetypeOnly.archetype == "MyArch")
         // Raw, the bytes' names stay and rerun.component is read as the type.
-        let raw = SchemaMigration.column(dotted("Position3D", archetype: "rerun.archetypes.Points3D", field: "positions", component: "rerun.components.Position3D"), version: v023, migrating: false)
-        #expect(raw == .init(name: "Position3D", archetype: "rerun.archetypes.Points3D", component: "Position3D", componentType: "rerun.components.Position3D"))
+        let raw = SchemaMigration.column(
+            dotted(
+                "Position3D", archetype: "rerun.archetypes.Points3D", field: "positions",
+                component: "rerun.components.Position3D"), version: v023, migrating: false)
+        #expect(
+            raw
+                == .init(
+                    name: "Position3D", archetype: "rerun.archetypes.Points3D", component: "Position3D",
+                    componentType: "rerun.components.Position3D"))
     }
 
     @Test("rule: indicator columns are dropped; blueprint indicators stay, named by their component")
     func indicators() throws {
         let r = rule("indicator columns are dropped")
         #expect(r.before == SorbetVersion(0, 1, 1) && r.evidence == .corpus)
-        #expect(migrated(dotted("Points3DIndicator", archetype: nil, field: nil, component: "rerun.components.Points3DIndicator"), v023) == nil)
+        #expect(
+            migrated(
+                dotted(
+                    "Points3DIndicator", archetype: nil, field: nil, component: "rerun.components.Points3DIndicator"),
+                v023) == nil)
         // Without rerun.component, a short indicator name is qualified (and dropped).
         #expect(migrated(dotted("ScalarsIndicator", archetype: nil, field: nil, component: nil), v023) == nil)
-        let bp = try #require(migrated(dotted("ViewBlueprintIndicator", archetype: nil, field: nil, component: "rerun.blueprint.components.ViewBlueprintIndicator"), v023))
-        #expect(bp == .init(name: "rerun.blueprint.components.ViewBlueprintIndicator", archetype: nil, component: "rerun.blueprint.components.ViewBlueprintIndicator", componentType: nil))
+        let bp = try #require(
+            migrated(
+                dotted(
+                    "ViewBlueprintIndicator", archetype: nil, field: nil,
+                    component: "rerun.blueprint.components.ViewBlueprintIndicator"), v023))
+        #expect(
+            bp
+                == .init(
+                    name: "rerun.blueprint.components.ViewBlueprintIndicator", archetype: nil,
+                    component: "rerun.blueprint.components.ViewBlueprintIndicator", componentType: nil))
         // From 0.1.1 on an indicator-like component is data like any other.
         #expect(migrated(colon("rerun.components.FooIndicator", archetype: nil, type: nil), v024) != nil)
     }
 
     @Test("rule: RecordingProperties becomes RecordingInfo (0.23)")
     func recordingInfo() throws {
-        let c = try #require(migrated(dotted("Timestamp", archetype: "rerun.archetypes.RecordingProperties", field: "start_time", component: "rerun.components.Timestamp"), v023))
-        #expect(c == .init(name: "RecordingInfo:start_time", archetype: "rerun.archetypes.RecordingInfo", component: "RecordingInfo:start_time", componentType: "rerun.components.Timestamp"))
-        #expect(migrated(colon("RecordingProperties:name", archetype: "rerun.archetypes.RecordingProperties", type: nil), v024)?.name == "RecordingProperties:name")
+        let c = try #require(
+            migrated(
+                dotted(
+                    "Timestamp", archetype: "rerun.archetypes.RecordingProperties", field: "start_time",
+                    component: "rerun.components.Timestamp"), v023))
+        #expect(
+            c
+                == .init(
+                    name: "RecordingInfo:start_time", archetype: "rerun.archetypes.RecordingInfo",
+                    component: "RecordingInfo:start_time", componentType: "rerun.components.Timestamp"))
+        #expect(
+            migrated(
+                colon("RecordingProperties:name", archetype: "rerun.archetypes.RecordingProperties", type: nil), v024)?
+                .name == "RecordingProperties:name")
     }
 
     @Test("rule: the deprecated Scalar archetype becomes Scalars (0.23)")
     func scalar() throws {
-        let c = try #require(migrated(dotted("Scalar", archetype: "rerun.archetypes.Scalar", field: "scalar", component: "rerun.components.Scalar"), v023))
-        #expect(c == .init(name: "Scalars:scalars", archetype: "rerun.archetypes.Scalars", component: "Scalars:scalars", componentType: "rerun.components.Scalar"))
-        let plural = try #require(migrated(dotted("Scalar", archetype: "rerun.archetypes.Scalars", field: "scalars", component: "rerun.components.Scalar"), v023))
+        let c = try #require(
+            migrated(
+                dotted(
+                    "Scalar", archetype: "rerun.archetypes.Scalar", field: "scalar",
+                    component: "rerun.components.Scalar"), v023))
+        #expect(
+            c
+                == .init(
+                    name: "Scalars:scalars", archetype: "rerun.archetypes.Scalars", component: "Scalars:scalars",
+                    componentType: "rerun.components.Scalar"))
+        let plural = try #require(
+            migrated(
+                dotted(
+                    "Scalar", archetype: "rerun.archetypes.Scalars", field: "scalars",
+                    component: "rerun.components.Scalar"), v023))
         #expect(plural.name == "Scalars:scalars")
     }
 
     @Test("rule: Transform3D:axis_length becomes TransformAxes3D:axis_length (before 0.1.2)")
     func axisLength() throws {
-        let f = colon("Transform3D:axis_length", archetype: "rerun.archetypes.Transform3D", type: "rerun.components.AxisLength")
+        let f = colon(
+            "Transform3D:axis_length", archetype: "rerun.archetypes.Transform3D", type: "rerun.components.AxisLength")
         let c = try #require(migrated(f, v024))
-        #expect(c == .init(name: "TransformAxes3D:axis_length", archetype: "rerun.archetypes.TransformAxes3D", component: "TransformAxes3D:axis_length", componentType: "rerun.components.AxisLength"))
-        #expect(migrated(dotted("AxisLength", archetype: "rerun.archetypes.Transform3D", field: "axis_length", component: "rerun.components.AxisLength"), v023)?.name == "TransformAxes3D:axis_length")
+        #expect(
+            c
+                == .init(
+                    name: "TransformAxes3D:axis_length", archetype: "rerun.archetypes.TransformAxes3D",
+                    component: "TransformAxes3D:axis_length", componentType: "rerun.components.AxisLength"))
+        #expect(
+            migrated(
+                dotted(
+                    "AxisLength", archetype: "rerun.archetypes.Transform3D", field: "axis_length",
+                    component: "rerun.components.AxisLength"), v023)?.name == "TransformAxes3D:axis_length")
         #expect(migrated(f, v028)?.name == "Transform3D:axis_length", "0.1.2 on: not renamed")
     }
 
     @Test(
         "rules: Pose* component types become the plain transform components (before 0.1.2)",
         arguments: [
-            ("PoseTranslation3D", "Translation3D"), ("PoseRotationAxisAngle", "RotationAxisAngle"), ("PoseRotationQuat", "RotationQuat"),
+            ("PoseTranslation3D", "Translation3D"), ("PoseRotationAxisAngle", "RotationAxisAngle"),
+            ("PoseRotationQuat", "RotationQuat"),
             ("PoseScale3D", "Scale3D"), ("PoseTransformMat3x3", "TransformMat3x3"),
         ])
     func pose(old: String, new: String) throws {
         #expect(rule("\(old) becomes \(new)").before == SorbetVersion(0, 1, 2))
-        let f = colon("InstancePoses3D:x", archetype: "rerun.archetypes.InstancePoses3D", type: "rerun.components.\(old)")
+        let f = colon(
+            "InstancePoses3D:x", archetype: "rerun.archetypes.InstancePoses3D", type: "rerun.components.\(old)")
         let c = try #require(migrated(f, v024))
         #expect(c.componentType == "rerun.components.\(new)" && c.name == "InstancePoses3D:x")
         #expect(migrated(f, v028)?.componentType == "rerun.components.\(old)")
@@ -140,17 +216,23 @@ struct SchemaMigrationRuleTests {
 
     @Test("rule: CoordinateFrame:frame_id becomes CoordinateFrame:frame (before 0.1.2)")
     func coordinateFrame() throws {
-        let f = colon("CoordinateFrame:frame_id", archetype: "rerun.archetypes.CoordinateFrame", type: "rerun.components.TransformFrameId")
+        let f = colon(
+            "CoordinateFrame:frame_id", archetype: "rerun.archetypes.CoordinateFrame",
+            type: "rerun.components.TransformFrameId")
         #expect(migrated(f, v024)?.name == "CoordinateFrame:frame")
         #expect(migrated(f, v028)?.name == "CoordinateFrame:frame_id")
     }
 
     @Test("rule: SeriesVisible becomes Visible (before 0.1.3)")
     func seriesVisible() throws {
-        let f = colon("SeriesLines:visible_series", archetype: "rerun.archetypes.SeriesLines", type: "rerun.components.SeriesVisible")
+        let f = colon(
+            "SeriesLines:visible_series", archetype: "rerun.archetypes.SeriesLines",
+            type: "rerun.components.SeriesVisible")
         #expect(migrated(f, v028)?.componentType == "rerun.components.Visible")
         #expect(migrated(f, v030)?.componentType == "rerun.components.SeriesVisible")
-        #expect(SchemaMigration.column(f, version: v028, migrating: false)?.componentType == "rerun.components.SeriesVisible")
+        #expect(
+            SchemaMigration.column(f, version: v028, migrating: false)?.componentType
+                == "rerun.components.SeriesVisible")
     }
 
     @Test("rule: recording properties move from /__properties/recording to /__properties (0.23)")
@@ -163,7 +245,8 @@ struct SchemaMigrationRuleTests {
     @Test("schema metadata: colon keys, no version or heap size, today's sorbet:version, migrated path")
     func schemaMetadata() {
         let raw = [
-            KeyValue(key: "rerun.entity_path", value: "/__properties/recording"), KeyValue(key: "rerun.heap_size_bytes", value: "440"),
+            KeyValue(key: "rerun.entity_path", value: "/__properties/recording"),
+            KeyValue(key: "rerun.heap_size_bytes", value: "440"),
             KeyValue(key: "rerun.id", value: "chunk_X"), KeyValue(key: "rerun.version", value: "1"),
         ]
         #expect(
@@ -185,7 +268,8 @@ struct SchemaMigrationRuleTests {
     @Test("no other column changes: names, archetypes and types of today's columns are kept by every rule")
     func untouched() {
         for v in [v023, v024, v028, v030] {
-            let f = colon("Points3D:positions", archetype: "rerun.archetypes.Points3D", type: "rerun.components.Position3D")
+            let f = colon(
+                "Points3D:positions", archetype: "rerun.archetypes.Points3D", type: "rerun.components.Position3D")
             #expect(migrated(f, v) == SchemaMigration.column(f, version: v, migrating: false))
         }
     }
@@ -223,7 +307,9 @@ struct CompatChunkDecoderTests {
         }
     }
 
-    @Test("raw: every chunk as the bytes hold it (names, types, descriptors, entity paths, schema metadata)", arguments: CompatFixtures.cases)
+    @Test(
+        "raw: every chunk as the bytes hold it (names, types, descriptors, entity paths, schema metadata)",
+        arguments: CompatFixtures.cases)
     func raw(c: CompatCase) throws {
         Self.compare(try Self.decode(c, migrating: false), CompatFixtures.rawView(c), c)
     }
@@ -243,7 +329,9 @@ struct CompatChunkDecoderTests {
             let c = CompatCase(version: v, file: file)
             var reader = try RRDReader(path: c.path)
             var list: [(CompatCase, ArrowMsg)] = []
-            while let e = reader.next() { if case .message(let m) = e, case .arrowMsg(let a) = m.message { list.append((c, a)) } }
+            while let e = reader.next() {
+                if case .message(let m) = e, case .arrowMsg(let a) = m.message { list.append((c, a)) }
+            }
             queues.append(list)
         }
         let decoder = ChunkDecoder()

@@ -60,7 +60,9 @@ public enum CompatFixtures {
     /// The version folders, oldest first.
     public static let versions: [String] = {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []
-        return names.filter { $0.first?.isNumber == true }.sorted { versionKey($0).lexicographicallyPrecedes(versionKey($1)) }
+        return names.filter { $0.first?.isNumber == true }.sorted {
+            versionKey($0).lexicographicallyPrecedes(versionKey($1))
+        }
     }()
 
     nonisolated(unsafe) private static let expectedByVersion: [String: [String: Any]] = {
@@ -179,7 +181,8 @@ extension CompatFixtures {
             var components: [[String]] = []
             for col in ch["columns"] as! [[String: Any]] where col["kind"] as? String == "data" {
                 let name = col["name"] as! String
-                components.append([name, col["arrow_type"] as! String] + rawDescriptor(name, col["metadata"] as! [String: String]))
+                components.append(
+                    [name, col["arrow_type"] as! String] + rawDescriptor(name, col["metadata"] as! [String: String]))
             }
             out[storeKey(store), default: []].append(
                 ChunkView(
@@ -206,8 +209,10 @@ extension CompatFixtures {
                             let md = col[2] as! [String: String]
                             guard md["rerun:kind"] == "data" else { continue }
                             components.append(
-                                [col[0] as! String, col[1] as! String, md["rerun:archetype"] ?? "",
-                                 md["rerun:component"] ?? (col[0] as! String), md["rerun:component_type"] ?? ""])
+                                [
+                                    col[0] as! String, col[1] as! String, md["rerun:archetype"] ?? "",
+                                    md["rerun:component"] ?? (col[0] as! String), md["rerun:component_type"] ?? "",
+                                ])
                         }
                         out[storeKey(s), default: []].append(view(ch, components))
                     }
@@ -218,7 +223,8 @@ extension CompatFixtures {
         let entry = c.migrated
         let changes = ((entry["migration"] as! [String: Any])["metadata_changes"] as? [String: Any]) ?? [:]
         let raw = Dictionary(
-            (c.expected["chunks"] as! [[String: Any]]).map { ($0["chunk_id"] as! String, $0) }, uniquingKeysWith: { a, _ in a })
+            (c.expected["chunks"] as! [[String: Any]]).map { ($0["chunk_id"] as! String, $0) },
+            uniquingKeysWith: { a, _ in a })
         for s in (entry["rrd_reader"] as! [String: Any])["stores"] as! [[String: Any]] {
             for ch in s["chunks"] as! [[String: Any]] {
                 var components: [[String]] = []
@@ -226,8 +232,10 @@ extension CompatFixtures {
                     for col in cols {
                         guard let md = col[2] as? [String: String], md["rerun:kind"] == "data" else { continue }
                         components.append(
-                            [col[0] as! String, col[1] as! String, md["rerun:archetype"] ?? "",
-                             md["rerun:component"] ?? (col[0] as! String), md["rerun:component_type"] ?? ""])
+                            [
+                                col[0] as! String, col[1] as! String, md["rerun:archetype"] ?? "",
+                                md["rerun:component"] ?? (col[0] as! String), md["rerun:component_type"] ?? "",
+                            ])
                     }
                 } else {
                     // Same names and types as the raw chunk: its descriptors with 0.41's metadata changes.
@@ -241,8 +249,11 @@ extension CompatFixtures {
                             if let new = change[1] as? String { md[k] = new } else { md[k] = nil }
                         }
                         components.append(
-                            [name, col["arrow_type"] as! String, md["rerun:archetype"] ?? "", md["rerun:component"] ?? name,
-                             md["rerun:component_type"] ?? ""])
+                            [
+                                name, col["arrow_type"] as! String, md["rerun:archetype"] ?? "",
+                                md["rerun:component"] ?? name,
+                                md["rerun:component_type"] ?? "",
+                            ])
                     }
                 }
                 out[storeKey(s), default: []].append(view(ch, components))

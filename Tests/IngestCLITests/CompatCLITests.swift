@@ -52,7 +52,9 @@ private func byId(_ views: [String: [ChunkView]]) -> [String: (store: String, vi
 /// `MIGRATED.json`, answers as `QUERIES.json`.
 @Suite("Old recordings through the CLI (Fixtures/rrd/compat)")
 struct CompatCLITests {
-    @Test("print -v --json: every stream header, message and chunk (id, static, store, rows, timelines, columns)", arguments: CompatFixtures.cases)
+    @Test(
+        "print -v --json: every stream header, message and chunk (id, static, store, rows, timelines, columns)",
+        arguments: CompatFixtures.cases)
     func print(c: CompatCase) throws {
         var lines: [String] = []
         let damaged = PrintCommand.lines(path: c.path, json: true, verbose: true) { lines.append($0) }
@@ -60,7 +62,9 @@ struct CompatCLITests {
         let objects = try lines.map(parse)
         #expect(objects.filter { $0["kind"] as? String == "Error" }.isEmpty)
         let streams = c.expected["streams"] as! [[String: Any]]
-        #expect(objects.filter { $0["kind"] as? String == "StreamHeader" }.map { int($0["offset"]) } == streams.map { int($0["offset"]) })
+        #expect(
+            objects.filter { $0["kind"] as? String == "StreamHeader" }.map { int($0["offset"]) }
+                == streams.map { int($0["offset"]) })
         #expect(
             objects.filter { $0["kind"] as? String == "StreamFooter" }.count
                 == streams.filter { $0["footer_status"] as? String == "ok" }.count)
@@ -68,7 +72,9 @@ struct CompatCLITests {
         let arrows = objects.filter { $0["kind"] as? String == "ArrowMsg" }
         #expect(arrows.count == raw.count)
         for a in arrows {
-            let id = try #require(a["chunk_id"] as? String, "\(c): every ArrowMsg has a chunk id (from the schema when the message lacks one)")
+            let id = try #require(
+                a["chunk_id"] as? String,
+                "\(c): every ArrowMsg has a chunk id (from the schema when the message lacks one)")
             let want = try #require(raw[id], "\(c): unknown chunk \(id)")
             #expect(view(a, id: id) == want.view, "\(c)")
             #expect(int(a["rows"]) == want.view.numRows)
@@ -80,21 +86,27 @@ struct CompatCLITests {
         #expect(!text.contains { $0.contains("chunk_?") })
     }
 
-    @Test("stats: footers, totals, stores (chunks, rows, static chunks, SetStoreInfo, activations)", arguments: CompatFixtures.cases)
+    @Test(
+        "stats: footers, totals, stores (chunks, rows, static chunks, SetStoreInfo, activations)",
+        arguments: CompatFixtures.cases)
     func stats(c: CompatCase) throws {
         let stats = StatsCommand.collect(path: c.path)
         #expect(stats.errors.isEmpty, "\(stats.errors)")
         let doc = stats.json
         let o = try parse(doc.serialized())
         let streams = c.expected["streams"] as! [[String: Any]]
-        #expect((o["streams"] as! [[String: Any]]).map { $0["footer"] as? String } == streams.map { $0["footer_status"] as? String })
+        #expect(
+            (o["streams"] as! [[String: Any]]).map { $0["footer"] as? String }
+                == streams.map { $0["footer_status"] as? String })
         let totals = o["totals"] as! [String: Any]
         let want = c.expected["totals"] as! [String: Any]
         for k in ["streams", "chunks", "rows", "static_chunks"] { #expect(int(totals[k]) == int(want[k]), "\(c) \(k)") }
         var messages = want["messages"] as! [String: Int]
         if c.hasTrailingEnd { messages["End", default: 0] += 1 }
         #expect((totals["messages"] as! [String: Int]) == messages)
-        let stores = Dictionary(((o["stores"] as! [[String: Any]]).map { (CompatFixtures.storeKey($0), $0) }), uniquingKeysWith: { a, _ in a })
+        let stores = Dictionary(
+            ((o["stores"] as! [[String: Any]]).map { (CompatFixtures.storeKey($0), $0) }),
+            uniquingKeysWith: { a, _ in a })
         let expected = c.expected["stores"] as! [[String: Any]]
         #expect(Set(stores.keys) == Set(expected.map(CompatFixtures.storeKey)))
         let activations = (o["blueprint_activations"] as! [[String: Any]]).map { storeKey($0["blueprint_id"]) }
@@ -131,7 +143,9 @@ struct CompatCLITests {
         #expect(textStatus == 0 && text.hasSuffix("verified, OK\n"))
     }
 
-    @Test("replay --json: status 0, the expected stores with their chunks and rows (and with --no-migrate)", arguments: CompatFixtures.cases)
+    @Test(
+        "replay --json: status 0, the expected stores with their chunks and rows (and with --no-migrate)",
+        arguments: CompatFixtures.cases)
     func replay(c: CompatCase) throws {
         var want: [String: [Int]] = [:]
         for s in c.expected["stores"] as! [[String: Any]] {
@@ -144,18 +158,24 @@ struct CompatCLITests {
             #expect(status == 0, "\(c) \(extra)")
             let doc = try parse(out)
             var got: [String: [Int]] = [:]
-            for s in doc["stores"] as! [[String: Any]] { got[CompatFixtures.storeKey(s)] = [int(s["chunks"])!, int(s["rows"])!] }
+            for s in doc["stores"] as! [[String: Any]] {
+                got[CompatFixtures.storeKey(s)] = [int(s["chunks"])!, int(s["rows"])!]
+            }
             #expect(got == want, "\(c) \(extra)")
             #expect((doc["stores"] as! [[String: Any]]).allSatisfy { int($0["decode_errors"]) == 0 })
         }
     }
 
-    @Test("query: one question per version through the binary, with today's names (QUERIES.json)", arguments: CompatFixtures.versions)
+    @Test(
+        "query: one question per version through the binary, with today's names (QUERIES.json)",
+        arguments: CompatFixtures.versions)
     func query(version: String) throws {
         let questions = CompatFixtures.questions.filter { $0["version"] as? String == version }
         // A renamed name where the version has one (the point of the migration), else the first.
         let q = try #require(
-            questions.first { ($0["component"] as! String).hasPrefix("RecordingInfo:") || ($0["entity"] as! String) == "/__properties" }
+            questions.first {
+                ($0["component"] as! String).hasPrefix("RecordingInfo:") || ($0["entity"] as! String) == "/__properties"
+            }
                 ?? questions.first)
         let path = CompatCase(version: version, file: q["file"] as! String).path
         let (status, out, err) = try IngestBinaryTests.run(["query", path] + (q["args"] as! [String]))
@@ -165,7 +185,8 @@ struct CompatCLITests {
         if let rows = q["expected"] as? [Any] {
             #expect((parsed as NSArray).isEqual(rows as NSArray))
         } else {
-            #expect((parsed.first as? NSDictionary)?.isEqual(q["expected"] as! NSDictionary) == true, "\(q["id"]!): \(out)")
+            #expect(
+                (parsed.first as? NSDictionary)?.isEqual(q["expected"] as! NSDictionary) == true, "\(q["id"]!): \(out)")
         }
     }
 
@@ -179,10 +200,13 @@ struct CompatCLITests {
         var asked = 0
         for q in CompatFixtures.questions where q["version"] as? String == version {
             // Questions with an answer (a miss is a miss under any name).
-            guard (q["expected"] as? [String: Any])?["found"] as? Bool == true || !((q["expected"] as? [Any]) ?? []).isEmpty
+            guard
+                (q["expected"] as? [String: Any])?["found"] as? Bool == true
+                    || !((q["expected"] as? [Any]) ?? []).isEmpty
             else { continue }
             let file = q["file"] as! String
-            let chunks = ((mapping[file] as! [String: Any])["migration"] as! [String: Any])["chunks"] as! [[String: Any]]
+            let chunks =
+                ((mapping[file] as! [String: Any])["migration"] as! [String: Any])["chunks"] as! [[String: Any]]
             // The raw entity path and column of the migrated one asked (from 0.41's own mapping).
             guard
                 let (rawEntity, rawColumn) = chunks.lazy.compactMap({ ch -> (String, String)? in

@@ -21,7 +21,8 @@ extension ChunkView {
             components: chunk.components.map {
                 [$0.name, $0.arrowType, $0.archetype ?? "", $0.component, $0.componentType ?? ""]
             },
-            schemaMetadata: Dictionary(chunk.schemaMetadata.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a }))
+            schemaMetadata: Dictionary(chunk.schemaMetadata.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a })
+        )
     }
 }
 
@@ -32,7 +33,9 @@ extension ChunkView {
 @Suite("Old recordings through the engine (Fixtures/rrd/compat)")
 struct CompatEngineTests {
     /// Replays one file; returns the chunks handed out, by store key, and the hub (shut down).
-    static func replay(_ c: CompatCase, migrating: Bool) -> (chunks: [String: [ChunkView]], hub: StoreHub, summary: ReplaySummary) {
+    static func replay(
+        _ c: CompatCase, migrating: Bool
+    ) -> (chunks: [String: [ChunkView]], hub: StoreHub, summary: ReplaySummary) {
         let hub = StoreHub(configuration: IngestConfiguration(migratesSchemas: migrating))
         var chunks: [String: [ChunkView]] = [:]
         let summary = hub.replay(files: [c.path]) { db, item in
@@ -54,7 +57,9 @@ struct CompatEngineTests {
         }
     }
 
-    @Test("default: every chunk as rerun-sdk 0.41 gives it; one store per expected store, no error", arguments: CompatFixtures.cases)
+    @Test(
+        "default: every chunk as rerun-sdk 0.41 gives it; one store per expected store, no error",
+        arguments: CompatFixtures.cases)
     func migrated(c: CompatCase) throws {
         let (chunks, hub, summary) = Self.replay(c, migrating: true)
         #expect(!summary.hasErrors, "\(summary.sourceErrors.map(\.error))")
@@ -77,7 +82,9 @@ struct CompatEngineTests {
         Self.compare(chunks, CompatFixtures.rawView(c), c)
     }
 
-    @Test("the engine's chunk stores answer QUERIES.json's questions (today's names) as rerun-sdk 0.41 does", arguments: CompatFixtures.versions)
+    @Test(
+        "the engine's chunk stores answer QUERIES.json's questions (today's names) as rerun-sdk 0.41 does",
+        arguments: CompatFixtures.versions)
     func queries(version: String) throws {
         let questions = CompatFixtures.questions.filter { $0["version"] as? String == version }
         try #require(!questions.isEmpty)
@@ -102,12 +109,15 @@ enum CompatQueries {
         let entity = q["entity"] as! String
         let component = q["component"] as! String
         if let at = q["at"] as? NSNumber {
-            return StoreQuery(entity: entity, component: component, mode: .latestAt(timeline: q["timeline"] as! String, time: at.int64Value))
+            return StoreQuery(
+                entity: entity, component: component,
+                mode: .latestAt(timeline: q["timeline"] as! String, time: at.int64Value))
         }
         if let range = q["range"] as? [NSNumber] {
             return StoreQuery(
                 entity: entity, component: component,
-                mode: .range(timeline: q["timeline"] as! String, from: range[0].int64Value, through: range[1].int64Value))
+                mode: .range(
+                    timeline: q["timeline"] as! String, from: range[0].int64Value, through: range[1].int64Value))
         }
         return StoreQuery(entity: entity, component: component, mode: .staticData)
     }
@@ -118,7 +128,8 @@ enum CompatQueries {
         if let rows = q["expected"] as? [Any] {
             #expect((parsed as NSArray).isEqual(rows as NSArray), "\(id): got \(lines)")
         } else {
-            #expect(parsed.count == 1 && (parsed.first as? NSDictionary)?.isEqual(q["expected"] as! NSDictionary) == true,
+            #expect(
+                parsed.count == 1 && (parsed.first as? NSDictionary)?.isEqual(q["expected"] as! NSDictionary) == true,
                 "\(id): got \(lines), want \(q["expected"]!)")
         }
     }

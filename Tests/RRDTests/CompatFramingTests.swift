@@ -49,7 +49,9 @@ struct CompatFramingTests {
         }
     }
 
-    @Test("every message carries its store's resolved id; activations target the blueprint store", arguments: CompatFixtures.cases)
+    @Test(
+        "every message carries its store's resolved id; activations target the blueprint store",
+        arguments: CompatFixtures.cases)
     func storeIds(c: CompatCase) throws {
         let events = try readEvents(c.path)
         let stores = try #require(c.expected["stores"] as? [[String: Any]])
@@ -80,16 +82,21 @@ struct CompatFramingTests {
 
     @Test("before 0.28: an empty End at the end of the input or before the next stream completes its stream")
     func footerlessEnd() {
-        let stream = Bytes.streamHeader(version: Self.v027) + Bytes.message(kind: 1, Self.legacyInfo(kind: 1, app: "a", rec: "r"))
+        let stream =
+            Bytes.streamHeader(version: Self.v027)
+            + Bytes.message(kind: 1, Self.legacyInfo(kind: 1, app: "a", rec: "r"))
             + Bytes.message(kind: 0, [])
         for input in [stream, stream + stream, stream + stream + stream] {
             let events = decode(input)
             #expect(events.compactMap(\.error).isEmpty, "\(events)")
-            #expect(events.filter { if case .streamHeader = $0 { true } else { false } }.count == input.count / stream.count)
+            #expect(
+                events.filter { if case .streamHeader = $0 { true } else { false } }.count == input.count / stream.count
+            )
             #expect(events.compactMap(\.framed).count == 2 * input.count / stream.count)
         }
         // A footer-less End followed by a 0.28 stream with its footer.
-        let footered = Bytes.streamHeader(version: Self.v028) + Bytes.message(kind: 0, []) + Self.footer(payloadStart: 28)
+        let footered =
+            Bytes.streamHeader(version: Self.v028) + Bytes.message(kind: 0, []) + Self.footer(payloadStart: 28)
         let events = decode(stream + footered)
         #expect(events.compactMap(\.error).isEmpty, "\(events)")
         #expect(events.contains { if case .streamFooter = $0 { true } else { false } })
@@ -97,7 +104,8 @@ struct CompatFramingTests {
 
     /// A 32-byte stream footer pointing at an empty End payload starting `payloadStart` bytes into its stream.
     static func footer(payloadStart: UInt64) -> [UInt8] {
-        Bytes.u64(payloadStart) + Bytes.u64(0) + Bytes.u32(XXHash32.hash(UnsafeRawBufferPointer(start: nil, count: 0), seed: 7_850_921))
+        Bytes.u64(payloadStart) + Bytes.u64(0)
+            + Bytes.u32(XXHash32.hash(UnsafeRawBufferPointer(start: nil, count: 0), seed: 7_850_921))
             + Array("RRF2FOOT".utf8) + Bytes.u32(1)
     }
 
@@ -125,7 +133,8 @@ struct CompatFramingTests {
         let bp = "3fcdf0323b024ce0a4cc663d6ee04351"
         let activation = Bytes.ld(1, Bytes.storeId(kind: 2, app: nil, rec: bp)) + Bytes.vfield(3, 1)
         let input =
-            Bytes.streamHeader(version: [0, 23, 4, 0]) + Bytes.message(kind: 1, Self.legacyInfo(kind: 2, app: "bp-app", rec: bp))
+            Bytes.streamHeader(version: [0, 23, 4, 0])
+            + Bytes.message(kind: 1, Self.legacyInfo(kind: 2, app: "bp-app", rec: bp))
             + Bytes.message(kind: 1, Self.legacyInfo(kind: 1, app: "rec-app", rec: bp))  // same id, other kind
             + Bytes.message(kind: 3, activation) + Bytes.message(kind: 0, [])
         let events = decode(input)
