@@ -59,6 +59,15 @@ public enum IPCFraming {
         }
     }
 
+    /// Decodes only the stream's schema message (fields and metadata): no record batch is read,
+    /// which makes it cheap next to ``check(_:)`` (what `ingest print`/`stats` use to learn a chunk's
+    /// id and kind of columns when its `ArrowMsg` does not say).
+    ///
+    /// - Throws: ``ArrowError`` for a stream whose first message is not a valid Schema.
+    public static func schema(_ ipc: UnsafeRawBufferPointer) throws(ArrowError) -> ArrowSchema {
+        try SchemaDecoding.schema(try schemaMessage(ipc).header)
+    }
+
     // MARK: - The rules (internal: the reader's message loop runs them too)
 
     /// One encapsulated message, its `Message` table read.

@@ -174,7 +174,7 @@ public struct Chunk: @unchecked Sendable {
             return ComponentColumn(
                 name: slot.name, archetype: slot.archetype, component: slot.component,
                 componentType: slot.componentType, arrowType: slot.arrowType,
-                column: f.pointee.recordBatch.columns[slot.column], rowOrder: rowOrder)
+                column: f.pointee.recordBatch.columns[slot.column], recordBatchColumn: slot.column, rowOrder: rowOrder)
         }
 
         var timelines: [Timeline] {
@@ -423,9 +423,17 @@ public struct Chunk: @unchecked Sendable {
         set { storage = storage.with { $0.components = newValue } }
     }
     /// Schema-level metadata (`rerun:entity_path`, `rerun:id`, `sorbet:version`, …); decoded from the
-    /// retained schema bytes on each access unless set explicitly.
+    /// retained schema bytes on each access unless set explicitly. For a chunk whose columns were
+    /// migrated from an older SDK's schema (``SchemaMigration``), the migrated metadata.
     public var schemaMetadata: [KeyValue] {
-        get { storage.fields.pointee.extras?.schemaMetadata ?? storage.fields.pointee.recordBatch.schemaMetadata }
+        get {
+            let f = storage.fields.pointee
+            if let explicit = f.extras?.schemaMetadata { return explicit }
+            if let version = f.layout.migratedFrom {
+                return SchemaMigration.schemaMetadata(f.recordBatch.schemaMetadata, version: version)
+            }
+            return f.recordBatch.schemaMetadata
+        }
         set { storage = storage.with { $0.schemaMetadata = newValue } }
     }
     /// The decoded record batch (raw columns in physical row order).

@@ -13,6 +13,10 @@ import IngestCore
 /// batch's body and schema metadata in the decoder's arena; a larger one views its payload without
 /// copying.
 ///
+/// Chunks written by older SDKs (rerun-sdk 0.23 … 0.40: `sorbet:version` before 0.1.4, or 0.23's
+/// `rerun.`-prefixed keys) are read too, and by default migrated to today's names
+/// (``migratesSchemas``, ``SchemaMigration``), once per schema.
+///
 /// One per worker and store: it caches decoded schemas and their column layout, and its arena holds
 /// the store's compacted chunks, so it is not Sendable.
 ///
@@ -22,12 +26,22 @@ import IngestCore
 /// print(chunk.entityPath, chunk.numRows)
 /// ```
 public final class ChunkDecoder {
-    // The stored properties skip the runtime's dynamic exclusivity checks (`@exclusivity(unchecked)`,
-    // several per chunk in the small-chunk profile): a decoder is used by one thread at a time and no
-    // method lends one of them `inout` to code that could reach the decoder again.
+    // Four stored properties read once or twice per chunk skip the runtime's dynamic exclusivity
+    // check (`@exclusivity(unchecked)`): `validateFully`, `compactionThreshold`, `internStrings`,
+    // `internTable`. Benchmark row: callgrind of `ingest replay scalars_50mb.rrd`, worker thread,
+    // 434.9 M instructions with them, 447.3 M without (+2.9 %: four checks per chunk, 36,000 chunks).
+    // Sound: a decoder is used by one thread at a time and no method lends one of them `inout` to
+    // code that could reach the decoder again. The other properties are off the per-chunk path (or
+    // the optimizer drops their checks): none of them measured a difference.
 
     /// Check every string value's UTF-8 too (``ArrowStreamReader/read(_:validateFully:)``).
     @exclusivity(unchecked) public var validateFully = false
+    /// Whether chunks written by older SDKs get today's column names, entity paths and schema
+    /// metadata (``SchemaMigration``; default `true`, as 0.41's reader does on load). `false` keeps
+    /// the raw view: what the bytes say (`ingest print`, `ingest verify`). Chunks of today's
+    /// ``SorbetVersion/current`` are the same either way. Fixed for the decoder's life: its cached
+    /// layouts are of one view (and a constant needs no exclusivity check per chunk).
+    public let migratesSchemas: Bool
     /// Payloads of at most this many bytes are compacted: the chunk keeps a copy of the record
     /// batch's body and the schema metadata in the decoder's arena (``bodyArena``) instead of the
     /// whole decompressed payload (of which the schema is about half for a tiny chunk), so the
@@ -39,13 +53,13 @@ public final class ChunkDecoder {
     /// Where compacted chunks keep their bytes: slabs shared by the chunks of this decoder only (one
     /// decoder per store, so one store's chunks never pin another's memory).
     private let bodyArena = SlabArena(.chunkBodies)
-    @exclusivity(unchecked) private var layouts: [Int: Layout] = [:]
+    private var layouts: [Int: Layout] = [:]
     /// Entity paths seen (``intern(_:)``): the strings, and the table of their positions by hash.
     @exclusivity(unchecked) private var internStrings: [String] = []
     @exclusivity(unchecked) private var internTable = PositionTable()
 
     /// The layout of the previous chunk's schema (consecutive chunks usually share one): no look-up.
-    @exclusivity(unchecked) private var lastLayout: (schemaID: Int, layout: Layout)?
+    private var lastLayout: (key: Int, layout: Layout)?
 
     /// Column roles derived from the schema fields (not the schema metadata), cached per schema id.
     /// A class: taking it from the cache for every chunk costs one retain, not one per array.
@@ -54,14 +68,23 @@ public final class ChunkDecoder {
         let timelines: [TimelineLayout]
         let components: [ComponentLayout]
         let warnings: [String]
+        /// The version the chunks are migrated from (nil: not migrated, the raw view).
+        let migratedFrom: SorbetVersion?
+        /// Whether an entity path rule applies to the chunks (their paths are checked then).
+        let renamesEntityPaths: Bool
         /// The chunks' shared column layout (built from these fields by the first chunk).
         var columns: ColumnLayout?
 
-        init(rowIdColumn: Int, timelines: [TimelineLayout], components: [ComponentLayout], warnings: [String]) {
+        init(
+            rowIdColumn: Int, timelines: [TimelineLayout], components: [ComponentLayout], warnings: [String],
+            migratedFrom: SorbetVersion?
+        ) {
             self.rowIdColumn = rowIdColumn
             self.timelines = timelines
             self.components = components
             self.warnings = warnings
+            self.migratedFrom = migratedFrom
+            self.renamesEntityPaths = migratedFrom.map(SchemaMigration.renamesEntityPaths) ?? false
         }
     }
 
@@ -77,14 +100,17 @@ public final class ChunkDecoder {
 
     private struct ComponentLayout {
         var column: Int
+        var name: String
         var archetype: String?
         var component: String
         var componentType: String?
         var arrowType: String
     }
 
-    /// Creates a decoder with empty caches.
-    public init() {}
+    /// Creates a decoder with empty caches; `migratesSchemas` chooses the view (see there).
+    public init(migratesSchemas: Bool = true) {
+        self.migratesSchemas = migratesSchemas
+    }
 
     /// Decodes one uncompressed Arrow IPC stream holding one chunk: an `ArrowMsg`'s payload, once
     /// decompressed.
@@ -180,22 +206,37 @@ public final class ChunkDecoder {
         let idBytes = pick.idBytes
         let legacyId = pick.legacyId
         let versionKnown = pick.versionKnown
+        // The schema cache ignores metadata values, so one schema id may stand for chunks of several
+        // versions: the layout is per (schema, version it is migrated from). Chunks that are not
+        // migrated (today's version, or the raw view) share one layout per schema.
+        // Integer codes (``SorbetVersion/code``, -1: none); today's chunks take the first branch.
+        var code = pick.versionCode
+        var migrated = false
+        if code != SorbetVersion.current.code {
+            if code < 0 && pick.dottedKeys { code = SorbetVersion.dottedKeys.code }
+            migrated = migratesSchemas && code >= 0 && code < SorbetVersion.current.code
+        }
+        let layoutKey = batch.schemaID << 24 | (migrated ? code : 0xFF_FFFF)
         let layout: Layout
-        if let last = lastLayout, last.schemaID == batch.schemaID {
+        if let last = lastLayout, last.key == layoutKey {
             layout = last.layout
-        } else if let l = layouts[batch.schemaID] {
+        } else if let l = layouts[layoutKey] {
             layout = l
         } else {
-            layout = try Self.layout(batch.fields)
+            layout = try Self.layout(
+                batch.fields, version: code >= 0 ? SorbetVersion(code: code) : nil, migrating: migrated)
             if layouts.count > 1024 { layouts.removeAll(keepingCapacity: true) }
-            layouts[batch.schemaID] = layout
+            layouts[layoutKey] = layout
         }
-        lastLayout = (batch.schemaID, layout)
+        lastLayout = (layoutKey, layout)
         let fields = batch.fields
         var warnings = layout.warnings.isEmpty ? batch.warnings : layout.warnings + batch.warnings
 
-        guard let entityPath = entityPath ?? legacyPath else {
+        guard var entityPath = entityPath ?? legacyPath else {
             throw ChunkError("schema has no rerun:entity_path metadata")
+        }
+        if layout.renamesEntityPaths, let from = layout.migratedFrom {
+            entityPath = SchemaMigration.entityPath(entityPath, version: from)
         }
         let id: ChunkId
         if idBytes.seen || legacyId.seen {
@@ -277,8 +318,8 @@ public final class ChunkDecoder {
             columns = ColumnLayout.make(
                 timelines: layout.timelines.map { ($0.column, $0.name, $0.columnName, $0.kind, $0.arrowType) },
                 components: layout.components.map {
-                    ($0.column, fields[$0.column].name, $0.archetype, $0.component, $0.componentType, $0.arrowType)
-                })
+                    ($0.column, $0.name, $0.archetype, $0.component, $0.componentType, $0.arrowType)
+                }, migratedFrom: layout.migratedFrom)
             layout.columns = columns
         }
         let isStatic = layout.timelines.isEmpty
@@ -301,6 +342,12 @@ public final class ChunkDecoder {
         var legacyId: (parsed: Tuid?, seen: Bool) = (nil, false)
         var versionKnown = true
         var versionSeen = false
+        /// `sorbet:version`, parsed (``SorbetVersion/code``; -1: absent or not a version).
+        var versionCode = -1
+        /// `0.1.` as a little-endian UInt32 (the first four bytes of every 0.1.x version).
+        static let zeroOneDot = UInt32(0x30) | UInt32(0x2E) << 8 | UInt32(0x31) << 16 | UInt32(0x2E) << 24
+        /// Whether a `rerun.`-prefixed key was seen (rerun-sdk 0.23, which writes no `sorbet:version`).
+        var dottedKeys = false
 
         @inline(__always)
         mutating func take(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, _ decoder: ChunkDecoder) {
@@ -311,14 +358,26 @@ public final class ChunkDecoder {
             } else if ChunkDecoder.equal(key, "sorbet:version") {
                 if !versionSeen {
                     versionSeen = true
-                    versionKnown =
-                        value.count >= 4 && value[0] == UInt8(ascii: "0") && value[1] == UInt8(ascii: ".")
-                        && value[2] == UInt8(ascii: "1") && value[3] == UInt8(ascii: ".")
+                    // Today's version (nearly every chunk) costs one comparison; others are parsed.
+                    if value.count == 5 && value.loadUnaligned(as: UInt32.self) == Self.zeroOneDot
+                        && value[4] == UInt8(ascii: "4")
+                    {
+                        versionCode = SorbetVersion.current.code
+                    } else {
+                        versionKnown =
+                            value.count >= 4 && value[0] == UInt8(ascii: "0") && value[1] == UInt8(ascii: ".")
+                            && value[2] == UInt8(ascii: "1") && value[3] == UInt8(ascii: ".")
+                        versionCode = SorbetVersion(utf8: value)?.code ?? -1
+                    }
                 }
             } else if ChunkDecoder.equal(key, "rerun.entity_path") {
+                dottedKeys = true
                 if legacyPath == nil { legacyPath = decoder.intern(value) }
             } else if ChunkDecoder.equal(key, "rerun.id") {
+                dottedKeys = true
                 if !legacyId.seen { legacyId = (ChunkDecoder.parseTuid(value), true) }
+            } else if ChunkDecoder.equal(key, "rerun.version") {
+                dottedKeys = true
             }
         }
     }
@@ -401,8 +460,12 @@ public final class ChunkDecoder {
         }
     }
 
-    /// Classifies the columns by `rerun:kind` and checks their types.
-    private static func layout(_ fields: [ArrowField]) throws(ChunkError) -> Layout {
+    /// Classifies the columns by `rerun:kind` (or 0.23's `rerun.kind`) and checks their types; with
+    /// `migrating`, component descriptors are those of ``SchemaMigration`` for chunks of `version`
+    /// (a dropped column is left out).
+    private static func layout(
+        _ fields: [ArrowField], version: SorbetVersion?, migrating: Bool
+    ) throws(ChunkError) -> Layout {
         var rowId: Int?
         var timelines: [TimelineLayout] = []
         var components: [ComponentLayout] = []
@@ -429,7 +492,8 @@ public final class ChunkDecoder {
                 guard f.dictionary == nil else { throw ChunkError("index column \(f.name) is dictionary-encoded") }
                 timelines.append(
                     TimelineLayout(
-                        column: i, name: f.metadata("rerun:index_name") ?? f.name, kind: kind, columnName: f.name,
+                        column: i, name: f.metadata("rerun:index_name") ?? f.metadata("rerun.index_name") ?? f.name,
+                        kind: kind, columnName: f.name,
                         arrowType: f.typeDescription))
             default:
                 if let kind, kind != "data", kind != "component" {
@@ -441,11 +505,11 @@ public final class ChunkDecoder {
                     throw ChunkError("component column \(f.name) has type \(f.typeDescription), expected a list")
                 }
                 guard f.dictionary == nil else { throw ChunkError("component column \(f.name) is dictionary-encoded") }
+                guard let c = SchemaMigration.column(f, version: version, migrating: migrating) else { continue }
                 components.append(
                     ComponentLayout(
-                        column: i, archetype: f.metadata("rerun:archetype"),
-                        component: f.metadata("rerun:component") ?? f.name,
-                        componentType: f.metadata("rerun:component_type"), arrowType: f.typeDescription))
+                        column: i, name: c.name, archetype: c.archetype, component: c.component,
+                        componentType: c.componentType, arrowType: f.typeDescription))
             }
         }
         guard let rowId else {
@@ -454,7 +518,15 @@ public final class ChunkDecoder {
             }
             throw ChunkError("chunk has no row-id column (rerun:kind = control)")
         }
-        return Layout(rowIdColumn: rowId, timelines: timelines, components: components, warnings: warnings)
+        if migrating {
+            // 0.41 keeps a migrated chunk's components ordered by name (a renamed column moves: 0.23's
+            // `AxisLength` comes first among Transform3D's fields, `TransformAxes3D:axis_length` last).
+            components = components.enumerated().sorted { ($0.element.name, $0.offset) < ($1.element.name, $1.offset) }
+                .map(\.element)
+        }
+        return Layout(
+            rowIdColumn: rowId, timelines: timelines, components: components, warnings: warnings,
+            migratedFrom: migrating ? version : nil)
     }
 }
 

@@ -29,10 +29,14 @@ final class ColumnLayout: Sendable {
 
     @usableFromInline let timelines: [TimelineSlot]
     @usableFromInline let components: [ComponentSlot]
+    /// The ``SorbetVersion`` the columns were migrated from (``SchemaMigration``), nil when they are
+    /// as the bytes hold them: the chunk's schema metadata is then migrated on access too.
+    let migratedFrom: SorbetVersion?
 
-    init(timelines: [TimelineSlot], components: [ComponentSlot]) {
+    init(timelines: [TimelineSlot], components: [ComponentSlot], migratedFrom: SorbetVersion? = nil) {
         self.timelines = timelines
         self.components = components
+        self.migratedFrom = migratedFrom
     }
 
     /// No columns (the layout of a chunk whose columns are held as explicit values).
@@ -43,7 +47,8 @@ extension ColumnLayout {
     /// Builds a layout (the decoder caches one per schema).
     static func make(
         timelines: [(column: Int, name: String, columnName: String, kind: TimelineKind, arrowType: String)],
-        components: [(column: Int, name: String, archetype: String?, component: String, componentType: String?, arrowType: String)]
+        components: [(column: Int, name: String, archetype: String?, component: String, componentType: String?, arrowType: String)],
+        migratedFrom: SorbetVersion? = nil
     ) -> ColumnLayout {
         ColumnLayout(
             timelines: timelines.map {
@@ -53,7 +58,7 @@ extension ColumnLayout {
                 ComponentSlot(
                     name: $0.name, archetype: $0.archetype, component: $0.component, componentType: $0.componentType,
                     arrowType: $0.arrowType, column: $0.column)
-            })
+            }, migratedFrom: migratedFrom)
     }
 }
 

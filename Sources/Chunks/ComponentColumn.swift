@@ -7,24 +7,31 @@ import ArrowIPC
 /// A self-contained value (it holds its column): ``Chunk/components`` builds one per component on
 /// each access, from the chunk's shared column layout.
 public struct ComponentColumn: Sendable {
-    /// The column name in the record batch (`Points3D:positions`, or a plain name for AnyValues).
+    /// The column name (`Points3D:positions`, or a plain name for AnyValues): the record batch's, or,
+    /// for a chunk migrated from an older SDK's schema, today's (``SchemaMigration``; 0.23's
+    /// `Position3D` is `Points3D:positions`).
     public let name: String
-    /// `rerun:archetype` (`rerun.archetypes.Points3D`), absent for AnyValues.
+    /// `rerun:archetype` (`rerun.archetypes.Points3D`; 0.23: `rerun.archetype`), absent for AnyValues.
     public let archetype: String?
-    /// `rerun:component` (`Points3D:positions`), the column name when missing.
+    /// `rerun:component` (`Points3D:positions`), the column name when missing (as in 0.23's raw columns).
     public let component: String
-    /// `rerun:component_type` (`rerun.components.Position3D`), absent for custom data.
+    /// `rerun:component_type` (`rerun.components.Position3D`; 0.23 raw: `rerun.component`, which held
+    /// the type then), absent for custom data.
     public let componentType: String?
     /// The Arrow type as pyarrow prints it (`list<item: fixed_size_list<item: float not null>[3]>`).
     public let arrowType: String
     /// The raw list column (physical row order).
     public let column: ArrowArray
+    /// The column's index in the chunk's record batch (``Chunk/recordBatch``): which raw column a
+    /// migrated component is (``SchemaMigration`` renames and drops columns, it never moves one).
+    public let recordBatchColumn: Int
     @usableFromInline let rowOrder: [Int32]?
 
     init(
         name: String, archetype: String?, component: String, componentType: String?, arrowType: String,
-        column: consuming ArrowArray, rowOrder: [Int32]?
+        column: consuming ArrowArray, recordBatchColumn: Int, rowOrder: [Int32]?
     ) {
+        self.recordBatchColumn = recordBatchColumn
         // `consuming`: the caller's copy of the column moves in (a copy retains several objects).
         self.name = name
         self.archetype = archetype

@@ -1,4 +1,5 @@
 import ArrowIPC
+import Chunks
 import IngestCore
 import RRD
 
@@ -36,5 +37,20 @@ extension ArrowMsg {
                 .badPayload, source: source, offset: offset,
                 "Arrow IPC framing at payload byte \(error.offset): \(error.message)")
         }
+    }
+}
+
+extension ArrowMsg {
+    /// The chunk id and static flag of this message's chunk: its own fields, or where it lacks them
+    /// (rerun-sdk 0.23 writes neither, 0.24 no `is_static`) what the schema of its decompressed
+    /// payload says (``Chunks/ChunkDecoder/identity(ofIPC:)``: the schema message only, no record
+    /// batch). A field the schema cannot give stays nil.
+    ///
+    /// - Parameter ipc: the decompressed payload (``checkedIPCPayload(source:offset:maxSize:)``'s).
+    public func identity(ipc: ByteSlice) -> (chunkId: ChunkId?, isStatic: Bool?) {
+        guard chunkId == nil || isStatic == nil else { return (chunkId, isStatic) }
+        guard let derived = try? ipc.withUnsafeBytes({ (b) throws(ChunkError) in try ChunkDecoder.identity(ofIPC: b) })
+        else { return (chunkId, isStatic) }
+        return (chunkId ?? derived.id, isStatic ?? derived.isStatic)
     }
 }

@@ -40,13 +40,29 @@ public struct IngestConfiguration: Sendable {
     /// How each store's ``EntityDb/chunkStore`` indexes: compaction on insert and the memory budget
     /// (``ChunkStoreConfiguration/default``: neither, which is how the reference's store load runs).
     public var chunkStore: ChunkStoreConfiguration
-    /// Makes each worker's decoder (the seam tests use for gates and injected failures).
-    package var makeDecoder: @Sendable () -> any ChunkDecoding
+    /// Whether chunks written by older SDKs are migrated to today's schema before they are stored
+    /// and handed out (``Chunks/SchemaMigration``: today's column names, entity paths and schema
+    /// metadata, as 0.41's reader gives them). Default `true`; `false` keeps them as the bytes hold
+    /// them (`ingest replay --no-migrate`). Chunks of today's SDK are the same either way.
+    public var migratesSchemas: Bool
+    /// A decoder factory set by tests (gates, injected failures); nil: the standard decoder.
+    private var decoderFactory: (@Sendable () -> any ChunkDecoding)?
+    /// Makes each worker's decoder (the seam tests use for gates and injected failures). Unless set,
+    /// a ``Chunks/ChunkDecoder`` that migrates as ``migratesSchemas`` says (read when the worker starts).
+    package var makeDecoder: @Sendable () -> any ChunkDecoding {
+        get {
+            if let decoderFactory { return decoderFactory }
+            let migrates = migratesSchemas
+            return { ChunkDecoder(migratesSchemas: migrates) }
+        }
+        set { decoderFactory = newValue }
+    }
 
-    /// The defaults: 2000 slots, no byte bound, no insert hook.
+    /// The defaults: 2000 slots, no byte bound, no insert hook, old schemas migrated.
     public init(
         queueCapacity: Int = 2000, maxQueuedBytes: Int? = nil, insertChunk: ChunkInsertHook? = nil,
-        workerIdleTimeout: Duration? = nil, chunkStore: ChunkStoreConfiguration = .default
+        workerIdleTimeout: Duration? = nil, chunkStore: ChunkStoreConfiguration = .default,
+        migratesSchemas: Bool = true
     ) {
         precondition(
             queueCapacity > 0 && queueCapacity <= 1 << 24, "queueCapacity must be in 1...16777216, got \(queueCapacity)"
@@ -57,6 +73,6 @@ public struct IngestConfiguration: Sendable {
         self.insertChunk = insertChunk
         self.workerIdleTimeout = workerIdleTimeout
         self.chunkStore = chunkStore
-        self.makeDecoder = { ChunkDecoder() }
+        self.migratesSchemas = migratesSchemas
     }
 }

@@ -27,17 +27,17 @@ public final class RecordingStores {
     /// Every store seen, in first-seen order.
     public private(set) var stores: [(id: StoreId, store: ChunkStore<Chunk>)] = []
     private var positions: [StoreId: Int] = [:]
-    /// Application ids by (kind, recording id), from SetStoreInfo, for old files whose chunk messages
-    /// lack the application id.
-    private var applicationIds: [String: String] = [:]
-    private let decoder = ChunkDecoder()
+    private let decoder: ChunkDecoder
 
     /// The configuration of every store created here.
     public let configuration: ChunkStoreConfiguration
 
-    /// Creates an empty collection whose stores use `configuration` (default: no compaction, no budget).
-    public init(configuration: ChunkStoreConfiguration = .default) {
+    /// Creates an empty collection whose stores use `configuration` (default: no compaction, no
+    /// budget); chunks of older SDKs are migrated to today's schema unless `migratesSchemas` is false
+    /// (``Chunks/ChunkDecoder/migratesSchemas``).
+    public init(configuration: ChunkStoreConfiguration = .default, migratesSchemas: Bool = true) {
         self.configuration = configuration
+        decoder = ChunkDecoder(migratesSchemas: migratesSchemas)
     }
 
     /// The store with this id, if seen.
@@ -65,15 +65,11 @@ public final class RecordingStores {
             case .message(let framed):
                 switch framed.message {
                 case .setStoreInfo(let info):
-                    let id = info.info.storeId
-                    applicationIds["\(id.kind):\(id.recordingId)"] = id.applicationId
-                    _ = storeFor(id)
+                    _ = storeFor(info.info.storeId)
                 case .arrowMsg(let msg):
                     summary.chunkMessages += 1
-                    var id = msg.storeId
-                    if id.applicationId.isEmpty, let app = applicationIds["\(id.kind):\(id.recordingId)"] {
-                        id.applicationId = app
-                    }
+                    // Legacy ids (no application id) were completed by the reader (`LegacyStoreIds`).
+                    let id = msg.storeId
                     do {
                         let chunk = try decoder.decode(msg)
                         switch try storeFor(id).insert(chunk) {

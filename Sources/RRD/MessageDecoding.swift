@@ -39,7 +39,7 @@ public enum MessageDecoding {
                 return .blueprintActivationCommand(
                     try payload.withUnsafeBytes { (b) throws(ProtobufError) in
                         var r = ProtobufReader(b)
-                        return try decodeBlueprintActivationCommand(&r)
+                        return try decodeBlueprintActivationCommand(&r).command
                     })
             }
         } catch {
@@ -319,10 +319,12 @@ public enum MessageDecoding {
 
     // MARK: - BlueprintActivationCommand
 
+    /// Decodes a `BlueprintActivationCommand`; `hasApplicationId` tells whether its blueprint id had
+    /// one (0.23/0.24 commands do not: ``LegacyStoreIds`` completes them).
     static func decodeBlueprintActivationCommand(
         _ r: inout ProtobufReader
     ) throws(ProtobufError)
-        -> BlueprintActivationCommand
+        -> (command: BlueprintActivationCommand, hasApplicationId: Bool)
     {
         var cmd = BlueprintActivationCommand(blueprintId: emptyStoreId, makeActive: false, makeDefault: false)
         var hasApplicationId = false
@@ -342,6 +344,6 @@ public enum MessageDecoding {
                 try r.skip(wire, field: field)
             }
         }
-        return cmd
+        return (cmd, hasApplicationId)
     }
 }

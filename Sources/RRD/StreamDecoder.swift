@@ -29,6 +29,14 @@ import IngestCore
 /// without it, later bytes are ignored). A truncated unit is reported by ``finish(_:)``. A stream footer whose checksum does not match is reported after
 /// the ``StreamEvent/streamFooter(_:offset:)`` event and decoding goes on.
 ///
+/// End of a stream: in a stream written by SDK 0.28 or later (its header's version) an End message
+/// must be followed by its 32-byte stream footer (else ``RRDError/Code/badFooter``); in an older
+/// stream an End with an empty body followed by the end of the input or an `RRF2` stream header is
+/// a complete stream without a footer (those SDKs write none). Every stream of a concatenation is read.
+///
+/// Store ids: a message whose `StoreId` lacks the application id (0.23/0.24) gets the one of its
+/// store's `SetStoreInfo` (``LegacyStoreIds``), whatever its kind.
+///
 /// - Note: do not copy a decoder in the middle of a message: both copies would share the storage
 ///   being assembled.
 public struct StreamDecoder {
@@ -46,7 +54,8 @@ public struct StreamDecoder {
         case messageHeader
         /// `length` payload bytes of a message whose header is at `unitStart`.
         case payload(kind: MessageKind, length: Int)
-        /// After an End message: 4 bytes tell whether a stream footer follows.
+        /// After an End message: 4 bytes tell whether a stream footer follows (the end of the input or
+        /// an `RRF2` after the footer-less End of a pre-0.28 stream: none).
         case footerPeek
         /// 32 bytes of stream footer.
         case footer
@@ -80,9 +89,14 @@ public struct StreamDecoder {
     /// The last End message: header offset and payload.
     private var endOffset: UInt64 = 0
     private var endPayload: ByteSlice?
-    /// Store ids by recording id, from SetStoreInfo (those with an application id): legacy
-    /// ArrowMsgs may lack theirs.
-    private var infoIds: [String: StoreId] = [:]
+    /// Whether the current stream's writer puts a stream footer after its End (``StreamHeader/writesStreamFooter``).
+    private var streamWritesFooter = true
+    /// Whether the last End message completes its stream without a footer: an empty body, from a
+    /// writer that puts no footer after it (SDKs before 0.28).
+    private var endIsFooterless: Bool { !streamWritesFooter && (endPayload?.isEmpty ?? true) }
+    /// Application ids learnt from SetStoreInfo: the `ArrowMsg`s and activations of 0.23/0.24
+    /// recordings lack theirs.
+    private var legacyIds = LegacyStoreIds()
     /// The store id of the last `ArrowMsg` or `SetStoreInfo` (`storeIdMemo.id`): the next `ArrowMsg`'s
     /// id is this very value (the same box) when equal, so ids compare by pointer downstream; with
     /// the field bytes it came from, when it came from an `ArrowMsg`.
@@ -341,6 +355,9 @@ public struct StreamDecoder {
                 finish(sink)
                 return
             }
+        case .footerPeek where have == 0 && endIsFooterless:
+            // An End with an empty body at the end of the input (SDKs before 0.28): a complete stream.
+            break
         case .footerPeek, .footer:
             sink(
                 .error(
@@ -398,6 +415,7 @@ public struct StreamDecoder {
                 let header = try StreamHeader.parse(b, source: source, offset: unitStart)
                 recovering = false
                 streamStart = unitStart
+                streamWritesFooter = header.writesStreamFooter
                 bytesConsumed = unitStart + UInt64(StreamHeader.size)
                 phase = .boundary
                 sink(.streamHeader(header, offset: unitStart))
@@ -434,12 +452,18 @@ public struct StreamDecoder {
             return .continueUnit
         case .footerPeek:
             if Self.isRRF2(b) {
-                sink(
-                    .error(
-                        RRDError(
-                            .badFooter, source: source, offset: unitStart,
-                            "End message at \(endOffset) is not followed by a stream footer: expected 32 footer bytes, found an RRF2 stream header"
-                        )))
+                // Before 0.28 an End has an empty body and no stream footer: the next stream's header
+                // follows directly, and that stream is complete. An End whose body is an RRD footer
+                // (0.28 on) must be followed by its 32-byte stream footer.
+                if !endIsFooterless {
+                    sink(
+                        .error(
+                            RRDError(
+                                .badFooter, source: source, offset: unitStart,
+                                "End message at \(endOffset) is not followed by a stream footer: expected 32 footer bytes, found an RRF2 stream header"
+                            )))
+                }
+                endPayload = nil
                 phase = .streamHeader(first: false)
             } else {
                 phase = .footer
@@ -610,6 +634,17 @@ public struct StreamDecoder {
     /// Bound of ``canonicalIds`` (inputs hold a handful of stores; a fuzzed one may claim millions).
     static let maxCanonicalIds = 1 << 12
 
+    /// The id of a message without an application id (0.23/0.24), completed from the `SetStoreInfo`
+    /// of its store (``LegacyStoreIds``), as the store's one value; as it is when no such
+    /// `SetStoreInfo` came before it.
+    private mutating func completed(_ raw: StoreId) -> StoreId {
+        if let last = lastCompleted, last.raw.isIdentical(to: raw) || last.raw == raw { return last.completed }
+        guard let full = legacyIds.complete(raw) else { return canonical(raw) }
+        let id = canonical(full)
+        lastCompleted = (raw, id)
+        return id
+    }
+
     private mutating func completeMessage(kind: MessageKind, payload: ByteSlice, _ sink: (consuming StreamEvent) -> Void) {
         let offset = unitStart
         unitStart = position
@@ -642,22 +677,30 @@ public struct StreamDecoder {
                     storeIdMemo.isValid = false
                 }
                 storeIdMemo.id = msg.storeId
-                if !hasApplicationId {
-                    if let last = lastCompleted, last.raw.isIdentical(to: msg.storeId) {
-                        msg.storeId = last.completed
-                    } else if let known = infoIds[msg.storeId.recordingId] {
-                        let raw = msg.storeId
-                        msg.storeId.applicationId = known.applicationId
-                        msg.storeId = canonical(msg.storeId)
-                        lastCompleted = (raw, msg.storeId)
-                    }
-                }
+                if !hasApplicationId { msg.storeId = completed(msg.storeId) }
                 message = .arrowMsg(msg)
             case .end:
                 endOffset = offset
                 endPayload = payload
                 phase = .footerPeek
                 message = .end(footerPayload: payload)
+            case .blueprintActivationCommand:
+                var decoded: (command: BlueprintActivationCommand, hasApplicationId: Bool)
+                do {
+                    decoded = try payload.withUnsafeBytes { (b) throws(ProtobufError) in
+                        var r = ProtobufReader(b)
+                        return try MessageDecoding.decodeBlueprintActivationCommand(&r)
+                    }
+                } catch {
+                    throw RRDError(
+                        .badProtobuf, source: source, offset: offset,
+                        "BlueprintActivationCommand payload (\(payload.count) bytes) is not a valid protobuf message: \(error.message) at payload byte \(error.position)"
+                    )
+                }
+                decoded.command.blueprintId =
+                    decoded.hasApplicationId
+                    ? canonical(decoded.command.blueprintId) : completed(decoded.command.blueprintId)
+                message = .blueprintActivationCommand(decoded.command)
             default:
                 switch try MessageDecoding.decode(kind: kind, payload: payload, source: source, offset: offset) {
                 case .setStoreInfo(var info):
@@ -668,13 +711,10 @@ public struct StreamDecoder {
                         storeIdMemo.isValid = false
                     }
                     if !id.applicationId.isEmpty {
-                        infoIds[id.recordingId] = id
+                        legacyIds.learn(from: info.info)
                         lastCompleted = nil
                     }
                     message = .setStoreInfo(info)
-                case .blueprintActivationCommand(var command):
-                    command.blueprintId = canonical(command.blueprintId)
-                    message = .blueprintActivationCommand(command)
                 case let other:
                     message = other
                 }

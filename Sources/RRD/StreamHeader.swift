@@ -64,6 +64,11 @@ public struct StreamHeader: Hashable, Sendable {
     /// The version as text, e.g. `0.41.0`.
     public var versionString: String { version.description }
 
+    /// Whether the writer ends the stream with a stream footer after its End message: SDKs from 0.28
+    /// on do (the End's body is an RRD footer, or empty for an empty recording); older ones write an
+    /// End with an empty body and nothing after it.
+    public var writesStreamFooter: Bool { (version.major, version.minor) >= (0, 28) }
+
     /// Whether the writer's major.minor is newer than ``RRDVersion/newestKnown`` (worth a warning;
     /// patch releases do not change the format).
     public var isNewerThanKnown: Bool {

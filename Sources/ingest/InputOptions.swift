@@ -31,7 +31,9 @@ struct InputOptions: ParsableArguments {
 
 /// The result of decompressing an `ArrowMsg` and walking its Arrow IPC framing.
 enum PayloadCheck {
-    case ok(uncompressedBytes: Int, rows: Int64)
+    /// `chunkId` and `isStatic`: the message's, or derived from the payload's schema where the
+    /// message lacks them (`ArrowMsg.identity(ipc:)`).
+    case ok(uncompressedBytes: Int, rows: Int64, chunkId: ChunkId?, isStatic: Bool?)
     case damaged(RRDError)
 }
 
@@ -60,7 +62,12 @@ func scanInput(
                 do {
                     let (ipc, entries) = try a.checkedIPCPayload(
                         source: path, offset: m.offset, maxSize: options.maxMessageSize << 1)
-                    body(event, .ok(uncompressedBytes: ipc.count, rows: entries.last?.rowCount ?? 0))
+                    let (id, isStatic) = a.identity(ipc: ipc)
+                    body(
+                        event,
+                        .ok(
+                            uncompressedBytes: ipc.count, rows: entries.last?.rowCount ?? 0, chunkId: id,
+                            isStatic: isStatic))
                 } catch {
                     damaged = true
                     body(event, .damaged(error))

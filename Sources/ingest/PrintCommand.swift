@@ -54,7 +54,8 @@ struct PrintCommand: ParsableCommand {
     )
         -> Bool
     {
-        let decoder = verbose ? ChunkDecoder() : nil
+        // An inspector: the chunk as the bytes hold it (no migration of old schemas).
+        let decoder = verbose ? ChunkDecoder(migratesSchemas: false) : nil
         var chunkDamaged = false
         let damaged = scanInput(path, options: options) { event, check in
             var chunkLines: [String] = []
@@ -120,13 +121,20 @@ struct PrintCommand: ParsableCommand {
             case .setStoreInfo(let s):
                 o["store"] = s.info.storeId.json
             case .arrowMsg(let a):
-                o["chunk_id"] = .string(a.chunkId?.description)
+                // Legacy messages lack the chunk id and is-static fields: the payload's schema gives them.
+                var chunkId = a.chunkId
+                var isStatic = a.isStatic
+                if case .ok(_, _, let id, let s)? = check {
+                    chunkId = id
+                    isStatic = s
+                }
+                o["chunk_id"] = .string(chunkId?.description)
                 o["store"] = a.storeId.json
                 o["compression"] = .string(a.compression.jsonName)
                 o["payload_len"] = .uint(UInt64(a.payload.count))
                 o["uncompressed_size"] = .uint(a.uncompressedSize)
-                if let s = a.isStatic { o["is_static"] = .bool(s) }
-                if case .ok(_, let rows)? = check { o["rows"] = .int(rows) }
+                if let isStatic { o["is_static"] = .bool(isStatic) }
+                if case .ok(_, let rows, _, _)? = check { o["rows"] = .int(rows) }
             case .blueprintActivationCommand(let b):
                 o["store"] = b.blueprintId.json
                 o["make_active"] = .bool(b.makeActive)

@@ -56,6 +56,14 @@ struct QueryCommand: ParsableCommand {
     @Flag(help: "Print the stable JSON form.")
     var json = false
 
+    @Flag(
+        name: .customLong("no-migrate"),
+        help: """
+            Query recordings from older SDKs under the names their bytes hold (e.g. Scalar, \
+            /__properties/recording) instead of today's (Scalars:scalars, /__properties).
+            """)
+    var noMigrate = false
+
     func validate() throws {
         if files.isEmpty { throw ValidationError("Give at least one FILE ('-' for stdin).") }
         if files.filter({ $0 == "-" }).count > 1 { throw ValidationError("stdin ('-') can be read only once.") }
@@ -79,7 +87,8 @@ struct QueryCommand: ParsableCommand {
         }
         let query = StoreQuery(entity: entity, component: component, mode: mode)
 
-        let stores = RecordingStores(configuration: ChunkStoreConfiguration(compaction: compact ? .batched : nil))
+        let stores = RecordingStores(
+            configuration: ChunkStoreConfiguration(compaction: compact ? .batched : nil), migratesSchemas: !noMigrate)
         var damaged = false
         for file in files {
             let summary = stores.load(path: file)

@@ -81,6 +81,14 @@ struct ReplayCommand: ParsableCommand {
             """)
     var compact = false
 
+    @Flag(
+        name: .customLong("no-migrate"),
+        help: """
+            Keep chunks of recordings from older SDKs as the bytes hold them (their column names and \
+            entity paths) instead of migrating them to today's schema, as the Rerun 0.41 reader does.
+            """)
+    var noMigrate = false
+
     @Flag(name: .long, help: "Follow growing files: wait for them to appear and grow; stop at End or when idle.")
     var follow = false
 
@@ -159,7 +167,8 @@ struct ReplayCommand: ParsableCommand {
             inputs: expanded,
             configuration: IngestConfiguration(
                 queueCapacity: queueCapacity, maxQueuedBytes: queueBytes,
-                chunkStore: ChunkStoreConfiguration(compaction: compact ? .batched : nil, memoryBudget: memoryBudget)),
+                chunkStore: ChunkStoreConfiguration(compaction: compact ? .batched : nil, memoryBudget: memoryBudget),
+                migratesSchemas: !noMigrate),
             options: replayOptions(cancellation: cancellation))
         let display = ProgressDisplay(mode: quiet ? .off : progressMode, write: progressWrite)
         let report = pipeline.run(progress: { display.show($0) })

@@ -52,7 +52,11 @@ struct Stats {
         var version: String
         var compression: String
         var endMessage = false
+        /// The End message's body length (0 before SDK 0.28: no stream footer follows).
+        var endLength: UInt64 = 0
         var footer: StreamFooterInfo?
+        /// A ``RRD/RRDError/Code/badFooter`` error came while reading this stream.
+        var footerError = false
     }
 
     struct Store {
@@ -103,12 +107,12 @@ struct Stats {
             case .arrowMsg(let a):
                 let i = store(a.storeId)
                 switch check {
-                case .ok(let size, let r)?:
+                case .ok(let size, let r, _, let isStatic)?:
                     chunks += 1
                     rows += r
                     stores[i].chunks += 1
                     stores[i].rows += r
-                    if a.isStatic == true {
+                    if isStatic == true {
                         staticChunks += 1
                         stores[i].staticChunks += 1
                     }
@@ -124,19 +128,25 @@ struct Stats {
             case .blueprintActivationCommand(let b):
                 activations.append(b)
             case .end:
-                if !streams.isEmpty { streams[streams.count - 1].endMessage = true }
+                if !streams.isEmpty {
+                    streams[streams.count - 1].endMessage = true
+                    streams[streams.count - 1].endLength = m.length
+                }
             }
         case .streamFooter(let f, _):
             if !streams.isEmpty { streams[streams.count - 1].footer = f }
         case .error(let e):
+            if e.code == .badFooter, !streams.isEmpty { streams[streams.count - 1].footerError = true }
             errors.append(e)
         }
     }
 
-    /// `ok`, `crc_mismatch`, `incomplete` (End message without a stream footer) or `none` (no End message).
+    /// `ok`, `crc_mismatch`, `misplaced`, `incomplete` (an End message whose stream footer is missing
+    /// or cut) or `none` (no stream footer written: no End message, or an End with an empty body and
+    /// nothing after it but the end of the input or the next stream, as SDKs before 0.28 write).
     static func footerStatus(_ s: Stream) -> String {
         if let f = s.footer { return f.crcOK && f.pointsAtEndPayload ? "ok" : (f.crcOK ? "misplaced" : "crc_mismatch") }
-        return s.endMessage ? "incomplete" : "none"
+        return s.endMessage && (s.endLength > 0 || s.footerError) ? "incomplete" : "none"
     }
 
     var messageCounts: JSONObject {

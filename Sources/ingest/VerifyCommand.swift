@@ -18,7 +18,9 @@ struct VerifyCommand: ParsableCommand {
         discussion: """
             With --json, writes one JSON object per chunk in file order: {"chunk_id", "store", "entity_path", \
             "num_rows", "is_static", "timelines": {NAME: {"arrow_type", "min", "max", "sorted"}}, \
-            "components": {COLUMN: ARROW_TYPE}}; damage as {"kind": "Error", "offset": N, "error": TEXT}.
+            "components": {COLUMN: ARROW_TYPE}}; damage as {"kind": "Error", "offset": N, "error": TEXT}. \
+            Chunks are shown as the bytes hold them; --migrated adds the view after the migration of old \
+            schemas that replay and query apply (JSON: "migrated": {"entity_path", "components"}).
             """
     )
 
@@ -27,6 +29,14 @@ struct VerifyCommand: ParsableCommand {
 
     @Flag(name: .long, help: "One JSON object per chunk (and per error) instead of a summary.")
     var json = false
+
+    @Flag(
+        name: .long,
+        help: """
+            Also show each chunk after the migration of schemas written by older SDKs (today's column \
+            names and entity paths, as replay and query see them); text: one line per chunk it changes.
+            """)
+    var migrated = false
 
     @Flag(name: .long, help: "Print decode throughput (MB/s of decompressed Arrow IPC, chunks/s) to stderr.")
     var timing = false
@@ -95,8 +105,10 @@ struct VerifyCommand: ParsableCommand {
             report(error.offset, error.message)
             return false
         }
-        let decoder = ChunkDecoder()
+        // An inspector: chunks as the bytes hold them; `--migrated` decodes each again as replay does.
+        let decoder = ChunkDecoder(migratesSchemas: false)
         decoder.validateFully = true
+        let migrating = migrated ? ChunkDecoder() : nil
         while let event = reader.next() {
             switch event {
             case .message(let framed):
@@ -112,11 +124,15 @@ struct VerifyCommand: ParsableCommand {
                     chunks += 1
                     if quiet { continue }
                     rows += chunk.numRows
+                    let migratedChunk = try migrating?.decode(msg)
                     if json {
-                        print(Self.json(chunk, store: msg.storeId))
+                        print(Self.json(chunk, store: msg.storeId, migrated: migratedChunk))
                     } else {
                         for w in chunk.warnings {
                             print("\(path): at byte \(framed.offset): warning: \(chunk.id.description): \(w)")
+                        }
+                        if let migratedChunk, let change = Self.migrationText(chunk, migratedChunk) {
+                            print("\(path): at byte \(framed.offset): \(chunk.id.description) migrated: \(change)")
                         }
                     }
                 } catch {
@@ -137,8 +153,28 @@ struct VerifyCommand: ParsableCommand {
         return errors == 0
     }
 
-    /// The `--json` line of one chunk.
-    static func json(_ chunk: Chunk, store: StoreId) -> String {
+    /// What the migration changed in a chunk (nil: nothing): `raw → migrated` per entity path and
+    /// column, `dropped` for a dropped column, in column order.
+    static func migrationText(_ raw: Chunk, _ migrated: Chunk) -> String? {
+        var parts: [String] = []
+        if raw.entityPath != migrated.entityPath { parts.append("\(raw.entityPath) → \(migrated.entityPath)") }
+        var after: [Int: ComponentColumn] = [:]
+        for c in migrated.components { after[c.recordBatchColumn] = c }
+        for c in raw.components {
+            if let m = after[c.recordBatchColumn] {
+                if m.name != c.name { parts.append("\(c.name) → \(m.name)") }
+                if m.componentType != c.componentType {
+                    parts.append("\(m.name) component type \(c.componentType ?? "none") → \(m.componentType ?? "none")")
+                }
+            } else {
+                parts.append("\(c.name) dropped")
+            }
+        }
+        return parts.isEmpty ? nil : parts.joined(separator: ", ")
+    }
+
+    /// The `--json` line of one chunk; `migrated` adds its view after migration.
+    static func json(_ chunk: Chunk, store: StoreId, migrated: Chunk? = nil) -> String {
         // Timelines and components mirror the record batch's columns one for one (names not deduplicated).
         var timelines = JSONObject()
         for t in chunk.timelines {
@@ -151,11 +187,16 @@ struct VerifyCommand: ParsableCommand {
         }
         var components = JSONObject()
         for c in chunk.components { components.append(c.name, .string(c.arrowType)) }
-        let line: JSONObject = [
+        var line: JSONObject = [
             "chunk_id": .string(chunk.id.description), "store": store.json, "entity_path": .string(chunk.entityPath),
             "num_rows": .int(Int64(chunk.numRows)), "is_static": .bool(chunk.isStatic), "timelines": .object(timelines),
             "components": .object(components),
         ]
+        if let migrated {
+            var after = JSONObject()
+            for c in migrated.components { after.append(c.name, .string(c.arrowType)) }
+            line["migrated"] = .object(["entity_path": .string(migrated.entityPath), "components": .object(after)])
+        }
         return line.serialized()
     }
 }
