@@ -77,7 +77,7 @@ let package = Package(
             swiftSettings: swiftSettings),
 
         .target(
-            name: "IngestTestSupport", dependencies: ["IngestCore", "Ingestion", "RRD", "Chunks", "CLZ4"], swiftSettings: syncSettings),
+            name: "IngestTestSupport", dependencies: ["IngestCore", "Ingestion", "RRD", "Chunks", "Store", "CLZ4"], swiftSettings: syncSettings),
 
         // The command-line tool.
         .executableTarget(
@@ -111,9 +111,11 @@ let package = Package(
         .testTarget(
             name: "ChunksTests", dependencies: ["IngestCore", "Chunks", "RRD", "ArrowIPC", "FixtureSupport"],
             swiftSettings: swiftSettings),
-        // Ingestion: the ground-truth loads (`RecordingStores`) and message decoding (`ChunkDecoder.decode(_:arena:)`).
+        // Ingestion and IngestTestSupport: the ground-truth loads (`PipelineStores`, through the replay
+        // pipeline) and message decoding (`ChunkDecoder.decode(_:arena:)`).
         .testTarget(
-            name: "StoreTests", dependencies: ["IngestCore", "Store", "Chunks", "RRD", "Ingestion", "FixtureSupport"],
+            name: "StoreTests",
+            dependencies: ["IngestCore", "Store", "Chunks", "RRD", "Ingestion", "IngestTestSupport", "FixtureSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "IngestionTests",
