@@ -91,7 +91,8 @@ let package = Package(
         ),
 
         // Test support (locates Fixtures/ from #filePath, reads EXPECTED.json).
-        .target(name: "FixtureSupport", path: "Tests/FixtureSupport", swiftSettings: swiftSettings),
+        // zstd to make compressed copies of the fixtures.
+        .target(name: "FixtureSupport", dependencies: ["CZstd"], path: "Tests/FixtureSupport", swiftSettings: swiftSettings),
 
         .testTarget(name: "IngestCoreTests", dependencies: ["IngestCore"], swiftSettings: swiftSettings),
         .testTarget(
