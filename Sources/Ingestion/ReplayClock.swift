@@ -1,4 +1,3 @@
-@preconcurrency import Glibc
 import IngestCore
 
 /// Time for the replay: monotonic nanoseconds and sleeping (injectable, so tests check schedules

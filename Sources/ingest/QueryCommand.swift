@@ -82,7 +82,8 @@ struct QueryCommand: ParsableCommand {
         // Loaded through the pipeline `replay` runs (one reader, so stores are first seen in file order).
         let pipeline = ReplayPipeline(
             inputs: files.map { $0 == "-" ? .standardInput : .file($0) },
-            configuration: IngestConfiguration(chunkStore: ChunkStoreConfiguration(compaction: compact ? .batched : nil)),
+            configuration: IngestConfiguration(
+                chunkStore: ChunkStoreConfiguration(compaction: compact ? .batched : nil)),
             options: ReplayOptions(readerThreads: 1))
         let report = pipeline.run()
         // The process ends next: freeing every stored chunk one by one would only cost time.
@@ -94,7 +95,8 @@ struct QueryCommand: ParsableCommand {
         let stores = pipeline.hub.allStores
         let target: ChunkStore<Chunk>?
         if let store {
-            guard let match = stores.first(where: { $0.storeId.description == store || $0.storeId.recordingId == store })
+            guard
+                let match = stores.first(where: { $0.storeId.description == store || $0.storeId.recordingId == store })
             else {
                 let known = stores.map(\.storeId.description).joined(separator: ", ")
                 printError("no store \(store) in the input; stores: \(known)")

@@ -86,7 +86,9 @@ struct PipelineSourceTests {
     ) -> (report: ReplayReport, outputs: [String: [String]], stores: [String: [Int]]) {
         let pipeline = ReplayPipeline(inputs: inputs, options: options)
         var outputs: [String: [String]] = [:]
-        let report = pipeline.run(onOutput: { db, item in outputs[db.storeId.description, default: []].append(describe(item)) })
+        let report = pipeline.run(onOutput: { db, item in
+            outputs[db.storeId.description, default: []].append(describe(item))
+        })
         let stores = storeFigures(pipeline.hub)
         pipeline.hub.shutdown(drain: true)
         return (report, outputs, stores)
@@ -129,7 +131,8 @@ struct PipelineSourceTests {
                 let got = Self.replay([.file(path)], options: options)
                 let context = "block \(block) piece \(piece) detect \(detect)"
                 #expect(got.report.files[0].retries == 2, "\(context)")
-                #expect(reportFigures(got.report, path: path) == reportFigures(reference.report, path: path), "\(context)")
+                #expect(
+                    reportFigures(got.report, path: path) == reportFigures(reference.report, path: path), "\(context)")
                 #expect(got.stores == reference.stores, "\(context)")
                 #expect(got.outputs == reference.outputs, "\(context)")
             }
@@ -213,7 +216,9 @@ struct PipelineSourceTests {
         #expect(got.stores == reference.stores)
     }
 
-    @Test("StoreHub.replay = ReplayPipeline = a plain RRDReader → submit loop, on every fixture", arguments: Fixtures.rrdNames)
+    @Test(
+        "StoreHub.replay = ReplayPipeline = a plain RRDReader → submit loop, on every fixture",
+        arguments: Fixtures.rrdNames)
     func replayEqualsPipelineAndSubmit(name: String) throws {
         let path = Fixtures.rrdPath(name)
 

@@ -154,7 +154,9 @@ struct ByteSourceTests {
         let source = try ZstdByteSource(decompressing: inner)
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
         var produced = 0
-        while case let n = try buffer.withMutableBytes({ raw throws(ByteSourceError) in try source.read(into: raw) }), n > 0 {
+        while case let n = try buffer.withMutableBytes({ raw throws(ByteSourceError) in try source.read(into: raw) }),
+            n > 0
+        {
             #expect(Array(buffer[..<n]) == Array(bytes[produced..<(produced + n)]))
             produced += n
         }
