@@ -77,7 +77,7 @@ let package = Package(
             swiftSettings: swiftSettings),
 
         .target(
-            name: "IngestTestSupport", dependencies: ["IngestCore", "Ingestion", "RRD", "Chunks", "CLZ4"], swiftSettings: syncSettings),
+            name: "IngestTestSupport", dependencies: ["IngestCore", "Ingestion", "RRD", "Chunks", "Store", "CLZ4"], swiftSettings: syncSettings),
 
         // The command-line tool.
         .executableTarget(
@@ -91,7 +91,8 @@ let package = Package(
         ),
 
         // Test support (locates Fixtures/ from #filePath, reads EXPECTED.json).
-        .target(name: "FixtureSupport", path: "Tests/FixtureSupport", swiftSettings: swiftSettings),
+        // zstd to make compressed copies of the fixtures.
+        .target(name: "FixtureSupport", dependencies: ["CZstd"], path: "Tests/FixtureSupport", swiftSettings: swiftSettings),
 
         .testTarget(name: "IngestCoreTests", dependencies: ["IngestCore"], swiftSettings: swiftSettings),
         .testTarget(
@@ -111,9 +112,11 @@ let package = Package(
         .testTarget(
             name: "ChunksTests", dependencies: ["IngestCore", "Chunks", "RRD", "ArrowIPC", "FixtureSupport"],
             swiftSettings: swiftSettings),
-        // Ingestion: the ground-truth loads (`RecordingStores`) and message decoding (`ChunkDecoder.decode(_:arena:)`).
+        // Ingestion and IngestTestSupport: the ground-truth loads (`PipelineStores`, through the replay
+        // pipeline) and message decoding (`ChunkDecoder.decode(_:arena:)`).
         .testTarget(
-            name: "StoreTests", dependencies: ["IngestCore", "Store", "Chunks", "RRD", "Ingestion", "FixtureSupport"],
+            name: "StoreTests",
+            dependencies: ["IngestCore", "Store", "Chunks", "RRD", "Ingestion", "IngestTestSupport", "FixtureSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "IngestionTests",

@@ -3,8 +3,9 @@ import IngestCore
 import RRD
 
 /// Where each `ArrowMsg`'s LZ4 payload is decompressed: the one place that decides it. The reading
-/// side calls ``decompressOnReader(_:)`` for every `ArrowMsg` it reads (``StoreHub/replay(files:readerOptions:onOutput:)``,
-/// ``ReplayPipeline``); the store's worker gets every payload through ``workerPayload(of:arena:maxSize:)``
+/// side calls ``decompressOnReader(_:)`` for every `ArrowMsg` it reads (``SourceReader``, the pipeline's
+/// reading loop, whatever the source: ``ReplayPipeline``, ``StoreHub/replay(files:readerOptions:onOutput:)``,
+/// ``StoreHub/ingest(_:label:options:)``, `ingest query`); the store's worker gets every payload through ``workerPayload(of:arena:maxSize:)``
 /// (by ``Chunks/ChunkDecoder/decode(_:arena:)``), as do the other decoders of messages (pacing, the CLI).
 ///
 /// The policy:
@@ -15,7 +16,7 @@ import RRD
 ///   worker borrows them without copying. On small chunks the worker's per-chunk work is the
 ///   bottleneck and the reader's is not. Memory stays bounded: the byte bound (or the slot bound
 ///   times ``smallPayloadLimit``) applies to the decompressed bytes waiting per store.
-/// - When ``alternatesLargePayloads`` (the replay pipeline), from ``sharedDecompressionSize`` on every
+/// - When ``alternatesLargePayloads`` (the reading loop), from ``sharedDecompressionSize`` on every
 ///   other payload is left to the worker, so both cores share the decompression of large payloads
 ///   (and the first-touch page faults of its output).
 /// - A payload that does not decompress is left as it is: the worker fails on it and reports the
@@ -30,7 +31,7 @@ import RRD
 /// ```
 ///
 /// The reading side's state (its arenas, the count of large payloads) is that of one reading
-/// thread: one value per reader (per file in the replay pipeline).
+/// thread: one value per reader (per source in the reading loop).
 struct PayloadDecompression {
     /// Payloads up to this many uncompressed bytes are decompressed on the reading thread when the
     /// stores have no byte bound.

@@ -1,6 +1,7 @@
 import ArrowIPC
 import IngestCore
 import RRD
+import Store
 
 /// One store's figures after a replay.
 public struct ReplayStoreSummary: Sendable, Hashable {
@@ -55,72 +56,25 @@ public struct ReplaySummary: Sendable {
 }
 
 extension StoreHub {
-    /// Messages a replay hands to the hub at a time.
-    static let replayBatchSize = 64
-
-    /// Reads `files` in order through this hub on the calling thread (the stores' workers decode
-    /// in parallel; the reading thread also decompresses payloads of up to 64 KiB, or up to the
-    /// stores' byte bound when that is larger), reporting reader errors
-    /// on the per-source error stream (source = path), then flushes.
+    /// Reads `files` in order (`-` is stdin; zstd-compressed files are decompressed) into this hub
+    /// through the one pipeline: a ``ReplayPipeline`` with one reader thread (none in the synchronous
+    /// build), so the stores are fed, and first seen, in file order. Reader errors are reported on the
+    /// per-source error stream (source = path, with ` (#2)` for a path given a second time); then flushes.
     ///
     /// Outputs are drained as the replay goes, so memory stays bounded: `onOutput` sees each
-    /// one, per store in admission order. The calling thread is both a producer and the consumer
-    /// here, which is safe only because the workers never wait for the consumer (outputs are
-    /// unbounded).
-    /// - Returns: per-store figures and the stream errors.
+    /// one, per store in admission order, on the calling thread, which never submits (so it never
+    /// blocks on a full queue).
+    /// - Returns: per-store figures (every store of the hub) and the stream errors.
     @discardableResult
     public func replay(
         files: [String], readerOptions: ReaderOptions = ReaderOptions(),
         onOutput: (EntityDb, IngestOutput) -> Void = { _, _ in }
     ) -> ReplaySummary {
-        var messages = 0
+        let pipeline = ReplayPipeline(
+            hub: self, inputs: files.map { .file($0) },
+            options: ReplayOptions(readerThreads: 1, readerOptions: readerOptions))
+        let report = pipeline.run(onOutput: onOutput)
         var errors: [SourceErrorItem] = []
-        for path in files {
-            var reader: RRDReader
-            do {
-                reader = try RRDReader(path: path, options: readerOptions)
-            } catch {
-                report(error)
-                continue
-            }
-            // Messages are handed over in small batches (one lock acquisition and at most one
-            // wake-up per run of one store) and always before an error, which must follow them.
-            var batch: [FramedMessage] = []
-            batch.reserveCapacity(Self.replayBatchSize)
-            // This file's reading side: one payload arena per store (see PayloadDecompression).
-            var decompression = PayloadDecompression(
-                maxQueuedBytes: configuration.maxQueuedBytes, alternatesLargePayloads: false)
-            func submitBatch() {
-                do {
-                    try submit(contentsOf: batch, source: path)
-                } catch {
-                    report(error)
-                }
-                batch.removeAll(keepingCapacity: true)
-            }
-            while let event = reader.next() {
-                switch event {
-                case .message(var m):
-                    messages += 1
-                    if case .arrowMsg(var a) = m.message, a.compression == .lz4, decompression.decompressOnReader(&a) {
-                        m.message = .arrowMsg(a)
-                    }
-                    batch.append(m)
-                    if batch.count == Self.replayBatchSize {
-                        submitBatch()
-                        drain(onOutput)
-                    }
-                case .error(let e):
-                    submitBatch()
-                    report(e)
-                case .streamHeader, .streamFooter:
-                    break
-                }
-            }
-            submitBatch()
-        }
-        flush()
-        drain(onOutput)
         while let e = pollSourceError() { errors.append(e) }
         let stores = allStores.map { db in
             let st = db.statistics
@@ -128,6 +82,53 @@ extension StoreHub {
                 storeId: db.storeId, chunks: st.distinctChunks, rows: st.rows, decodeErrors: st.decodeErrors,
                 messages: st.admitted)
         }
-        return ReplaySummary(stores: stores, sourceErrors: errors, messages: messages)
+        return ReplaySummary(stores: stores, sourceErrors: errors, messages: Int(report.messages))
     }
+
+    /// Reads `source` to its end into this hub on the calling thread, with the reading loop of
+    /// ``ReplayPipeline``: store routing, the reader-side decompression policy, batches into the
+    /// stores' queues (blocking while one is full), retries of transient errors (``ReplayOptions/retry``),
+    /// following a source that can grow (``ReplayOptions/follow``), pacing and cancellation;
+    /// ``ReplayOptions/readerThreads``, ``ReplayOptions/readerOptions`` and ``ReplayOptions/openSource``
+    /// do not apply (the source is made already). The way in for a source of framed messages (a live
+    /// gRPC call, see ``IngestSource``); any number of sources may be read at once, each on its own thread.
+    ///
+    /// Outputs are not drained here: drain them on another thread, as with ``submit(_:source:)`` (in
+    /// the synchronous build they wait until drained). Reader errors are reported on the per-source
+    /// error stream under `label`; chunks that do not decode come out in their stores' outputs.
+    /// - Returns: what was read, and the reader errors.
+    @discardableResult
+    public func ingest(
+        _ source: any IngestSource, label: String, options: ReplayOptions = ReplayOptions()
+    ) -> IngestSourceResult {
+        let reader = SourceReader(
+            hub: self, label: label, options: options,
+            decompression: PayloadDecompression(
+                maxQueuedBytes: configuration.maxQueuedBytes, alternatesLargePayloads: true))
+        reader.read(open: { source }, afterBatch: {})
+        let state = reader.state
+        return IngestSourceResult(
+            bytesRead: state.bytes, messages: state.messages, retries: state.retries, errors: state.errors,
+            interrupted: state.cancelled)
+    }
+
+    /// The first store (in first-seen order) whose chunk store holds data for `entity`, if any: the
+    /// store `ingest query` answers from when no store is named.
+    public func store(holding entity: String) -> EntityDb? {
+        allStores.first { !$0.chunkStore.components(of: entity).isEmpty }
+    }
+}
+
+/// How ``StoreHub/ingest(_:label:options:)`` read one source.
+public struct IngestSourceResult: Sendable, Hashable {
+    /// Input consumed up to the end of the last complete message (``IngestSource/bytesConsumed``).
+    public var bytesRead: UInt64
+    /// Messages read.
+    public var messages: UInt64
+    /// Retries spent on transient errors.
+    public var retries: Int
+    /// Reader errors, in input order (stream damage, I/O, a refused submit).
+    public var errors: [String]
+    /// Whether reading was cancelled before the end.
+    public var interrupted: Bool
 }

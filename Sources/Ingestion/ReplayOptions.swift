@@ -38,7 +38,7 @@ public final class ReplayCancellation: Sendable {
 }
 
 /// Makes the byte source of one input (see ``ReplayOptions/openSource``).
-public typealias ReplaySourceOpener = @Sendable (ReplayInput) throws(ReplayIOError) -> any ReplayByteSource
+public typealias ReplaySourceOpener = @Sendable (ReplayInput) throws(ByteSourceError) -> any ByteSource
 
 /// Settings of a ``ReplayPipeline`` (the engine's own knobs are in ``IngestConfiguration``).
 public struct ReplayOptions: Sendable {
@@ -47,7 +47,8 @@ public struct ReplayOptions: Sendable {
     public var readerThreads: Int
     /// Limits of the stream decoder.
     public var readerOptions: ReaderOptions
-    /// Follow growing files (`nil`: read each file to its current end).
+    /// Follow growing files (`nil`: read each file to its current end). Only inputs that can grow are
+    /// followed (regular files; a pipe's end is its end).
     public var follow: ReplayFollowOptions?
     /// Retries of transient read errors.
     public var retry: ReplayRetryPolicy
@@ -57,8 +58,11 @@ public struct ReplayOptions: Sendable {
     public var progressInterval: Duration
     /// The clock for retries, follow polling and pacing.
     public var clock: any ReplayClock
-    /// Makes each input's byte source. `nil` (the default): files and stdin, with zstd-compressed
-    /// inputs (magic `28 B5 2F FD`) decompressed by ``RRDReader`` — those are neither followed nor retried.
+    /// Makes each input's byte source (tests inject sources that fail or grow; wrap one in
+    /// ``RRD/ZstdByteSource`` to decompress it). `nil` (the default): ``RRD/ByteSources/open(path:)`` of
+    /// the input's description: files and stdin, zstd-compressed ones (magic `28 B5 2F FD`) decompressed
+    /// as they are read. Every source is read by the same loop: transient errors are retried, and with
+    /// ``follow`` a source that can grow (a regular file, compressed or not) is followed.
     public var openSource: ReplaySourceOpener?
     /// Set it to stop the replay early.
     public var cancellation: ReplayCancellation

@@ -17,8 +17,8 @@ struct QueryCommand: ParsableCommand {
         commandName: "query",
         abstract: "Load recordings into chunk stores and answer one latest-at, range or static query.",
         discussion: """
-            Every input is read and inserted into one chunk store per store id (the same id in several \
-            files is one store; repeated chunks are duplicates). The query goes to --store if given, else \
+            Every input is replayed through the ingestion pipeline (as `ingest replay` does) into one chunk \
+            store per store id (the same id in several files is one store; repeated chunks are duplicates). The query goes to --store if given, else \
             to the first store (in order of appearance) holding data for the entity. Negative times are \
             written --at=-1 and --range=-5..3. With --json: latest-at and static print one object \
             {"found", "time", "row_id", "value"}; a range prints one object {"time", "row_id", "value"} \
@@ -87,25 +87,33 @@ struct QueryCommand: ParsableCommand {
         }
         let query = StoreQuery(entity: entity, component: component, mode: mode)
 
-        let stores = RecordingStores(
-            configuration: ChunkStoreConfiguration(compaction: compact ? .batched : nil), migratesSchemas: !noMigrate)
-        var damaged = false
-        for file in files {
-            let summary = stores.load(path: file)
-            for error in summary.errors { printError(error) }
-            if !summary.errors.isEmpty { damaged = true }
+        // Loaded through the pipeline `replay` runs (one reader, so stores are first seen in file order).
+        let pipeline = ReplayPipeline(
+            inputs: files.map { $0 == "-" ? .standardInput : .file($0) },
+            configuration: IngestConfiguration(
+                chunkStore: ChunkStoreConfiguration(compaction: compact ? .batched : nil),
+                migratesSchemas: !noMigrate),
+            options: ReplayOptions(readerThreads: 1))
+        let report = pipeline.run()
+        // The process ends next: freeing every stored chunk one by one would only cost time.
+        defer { _ = Unmanaged.passRetained(pipeline) }
+        for file in report.files {
+            for error in file.errors { printError(error) }
         }
+        let damaged = report.hasFailures
+        let stores = pipeline.hub.allStores
         let target: ChunkStore<Chunk>?
         if let store {
-            guard let match = stores.stores.first(where: { $0.id.description == store || $0.id.recordingId == store })
+            guard
+                let match = stores.first(where: { $0.storeId.description == store || $0.storeId.recordingId == store })
             else {
-                let known = stores.stores.map(\.id.description).joined(separator: ", ")
+                let known = stores.map(\.storeId.description).joined(separator: ", ")
                 printError("no store \(store) in the input; stores: \(known)")
                 throw ExitCode.failure
             }
-            target = match.store
+            target = match.chunkStore
         } else {
-            target = stores.storeHolding(entity: entity)
+            target = pipeline.hub.store(holding: entity)?.chunkStore
         }
         for line in json ? query.jsonLines(in: target) : query.textLines(in: target) { print(line) }
         // The answer is printed either way; damaged input is reported on stderr and in the status.

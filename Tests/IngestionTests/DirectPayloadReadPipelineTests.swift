@@ -27,7 +27,7 @@ struct DirectPayloadReadPipelineTests {
             let options = ReplayOptions(
                 readerThreads: 1, readerOptions: ReaderOptions(readBlockSize: block),
                 retry: ReplayRetryPolicy(attempts: 2, initialDelay: .zero, maxDelay: .zero), clock: VirtualClock(),
-                openSource: { _ throws(ReplayIOError) in FlakySource(bytes: bytes, piece: piece, failAt: 4, failures: 1) })
+                openSource: { _ throws(ByteSourceError) in FlakySource(bytes: bytes, piece: piece, failAt: 4, failures: 1) })
             let got = Self.run(name, options: options)
             #expect(got.stores == reference.stores, "\(name) block \(block) piece \(piece)")
             #expect(got.messages == reference.messages, "\(name) block \(block) piece \(piece)")

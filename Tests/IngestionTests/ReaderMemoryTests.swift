@@ -70,7 +70,7 @@ struct ReaderMemoryTests {
         let gate = WorkerGate(open: StoreHub.isSynchronous)
         let options = ReplayOptions(
             readerThreads: 1, readerOptions: ReaderOptions(readBlockSize: 4096),
-            openSource: { _ throws(ReplayIOError) in FlakySource(bytes: bytes, piece: 1 << 20, failAt: .max, failures: 0) })
+            openSource: { _ throws(ByteSourceError) in FlakySource(bytes: bytes, piece: 1 << 20, failAt: .max, failures: 0) })
         let pipeline = ReplayPipeline(
             inputs: [.file("synthetic.rrd")], configuration: IngestConfiguration(queueCapacity: 1000).gated(by: gate),
             options: options)
@@ -110,7 +110,7 @@ struct ReaderMemoryTests {
         let bytes = Encode.compressedRecording(store, count: count, rows: 8, valuesPerRow: valuesPerRow)
         let options = ReplayOptions(
             readerThreads: 1,
-            openSource: { _ throws(ReplayIOError) in FlakySource(bytes: bytes, piece: 1 << 20, failAt: .max, failures: 0) })
+            openSource: { _ throws(ByteSourceError) in FlakySource(bytes: bytes, piece: 1 << 20, failAt: .max, failures: 0) })
         let pipeline = ReplayPipeline(inputs: [.file("large.rrd")], options: options)
         var order: [Int] = []
         var sums: [Int: Double] = [:]

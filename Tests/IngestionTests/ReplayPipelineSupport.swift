@@ -40,7 +40,7 @@ final class VirtualClock: ReplayClock, Sendable {
 
 /// An in-memory source handing out `bytes` in pieces of `piece`; read number `failAt` (1-based)
 /// throws EIO `failures` times before it succeeds.
-final class FlakySource: ReplayByteSource, @unchecked Sendable {
+final class FlakySource: ByteSource, @unchecked Sendable {
     // @unchecked: used by one reader thread at a time.
     let bytes: [UInt8]
     let piece: Int
@@ -56,11 +56,11 @@ final class FlakySource: ReplayByteSource, @unchecked Sendable {
         self.failures = failures
     }
 
-    func read(into buffer: UnsafeMutableRawBufferPointer) throws(ReplayIOError) -> Int {
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws(ByteSourceError) -> Int {
         reads += 1
         if reads >= failAt && failures > 0 {
             failures -= 1
-            throw ReplayIOError(errno: EIO, "injected read failure")
+            throw ByteSourceError(errno: EIO, "injected read failure")
         }
         let n = min(piece, buffer.count, bytes.count - position)
         bytes.withUnsafeBytes { src in
@@ -72,17 +72,17 @@ final class FlakySource: ReplayByteSource, @unchecked Sendable {
 }
 
 /// A file source that counts the times it found no new bytes (the reader caught up with the writer).
-final class WatchedFileSource: ReplayByteSource, @unchecked Sendable {
+final class WatchedFileSource: ByteSource, @unchecked Sendable {
     // @unchecked: `inner` is used by one reader thread; the counter is atomic.
     let inner: FileByteSource
     let caughtUp: AtomicCount
 
-    init(_ input: ReplayInput, caughtUp: AtomicCount) throws(ReplayIOError) {
-        inner = try FileByteSource(input)
+    init(_ input: ReplayInput, caughtUp: AtomicCount) throws(ByteSourceError) {
+        inner = try FileByteSource(path: input.description)
         self.caughtUp = caughtUp
     }
 
-    func read(into buffer: UnsafeMutableRawBufferPointer) throws(ReplayIOError) -> Int {
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws(ByteSourceError) -> Int {
         let n = try inner.read(into: buffer)
         if n == 0 { caughtUp.value.add(1, ordering: .releasing) }
         return n

@@ -109,7 +109,7 @@ struct ReplayPipelineTests {
             readerThreads: 1,
             retry: ReplayRetryPolicy(attempts: 4, initialDelay: .milliseconds(100), maxDelay: .milliseconds(300)),
             clock: clock,
-            openSource: { _ throws(ReplayIOError) in FlakySource(bytes: bytes, piece: 4096, failAt: 5, failures: 3) })
+            openSource: { _ throws(ByteSourceError) in FlakySource(bytes: bytes, piece: 4096, failAt: 5, failures: 3) })
         let pipeline = ReplayPipeline(inputs: [.file("many_small_chunks.rrd")], options: options)
         let report = pipeline.run()
         pipeline.hub.shutdown(drain: true)
@@ -127,7 +127,7 @@ struct ReplayPipelineTests {
         let options = ReplayOptions(
             retry: ReplayRetryPolicy(attempts: 3, initialDelay: .milliseconds(10), maxDelay: .seconds(1)),
             clock: clock,
-            openSource: { _ throws(ReplayIOError) in FlakySource(bytes: bytes, piece: 512, failAt: 2, failures: 100) })
+            openSource: { _ throws(ByteSourceError) in FlakySource(bytes: bytes, piece: 512, failAt: 2, failures: 100) })
         let pipeline = ReplayPipeline(inputs: [.file("p.rrd")], options: options)
         let report = pipeline.run()
         pipeline.hub.shutdown(drain: true)
@@ -149,7 +149,7 @@ struct ReplayPipelineTests {
         let caughtUp = AtomicCount()
         let options = ReplayOptions(
             follow: ReplayFollowOptions(idleTimeout: .seconds(60), pollInterval: .milliseconds(1)),
-            openSource: { input throws(ReplayIOError) in try WatchedFileSource(input, caughtUp: caughtUp) })
+            openSource: { input throws(ByteSourceError) in try WatchedFileSource(input, caughtUp: caughtUp) })
         let pipeline = ReplayPipeline(inputs: [.file(path)], options: options)
         let writer = Thread {
             // Pieces end mid stream header, mid message header, mid payload, and at the very end.

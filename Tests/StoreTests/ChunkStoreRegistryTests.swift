@@ -1,6 +1,7 @@
 import Chunks
 import FixtureSupport
 import IngestCore
+import IngestTestSupport
 import Ingestion
 import RRD
 import Store
@@ -36,8 +37,7 @@ struct ChunkStoreRegistryTests {
                 }
             }
         }
-        let reference = RecordingStores()
-        let summary = reference.load(path: Fixtures.rrdPath("recording_with_blueprint.rrd"))
+        let (reference, summary) = loadStores(paths: [Fixtures.rrdPath("recording_with_blueprint.rrd")])
         #expect(Set(registry.storeIds) == Set(reference.stores.map(\.id)))
         for (id, store) in reference.stores {
             let got = try #require(registry.store(id)).statistics

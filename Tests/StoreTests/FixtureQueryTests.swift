@@ -2,13 +2,15 @@ import Chunks
 import FixtureSupport
 import Foundation
 import IngestCore
+import IngestTestSupport
 import Ingestion
 import RRD
 import Store
 import Testing
 
 /// Every question of `Fixtures/rrd/QUERIES.json` (answers from the real SDK), asked of stores built by
-/// replaying each fixture; then the fixture is replayed again and every answer must stay the same.
+/// replaying each fixture through the ingestion pipeline; then the fixture is replayed again and every
+/// answer must stay the same.
 @Suite("Fixture queries (QUERIES.json)")
 struct FixtureQueryTests {
     nonisolated(unsafe) static let questions: [[String: Any]] = {
@@ -74,8 +76,8 @@ struct FixtureQueryTests {
         arguments: files, configurations)
     func answers(file: String, configuration: ChunkStoreConfiguration) throws {
         let questions = Self.questions.filter { ($0["file"] as! String) == file }
-        let stores = RecordingStores(configuration: configuration)
-        let first = stores.load(path: Fixtures.rrdPath(file))
+        let stores = PipelineStores(configuration: configuration)
+        let first = stores.load(paths: [Fixtures.rrdPath(file)])
         #expect(first.errors.isEmpty, "\(first.errors)")
         #expect(first.insert.inserted > 0)
         let statistics = stores.stores.map(\.store.statistics)
@@ -92,7 +94,7 @@ struct FixtureQueryTests {
                     pass + ", CLI store choice")
             }
             if pass == "first replay" {
-                let second = stores.load(path: Fixtures.rrdPath(file))
+                let second = stores.load(paths: [Fixtures.rrdPath(file)])
                 #expect(second.errors.isEmpty)
                 #expect(second.insert.inserted == 0)
                 #expect(second.insert.duplicates == first.insert.inserted)
@@ -124,10 +126,9 @@ struct FixtureCompactionTests {
     func fewerChunks() throws {
         var merged = 0
         for file in FixtureQueryTests.files {
-            let plain = RecordingStores()
-            _ = plain.load(path: Fixtures.rrdPath(file))
-            let compact = RecordingStores(configuration: ChunkStoreConfiguration(compaction: .reference))
-            _ = compact.load(path: Fixtures.rrdPath(file))
+            let (plain, _) = loadStores(paths: [Fixtures.rrdPath(file)])
+            let (compact, _) = loadStores(
+                paths: [Fixtures.rrdPath(file)], configuration: ChunkStoreConfiguration(compaction: .reference))
             for ((_, p), (_, c)) in zip(plain.stores, compact.stores) {
                 #expect(c.statistics.rows == p.statistics.rows, "\(file)")
                 #expect(c.statistics.chunks == p.statistics.chunks - c.statistics.compactions, "\(file)")
