@@ -28,10 +28,12 @@ package struct LockCondition: Hashable, Sendable {
 /// short accesses (``Held/state``), so no access to the value spans a wait, when other threads
 /// change it. Waits with a deadline use `CLOCK_MONOTONIC` (``MonotonicClock``).
 ///
+/// `State` may be noncopyable (a queue that owns its storage): it is moved in once and lent out.
+///
 /// pthread-based rather than `Synchronization.Mutex`: ThreadSanitizer understands pthread
 /// primitives (it misreads `Mutex`'s futex path), and `Mutex` has no condition variables. The C
 /// objects are heap-allocated because C keeps pointers to them.
-package final class Locked<State>: @unchecked Sendable {
+package final class Locked<State: ~Copyable>: @unchecked Sendable {
     // @unchecked: `state` is only reached with `mutex` held (``withLock(_:)``, ``Held``); the C
     // objects are only touched through pthread calls, which synchronize.
     //
@@ -45,7 +47,7 @@ package final class Locked<State>: @unchecked Sendable {
     private let conditionCount: Int
 
     /// Guards `initial`, with `conditions` condition variables numbered from 0.
-    package init(_ initial: State, conditions count: Int = 0) {
+    package init(_ initial: consuming State, conditions count: Int = 0) {
         precondition(count >= 0, "negative condition count")
         state = .allocate(capacity: 1)
         state.initialize(to: initial)
