@@ -43,7 +43,7 @@ public final class ReplayPipeline: @unchecked Sendable {
     /// The settings.
     public let options: ReplayOptions
 
-    private let lock = ConditionLock(conditions: 2)  // 0: claims released, 1: a file finished
+    private let lock = Locked(conditions: 2)  // 0: claims released, 1: a file finished
     private var results: [ReplayFileResult]
     private var labels: [String]
     /// Per store: the files that met it and have not finished (waiting or feeding).
@@ -107,7 +107,7 @@ public final class ReplayPipeline: @unchecked Sendable {
 
     /// A snapshot of the progress so far.
     public var progress: ReplayProgress {
-        let (done, failed) = lock.withLock { (filesDone, results.filter(\.failed).count) }
+        let (done, failed) = lock.withLock { _ in (filesDone, results.filter(\.failed).count) }
         let t0 = start.value
         return ReplayProgress(
             filesTotal: inputs.count, filesDone: done, filesFailed: failed,
@@ -146,19 +146,19 @@ public final class ReplayPipeline: @unchecked Sendable {
         }
         #else
         let count = min(options.readerThreads, inputs.count)
-        lock.withLock { readersRunning = count }
+        lock.withLock { _ in readersRunning = count }
         let threads = (0..<count).map { n in
             WorkerThread(name: "ingest-r-\(n)") { [self] in
                 while let i = takeFile() { readInput(i) {} }
-                lock.withLock { readersRunning -= 1 }
-                lock.broadcast(1)
+                lock.withLock { _ in readersRunning -= 1 }
+                lock.broadcast(LockCondition(1))
             }
         }
         let interval = max(options.progressInterval.nanosecondsClamped, 1_000_000)
         while true {
-            let finished = lock.withLock {
+            let finished = lock.withLockWaiting { held in
                 if readersRunning > 0 {
-                    _ = lock.wait(1, untilNanoseconds: MonotonicClock.now() &+ interval)
+                    _ = held.wait(LockCondition(1), untilNanoseconds: MonotonicClock.now() &+ interval)
                 }
                 return readersRunning == 0
             }
@@ -177,7 +177,7 @@ public final class ReplayPipeline: @unchecked Sendable {
     }
 
     private func takeFile() -> Int? {
-        lock.withLock {
+        lock.withLock { _ in
             guard nextFile < inputs.count, !options.cancellation.isCancelled else { return nil }
             defer { nextFile += 1 }
             return nextFile
@@ -185,7 +185,7 @@ public final class ReplayPipeline: @unchecked Sendable {
     }
 
     private func recordError(label: String, _ message: String) {
-        lock.withLock {
+        lock.withLock { _ in
             if let i = labels.firstIndex(of: label) { results[i].errors.append(message) }
         }
     }
@@ -209,7 +209,7 @@ public final class ReplayPipeline: @unchecked Sendable {
             kinds[k.description] = kindCounts[Int(k.rawValue)].value
         }
         return ReplayReport(
-            files: lock.withLock { results }, messagesByKind: kinds, stores: stores,
+            files: lock.withLock { _ in results }, messagesByKind: kinds, stores: stores,
             bytesRead: bytesRead.value, bytesDecompressed: bytesDecompressed.value,
             wallNanoseconds: wall, readNanoseconds: readNanos.value,
             decodeNanoseconds: decode, insertNanoseconds: insert,
@@ -224,7 +224,7 @@ public final class ReplayPipeline: @unchecked Sendable {
     private func claim(_ store: StoreId, file: Int) -> Bool {
         let t0 = MonotonicClock.now()
         defer { orderWaitNanos.add(MonotonicClock.now() &- t0) }
-        return lock.withLock {
+        return lock.withLockWaiting { held in
             // Registered before waiting: a later file that meets the store meanwhile queues behind this one.
             // A file waits only for earlier files (so waits never form a cycle): for those that met the
             // store, and, unless following, for those that have not met any store yet (a file's first
@@ -238,21 +238,21 @@ public final class ReplayPipeline: @unchecked Sendable {
             }
             while mustWait() {
                 if options.cancellation.isCancelled { return false }
-                _ = lock.wait(0, untilNanoseconds: MonotonicClock.now() &+ 100_000_000)
+                _ = held.wait(LockCondition(0), untilNanoseconds: MonotonicClock.now() &+ 100_000_000)
             }
             return true
         }
     }
 
     private func finishFile(_ file: Int, claimed: Set<StoreId>, _ update: (inout ReplayFileResult) -> Void) {
-        lock.withLock {
+        lock.withLock { _ in
             for s in claimed { feeders[s]?.removeAll { $0 == file } }
             metAStore[file] = true
             update(&results[file])
             filesDone += 1
         }
-        lock.broadcast(0)
-        lock.broadcast(1)
+        lock.broadcast(LockCondition(0))
+        lock.broadcast(LockCondition(1))
     }
 
     // MARK: reading one input
