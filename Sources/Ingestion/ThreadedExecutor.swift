@@ -199,6 +199,9 @@ enum ThreadedExecutor: StoreExecutor {
         case .block: deadline = nil
         case .until(let d): deadline = d
         }
+        // From the store's own insert hook the thread that would make room is this one: waiting
+        // would never end (a producer must never be the consumer of the queue it waits on).
+        if held.state.worker.isCurrentThread { return .refuse }
         // Whoever drains the queue must be on its way before this producer sleeps: the messages
         // this admission queued so far have not started or woken the worker yet.
         if held.state.worker.needsStart {
