@@ -114,11 +114,12 @@ final class EntityCore<Executor: StoreExecutor>: Sendable {
                     }
                     guard let next else { break }
                     let (bytes, offset) = next
-                    while !held.state.hasRoom(for: bytes, limit: limit) || !held.state.lifecycle.isOpen {
+                    while true {
                         guard held.state.lifecycle.isOpen else {
                             end = .failed(closedError(source: source, offset: offset))
                             break admitting
                         }
+                        if held.state.hasRoom(for: bytes, limit: limit) { break }
                         switch Executor.noRoom(held, wait: wait, core: self) {
                         case .retry:
                             continue
