@@ -147,6 +147,7 @@ struct OutputState {
 
     /// Publishes the output of the next message in admission order.
     /// - Returns: whether flush waiters should be woken.
+    @inline(__always)
     mutating func publish(_ out: IngestOutput, counts: ProcessedCounts) -> Bool {
         assert(out.sequence == handledThrough, "output \(out.sequence) out of order (next is \(handledThrough))")
         items.append(out)
@@ -169,6 +170,7 @@ struct OutputState {
     }
 
     /// Takes the oldest output, marking whether more are ready.
+    @inline(__always)
     mutating func poll() -> IngestOutput? {
         guard var item = items.popFirst() else { return nil }
         bytes -= item.accountedBytes
