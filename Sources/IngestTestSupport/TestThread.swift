@@ -11,36 +11,32 @@ import Ingestion
 /// ```
 public final class TestThread: Sendable {
     private let thread: WorkerThread
-    private let done = ConditionLock(conditions: 1)
-    private let flag = Flag()
-    private final class Flag: @unchecked Sendable {
-        // @unchecked: guarded by `TestThread.done`.
-        var finished = false
-    }
+    /// Whether `body` has returned; condition 0: it has.
+    private let finished = Locked(false, conditions: 1)
+    private static let done = LockCondition(0)
 
     /// Starts a thread named `name` running `body`.
     public init(name: String = "ingest-test", _ body: @escaping @Sendable () -> Void) {
-        let done = self.done
-        let flag = self.flag
+        let finished = self.finished
         thread = WorkerThread(name: name) {
             body()
-            done.withLock { flag.finished = true }
-            done.broadcast(0)
+            finished.withLock { $0 = true }
+            finished.broadcast(Self.done)
         }
     }
 
     /// Whether `body` has returned.
-    public var isFinished: Bool { done.withLock { flag.finished } }
+    public var isFinished: Bool { finished.withLock { $0 } }
 
     /// Waits until `body` returned; `false` if `timeout` passed first.
     public func waitUntilFinished(timeout: Duration) -> Bool {
         let deadline = MonotonicClock.deadline(after: timeout)
-        done.lock()
-        defer { done.unlock() }
-        while !flag.finished {
-            if !done.wait(0, untilNanoseconds: deadline) { return flag.finished }
+        return finished.withLockWaiting { held in
+            while !held.state {
+                if !held.wait(Self.done, untilNanoseconds: deadline) { return held.state }
+            }
+            return true
         }
-        return true
     }
 
     /// Joins the thread (call once).

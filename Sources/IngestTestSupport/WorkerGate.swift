@@ -15,59 +15,56 @@ import Ingestion
 ///
 /// Thread-safe (a pthread mutex and condition variable, TSan-clean).
 public final class WorkerGate: Sendable {
-    private let lock = ConditionLock(conditions: 1)
-    private let state = State()
-    private final class State: @unchecked Sendable {
-        // @unchecked: guarded by `WorkerGate.lock`.
+    private struct State {
         var isOpen: Bool
         var arrivals = 0
         var passed = 0
-        init(isOpen: Bool) { self.isOpen = isOpen }
-        init() { isOpen = false }
     }
+
+    /// Condition 0: the gate changed (a decode arrived, or it opened).
+    private let state: Locked<State>
+    private static let changed = LockCondition(0)
 
     /// Creates a gate, closed unless `open`.
     public init(open: Bool = false) {
-        state.isOpen = open
+        state = Locked(State(isOpen: open), conditions: 1)
     }
 
     /// Lets every waiting and later worker pass.
     public func open() {
-        lock.withLock { state.isOpen = true }
-        lock.broadcast(0)
+        state.withLock { $0.isOpen = true }
+        state.broadcast(Self.changed)
     }
 
     /// Makes later workers wait again.
     public func close() {
-        lock.withLock { state.isOpen = false }
+        state.withLock { $0.isOpen = false }
     }
 
     /// How many decodes have reached the gate (waiting or passed).
-    public var arrivals: Int { lock.withLock { state.arrivals } }
+    public var arrivals: Int { state.withLock { $0.arrivals } }
 
     /// How many decodes have passed the gate.
-    public var passed: Int { lock.withLock { state.passed } }
+    public var passed: Int { state.withLock { $0.passed } }
 
     /// Waits until at least `count` decodes reached the gate; `false` if `timeout` passed first.
     public func waitForArrivals(_ count: Int, timeout: Duration) -> Bool {
         let deadline = MonotonicClock.deadline(after: timeout)
-        lock.lock()
-        defer { lock.unlock() }
-        while state.arrivals < count {
-            if !lock.wait(0, untilNanoseconds: deadline) { return state.arrivals >= count }
+        return state.withLockWaiting { held in
+            while held.state.arrivals < count {
+                if !held.wait(Self.changed, untilNanoseconds: deadline) { return held.state.arrivals >= count }
+            }
+            return true
         }
-        return true
     }
 
     /// Called by the worker: blocks while the gate is closed.
     func pass() {
-        lock.lock()
-        state.arrivals += 1
-        lock.unlock()
-        lock.broadcast(0)
-        lock.lock()
-        while !state.isOpen { lock.wait(0) }
-        state.passed += 1
-        lock.unlock()
+        state.withLock { $0.arrivals += 1 }
+        state.broadcast(Self.changed)
+        state.withLockWaiting { held in
+            while !held.state.isOpen { held.wait(Self.changed) }
+            held.state.passed += 1
+        }
     }
 }

@@ -16,9 +16,11 @@ extension ChunkDecoder: ChunkDecoding {}
 
 /// An extra subscriber: called on the store's worker thread (inline in the synchronous build) for every decoded
 /// chunk, in admission order, right after the store's own ``EntityDb/chunkStore`` inserted it and before its
-/// output item is published. It must not submit to or flush the same store (a full queue or the flush would
-/// wait for the hook itself); shutting the store down from it detaches the worker instead of
-/// joining it. Capture the ``EntityDb`` weakly, if at all: the store keeps its hook alive.
+/// output item is published. It should not submit to or flush the same store: the flush would wait for the hook
+/// itself (it traps), and a submit finding the queue full fails with ``IngestError/Code/full`` instead of waiting
+/// (in the synchronous build the hook's submits join the processing under way and come out after its chunk);
+/// shutting the store down from it detaches the worker instead of joining it. Capture the ``EntityDb`` weakly, if
+/// at all: the store keeps its hook alive.
 public typealias ChunkInsertHook = @Sendable (_ store: StoreId, _ chunk: Chunk) -> Void
 
 /// Settings of an ``EntityDb`` (a ``StoreHub`` applies its configuration to every store it creates).

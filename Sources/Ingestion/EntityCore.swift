@@ -1,112 +1,54 @@
 import Chunks
-import DequeModule
-@preconcurrency import Glibc
 import IngestCore
 import RRD
 import Store
 import Synchronization
 
-/// How a submission behaves when the input queue is full.
-enum AdmissionWait {
-    /// Block until there is room (or the store closes).
-    case block
-    /// Report ``IngestError/Code/full`` at once.
-    case never
-    /// Block until the monotonic deadline (nanoseconds), then report ``IngestError/Code/timedOut``.
-    case until(UInt64)
-}
-
-/// The state of one store shared by its ``EntityDb`` handle and its worker thread. The worker
-/// holds this object (not the handle), so releasing the last handle can stop and join it.
-final class EntityCore: @unchecked Sendable {
-    // @unchecked: every mutable field is guarded as its comment says: `input` (the input
-    // ConditionLock), `output` (the output ConditionLock), or "worker" (touched only by the worker
-    // thread, or in the synchronous build only with `processLock` held). Since that guarding
-    // already makes each access exclusive, the mutable fields skip the runtime's dynamic
-    // exclusivity checks (`@exclusivity(unchecked)`: several per message in the small-chunk profile).
-
+/// The state of one store shared by its ``EntityDb`` handle and whoever processes its messages
+/// (the worker thread, or a producer inline: `Executor`). The worker holds this object, not the
+/// handle, so releasing the last handle can stop and join it.
+///
+/// Which lock guards what is in the types:
+/// - ``input`` (`Locked<InputState>`; conditions ``notEmpty``, ``notFull``, ``joined``): the
+///   queue, the numbering, the lifecycle, the executor's worker state, waiting producers;
+/// - ``output`` (`Locked<OutputState>`; condition ``progress``): the ordered outputs, the handled
+///   watermark, the counters and latencies published with them;
+/// - ``processing`` (`Locked<Processor>`): the decoder and the store's dedupe and order state,
+///   held by whoever turns messages into outputs (the worker thread for its whole life, an inline
+///   producer for one pass).
+///
+/// Lock order: processing → input, processing → output; input and output are never held together.
+final class EntityCore<Executor: StoreExecutor>: Sendable {
     let storeId: StoreId
     let configuration: IngestConfiguration
-    /// The store's chunks: the worker inserts every decoded chunk, in admission order, before
-    /// publishing its output. Thread-safe for queries.
+    /// The store's chunks: every decoded chunk is inserted, in admission order, before its output
+    /// is published. Thread-safe for queries.
     let chunkStore: ChunkStore<Chunk>
-    /// Whether the chunk store has a memory budget: the bytes waiting in the queue then count against it
-    /// (``ChunkStore/addQueuedBytes(_:)``, lock-free, from admission until the worker takes the message).
+    /// Whether the chunk store has a memory budget: the bytes waiting in the queue then count
+    /// against it (``ChunkStore/addQueuedBytes(_:)``, from admission until the message is taken).
     let budgeted: Bool
 
-    // MARK: input side
+    let input: Locked<InputState<Executor.Worker>>
+    /// The worker waits for input.
+    static var notEmpty: LockCondition { LockCondition(0) }
+    /// Producers wait for room.
+    static var notFull: LockCondition { LockCondition(1) }
+    /// Shutdowns wait for another shutdown's join of the worker.
+    static var joined: LockCondition { LockCondition(2) }
 
-    /// Condition 0: the worker waits for input; condition 1: producers wait for room.
-    let input = ConditionLock(conditions: 2)
-    static let notEmpty = 0
-    static let notFull = 1
-    /// guarded by `input`
-    @exclusivity(unchecked) var ring: InputRing
-    /// guarded by `input`: payload bytes in `ring`.
-    @exclusivity(unchecked) var queuedBytes = 0
-    /// guarded by `input`: the next admission number.
-    @exclusivity(unchecked) var nextSequence: UInt64 = 0
-    /// guarded by `input`: no more admissions.
-    @exclusivity(unchecked) var closed = false
-    /// guarded by `input`
-    @exclusivity(unchecked) var workerWaiting = false
-    /// guarded by `input`: threads blocked on a full queue.
-    @exclusivity(unchecked) var producersWaiting = 0
-    /// guarded by `input`: tasks suspended in ``admitAsync(_:source:offset:)`` until room frees.
-    @exclusivity(unchecked) var roomWaiters: [CheckedContinuation<Void, Never>] = []
-    /// guarded by `input`: bytes in, queue high-water mark, time producers spent blocked.
-    @exclusivity(unchecked) var inputCounters = StoreStatistics.InputCounters()
-    #if !SYNCHRONOUS_INGESTION
-    /// guarded by `input` (creation); `joined` by `joinLock`.
-    @exclusivity(unchecked) var thread: WorkerThread?
-    /// guarded by `input`: a worker thread runs (set when started, cleared as it exits).
-    @exclusivity(unchecked) var workerAlive = false
-    /// guarded by `input`: a worker that exited while idle, joined by the next start or shutdown
-    /// (it takes no lock after leaving, so joining it never waits for anything but its return).
-    @exclusivity(unchecked) var exitedThread: WorkerThread?
-    /// guarded by `input`: the worker exits as soon as the queue is empty (``releaseWorkerWhenIdle()``).
-    @exclusivity(unchecked) var releaseWhenEmpty = false
-    let joinLock = ConditionLock()
-    #endif
-    /// Set by a discarding shutdown; the worker drops what it has not processed yet.
-    let discarding = Atomic<Bool>(false)
-    /// Mirrors `ring.count` (written under `input`), so the worker can watch for input without
-    /// the lock while it spins before sleeping.
+    let output: Locked<OutputState>
+    /// Flush waiters wait for messages to be handled.
+    static var progress: LockCondition { LockCondition(0) }
+
+    let processing: Locked<Processor>
+
+    /// Mirrors the input's ring count (stored under the input lock), so that the worker can watch
+    /// for input without the lock while it spins before sleeping.
     let queuedHint = Atomic<Int>(0)
-    /// How long an idle worker watches for input before it sleeps on the condition variable. A
-    /// sleep costs the producer a futex wake and the worker a context switch per message (about
-    /// 5 µs here), which dominated tiny chunks; a short spin keeps a steady stream flowing.
-    static let spinBeforeSleepNanoseconds: UInt64 = 50_000
+    /// Mirrors ``StoreLifecycle/closing(_:)`` with ``Disposal/discard`` (set under the input lock),
+    /// so that processing drops what it has not started, looking once per message without the lock.
+    let discarding = Atomic<Bool>(false)
 
-    /// worker (synchronous build: guarded by `processLock`)
-    @exclusivity(unchecked) var processor: Processor
-    #if SYNCHRONOUS_INGESTION
-    /// Serializes inline processing in the synchronous build.
-    let processLock = ConditionLock()
-    #endif
-
-    // MARK: output side
-
-    /// Condition 0: progress (flush waiters).
-    let output = ConditionLock(conditions: 1)
-    static let progress = 0
-    /// guarded by `output`
-    @exclusivity(unchecked) var outputs = Deque<IngestOutput>()
-    /// guarded by `output`: bytes the ready outputs keep alive.
-    @exclusivity(unchecked) var outputBytes = 0
-    /// guarded by `output`: every message with a smaller sequence number has been handled
-    /// (its output published, or discarded).
-    @exclusivity(unchecked) var handledThrough: UInt64 = 0
-    /// guarded by `output`
-    @exclusivity(unchecked) var flushWaiters = 0
-    /// guarded by `output`
-    @exclusivity(unchecked) var counters = StoreStatistics.Counters()
-    /// guarded by `output`: submit-to-output latencies.
-    @exclusivity(unchecked) var latency = LatencyHistogram()
-    /// guarded by `output`: the info of the latest `SetStoreInfo` that came out.
-    @exclusivity(unchecked) var storeInfo: SetStoreInfo?
-    /// guarded by `output`: the store is shut down and every admitted message was handled.
-    @exclusivity(unchecked) var outputEnded = false
     /// Wakes tasks iterating ``EntityDb/outputs``.
     let outputSignal = OutputSignal()
     /// Wakes tasks iterating the owning hub's ``StoreHub/outputs``.
@@ -118,398 +60,119 @@ final class EntityCore: @unchecked Sendable {
         self.chunkStore = ChunkStore<Chunk>(configuration: configuration.chunkStore)
         self.budgeted = configuration.chunkStore.memoryBudget != nil
         self.hubSignal = hubSignal
-        #if SYNCHRONOUS_INGESTION
-        ring = InputRing(capacity: 1)
-        #else
-        ring = InputRing(capacity: configuration.queueCapacity)
-        #endif
-        processor = Processor(storeId: storeId, configuration: configuration, chunkStore: chunkStore)
+        input = Locked(
+            InputState(capacity: configuration.queueCapacity, worker: Executor.idleWorker), conditions: 3)
+        output = Locked(OutputState(), conditions: 1)
+        processing = Locked(Processor(storeId: storeId, configuration: configuration, chunkStore: chunkStore))
     }
 
     // MARK: admission
 
-    /// Whether a message of `bytes` fits now. guarded by `input`.
-    @inline(__always)
-    private func hasRoom(for bytes: Int) -> Bool {
-        if ring.isFull { return false }
-        guard let limit = configuration.maxQueuedBytes, bytes > 0 else { return true }
-        return ring.isEmpty || queuedBytes + bytes <= limit
+    /// How one critical section of an admission ended.
+    private enum SectionEnd {
+        /// The run is admitted.
+        case done
+        /// The producer makes room first (``RoomOutcome/processFirst``), then goes on.
+        case processFirst
+        /// The admission fails; the messages before stay admitted.
+        case failed(IngestError)
+
+        var wantsRoom: Bool {
+            if case .processFirst = self { return true }
+            return false
+        }
     }
 
-    /// Admits one message (already checked to belong to this store) and returns its sequence number.
-    func admit(_ message: Message, source: String, offset: UInt64, wait: AdmissionWait) throws(IngestError) -> UInt64 {
-        #if SYNCHRONOUS_INGESTION
-        // `processLock` spans numbering and processing, so admission order is processing order;
-        // `input` is held only briefly, so a hook may shut the store down without deadlocking.
-        processLock.lock()
-        defer { processLock.unlock() }
-        input.lock()
-        if closed {
-            input.unlock()
-            throw closedError(source: source, offset: offset)
-        }
-        let seq = nextSequence
-        nextSequence += 1
-        let bytes = PendingMessage.byteCount(of: message)
-        inputCounters.bytesIn &+= UInt64(bytes)
-        inputCounters.highWater = Swift.max(inputCounters.highWater, 1)
-        input.unlock()
-        handleInline(
-            PendingMessage(
-                message: message, source: source, offset: offset, sequence: seq,
-                byteCount: bytes, admittedAt: MonotonicClock.now()))
-        return seq
-        #else
-        let bytes = PendingMessage.byteCount(of: message)
-        input.lock()
-        while true {
-            if closed {
-                input.unlock()
-                throw closedError(source: source, offset: offset)
-            }
-            if hasRoom(for: bytes) { break }
-            switch wait {
-            case .never:
-                input.unlock()
-                throw IngestError(.full, source: source, offset: offset, "input queue of \(storeId) is full")
-            case .block:
-                blockOnFull(deadline: nil)
-            case .until(let deadline):
-                if !blockOnFull(deadline: deadline) && !closed && !hasRoom(for: bytes) {
-                    input.unlock()
-                    throw IngestError(
-                        .timedOut, source: source, offset: offset,
-                        "input queue of \(storeId) stayed full until the deadline")
-                }
-            }
-        }
-        let seq = pushLocked(message, source: source, offset: offset, bytes: bytes, now: MonotonicClock.now())
-        let wake = workerWaiting
-        let start = thread == nil
-        if start { startWorkerLocked() }
-        input.unlock()
-        if wake { input.signal(Self.notEmpty) }
-        return seq
-        #endif
-    }
-
-    /// Admits `messages` in order, blocking for room as needed, and returns the range from the
-    /// first to the last sequence number given (others' messages may sit between them). Throws
-    /// when a message fails `check` or the store closes (the ones before it stay admitted).
-    func admitAll(
-        _ messages: some Sequence<FramedMessage>, source: String, check: (Message) -> Bool
+    /// Admits the messages of `run` in order, moving each into the queue: the one admission path
+    /// of every submit (one message, a sequence, a reader's batch; blocking, refusing or timed, as
+    /// `wait` says). Each critical section queues as many as fit, then starts or wakes the worker
+    /// once (or processes inline).
+    /// - Returns: the sequence numbers from the first to the last message admitted (others'
+    ///   messages may sit between them); empty for an empty run.
+    /// - Throws: ``IngestError/Code/closed`` once the store is shut down, ``IngestError/Code/full``
+    ///   or ``IngestError/Code/timedOut`` as `wait` says, ``IngestError/Code/wrongStore`` as the
+    ///   run says; the messages before the failing one stay admitted, the rest stay in `run`.
+    func admit<Run: AdmissionRun & ~Copyable>(
+        _ run: inout Run, source: String, wait: AdmissionWait
     ) throws(IngestError) -> Range<UInt64> {
-        #if SYNCHRONOUS_INGESTION
+        let limit = configuration.maxQueuedBytes
         var first: UInt64?
         var last: UInt64 = 0
-        for m in messages {
-            guard check(m.message) else { throw wrongStoreError(m, source: source) }
-            let seq = try admit(m.message, source: source, offset: m.offset, wait: .block)
-            if first == nil { first = seq }
-            last = seq
-        }
-        return first.map { $0..<(last + 1) } ?? (0..<0)
-        #else
-        var first: UInt64?
-        var last: UInt64 = 0
-        var signaled = false
-        let now = MonotonicClock.now()
-        input.lock()
-        defer {
-            let wake = workerWaiting && !signaled
-            input.unlock()
-            if wake { input.signal(Self.notEmpty) }
-        }
-        for m in messages {
-            guard check(m.message) else { throw wrongStoreError(m, source: source) }
-            let bytes = PendingMessage.byteCount(of: m.message)
-            try waitForRoomLocked(bytes: bytes, source: source, offset: m.offset, signaled: &signaled)
-            let seq = pushLocked(m.message, source: source, offset: m.offset, bytes: bytes, now: now)
-            wakeWorkerAfterPushLocked(signaled: &signaled)
-            if first == nil { first = seq }
-            last = seq
-        }
-        return first.map { $0..<(last + 1) } ?? (0..<0)
-        #endif
-    }
-
-    /// Admits the first `count` messages of `batch` (already routed to this store) in order, moving
-    /// them out of it, blocking for room as needed. Throws when the store closes: the messages
-    /// before that stay admitted, the rest stay in `batch`.
-    func admitRun(from batch: inout MessageBatch, count: Int, source: String) throws(IngestError) {
-        #if SYNCHRONOUS_INGESTION
-        for _ in 0..<count {
-            let m = batch.popFirst()
-            _ = try admit(m.message, source: source, offset: m.offset, wait: .block)
-        }
-        #else
-        var signaled = false
-        let now = MonotonicClock.now()
-        input.lock()
-        defer {
-            let wake = workerWaiting && !signaled
-            input.unlock()
-            if wake { input.signal(Self.notEmpty) }
-        }
-        for _ in 0..<count {
-            let (bytes, offset) = try batch.withItem(0) { m throws(IngestError) in
-                (PendingMessage.byteCount(of: m.message), m.offset)
-            }
-            try waitForRoomLocked(bytes: bytes, source: source, offset: offset, signaled: &signaled)
-            let m = batch.popFirst()
-            _ = pushLocked((consume m).message, source: source, offset: offset, bytes: bytes, now: now)
-            wakeWorkerAfterPushLocked(signaled: &signaled)
-        }
-        #endif
-    }
-
-    func wrongStoreError(_ m: FramedMessage, source: String) -> IngestError {
-        IngestError(
-            .wrongStore, source: source, offset: m.offset,
-            "\(m.message.kind) for \(m.message.storeId.map { "\($0)" } ?? "no store") submitted to \(storeId)")
-    }
-
-    private func closedError(source: String, offset: UInt64) -> IngestError {
-        IngestError(.closed, source: source, offset: offset, "store \(storeId) is shut down")
-    }
-
-    #if !SYNCHRONOUS_INGESTION
-    /// The batch admissions' wait for room for one message of `bytes`; `input` held. Before blocking,
-    /// wakes the worker unless this batch already signalled it since its last wait (`signaled`), so
-    /// the queue it waits on drains; throws once the store is closed.
-    private func waitForRoomLocked(
-        bytes: Int, source: String, offset: UInt64, signaled: inout Bool
-    ) throws(IngestError) {
         while true {
-            if closed { throw closedError(source: source, offset: offset) }
-            if hasRoom(for: bytes) { return }
-            if workerWaiting && !signaled { input.signal(Self.notEmpty) }
-            signaled = false
-            blockOnFull(deadline: nil)
-        }
-    }
-
-    /// After a batch admission pushed one message; `input` held: starts the worker on the first
-    /// message, and wakes it once per batch (until the batch waits again).
-    private func wakeWorkerAfterPushLocked(signaled: inout Bool) {
-        if thread == nil { startWorkerLocked() }
-        if workerWaiting && !signaled {
-            input.signal(Self.notEmpty)
-            signaled = true
-        }
-    }
-
-    /// Waits for room; `input` held. Returns false if the deadline passed.
-    @discardableResult
-    private func blockOnFull(deadline: UInt64?) -> Bool {
-        producersWaiting += 1
-        let t0 = MonotonicClock.now()
-        var inTime = true
-        if let deadline {
-            inTime = input.wait(Self.notFull, untilNanoseconds: deadline)
-        } else {
-            input.wait(Self.notFull)
-        }
-        inputCounters.blockedNanoseconds &+= MonotonicClock.now() &- t0
-        producersWaiting -= 1
-        return inTime
-    }
-
-    /// `input` held, room checked.
-    @inline(__always)
-    private func pushLocked(_ message: consuming Message, source: String, offset: UInt64, bytes: Int, now: UInt64) -> UInt64 {
-        let seq = nextSequence
-        nextSequence += 1
-        queuedBytes += bytes
-        if budgeted { chunkStore.addQueuedBytes(bytes) }
-        ring.push(
-            PendingMessage(
-                message: message, source: source, offset: offset, sequence: seq, byteCount: bytes, admittedAt: now))
-        let depth = ring.count
-        queuedHint.store(depth, ordering: .relaxed)
-        if depth > inputCounters.highWater { inputCounters.highWater = depth }
-        inputCounters.bytesIn &+= UInt64(bytes)
-        return seq
-    }
-
-    /// `input` held.
-    private func startWorkerLocked() {
-        if let old = exitedThread {
-            exitedThread = nil
-            old.join()
-        }
-        workerAlive = true
-        thread = WorkerThread(name: WorkerThread.nextName()) { [self] in runWorker() }
-    }
-
-    // MARK: worker
-
-    private func runWorker() {
-        // Grows like the ring (to the largest batch seen) and keeps its capacity afterwards.
-        var batch: [PendingMessage] = []
-        let idleTimeout = configuration.workerIdleTimeout
-        while true {
-            spinForInput()
-            // Nothing came while spinning: the input ran dry, so make the merges that wait (batched
-            // compaction) before sleeping or leaving, not on the next insert.
-            if queuedHint.load(ordering: .relaxed) == 0 { chunkStore.compactPending() }
-            input.lock()
-            let idleDeadline = idleTimeout.map { MonotonicClock.deadline(after: $0) }
-            while ring.isEmpty && !closed {
-                if releaseWhenEmpty {
-                    exitIdleLocked()
-                    return
-                }
-                workerWaiting = true
-                if let idleDeadline {
-                    let inTime = input.wait(Self.notEmpty, untilNanoseconds: idleDeadline)
-                    workerWaiting = false
-                    if !inTime && ring.isEmpty && !closed {
-                        exitIdleLocked()
-                        return
+            let now = MonotonicClock.now()
+            let (end, handoff): (SectionEnd, Executor.Handoff?) = input.withLockWaiting { held in
+                var end = SectionEnd.done
+                var pushedBytes = 0
+                var pushed = false
+                admitting: while true {
+                    let next: (bytes: Int, offset: UInt64)?
+                    do throws(IngestError) {
+                        next = try run.next(for: storeId, source: source)
+                    } catch {
+                        end = .failed(error)
+                        break
                     }
-                } else {
-                    input.wait(Self.notEmpty)
-                    workerWaiting = false
+                    guard let next else { break }
+                    let (bytes, offset) = next
+                    while true {
+                        guard held.state.lifecycle.isOpen else {
+                            end = .failed(closedError(source: source, offset: offset))
+                            break admitting
+                        }
+                        if held.state.hasRoom(for: bytes, limit: limit) { break }
+                        switch Executor.noRoom(held, wait: wait, core: self) {
+                        case .retry:
+                            continue
+                        case .deadlinePassed:
+                            if held.state.lifecycle.isOpen && !held.state.hasRoom(for: bytes, limit: limit) {
+                                end = .failed(
+                                    IngestError(
+                                        .timedOut, source: source, offset: offset,
+                                        "input queue of \(storeId) stayed full until the deadline"))
+                                break admitting
+                            }
+                        case .refuse:
+                            end = .failed(
+                                IngestError(.full, source: source, offset: offset, "input queue of \(storeId) is full"))
+                            break admitting
+                        case .processFirst:
+                            end = .processFirst
+                            break admitting
+                        }
+                    }
+                    let seq = held.state.push(run.take(), source: source, offset: offset, bytes: bytes, now: now)
+                    if first == nil { first = seq }
+                    last = seq
+                    pushed = true
+                    pushedBytes += bytes
                 }
+                guard pushed || end.wantsRoom else { return (end, nil) }
+                queuedHint.store(held.state.ring.count, ordering: .relaxed)
+                budgetQueued(pushedBytes)
+                return (end, Executor.admitted(&held.state, core: self))
             }
-            if ring.isEmpty {
-                workerAlive = false
-                input.unlock()
-                finishOutputs()
-                break
+            if let handoff { Executor.handOff(handoff, core: self) }
+            switch end {
+            case .done: return first.map { $0..<(last + 1) } ?? (0..<0)
+            case .processFirst: continue
+            case .failed(let error): throw error
             }
-            // Take every ready item in one lock acquisition: all slots free at once.
-            // Newest first: popping yields the oldest first, and each message (and the read block
-            // its payload pins) is released as soon as it is handled, not when the whole batch is.
-            ring.takeAllNewestFirst(into: &batch)
-            queuedHint.store(0, ordering: .relaxed)
-            queuedBytes = 0
-            let wakeProducers = producersWaiting > 0
-            let wakeTasks = takeRoomWaitersLocked()
-            input.unlock()
-            if wakeProducers { input.broadcast(Self.notFull) }
-            for task in wakeTasks { task.resume() }
-
-            var discardedThrough: UInt64?
-            // One clock reading per message: its end is the next one's start.
-            var t0 = MonotonicClock.now()
-            while let item = batch.popLast() {
-                // The message leaves the queue: from here its bytes are the chunk's (once inserted).
-                if budgeted { chunkStore.addQueuedBytes(-item.byteCount) }
-                if discarding.load(ordering: .acquiring) {
-                    discardedThrough = item.sequence + 1
-                    continue
-                }
-                var counts = ProcessedCounts()
-                let out = processor.process(item, counts: &counts)
-                let t1 = MonotonicClock.now()
-                counts.processNanoseconds = t1 &- t0
-                counts.latencyNanoseconds = t1 &- item.admittedAt
-                t0 = t1
-                publish(out, counts: counts)
-            }
-            if let discardedThrough { markDiscarded(through: discardedThrough) }
         }
     }
 
-    /// `input` held, queue empty, not closed: the worker leaves; the next admission starts a
-    /// new one (the processor, and so the order and the dedupe state, carries over).
-    private func exitIdleLocked() {
-        releaseWhenEmpty = false
-        workerAlive = false
-        exitedThread = thread
-        thread = nil
-        input.unlock()
-    }
-
-    /// Watches for input for up to ``spinBeforeSleepNanoseconds``, yielding the CPU between looks.
-    private func spinForInput() {
-        if queuedHint.load(ordering: .relaxed) > 0 { return }
-        let deadline = MonotonicClock.now() &+ Self.spinBeforeSleepNanoseconds
-        while queuedHint.load(ordering: .relaxed) == 0 && !discarding.load(ordering: .relaxed) {
-            sched_yield()
-            if MonotonicClock.now() >= deadline { return }
-        }
-    }
-    #else
-    /// `processLock` held: the synchronous build does the worker's job inline.
-    private func handleInline(_ item: PendingMessage) {
-        var counts = ProcessedCounts()
-        let out = processor.process(item, counts: &counts)
-        let t1 = MonotonicClock.now()
-        counts.processNanoseconds = t1 &- item.admittedAt
-        counts.latencyNanoseconds = counts.processNanoseconds
-        publish(out, counts: counts)
-    }
-    #endif
-
-    // MARK: output
-
-    private func publish(_ out: IngestOutput, counts: ProcessedCounts) {
-        output.lock()
-        outputs.append(out)
-        outputBytes += out.accountedBytes
-        handledThrough = out.sequence + 1
-        counters.record(counts)
-        counters.bytesOut &+= UInt64(out.accountedBytes)
-        latency.record(counts.latencyNanoseconds)
-        if case .storeInfo(let info) = out.event { storeInfo = info }
-        let wake = flushWaiters > 0
-        output.unlock()
-        if wake { output.broadcast(Self.progress) }
-        outputSignal.notifyIfWaiting()
-        hubSignal?.notifyIfWaiting()
-    }
-
-    private func markDiscarded(through sequence: UInt64) {
-        output.lock()
-        counters.discarded += sequence - handledThrough
-        handledThrough = sequence
-        let wake = flushWaiters > 0
-        output.unlock()
-        if wake { output.broadcast(Self.progress) }
-    }
-
-    /// Marks the outputs ended (the store is closed and every admitted message was handled) and
-    /// wakes every task waiting for output.
-    func finishOutputs() {
-        output.withLock { outputEnded = true }
-        outputSignal.notify()
-        hubSignal?.notify()
-    }
-
-    /// Whether the outputs ended (see ``finishOutputs()``); items may still wait to be polled.
-    var outputsEnded: Bool { output.withLock { outputEnded } }
-
-    /// Whether an output item is ready.
-    var hasOutput: Bool { output.withLock { !outputs.isEmpty } }
-
-    /// Whether an output item is ready or the outputs ended.
-    var hasOutputOrEnded: Bool { output.withLock { !outputs.isEmpty || outputEnded } }
-
-    /// `input` held: takes the suspended producers to resume (after unlocking).
-    @inline(__always)
-    private func takeRoomWaitersLocked() -> [CheckedContinuation<Void, Never>] {
-        if roomWaiters.isEmpty { return [] }
-        let w = roomWaiters
-        roomWaiters.removeAll()
-        return w
-    }
-
-    /// Admits one message, suspending the calling task while the queue is full.
+    /// Admits one message, suspending the calling task (not blocking its thread) while the queue
+    /// is full; a worker resumes it when it frees room, a shutdown when it closes the store.
     func admitAsync(_ message: Message, source: String, offset: UInt64) async throws(IngestError) -> UInt64 {
-        #if SYNCHRONOUS_INGESTION
-        return try admit(message, source: source, offset: offset, wait: .block)
-        #else
         let bytes = PendingMessage.byteCount(of: message)
+        let limit = configuration.maxQueuedBytes
+        var run = OneMessage(message, offset: offset)
         var suspendedAt: UInt64?
         while true {
             do throws(IngestError) {
-                let seq = try admit(message, source: source, offset: offset, wait: .never)
+                let seq = try admit(&run, source: source, wait: .never).lowerBound
                 if let t0 = suspendedAt {
                     let waited = MonotonicClock.now() &- t0
-                    input.withLock { inputCounters.blockedNanoseconds &+= waited }
+                    input.withLock { $0.counters.blockedNanoseconds &+= waited }
                 }
                 return seq
             } catch {
@@ -517,150 +180,170 @@ final class EntityCore: @unchecked Sendable {
             }
             if suspendedAt == nil { suspendedAt = MonotonicClock.now() }
             await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-                input.lock()
-                if closed || hasRoom(for: bytes) {
-                    input.unlock()
-                    c.resume()
-                    return
+                let resumeNow = input.withLock { state in
+                    if !state.lifecycle.isOpen || state.hasRoom(for: bytes, limit: limit) { return true }
+                    state.roomWaiters.append(c)
+                    return false
                 }
-                roomWaiters.append(c)
-                input.unlock()
+                if resumeNow { c.resume() }
             }
         }
-        #endif
     }
 
-    /// Takes the oldest output item, if any; never blocks.
-    func poll() -> IngestOutput? {
-        output.lock()
-        defer { output.unlock() }
-        guard var item = outputs.popFirst() else { return nil }
-        outputBytes -= item.accountedBytes
-        item.moreReady = !outputs.isEmpty
-        return item
+    private func closedError(source: String, offset: UInt64) -> IngestError {
+        IngestError(.closed, source: source, offset: offset, "store \(storeId) is shut down")
     }
+
+    /// The one place queued bytes enter and leave the chunk store's budget (`delta` bytes).
+    @inline(__always)
+    private func budgetQueued(_ delta: Int) {
+        if budgeted && delta != 0 { chunkStore.addQueuedBytes(delta) }
+    }
+
+    // MARK: processing (whoever holds `processing`)
+
+    /// Wakes the producers waiting for the room a take freed.
+    func wake(_ freed: FreedRoom) {
+        if freed.blockedProducers { input.broadcast(Self.notFull) }
+        for task in freed.tasks { task.resume() }
+    }
+
+    /// Turns a batch taken from the queue (newest first) into outputs, oldest first, or drops it
+    /// after a discarding shutdown. Each message (and the read block its payload pins) is
+    /// released as soon as it is handled, not when the whole batch is.
+    func process(_ batch: inout [PendingMessage], with processor: inout Processor) {
+        var discardedThrough: UInt64?
+        // One clock reading per message: its end is the next one's start.
+        var t0 = MonotonicClock.now()
+        while let item = batch.popLast() {
+            // The message leaves the queue: from here its bytes are the chunk's (once inserted).
+            budgetQueued(-item.byteCount)
+            if discarding.load(ordering: .acquiring) {
+                discardedThrough = item.sequence + 1
+                continue
+            }
+            var counts = ProcessedCounts()
+            let out = processor.process(item, counts: &counts)
+            let t1 = MonotonicClock.now()
+            counts.processNanoseconds = t1 &- t0
+            counts.latencyNanoseconds = t1 &- item.admittedAt
+            t0 = t1
+            publish(out, counts: counts)
+        }
+        if let discardedThrough {
+            let wake = output.withLock { $0.discarded(through: discardedThrough) }
+            if wake { output.broadcast(Self.progress) }
+        }
+    }
+
+    private func publish(_ out: IngestOutput, counts: ProcessedCounts) {
+        let wake = output.withLock { $0.publish(out, counts: counts) }
+        if wake { output.broadcast(Self.progress) }
+        outputSignal.notifyIfWaiting()
+        hubSignal?.notifyIfWaiting()
+    }
+
+    /// Wakes every task waiting for output: the outputs ended (``StoreLifecycle/closed``).
+    func outputsDidEnd() {
+        outputSignal.notify()
+        hubSignal?.notify()
+    }
+
+    // MARK: output
+
+    /// Takes the oldest output item, if any; never blocks.
+    func poll() -> IngestOutput? { output.withLock { $0.poll() } }
+
+    /// Whether an output item is ready.
+    var hasOutput: Bool { output.withLock { !$0.items.isEmpty } }
+
+    /// Whether the outputs ended: the store is shut down and every admitted message was handled
+    /// (items may still wait to be polled).
+    var outputsEnded: Bool { input.withLock { $0.lifecycle == .closed } }
 
     /// Whether every message admitted before `sequence` has been handled.
     func isHandled(before sequence: UInt64) -> Bool {
-        output.withLock { handledThrough >= sequence }
+        output.withLock { $0.handledThrough >= sequence }
     }
 
     /// The number of messages admitted so far.
-    var admittedCount: UInt64 { input.withLock { nextSequence } }
+    var admittedCount: UInt64 { input.withLock { $0.nextSequence } }
 
-    /// Waits until every message admitted before the call has been handled (or the deadline).
+    /// The info of the latest `SetStoreInfo` that came out.
+    var storeInfo: SetStoreInfo? { output.withLock { $0.storeInfo } }
+
+    /// Waits until every message admitted before the call has been handled (or the deadline),
+    /// then makes the merges that wait.
     func flush(deadline: UInt64?) -> Bool {
-        #if SYNCHRONOUS_INGESTION
-        chunkStore.compactPending()
-        return true
-        #else
-        let (target, worker) = input.withLock { (nextSequence, thread) }
-        precondition(worker?.isCurrent != true, "flush() called from the store's own insert hook would never return")
-        output.lock()
-        defer { output.unlock() }
-        while handledThrough < target {
-            flushWaiters += 1
-            defer { flushWaiters -= 1 }
-            if let deadline {
-                if !output.wait(Self.progress, untilNanoseconds: deadline) { return handledThrough >= target }
-            } else {
-                output.wait(Self.progress)
+        let (target, waits) = input.withLock { ($0.nextSequence, Executor.flushWaits($0.worker)) }
+        if waits {
+            let inTime = output.withLockWaiting { held in
+                while held.state.handledThrough < target {
+                    held.state.flushWaiters += 1
+                    defer { held.state.flushWaiters -= 1 }
+                    if let deadline {
+                        if !held.wait(Self.progress, untilNanoseconds: deadline) {
+                            return held.state.handledThrough >= target
+                        }
+                    } else {
+                        held.wait(Self.progress)
+                    }
+                }
+                return true
             }
+            if !inTime { return false }
         }
         // The worker makes waiting merges when its input runs dry, maybe not yet: make them here so
         // that what the caller reads next is the compacted store.
         chunkStore.compactPending()
         return true
-        #endif
     }
 
     // MARK: lifecycle
 
-    /// Closes the input, wakes blocked producers, lets the worker drain (or discard) what is
-    /// queued, and joins it.
+    /// Closes the input, wakes blocked producers (they get ``IngestError/Code/closed``), lets the
+    /// executor drain or discard what is queued, and joins the worker. Idempotent; a later call
+    /// may escalate draining to discarding.
     func shutdown(drain: Bool) {
-        input.lock()
-        closed = true
-        if !drain { discarding.store(true, ordering: .releasing) }
-        #if !SYNCHRONOUS_INGESTION
-        let t = thread
-        let exited = exitedThread
-        exitedThread = nil
-        #endif
-        let tasks = takeRoomWaitersLocked()
-        input.unlock()
+        let disposal: Disposal = drain ? .drain : .discard
+        let (stop, tasks) = input.withLockWaiting { held in
+            if held.state.lifecycle.shutDown(disposal) { discarding.store(true, ordering: .releasing) }
+            return (Executor.shutDown(held), held.state.takeRoomWaiters())
+        }
         input.broadcast(Self.notEmpty)
         input.broadcast(Self.notFull)
         for task in tasks { task.resume() }
-        #if SYNCHRONOUS_INGESTION
-        if drain { chunkStore.compactPending() }
-        #endif
-        #if !SYNCHRONOUS_INGESTION
-        exited?.join()
-        guard let t else {
-            finishOutputs()
-            return
-        }
-        let joined: Bool = joinLock.withLock {
-            if t.joined { return true }
-            if t.isCurrent {
-                // Released or shut down from its own insert hook: a thread cannot join itself, so
-                // it is detached and ends as soon as the hook returns (the input is closed); it
-                // ends the outputs itself as it exits.
-                t.detach()
-                return false
-            } else {
-                t.join()
-                return true
-            }
-        }
-        if joined { finishOutputs() }
-        #else
-        finishOutputs()
-        #endif
+        Executor.stop(stop, disposal: disposal, core: self)
+        outputsDidEnd()
     }
 
-    var isClosed: Bool { input.withLock { closed } }
+    /// Whether ``shutdown(drain:)`` was called.
+    var isClosed: Bool { input.withLock { !$0.lifecycle.isOpen } }
 
     /// Lets the worker exit once the queue is empty (the next admission starts a new one).
     func releaseWorkerWhenIdle() {
-        #if !SYNCHRONOUS_INGESTION
-        let wake: Bool = input.withLock {
-            guard thread != nil else { return false }
-            releaseWhenEmpty = true
-            return workerWaiting
-        }
-        if wake { input.broadcast(Self.notEmpty) }
-        #endif
+        if input.withLock({ Executor.release(&$0.worker) }) { input.broadcast(Self.notEmpty) }
     }
 
     /// A snapshot of the store's counters.
     func statistics() -> StoreStatistics {
-        let (admitted, queued, bytes, waiting, inputCounters, isClosed, hasWorker) = input.withLock {
+        let (admitted, queued, bytes, waiting, inputCounters, isClosed, hasWorker) = input.withLock { state in
             (
-                nextSequence, ring.count, queuedBytes, producersWaiting + roomWaiters.count, self.inputCounters, closed,
-                workerRunning
+                state.nextSequence, state.ring.count, state.queuedBytes,
+                state.producersWaiting + state.roomWaiters.count, state.counters, !state.lifecycle.isOpen,
+                Executor.hasThread(state)
             )
         }
         let storeStatistics = chunkStore.statistics
-        return output.withLock {
+        return output.withLock { state in
             StoreStatistics(
-                storeId: storeId, admitted: admitted, handled: handledThrough, queuedMessages: queued,
-                queuedBytes: bytes, readyOutputs: outputs.count, readyOutputBytes: outputBytes,
+                storeId: storeId, admitted: admitted, handled: state.handledThrough, queuedMessages: queued,
+                queuedBytes: bytes, readyOutputs: state.items.count, readyOutputBytes: state.bytes,
                 waitingProducers: waiting, isClosed: isClosed, hasWorker: hasWorker, input: inputCounters,
-                counters: counters, latency: LatencySummary(latency), chunkStore: storeStatistics)
+                counters: state.counters, latency: LatencySummary(state.latency), chunkStore: storeStatistics)
         }
     }
 
     /// A copy of the latency histogram (for a hub's totals).
-    func latencyHistogram() -> LatencyHistogram { output.withLock { latency } }
-
-    /// Whether a worker thread runs now; `input` held.
-    private var workerRunning: Bool {
-        #if SYNCHRONOUS_INGESTION
-        return false
-        #else
-        return workerAlive
-        #endif
-    }
+    func latencyHistogram() -> LatencyHistogram { output.withLock { $0.latency } }
 }

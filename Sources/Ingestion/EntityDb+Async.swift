@@ -19,34 +19,10 @@ extension EntityDb {
     /// ```swift
     /// for await item in db.outputs { handle(item) }   // ends after db.shutdown(drain:)
     /// ```
-    public var outputs: OutputSequence { OutputSequence(core: core) }
+    public var outputs: OutputSequence { OutputItems(source: core) }
 
     /// The `AsyncSequence` of ``EntityDb/outputs``.
-    public struct OutputSequence: AsyncSequence, Sendable {
-        public typealias Element = IngestOutput
-        public typealias Failure = Never
-        let core: EntityCore
-
-        /// Creates the iterator.
-        public func makeAsyncIterator() -> Iterator { Iterator(core: core) }
-
-        /// Takes items as they come out.
-        public struct Iterator: AsyncIteratorProtocol {
-            public typealias Element = IngestOutput
-            public typealias Failure = Never
-            let core: EntityCore
-
-            /// The next item, or `nil` once the store was shut down and drained (or on cancellation).
-            public mutating func next() async -> IngestOutput? {
-                let core = self.core
-                while true {
-                    if let item = core.poll() { return item }
-                    if core.outputsEnded || Task.isCancelled { return core.poll() }
-                    await core.outputSignal.wait { core.hasOutputOrEnded }
-                }
-            }
-        }
-    }
+    public typealias OutputSequence = OutputItems<IngestOutput>
 
     /// Admits `message`, suspending the task (not blocking its thread) while the input queue is
     /// full; the worker resumes it when it frees room. Safe on the cooperative pool.
@@ -56,48 +32,21 @@ extension EntityDb {
     /// - Note: a suspended submit waits for room or a shutdown even if its task is cancelled.
     @discardableResult
     public func submitAsync(_ message: FramedMessage, source: String) async throws(IngestError) -> UInt64 {
-        guard message.message.kind != .end, message.message.storeId == storeId else {
-            throw core.wrongStoreError(message, source: source)
-        }
+        try checkStore(message, source: source)
         return try await core.admitAsync(message.message, source: source, offset: message.offset)
     }
 }
 
-extension StoreHub {
+extension StoreHub: OutputSource {
     /// Every store's output items as one `AsyncSequence` (round-robin across stores, per store in
     /// admission order), including stores created while it runs.
     ///
     /// Waiting suspends the task; any store's worker resumes it when it publishes. The sequence
     /// ends once the hub is shut down and every store's items were taken, or on cancellation.
-    public var outputs: OutputSequence { OutputSequence(hub: self) }
+    public var outputs: OutputSequence { OutputItems(source: self) }
 
     /// The `AsyncSequence` of ``StoreHub/outputs``.
-    public struct OutputSequence: AsyncSequence, Sendable {
-        public typealias Element = StoreOutput
-        public typealias Failure = Never
-        let hub: StoreHub
-
-        /// Creates the iterator.
-        public func makeAsyncIterator() -> Iterator { Iterator(hub: hub) }
-
-        /// Takes items as they come out of any store.
-        public struct Iterator: AsyncIteratorProtocol {
-            public typealias Element = StoreOutput
-            public typealias Failure = Never
-            let hub: StoreHub
-
-            /// The next item of any store, or `nil` once the hub was shut down and drained (or on
-            /// cancellation).
-            public mutating func next() async -> StoreOutput? {
-                let hub = self.hub
-                while true {
-                    if let item = hub.pollAny() { return item }
-                    if hub.outputsEnded || Task.isCancelled { return hub.pollAny() }
-                    await hub.outputSignal.wait { hub.hasOutputOrEnded }
-                }
-            }
-        }
-    }
+    public typealias OutputSequence = OutputItems<StoreOutput>
 
     /// Routes `message` to its store, suspending the task (not blocking its thread) while that
     /// store's queue is full.
@@ -110,7 +59,7 @@ extension StoreHub {
     }
 
     /// One ready item of any store (round-robin), if any.
-    func pollAny() -> StoreOutput? {
+    func pollOutput() -> StoreOutput? {
         var result: StoreOutput?
         drain(maxItems: 1) { db, item in result = StoreOutput(store: db, output: item) }
         return result

@@ -29,7 +29,7 @@ import Store
 /// Complexity: admission and polling are O(1) with one lock acquisition; the worker takes every
 /// ready message per lock acquisition; the queues never allocate per message in steady state.
 public final class EntityDb: Sendable {
-    let core: EntityCore
+    let core: StoreCore
 
     /// The store this database holds.
     public var storeId: StoreId { core.storeId }
@@ -39,12 +39,12 @@ public final class EntityDb: Sendable {
 
     /// Creates an empty store. No thread starts until the first submit.
     public init(storeId: StoreId, configuration: IngestConfiguration = IngestConfiguration()) {
-        core = EntityCore(storeId: storeId, configuration: configuration)
+        core = StoreCore(storeId: storeId, configuration: configuration)
     }
 
     /// A store of a hub: its outputs also wake the hub's ``StoreHub/outputs`` iterators.
     init(storeId: StoreId, configuration: IngestConfiguration, hubSignal: OutputSignal) {
-        core = EntityCore(storeId: storeId, configuration: configuration, hubSignal: hubSignal)
+        core = StoreCore(storeId: storeId, configuration: configuration, hubSignal: hubSignal)
     }
 
     /// Discards what is still queued, stops and joins the worker.
@@ -60,8 +60,7 @@ public final class EntityDb: Sendable {
     ///   ``IngestError/Code/wrongStore`` if the message belongs to another store or none.
     @discardableResult
     public func submit(_ message: FramedMessage, source: String) throws(IngestError) -> UInt64 {
-        try checkStore(message, source: source)
-        return try core.admit(message.message, source: source, offset: message.offset, wait: .block)
+        return try admit(message, source: source, wait: .block)
     }
 
     /// Admits `message` only if there is room now.
@@ -69,8 +68,7 @@ public final class EntityDb: Sendable {
     ///   build), ``IngestError/Code/closed``, ``IngestError/Code/wrongStore``.
     @discardableResult
     public func trySubmit(_ message: FramedMessage, source: String) throws(IngestError) -> UInt64 {
-        try checkStore(message, source: source)
-        return try core.admit(message.message, source: source, offset: message.offset, wait: .never)
+        return try admit(message, source: source, wait: .never)
     }
 
     /// Admits `message`, waiting at most `timeout` (monotonic clock) for room.
@@ -78,10 +76,7 @@ public final class EntityDb: Sendable {
     ///   ``IngestError/Code/closed``, ``IngestError/Code/wrongStore``.
     @discardableResult
     public func submit(_ message: FramedMessage, source: String, timeout: Duration) throws(IngestError) -> UInt64 {
-        try checkStore(message, source: source)
-        return try core.admit(
-            message.message, source: source, offset: message.offset,
-            wait: .until(MonotonicClock.deadline(after: timeout)))
+        return try admit(message, source: source, wait: .until(MonotonicClock.deadline(after: timeout)))
     }
 
     /// Admits `messages` in order, blocking for room as needed (one lock acquisition for as many
@@ -96,13 +91,19 @@ public final class EntityDb: Sendable {
     ) throws(IngestError)
         -> Range<UInt64>
     {
-        let id = storeId
-        return try core.admitAll(messages, source: source) { $0.storeId == id && $0.kind != .end }
+        var run = SequenceRun(messages.makeIterator(), mode: .checked)
+        return try core.admit(&run, source: source, wait: .block)
     }
 
-    private func checkStore(_ message: FramedMessage, source: String) throws(IngestError) {
+    private func admit(_ message: FramedMessage, source: String, wait: AdmissionWait) throws(IngestError) -> UInt64 {
+        try checkStore(message, source: source)
+        var run = OneMessage(message.message, offset: message.offset)
+        return try core.admit(&run, source: source, wait: wait).lowerBound
+    }
+
+    func checkStore(_ message: FramedMessage, source: String) throws(IngestError) {
         guard message.message.kind != .end, message.message.storeId == storeId else {
-            throw core.wrongStoreError(message, source: source)
+            throw IngestError.wrongStore(message, source: source, store: storeId)
         }
     }
 
@@ -167,7 +168,7 @@ public final class EntityDb: Sendable {
     public var isShutDown: Bool { core.isClosed }
 
     /// The info of the latest `SetStoreInfo` that has come out of the worker.
-    public var storeInfo: SetStoreInfo? { core.output.withLock { core.storeInfo } }
+    public var storeInfo: SetStoreInfo? { core.storeInfo }
 
     /// A snapshot of the queues and counters.
     public var statistics: StoreStatistics { core.statistics() }

@@ -1,3 +1,4 @@
+import IngestCore
 import Synchronization
 
 /// Wakes tasks suspended until output is ready (or the outputs end), without a lock on the
@@ -6,11 +7,14 @@ import Synchronization
 /// A waiter registers its continuation and raises ``waiting`` *before* its final look at the
 /// queues, and a publisher looks at the flag *after* releasing the queue's lock, so one of the two
 /// always sees the other (sequentially consistent flag, queue mutex in between).
-final class OutputSignal: @unchecked Sendable {
-    // @unchecked: `waiters` is guarded by `lock`; `waiting` is atomic.
-    private let lock = ConditionLock()
-    private var waiters: [(id: UInt64, continuation: CheckedContinuation<Void, Never>)] = []
-    private var nextId: UInt64 = 0
+final class OutputSignal: Sendable {
+    /// The suspended tasks, each with the id its cancellation handler resumes it by.
+    private struct Waiters {
+        var list: [(id: UInt64, continuation: CheckedContinuation<Void, Never>)] = []
+        var nextId: UInt64 = 0
+    }
+
+    private let waiters = Locked(Waiters())
     /// Whether a task waits (read by publishers without the lock).
     let waiting = Atomic<Bool>(false)
 
@@ -22,11 +26,10 @@ final class OutputSignal: @unchecked Sendable {
 
     /// Resumes every waiter.
     func notify() {
-        let resumed: [(id: UInt64, continuation: CheckedContinuation<Void, Never>)] = lock.withLock {
+        let resumed = waiters.withLock { w in
             waiting.store(false, ordering: .sequentiallyConsistent)
-            let w = waiters
-            waiters.removeAll()
-            return w
+            defer { w.list.removeAll() }
+            return w.list
         }
         for w in resumed { w.continuation.resume() }
     }
@@ -34,14 +37,14 @@ final class OutputSignal: @unchecked Sendable {
     /// Suspends until ``notify()`` (or cancellation), unless `ready()` holds once registered.
     /// Returns early (spuriously) at times: callers loop on their condition.
     func wait(until ready: @Sendable () -> Bool) async {
-        let id: UInt64 = lock.withLock {
-            nextId += 1
-            return nextId
+        let id: UInt64 = waiters.withLock { w in
+            w.nextId += 1
+            return w.nextId
         }
         await withTaskCancellationHandler {
             await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-                lock.withLock {
-                    waiters.append((id, c))
+                waiters.withLock { w in
+                    w.list.append((id, c))
                     waiting.store(true, ordering: .sequentiallyConsistent)
                 }
                 if ready() || Task.isCancelled { resume(id) }
@@ -53,9 +56,9 @@ final class OutputSignal: @unchecked Sendable {
 
     /// Resumes the waiter `id`, if it still waits.
     private func resume(_ id: UInt64) {
-        let c: CheckedContinuation<Void, Never>? = lock.withLock {
-            guard let i = waiters.firstIndex(where: { $0.id == id }) else { return nil }
-            return waiters.remove(at: i).continuation
+        let c: CheckedContinuation<Void, Never>? = waiters.withLock { w in
+            guard let i = w.list.firstIndex(where: { $0.id == id }) else { return nil }
+            return w.list.remove(at: i).continuation
         }
         c?.resume()
     }

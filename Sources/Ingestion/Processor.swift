@@ -19,8 +19,8 @@ struct ProcessedCounts {
 
 /// The worker's half of a store: turns admitted messages into output items, in order.
 ///
-/// Owned by exactly one thread at a time: the worker (threaded build), or whoever holds the
-/// store's lock (synchronous build).
+/// Guarded by the store's processing lock (``EntityCore/processing``): held by the worker thread
+/// for its whole life, or by an inline producer for one pass.
 struct Processor {
     let storeId: StoreId
     let decoder: any ChunkDecoding
@@ -30,8 +30,6 @@ struct Processor {
     /// Chunk ids received so far (distinct), for counting and `storeWasEmpty`.
     private var chunkIds = ChunkIdSet()
     private var hasData = false
-    /// The store's info, from the latest `SetStoreInfo`.
-    private(set) var storeInfo: SetStoreInfo?
     /// Where this worker decompresses the store's LZ4 payloads (those the reading side left
     /// compressed, see ``PayloadDecompression``): slabs shared by the store's chunks only.
     private let arena = SlabArena(.payloads)
@@ -52,7 +50,6 @@ struct Processor {
         var accountedBytes = 0
         switch item.message {
         case .setStoreInfo(let info):
-            storeInfo = info
             event = .storeInfo(info)
         case .arrowMsg(let msg):
             do {

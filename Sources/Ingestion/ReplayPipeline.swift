@@ -58,12 +58,10 @@ public final class ReplayPipeline: @unchecked Sendable {
         var metAStore: [Bool]
         var filesDone = 0
         var nextFile = 0
-        var readersRunning = 0
     }
     private let shared: Locked<RunState>
     /// Conditions of `shared`.
     private static let claimsReleased = LockCondition(0)
-    private static let fileFinished = LockCondition(1)
     /// Each input's name in the engine's outputs and errors: its description, with a suffix for a
     /// file given twice.
     private let labels: [String]
@@ -101,7 +99,7 @@ public final class ReplayPipeline: @unchecked Sendable {
             ReplayFileResult(input: $0, bytesRead: 0, messages: 0, retries: 0, errors: [], interrupted: false)
         }
         self.shared = Locked(
-            RunState(results: results, metAStore: [Bool](repeating: false, count: inputs.count)), conditions: 2)
+            RunState(results: results, metAStore: [Bool](repeating: false, count: inputs.count)), conditions: 1)
         var seen: [String: Int] = [:]
         self.labels = inputs.map { input in
             let name = input.description
@@ -161,45 +159,26 @@ public final class ReplayPipeline: @unchecked Sendable {
         return report(wall: options.clock.now() &- t0)
     }
 
-    /// Reads every input while the calling thread drains outputs (`handle`) and reports `progress`:
-    /// the part of a replay that depends on the executor. Threaded: ``ReplayOptions/readerThreads``
-    /// reader threads take the inputs in order, and the calling thread drains every
-    /// ``ReplayOptions/progressInterval`` or when a file finishes. Synchronous: the calling thread
-    /// reads the inputs one after another, draining after each batch (submit decoded it inline).
+    /// Reads every input while the calling thread drains outputs (`handle`) and reports `progress`,
+    /// as the build's executor runs readers (``StoreExecutor/runReaders(count:tendEvery:_:tend:)``):
+    /// threaded, ``ReplayOptions/readerThreads`` reader threads take the inputs in order while the
+    /// calling thread drains every ``ReplayOptions/progressInterval`` (and when a reader ends);
+    /// synchronous, the calling thread reads the inputs one after another, draining after each batch
+    /// (submit decoded it inline).
     private func runReaders(
         progress: (ReplayProgress) -> Void, handle: (EntityDb, IngestOutput) -> Void
     ) {
-        #if SYNCHRONOUS_INGESTION
-        for i in inputs.indices {
-            readInput(i) {
-                hub.drain(handle)
-                progress(self.progress)
-            }
-        }
-        #else
-        let count = min(options.readerThreads, inputs.count)
-        shared.withLock { $0.readersRunning = count }
-        let threads = (0..<count).map { n in
-            WorkerThread(name: "ingest-r-\(n)") { [self] in
-                while let i = takeFile() { readInput(i) {} }
-                shared.withLock { $0.readersRunning -= 1 }
-                shared.broadcast(Self.fileFinished)
-            }
-        }
+        let count = DefaultExecutor.isInline ? 1 : min(options.readerThreads, inputs.count)
         let interval = max(options.progressInterval.nanosecondsClamped, 1_000_000)
-        while true {
-            let finished = shared.withLockWaiting { held in
-                if held.state.readersRunning > 0 {
-                    _ = held.wait(Self.fileFinished, untilNanoseconds: MonotonicClock.now() &+ interval)
-                }
-                return held.state.readersRunning == 0
-            }
-            hub.drain(handle)
-            if finished { break }
-            progress(self.progress)
-        }
-        for t in threads { t.join() }
-        #endif
+        DefaultExecutor.runReaders(
+            count: count, tendEvery: interval,
+            { [self] _, afterBatch in
+                while let i = takeFile() { readInput(i, afterBatch: afterBatch) }
+            },
+            tend: { finished in
+                hub.drain(handle)
+                if !finished { progress(self.progress) }
+            })
     }
 
     private func takeFile() -> Int? {
@@ -277,7 +256,6 @@ public final class ReplayPipeline: @unchecked Sendable {
             state.filesDone += 1
         }
         shared.broadcast(Self.claimsReleased)
-        shared.broadcast(Self.fileFinished)
     }
 
     // MARK: reading one input

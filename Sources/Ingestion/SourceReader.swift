@@ -281,7 +281,7 @@ struct SourceReader {
         publishCounts()
         guard !state.batch.isEmpty else { return }
         // The synchronous build decodes inside the submit: its time says nothing about waiting.
-        let mayWait = !StoreHub.isSynchronous
+        let mayWait = DefaultExecutor.submitsMayBlock
         let t0 = mayWait ? MonotonicClock.now() : 0
         do {
             try hub.submit(moving: &state.batch, source: label)

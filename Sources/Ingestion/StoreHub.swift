@@ -35,39 +35,73 @@ public struct SourceErrorItem: Sendable {
 ///
 /// The hub never holds its own lock while a producer blocks on a store, so a full or stuck store
 /// never delays another. Thread-safe.
-public final class StoreHub: @unchecked Sendable {
-    // @unchecked: every mutable field is guarded by `lock` (a pthread mutex).
-
+public final class StoreHub: Sendable {
     /// Whether the library was built with the `SynchronousIngestion` trait: no threads; `submit`
     /// decodes inline and never blocks; outputs are ready at once. SwiftPM unites traits across
     /// a dependency graph, so one package enabling the trait makes every client synchronous.
-    public static var isSynchronous: Bool {
-        #if SYNCHRONOUS_INGESTION
-        return true
-        #else
-        return false
-        #endif
-    }
+    public static var isSynchronous: Bool { DefaultExecutor.isInline }
 
     /// The configuration every store is created with.
     public let configuration: IngestConfiguration
 
-    private final class SourceState {
-        /// Stores this source submitted to (the watermarks of its errors).
-        var touched: [EntityCore] = []
+    /// What the hub knows of one source (a producer's label).
+    struct SourceState {
+        /// Stores this source submitted to (the watermarks of its errors), in first-touched order.
+        var touched: [StoreCore] = []
         var touchedIds = Set<ObjectIdentifier>()
+        /// The store of its latest submit (most submits go to the same store as the one before).
         var lastTouched: ObjectIdentifier?
-        var pending = Deque<(item: SourceErrorItem, waitFor: [(EntityCore, UInt64)])>()
-        var nextSequence: UInt64 = 0
+        /// Its errors not yet polled, each with the watermarks it waits for.
+        var pending = Deque<(item: SourceErrorItem, waitFor: [(StoreCore, UInt64)])>()
+        var nextErrorSequence: UInt64 = 0
+
+        mutating func touch(_ core: StoreCore) {
+            let key = ObjectIdentifier(core)
+            guard lastTouched != key else { return }
+            lastTouched = key
+            if touchedIds.insert(key).inserted { touched.append(core) }
+        }
+
+        mutating func forget(_ core: StoreCore) {
+            let key = ObjectIdentifier(core)
+            guard touchedIds.remove(key) != nil else { return }
+            touched.removeAll { $0 === core }
+            if lastTouched == key { lastTouched = nil }
+        }
+
+        /// Takes the oldest error once every watermark it waits for was handled.
+        mutating func popReady() -> SourceErrorItem? {
+            guard let first = pending.first else { return nil }
+            for (core, target) in first.waitFor where !core.isHandled(before: target) { return nil }
+            return pending.removeFirst().item
+        }
     }
 
-    private let lock = ConditionLock()
-    private var stores: [StoreId: EntityDb] = [:]
-    private var order: [StoreId] = []
-    private var sources: [String: SourceState] = [:]
-    private var sourceOrder: [String] = []
-    private var closed = false
-    private var drainCursor = 0
+    /// Everything the hub's lock guards.
+    struct HubState {
+        var stores: [StoreId: EntityDb] = [:]
+        /// Store ids in first-seen order.
+        var order: [StoreId] = []
+        var sources: [String: SourceState] = [:]
+        /// Source labels in first-seen order.
+        var sourceOrder: [String] = []
+        var isShutDown = false
+        /// Where the next ``StoreHub/drain(maxItems:timeBudget:_:)`` starts.
+        var drainCursor = 0
+
+        /// Runs `body` on the state of `source`, created on first sight.
+        mutating func withSource<R>(_ source: String, _ body: (inout SourceState) -> R) -> R {
+            if sources[source] == nil {
+                sources[source] = SourceState()
+                sourceOrder.append(source)
+            }
+            return body(&sources[source]!)
+        }
+
+        var allStores: [EntityDb] { order.compactMap { stores[$0] } }
+    }
+
+    private let state = Locked(HubState())
     /// Wakes tasks iterating ``outputs``; every store of the hub notifies it.
     let outputSignal = OutputSignal()
 
@@ -83,33 +117,24 @@ public final class StoreHub: @unchecked Sendable {
 
     // MARK: routing
 
-    private func sourceState(_ source: String) -> SourceState {
-        if let s = sources[source] { return s }
-        let s = SourceState()
-        sources[source] = s
-        sourceOrder.append(source)
-        return s
-    }
-
-    /// The store for `message` (created on first sight), or `nil` for `End`. `lock` not held.
-    func route(_ message: FramedMessage, source: String) throws(IngestError) -> EntityDb? {
+    /// The store for `message` (created on first sight), or `nil` for `End`.
+    func route(_ message: borrowing FramedMessage, source: String) throws(IngestError) -> EntityDb? {
         guard message.message.kind != .end, let id = message.message.storeId else { return nil }
-        lock.lock()
-        defer { lock.unlock() }
-        if closed { throw IngestError(.closed, source: source, offset: message.offset, "the store hub is shut down") }
-        let db: EntityDb
-        if let existing = stores[id] {
-            db = existing
-        } else {
-            db = EntityDb(storeId: id, configuration: configuration, hubSignal: outputSignal)
-            stores[id] = db
-            order.append(id)
+        let db: EntityDb? = state.withLock { hub in
+            if hub.isShutDown { return nil }
+            let db: EntityDb
+            if let existing = hub.stores[id] {
+                db = existing
+            } else {
+                db = EntityDb(storeId: id, configuration: configuration, hubSignal: outputSignal)
+                hub.stores[id] = db
+                hub.order.append(id)
+            }
+            hub.withSource(source) { $0.touch(db.core) }
+            return db
         }
-        let state = sourceState(source)
-        let key = ObjectIdentifier(db.core)
-        if state.lastTouched != key {
-            state.lastTouched = key
-            if state.touchedIds.insert(key).inserted { state.touched.append(db.core) }
+        guard let db else {
+            throw IngestError(.closed, source: source, offset: message.offset, "the store hub is shut down")
         }
         return db
     }
@@ -119,50 +144,46 @@ public final class StoreHub: @unchecked Sendable {
     /// - Throws: ``IngestError/Code/closed`` when the hub or the store is shut down.
     @discardableResult
     public func submit(_ message: FramedMessage, source: String) throws(IngestError) -> UInt64? {
-        guard let db = try route(message, source: source) else { return nil }
-        return try db.core.admit(message.message, source: source, offset: message.offset, wait: .block)
+        try admit(message, source: source, wait: .block)
     }
 
     /// Routes `message` only if its store's queue has room now.
     /// - Throws: ``IngestError/Code/full``, ``IngestError/Code/closed``.
     @discardableResult
     public func trySubmit(_ message: FramedMessage, source: String) throws(IngestError) -> UInt64? {
-        guard let db = try route(message, source: source) else { return nil }
-        return try db.core.admit(message.message, source: source, offset: message.offset, wait: .never)
+        try admit(message, source: source, wait: .never)
     }
 
     /// Routes `message`, waiting at most `timeout` for room in its store's queue.
     /// - Throws: ``IngestError/Code/timedOut``, ``IngestError/Code/closed``.
     @discardableResult
     public func submit(_ message: FramedMessage, source: String, timeout: Duration) throws(IngestError) -> UInt64? {
+        try admit(message, source: source, wait: .until(MonotonicClock.deadline(after: timeout)))
+    }
+
+    private func admit(_ message: FramedMessage, source: String, wait: AdmissionWait) throws(IngestError) -> UInt64? {
         guard let db = try route(message, source: source) else { return nil }
-        return try db.core.admit(
-            message.message, source: source, offset: message.offset,
-            wait: .until(MonotonicClock.deadline(after: timeout)))
+        var run = OneMessage(message.message, offset: message.offset)
+        return try db.core.admit(&run, source: source, wait: wait).lowerBound
     }
 
     /// Routes `messages` in order, blocking as needed. Consecutive messages for one store are
     /// admitted together (one lock acquisition and at most one wake-up for as many as fit).
     /// - Throws: like ``submit(_:source:)``; the messages before the failing one stay admitted.
     public func submit(contentsOf messages: some Sequence<FramedMessage>, source: String) throws(IngestError) {
-        var run: [FramedMessage] = []
-        var runStore: EntityDb?
-        for m in messages {
-            // The next message of the same store joins the run without routing again (the run is
-            // admitted as a whole anyway; routing it would find the same store and change nothing).
-            if let target = runStore, m.message.storeId == target.storeId {
-                run.append(m)
+        var iterator = messages.makeIterator()
+        var next = iterator.next()
+        while let first = next {
+            guard let db = try route(first, source: source) else {
+                next = iterator.next()  // End belongs to no store
                 continue
             }
-            guard let db = try route(m, source: source) else { continue }
-            if db !== runStore, let target = runStore {
-                _ = try target.core.admitAll(run, source: source) { _ in true }
-                run.removeAll(keepingCapacity: true)
-            }
-            runStore = db
-            run.append(m)
+            // The messages of the same store that follow join the run without routing again (routing
+            // them would find the same store and change nothing); the first of another ends it.
+            var run = SequenceRun(iterator, mode: .whileSameStore, lookahead: first)
+            _ = try db.core.admit(&run, source: source, wait: .block)
+            (iterator, next) = run.rest()
         }
-        if let target = runStore { _ = try target.core.admitAll(run, source: source) { _ in true } }
     }
 
     /// Routes the messages of `batch` in order, moving them into their stores' queues (the reader's
@@ -173,26 +194,21 @@ public final class StoreHub: @unchecked Sendable {
     func submit(moving batch: inout MessageBatch, source: String) throws(IngestError) {
         defer { batch.removeAll() }
         while !batch.isEmpty {
-            guard let db = try batch.withItem(0, { m throws(IngestError) in try route(copy m, source: source) }) else {
+            guard let db = try batch.withItem(0, { m throws(IngestError) in try route(m, source: source) }) else {
                 _ = batch.popFirst()  // End belongs to no store
                 continue
             }
             // Compared with the first message's id, not the store's: the reader gives every message
             // of a store the same id value, so this is a pointer comparison.
             let id = try batch.withItem(0) { m throws(IngestError) in m.message.storeId ?? db.core.storeId }
-            var run = 1
-            while run < batch.count, try batch.withItem(run, { m in Self.belongs(m.message, to: id) }) { run += 1 }
-            try db.core.admitRun(from: &batch, count: run, source: source)
-        }
-    }
-
-    /// Whether `message` belongs to the store `id` (a pointer comparison for the reader's shared ids).
-    @inline(__always)
-    private static func belongs(_ message: borrowing Message, to id: StoreId) -> Bool {
-        switch message {
-        case .arrowMsg(let a): return a.storeId.isIdentical(to: id) || a.storeId == id
-        case .end: return false
-        default: return message.storeId == id
+            var count = 1
+            while count < batch.count, try batch.withItem(count, { m in m.message.belongs(to: id) }) {
+                count += 1
+            }
+            try withUnsafeMutablePointer(to: &batch) { (batch) throws(IngestError) in
+                var run = BatchPrefix(batch, count: count)
+                _ = try db.core.admit(&run, source: source, wait: .block)
+            }
         }
     }
 
@@ -206,65 +222,56 @@ public final class StoreHub: @unchecked Sendable {
     /// Reports an error of `error.source` on the per-source error stream. It becomes pollable
     /// once everything that source submitted before it has come out of its stores.
     public func report(_ error: IngestError) {
-        let touched = lock.withLock { sourceState(error.source).touched }
+        let touched = state.withLock { $0.withSource(error.source) { $0.touched } }
         // Watermarks are read outside the hub lock; the reporting thread's own earlier submits
         // are all admitted already, so each watermark covers them.
         let waitFor = touched.map { ($0, $0.admittedCount) }
-        lock.withLock {
-            let state = sourceState(error.source)
-            let item = SourceErrorItem(source: error.source, sequence: state.nextSequence, error: error)
-            state.nextSequence += 1
-            state.pending.append((item, waitFor))
+        state.withLock { hub in
+            hub.withSource(error.source) { source in
+                let item = SourceErrorItem(source: error.source, sequence: source.nextErrorSequence, error: error)
+                source.nextErrorSequence += 1
+                source.pending.append((item, waitFor))
+            }
         }
     }
 
     /// Says `source` ended: the workers of the stores it submitted to exit once their queues are
     /// empty (see ``EntityDb/releaseWorkerWhenIdle()``); they start again on the next submit.
     public func sourceEnded(_ source: String) {
-        let touched = lock.withLock { sources[source]?.touched ?? [] }
+        let touched = state.withLock { $0.sources[source]?.touched ?? [] }
         for core in touched { core.releaseWorkerWhenIdle() }
     }
 
     /// Takes the oldest ready error of `source`, if any. Never blocks.
     public func pollSourceError(from source: String) -> SourceErrorItem? {
-        lock.withLock {
-            guard let state = sources[source] else { return nil }
-            return popReady(state)
-        }
+        state.withLock { $0.sources[source]?.popReady() }
     }
 
     /// Takes the oldest ready error of any source (sources in first-seen order). Never blocks.
     public func pollSourceError() -> SourceErrorItem? {
-        lock.withLock {
-            for name in sourceOrder {
-                if let state = sources[name], let item = popReady(state) { return item }
+        state.withLock { hub in
+            for name in hub.sourceOrder {
+                if let item = hub.sources[name]?.popReady() { return item }
             }
             return nil
         }
-    }
-
-    /// `lock` held.
-    private func popReady(_ state: SourceState) -> SourceErrorItem? {
-        guard let first = state.pending.first else { return nil }
-        for (core, target) in first.waitFor where !core.isHandled(before: target) { return nil }
-        return state.pending.removeFirst().item
     }
 
     // MARK: stores
 
     /// The ids of every store, in first-seen order, optionally only those of one kind.
     public func storeIds(kind: StoreKind? = nil) -> [StoreId] {
-        lock.withLock { kind.map { k in order.filter { $0.kind == k } } ?? order }
+        state.withLock { hub in kind.map { k in hub.order.filter { $0.kind == k } } ?? hub.order }
     }
 
     /// The store with `id`, if the hub holds it.
     public func store(_ id: StoreId) -> EntityDb? {
-        lock.withLock { stores[id] }
+        state.withLock { $0.stores[id] }
     }
 
     /// Every store, in first-seen order.
     public var allStores: [EntityDb] {
-        lock.withLock { order.compactMap { stores[$0] } }
+        state.withLock { $0.allStores }
     }
 
     /// Removes a store and shuts it down (see ``EntityDb/shutdown(drain:)``). A later message
@@ -272,15 +279,11 @@ public final class StoreHub: @unchecked Sendable {
     /// - Returns: the removed store (its remaining outputs can still be polled), or `nil`.
     @discardableResult
     public func remove(_ id: StoreId, drain: Bool) -> EntityDb? {
-        let db: EntityDb? = lock.withLock {
-            guard let db = stores.removeValue(forKey: id) else { return nil }
-            order.removeAll { $0 == id }
+        let db: EntityDb? = state.withLock { hub in
+            guard let db = hub.stores.removeValue(forKey: id) else { return nil }
+            hub.order.removeAll { $0 == id }
             // Later errors of its sources no longer wait for it (its shutdown settles it anyway).
-            let key = ObjectIdentifier(db.core)
-            for state in sources.values where state.touchedIds.remove(key) != nil {
-                state.touched.removeAll { $0 === db.core }
-                if state.lastTouched == key { state.lastTouched = nil }
-            }
+            for name in hub.sourceOrder { hub.sources[name]?.forget(db.core) }
             return db
         }
         db?.shutdown(drain: drain)
@@ -298,7 +301,7 @@ public final class StoreHub: @unchecked Sendable {
         maxItems: Int = .max, timeBudget: Duration? = nil, _ body: (EntityDb, IngestOutput) throws(E) -> Void
     ) throws(E) -> Int {
         let deadline = timeBudget.map { MonotonicClock.deadline(after: $0) }
-        let (dbs, start) = lock.withLock { (order.compactMap { stores[$0] }, drainCursor) }
+        let (dbs, start) = state.withLock { ($0.allStores, $0.drainCursor) }
         guard !dbs.isEmpty else { return 0 }
         var n = 0
         var idle = 0
@@ -315,7 +318,7 @@ public final class StoreHub: @unchecked Sendable {
             i = (i + 1) % dbs.count
         }
         let next = i
-        lock.withLock { drainCursor = next }
+        state.withLock { $0.drainCursor = next }
         return n
     }
 
@@ -335,16 +338,16 @@ public final class StoreHub: @unchecked Sendable {
     /// Refuses further submits and shuts every store down (see ``EntityDb/shutdown(drain:)``),
     /// joining their workers. The stores stay listed so their outputs can still be polled.
     public func shutdown(drain: Bool) {
-        let dbs = lock.withLock {
-            closed = true
-            return order.compactMap { stores[$0] }
+        let dbs = state.withLock { hub in
+            hub.isShutDown = true
+            return hub.allStores
         }
         for db in dbs { db.shutdown(drain: drain) }
         outputSignal.notify()
     }
 
     /// Whether ``shutdown(drain:)`` was called.
-    public var isShutDown: Bool { lock.withLock { closed } }
+    public var isShutDown: Bool { state.withLock { $0.isShutDown } }
 
     /// A snapshot of every store's figures and their totals (latency percentiles over all stores).
     /// Takes each store's locks briefly, one store at a time.

@@ -5,11 +5,9 @@ import Synchronization
 /// `Foundation.Thread` lacks, and this module keeps Foundation out). The synchronous build
 /// starts none; test support uses it for producer threads.
 package final class WorkerThread: @unchecked Sendable {
-    // @unchecked: `handle` is written once before `start` returns and only read afterwards;
-    // `joined` is guarded by the owner's join lock.
+    // @unchecked: `handle` is written once before `init` returns and only read afterwards.
+    // Whoever owns the thread joins or detaches it once (a store's ``WorkerState`` says who).
     private var handle = pthread_t()
-    /// Set once `join()` returned; guarded by the caller's lock.
-    package var joined = false
 
     /// Numbers worker threads: `ingest-w-<n>`.
     private static let counter = Atomic<Int>(0)
@@ -64,17 +62,16 @@ package final class WorkerThread: @unchecked Sendable {
     /// Whether the calling thread is this one (a worker must never join itself).
     package var isCurrent: Bool { pthread_equal(pthread_self(), handle) != 0 }
 
-    /// Lets the thread end on its own (its resources are freed when it returns). Marks it joined.
+    /// Lets the thread end on its own (its resources are freed when it returns). Call once,
+    /// instead of ``join()``.
     package func detach() {
         let rc = pthread_detach(handle)
         precondition(rc == 0, "pthread_detach failed: \(rc)")
-        joined = true
     }
 
     /// Waits for the thread to end. Call once, never from the thread itself.
     package func join() {
         let rc = pthread_join(handle, nil)
         precondition(rc == 0, "pthread_join failed: \(rc)")
-        joined = true
     }
 }

@@ -81,6 +81,30 @@ struct LockedTests {
         #expect(sawFlag)
     }
 
+    @Test("a noncopyable value is moved in once, lent out, and destroyed with the lock")
+    func noncopyableState() {
+        final class Tally: Sendable {
+            let freed = Locked(0)
+        }
+        struct Buffer: ~Copyable {
+            let tally: Tally
+            var items: [Int] = []
+            deinit { tally.freed.withLock { $0 += 1 } }
+        }
+        let tally = Tally()
+        do {
+            let lock = Locked(Buffer(tally: tally), conditions: 1)
+            DispatchQueue.concurrentPerform(iterations: 4) { n in
+                for i in 0..<1_000 { lock.withLock { $0.items.append(n * 1_000 + i) } }
+            }
+            let count = lock.withLockWaiting { held in held.state.items.count }
+            #expect(count == 4_000)
+            #expect(lock.withLock { $0.items.sorted() } == Array(0..<4_000))
+            #expect(tally.freed.withLock { $0 } == 0, "the value lives as long as the lock")
+        }
+        #expect(tally.freed.withLock { $0 } == 1, "destroyed exactly once, with the lock")
+    }
+
     @Test("readers share a ReadWriteLocked value, writers have it alone")
     func readersAndWriters() {
         let table = ReadWriteLocked([Int](repeating: 0, count: 64))

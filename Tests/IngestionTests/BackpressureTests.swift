@@ -1,3 +1,4 @@
+import IngestCore
 import IngestTestSupport
 import Ingestion
 import RRD
@@ -148,10 +149,8 @@ struct BackpressureTests {
 }
 
 /// Collects results from test threads.
-final class ResultBox: @unchecked Sendable {
-    // @unchecked: `errors` is guarded by `lock` (a pthread mutex).
-    private let lock = ConditionLock()
-    private var errors: [IngestError?] = []
-    func append(_ e: IngestError?) { lock.withLock { errors.append(e) } }
-    var codes: [IngestError.Code?] { lock.withLock { errors.map { $0?.code } } }
+final class ResultBox: Sendable {
+    private let errors = Locked([IngestError?]())
+    func append(_ e: IngestError?) { errors.withLock { $0.append(e) } }
+    var codes: [IngestError.Code?] { errors.withLock { $0.map { $0?.code } } }
 }

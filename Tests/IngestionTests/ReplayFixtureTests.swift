@@ -180,29 +180,29 @@ struct ReplayFixtureTests {
     }
 }
 
-/// What the insert hook saw (guarded by a pthread lock: the hook runs on worker threads).
-final class HookLog: @unchecked Sendable {
-    // @unchecked: `list` and `set` are guarded by `lock`.
-    private let lock = ConditionLock()
-    private var list: [ChunkId] = []
-    private var set = Set<ChunkId>()
+/// What the insert hook saw (behind a pthread lock: the hook runs on worker threads).
+final class HookLog: Sendable {
+    private struct Seen {
+        var list: [ChunkId] = []
+        var set = Set<ChunkId>()
+    }
+    private let seen = Locked(Seen())
     func add(_ store: StoreId, _ id: ChunkId) {
-        lock.withLock {
-            list.append(id); set.insert(id)
+        seen.withLock {
+            $0.list.append(id); $0.set.insert(id)
         }
     }
-    func contains(_ id: ChunkId) -> Bool { lock.withLock { set.contains(id) } }
-    var ids: [ChunkId] { lock.withLock { list } }
+    func contains(_ id: ChunkId) -> Bool { seen.withLock { $0.set.contains(id) } }
+    var ids: [ChunkId] { seen.withLock { $0.list } }
 }
 
 /// A weak reference the insert hook can use (set once before the first submit).
-final class WeakStore: @unchecked Sendable {
-    // @unchecked: `db` is guarded by `lock`.
-    private let lock = ConditionLock()
-    private weak var _db: EntityDb?
+final class WeakStore: Sendable {
+    private struct Ref { weak var db: EntityDb? }
+    private let ref = Locked(Ref())
     var db: EntityDb? {
-        get { lock.withLock { _db } }
-        set { lock.withLock { _db = newValue } }
+        get { ref.withLock { $0.db } }
+        set { ref.withLock { $0.db = newValue } }
     }
 }
 

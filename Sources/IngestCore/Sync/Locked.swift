@@ -6,8 +6,10 @@ import Darwin
 
 /// A condition variable of a ``Locked`` value: `LockCondition(0)`, `LockCondition(1)`, … up to the
 /// number of conditions the lock was created with.
+@usableFromInline
 package struct LockCondition: Hashable, Sendable {
-    package let index: Int
+    @usableFromInline package let index: Int
+    @inlinable
     package init(_ index: Int) { self.index = index }
 }
 
@@ -28,10 +30,16 @@ package struct LockCondition: Hashable, Sendable {
 /// short accesses (``Held/state``), so no access to the value spans a wait, when other threads
 /// change it. Waits with a deadline use `CLOCK_MONOTONIC` (``MonotonicClock``).
 ///
+/// `State` may be noncopyable (a queue that owns its storage): it is moved in once and lent out.
+///
 /// pthread-based rather than `Synchronization.Mutex`: ThreadSanitizer understands pthread
 /// primitives (it misreads `Mutex`'s futex path), and `Mutex` has no condition variables. The C
 /// objects are heap-allocated because C keeps pointers to them.
-package final class Locked<State>: @unchecked Sendable {
+// `@usableFromInline` (and `@inlinable` on the hot methods): without them the compiler (6.3) calls
+// `withLock` across modules unspecialized, through a closure context (measured: about 90
+// instructions more per message on the engine's admission path, scalars_50mb).
+@usableFromInline
+package final class Locked<State: ~Copyable>: @unchecked Sendable {
     // @unchecked: `state` is only reached with `mutex` held (``withLock(_:)``, ``Held``); the C
     // objects are only touched through pthread calls, which synchronize.
     //
@@ -39,13 +47,13 @@ package final class Locked<State>: @unchecked Sendable {
     // class property would be reached through the runtime's dynamic exclusivity checks, which
     // ThreadSanitizer sees as unsynchronized accesses when one thread's check runs in the window
     // of another's condition wait; the mutex already makes every access exclusive.
-    private let state: UnsafeMutablePointer<State>
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
-    private let conditions: UnsafeMutablePointer<pthread_cond_t>
-    private let conditionCount: Int
+    @usableFromInline let state: UnsafeMutablePointer<State>
+    @usableFromInline let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    @usableFromInline let conditions: UnsafeMutablePointer<pthread_cond_t>
+    @usableFromInline let conditionCount: Int
 
     /// Guards `initial`, with `conditions` condition variables numbered from 0.
-    package init(_ initial: State, conditions count: Int = 0) {
+    package init(_ initial: consuming State, conditions count: Int = 0) {
         precondition(count >= 0, "negative condition count")
         state = .allocate(capacity: 1)
         state.initialize(to: initial)
@@ -80,7 +88,7 @@ package final class Locked<State>: @unchecked Sendable {
     }
 
     /// Runs `body` with the mutex held and the value lent to it.
-    @inline(__always)
+    @inlinable @inline(__always)
     package func withLock<R, E: Error>(_ body: (inout State) throws(E) -> R) throws(E) -> R {
         lockMutex()
         defer { unlockMutex() }
@@ -89,7 +97,7 @@ package final class Locked<State>: @unchecked Sendable {
 
     /// Runs `body` with the mutex held and a handle that reaches the value and can wait on the
     /// lock's conditions (releasing the mutex while it waits).
-    @inline(__always)
+    @inlinable @inline(__always)
     package func withLockWaiting<R, E: Error>(_ body: (borrowing Held) throws(E) -> R) throws(E) -> R {
         lockMutex()
         defer { unlockMutex() }
@@ -98,12 +106,15 @@ package final class Locked<State>: @unchecked Sendable {
 
     /// The lock's value while ``withLockWaiting(_:)`` holds the mutex. Each use of ``state`` is
     /// one short access, so none is open while ``wait(_:)`` lets other threads in.
+    @usableFromInline
     package struct Held: ~Copyable {
-        fileprivate unowned(unsafe) let lock: Locked
+        @usableFromInline unowned(unsafe) let lock: Locked
 
-        fileprivate init(lock: Locked) { self.lock = lock }
+        @inlinable
+        init(lock: Locked) { self.lock = lock }
 
         /// The guarded value.
+        @inlinable
         package var state: State {
             _read { yield lock.state.pointee }
             nonmutating _modify { yield &lock.state.pointee }
@@ -111,12 +122,14 @@ package final class Locked<State>: @unchecked Sendable {
 
         /// Waits on `condition`: releases the mutex until signalled (or spuriously), then holds it
         /// again. Callers loop on their predicate.
+        @inlinable
         package func wait(_ condition: LockCondition) {
             lock.wait(condition)
         }
 
         /// ``wait(_:)`` until `deadline` (a ``MonotonicClock`` reading, in nanoseconds).
         /// - Returns: `false` once the deadline has passed.
+        @inlinable
         package func wait(_ condition: LockCondition, untilNanoseconds deadline: UInt64) -> Bool {
             lock.wait(condition, untilNanoseconds: deadline)
         }
@@ -124,12 +137,14 @@ package final class Locked<State>: @unchecked Sendable {
 
     /// Wakes one waiter of `condition` (with or without the mutex held; after releasing it is
     /// cheaper: the woken thread does not then block on the mutex).
+    @inlinable
     package func signal(_ condition: LockCondition) {
         precondition(condition.index >= 0 && condition.index < conditionCount, "no condition \(condition.index)")
         pthread_cond_signal(conditions + condition.index)
     }
 
     /// Wakes every waiter of `condition`.
+    @inlinable
     package func broadcast(_ condition: LockCondition) {
         precondition(condition.index >= 0 && condition.index < conditionCount, "no condition \(condition.index)")
         pthread_cond_broadcast(conditions + condition.index)
@@ -137,25 +152,27 @@ package final class Locked<State>: @unchecked Sendable {
 
     // MARK: the mutex
 
-    @inline(__always)
-    private func lockMutex() {
+    @inlinable @inline(__always)
+    func lockMutex() {
         let rc = pthread_mutex_lock(mutex)
         precondition(rc == 0, "pthread_mutex_lock failed: \(rc)")
     }
 
-    @inline(__always)
-    private func unlockMutex() {
+    @inlinable @inline(__always)
+    func unlockMutex() {
         let rc = pthread_mutex_unlock(mutex)
         precondition(rc == 0, "pthread_mutex_unlock failed: \(rc)")
     }
 
-    private func wait(_ condition: LockCondition) {
+    @usableFromInline
+    func wait(_ condition: LockCondition) {
         precondition(condition.index >= 0 && condition.index < conditionCount, "no condition \(condition.index)")
         let rc = pthread_cond_wait(conditions + condition.index, mutex)
         precondition(rc == 0, "pthread_cond_wait failed: \(rc)")
     }
 
-    private func wait(_ condition: LockCondition, untilNanoseconds deadline: UInt64) -> Bool {
+    @usableFromInline
+    func wait(_ condition: LockCondition, untilNanoseconds deadline: UInt64) -> Bool {
         precondition(condition.index >= 0 && condition.index < conditionCount, "no condition \(condition.index)")
         var ts = timespec()
         ts.tv_sec = Int(deadline / 1_000_000_000)
