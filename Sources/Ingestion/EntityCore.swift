@@ -24,9 +24,6 @@ final class EntityCore<Executor: StoreExecutor>: Sendable {
     /// The store's chunks: every decoded chunk is inserted, in admission order, before its output
     /// is published. Thread-safe for queries.
     let chunkStore: ChunkStore<Chunk>
-    /// Whether the chunk store has a memory budget: the bytes waiting in the queue then count
-    /// against it (``ChunkStore/addQueuedBytes(_:)``, from admission until the message is taken).
-    let budgeted: Bool
 
     let input: Locked<InputState<Executor.Worker>>
     /// The worker waits for input.
@@ -58,10 +55,12 @@ final class EntityCore<Executor: StoreExecutor>: Sendable {
         self.storeId = storeId
         self.configuration = configuration
         self.chunkStore = ChunkStore<Chunk>(configuration: configuration.chunkStore)
-        self.budgeted = configuration.chunkStore.memoryBudget != nil
         self.hubSignal = hubSignal
         input = Locked(
-            InputState(capacity: configuration.queueCapacity, worker: Executor.idleWorker), conditions: 3)
+            InputState(
+                capacity: configuration.queueCapacity, worker: Executor.idleWorker,
+                queued: chunkStore.queuedByteCount),
+            conditions: 3)
         output = Locked(OutputState(), conditions: 1)
         processing = Locked(Processor(storeId: storeId, configuration: configuration, chunkStore: chunkStore))
     }
@@ -102,7 +101,6 @@ final class EntityCore<Executor: StoreExecutor>: Sendable {
             let now = MonotonicClock.now()
             let (end, handoff): (SectionEnd, Executor.Handoff?) = input.withLockWaiting { held in
                 var end = SectionEnd.done
-                var pushedBytes = 0
                 var pushed = false
                 admitting: while true {
                     let next: (bytes: Int, offset: UInt64)?
@@ -144,11 +142,9 @@ final class EntityCore<Executor: StoreExecutor>: Sendable {
                     if first == nil { first = seq }
                     last = seq
                     pushed = true
-                    pushedBytes += bytes
                 }
                 guard pushed || end.wantsRoom else { return (end, nil) }
                 queuedHint.store(held.state.ring.count, ordering: .relaxed)
-                budgetQueued(pushedBytes)
                 return (end, Executor.admitted(&held.state, core: self))
             }
             if let handoff { Executor.handOff(handoff, core: self) }
@@ -194,12 +190,6 @@ final class EntityCore<Executor: StoreExecutor>: Sendable {
         IngestError(.closed, source: source, offset: offset, "store \(storeId) is shut down")
     }
 
-    /// The one place queued bytes enter and leave the chunk store's budget (`delta` bytes).
-    @inline(__always)
-    private func budgetQueued(_ delta: Int) {
-        if budgeted && delta != 0 { chunkStore.addQueuedBytes(delta) }
-    }
-
     // MARK: processing (whoever holds `processing`)
 
     /// Wakes the producers waiting for the room a take freed.
@@ -216,8 +206,6 @@ final class EntityCore<Executor: StoreExecutor>: Sendable {
         // One clock reading per message: its end is the next one's start.
         var t0 = MonotonicClock.now()
         while let item = batch.popLast() {
-            // The message leaves the queue: from here its bytes are the chunk's (once inserted).
-            budgetQueued(-item.byteCount)
             if discarding.load(ordering: .acquiring) {
                 discardedThrough = item.sequence + 1
                 continue

@@ -27,9 +27,6 @@ struct Processor {
     let insertChunk: ChunkInsertHook?
     /// The store's own chunk store: every decoded chunk is inserted here, in admission order.
     let chunkStore: ChunkStore<Chunk>
-    /// Chunk ids received so far (distinct), for counting and `storeWasEmpty`.
-    private var chunkIds = ChunkIdSet()
-    private var hasData = false
     /// Where this worker decompresses the store's LZ4 payloads (those the reading side left
     /// compressed, see ``PayloadDecompression``): slabs shared by the store's chunks only.
     private let arena = SlabArena(.payloads)
@@ -54,22 +51,19 @@ struct Processor {
         case .arrowMsg(let msg):
             do {
                 let chunk = try decoder.decode(msg, arena: arena)
-                let rows = chunk.ingestRowCount
-                if chunkIds.insert(chunk.ingestChunkId).inserted {
-                    counts.newChunk = true
-                    counts.rows = rows
-                    if !hasData && rows > 0 {
-                        hasData = true
-                        wasEmpty = true
-                    }
-                } else {
-                    counts.duplicateChunk = true
-                }
                 let t0 = MonotonicClock.now()
                 do {
-                    // Dedupe against what the store holds now is the store's (counted in its statistics).
-                    _ = try chunkStore.insert(chunk)
+                    // Dedupe against what the store holds now is the store's (counted in its statistics);
+                    // so is knowing whether the id is new to the store ever (distinct chunks, `was_empty`).
+                    let report = try chunkStore.insertReporting(chunk)
                     counts.insertNanoseconds = MonotonicClock.now() &- t0
+                    if report.isNewChunkId {
+                        counts.newChunk = true
+                        counts.rows = chunk.ingestRowCount
+                        wasEmpty = report.isFirstChunkWithRows
+                    } else {
+                        counts.duplicateChunk = true
+                    }
                     insertChunk?(storeId, chunk)
                     event = .chunk(chunk)
                     // What the chunk keeps alive (its decompressed payload, or for a small chunk the

@@ -1,6 +1,7 @@
 import DequeModule
 import IngestCore
 import RRD
+import Store
 
 /// What a shut-down store does with the messages it admitted but has not processed yet.
 enum Disposal: Sendable, Hashable {
@@ -59,8 +60,12 @@ enum StoreLifecycle: Sendable, Hashable {
 struct InputState<Worker>: ~Copyable {
     /// The admitted messages not yet taken by the executor, oldest first.
     private(set) var ring: InputRing
-    /// Payload bytes in ``ring`` (what the byte bound counts).
-    private(set) var queuedBytes = 0
+    /// Payload bytes in ``ring``: what the byte bound counts, and what the chunk store's memory
+    /// budget counts (the one count, shared with the store: ``Store/ChunkStore/queuedByteCount``).
+    /// Written only here, under the input lock; the store reads it lock-free.
+    let queued: QueuedByteCount
+    /// Payload bytes in ``ring``.
+    var queuedBytes: Int { queued.value }
     /// The next admission number (the number of messages admitted so far).
     private(set) var nextSequence: UInt64 = 0
     var lifecycle = StoreLifecycle.open
@@ -72,9 +77,10 @@ struct InputState<Worker>: ~Copyable {
     /// Bytes in, queue high-water mark, time producers spent blocked.
     var counters = StoreStatistics.InputCounters()
 
-    init(capacity: Int, worker: Worker) {
+    init(capacity: Int, worker: Worker, queued: QueuedByteCount) {
         ring = InputRing(capacity: capacity)
         self.worker = worker
+        self.queued = queued
     }
 
     /// Whether a message of `bytes` fits now: a free slot, and room under the byte bound `limit`,
@@ -83,7 +89,7 @@ struct InputState<Worker>: ~Copyable {
     func hasRoom(for bytes: Int, limit: Int?) -> Bool {
         if ring.isFull { return false }
         guard let limit, bytes > 0 else { return true }
-        return ring.isEmpty || queuedBytes + bytes <= limit
+        return ring.isEmpty || queued.value + bytes <= limit
     }
 
     /// Queues one message (room checked) and returns its sequence number.
@@ -93,7 +99,7 @@ struct InputState<Worker>: ~Copyable {
     ) -> UInt64 {
         let seq = nextSequence
         nextSequence += 1
-        queuedBytes += bytes
+        if bytes != 0 { queued.add(bytes) }
         ring.push(
             PendingMessage(
                 message: message, source: source, offset: offset, sequence: seq, byteCount: bytes, admittedAt: now))
@@ -106,7 +112,7 @@ struct InputState<Worker>: ~Copyable {
     /// first), and returns the producers to wake now that every slot is free.
     mutating func takeAll(into batch: inout [PendingMessage]) -> FreedRoom {
         ring.takeAllNewestFirst(into: &batch)
-        queuedBytes = 0
+        queued.set(0)
         return FreedRoom(blockedProducers: producersWaiting > 0, tasks: takeRoomWaiters())
     }
 

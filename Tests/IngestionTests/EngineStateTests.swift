@@ -3,6 +3,7 @@ import IngestCore
 import IngestTestSupport
 @testable import Ingestion
 import RRD
+import Store
 import Testing
 
 /// A thread whose body waits until the test hands it its own ``WorkerThread`` (to drive a
@@ -258,7 +259,7 @@ struct EngineStateTests {
     @Test("input state: exact slot and byte bounds; an oversized message alone into an empty queue")
     func inputBounds() {
         let id = M.storeId(1)
-        var s = InputState<InlinePass>(capacity: 3, worker: .idle)
+        var s = InputState<InlinePass>(capacity: 3, worker: .idle, queued: QueuedByteCount())
         var room = s.hasRoom(for: 500, limit: 100)
         #expect(room, "larger than the bound, into an empty queue")
         let first = s.push(M.arrow(id, offset: 0, payloadBytes: 500).message, source: "t", offset: 0, bytes: 500, now: 1)
