@@ -100,7 +100,7 @@ struct QueryCommand: ParsableCommand {
         for file in report.files {
             for error in file.errors { printError(error) }
         }
-        let damaged = report.hasFailures
+        var status = IngestExitStatus.of(report)
         let stores = pipeline.hub.allStores
         let target: ChunkStore<Chunk>?
         if let store {
@@ -108,16 +108,17 @@ struct QueryCommand: ParsableCommand {
                 let match = stores.first(where: { $0.storeId.description == store || $0.storeId.recordingId == store })
             else {
                 let known = stores.map(\.storeId.description).joined(separator: ", ")
+                status.raise(.usage)
                 printError("no store \(store) in the input; stores: \(known)")
-                throw ExitCode.failure
+                throw ExitCode(status.rawValue)
             }
             target = match.chunkStore
         } else {
             target = pipeline.hub.store(holding: entity)?.chunkStore
         }
         for line in json ? query.jsonLines(in: target) : query.textLines(in: target) { print(line) }
-        // The answer is printed either way; damaged input is reported on stderr and in the status.
-        if damaged { throw ExitCode.failure }
+        // The answer is printed either way; damaged or unreadable input is reported on stderr and in the status.
+        try status.exit()
     }
 
     private func printError(_ message: String) {
