@@ -44,7 +44,7 @@ enum IngestExitStatus: Int32, Comparable, Sendable, CaseIterable {
           3    an I/O error: an input could not be opened, or reading it failed
                (the other inputs are still read)
           130  replay stopped by Ctrl-C (the summary covers what was read)
-        When several apply, the largest wins: 3 over 1, 130 over all.
+          When several apply, the largest wins: 3 over 1, 130 over all.
         """
 
     /// Raises the status to `other` if that is larger (the largest wins).

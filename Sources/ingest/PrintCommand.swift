@@ -12,7 +12,14 @@ struct PrintCommand: ParsableCommand {
         discussion: """
             Every ArrowMsg payload is decompressed (checking its declared size) and its Arrow IPC framing \
             is walked; damage is reported as an Error line at the message's offset and reading continues \
-            with the next message. Exits with status 1 when any input was damaged.
+            with the next message. An input that cannot be opened is one line on stderr; the others are \
+            still read. Exit status: 0 clean, 1 damaged, 2 usage error, 3 I/O error ('ingest help').
+
+            Examples:
+              ingest print recording.rrd            one line per header, message, footer
+              ingest print -v recording.rrd         also decode each chunk
+              ingest print --json a.rrd b.rrd.zst   JSON lines, each with its "file"
+              cat recording.rrd | ingest print -    standard input
             """
     )
 

@@ -42,8 +42,18 @@ struct ReplayCommand: ParsableCommand {
             Inputs are files, directories (every .rrd/.rbl/.rrd.zst below), glob patterns expanded by the \
             program (quote them; ** matches any depth) and - for stdin. Files are read in parallel; a store \
             spanning files is fed in the order given. Progress goes to stderr, the summary to stdout. \
-            Ctrl-C stops reading and still prints the summary. Exit status: 0 when every file was read \
-            without error, 1 when any file failed, 130 when interrupted.
+            Ctrl-C stops reading and still prints the summary. A directory without recordings, or a \
+            pattern that matches nothing, is a usage error: nothing is read. Exit status: 0 when every \
+            file was read without error, 1 when a file was damaged, 2 usage error or no recording \
+            found, 3 when a file could not be opened or read, 130 when interrupted ('ingest help').
+
+            Examples:
+              ingest replay recording.rrd                       one file, live progress
+              ingest replay --json -q 'logs/**/*.rrd'           every match, JSON summary
+              ingest replay --reader-threads 1 a.rrd b.rrd      keep the given order
+              ingest replay --follow --idle-timeout 30 live.rrd    a file being written
+              ingest replay --compact --memory-budget 1000000000 big.rrd
+              ingest replay --pace recorded recording.rrd       at the recorded rate
             """
     )
 

@@ -9,8 +9,15 @@ struct StatsCommand: ParsableCommand {
         abstract: "Summarize recordings: messages by kind, stores, chunks, rows, bytes, footer status.",
         discussion: """
             Like print, every ArrowMsg payload is decompressed and its Arrow IPC framing walked; damaged \
-            chunks are listed under errors and not counted as chunks. Exits with status 1 when any input \
-            was damaged. With --json: one JSON object per input, one per line.
+            chunks are listed under errors and not counted as chunks. With --json: one JSON object per \
+            input, one per line. An input that cannot be opened is one line on stderr and has no \
+            summary; the others are still read. Exit status: 0 clean, 1 damaged, 2 usage error, 3 I/O \
+            error ('ingest help').
+
+            Examples:
+              ingest stats recording.rrd                       summary of one recording
+              ingest stats --json logs/*.rrd                   one JSON object per file
+              ingest stats --max-message-size 1048576 x.rrd    refuse larger messages
             """
     )
 

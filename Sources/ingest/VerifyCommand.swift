@@ -20,7 +20,15 @@ struct VerifyCommand: ParsableCommand {
             "num_rows", "is_static", "timelines": {NAME: {"arrow_type", "min", "max", "sorted"}}, \
             "components": {COLUMN: ARROW_TYPE}}; damage as {"kind": "Error", "offset": N, "error": TEXT}. \
             Chunks are shown as the bytes hold them; --migrated adds the view after the migration of old \
-            schemas that replay and query apply (JSON: "migrated": {"entity_path", "components"}).
+            schemas that replay and query apply (JSON: "migrated": {"entity_path", "components"}). An \
+            input that cannot be opened is one line on stderr; the others are still verified. Exit \
+            status: 0 when every chunk is sound, 1 damaged, 2 usage error, 3 I/O error ('ingest help').
+
+            Examples:
+              ingest verify recording.rrd                  one summary line per file
+              ingest verify --json recording.rrd           one JSON object per chunk
+              ingest verify --migrated old-0.23.rrd        what migration changes
+              ingest verify --timing --repeat 5 big.rrd    decode throughput on stderr
             """
     )
 
