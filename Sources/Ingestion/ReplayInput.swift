@@ -16,14 +16,44 @@ public enum ReplayInput: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-/// What went wrong expanding the command line's inputs.
+/// What went wrong expanding the command line's inputs (``ReplayInput/expand(_:)``).
+///
+/// `code` is an opaque, extensible value compared with `==`; ``description`` is one sentence for
+/// people that names the argument (`no recordings found under logs/`).
 public struct ReplayInputError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// What went wrong.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private enum Wrapped: Hashable, Sendable { case noMatch, emptyDirectory, standardInputTwice }
+        private let wrapped: Wrapped
+        private init(_ w: Wrapped) { wrapped = w }
+
+        /// A glob pattern that matches no file.
+        public static let noMatch = Code(.noMatch)
+        /// A directory with no recording below it (no file ending in one of ``ReplayInput/recordingSuffixes``).
+        public static let emptyDirectory = Code(.emptyDirectory)
+        /// `-` given more than once.
+        public static let standardInputTwice = Code(.standardInputTwice)
+
+        /// The code's name (`noMatch`, `emptyDirectory`, `standardInputTwice`).
+        public var description: String { "\(wrapped)" }
+    }
+
+    /// What went wrong.
+    public var code: Code
     /// The argument that did not expand.
     public var argument: String
-    /// Why.
+    /// Why, naming the argument: `no recordings found matching logs/*.rrd`.
     public var message: String
-    /// `argument: message`.
-    public var description: String { "\(argument): \(message)" }
+
+    /// An error for `argument`; `message` is the whole sentence ``description`` shows.
+    public init(_ code: Code, argument: String, message: String) {
+        self.code = code
+        self.argument = argument
+        self.message = message
+    }
+
+    /// ``message``.
+    public var description: String { message }
 }
 
 extension ReplayInput {
@@ -32,32 +62,41 @@ extension ReplayInput {
 
     /// Expands command-line arguments into inputs, in argument order:
     /// - `-` is standard input (at most once);
-    /// - a directory gives every recording below it (``recordingSuffixes``), recursively, sorted by path;
+    /// - a directory gives every recording below it (``recordingSuffixes``), recursively, sorted by path
+    ///   (a directory without any is an error);
     /// - an argument with `*`, `?` or `[` is a glob, expanded by this function (not the shell) and sorted;
     ///   `**` as a whole path component matches any number of directories, including none;
     /// - anything else is a file path, kept as given even if missing (the replay reports it, or waits for
     ///   it with `follow`).
     ///
     /// A file named twice is kept twice (replaying it again feeds the same stores, which deduplicate).
-    /// - Throws: ``ReplayInputError`` for a glob that matches nothing or a second `-`.
+    /// - Throws: ``ReplayInputError``: ``ReplayInputError/Code/noMatch`` for a glob that matches
+    ///   nothing, ``ReplayInputError/Code/emptyDirectory`` for a directory without recordings,
+    ///   ``ReplayInputError/Code/standardInputTwice`` for a second `-`.
     public static func expand(_ arguments: [String]) throws(ReplayInputError) -> [ReplayInput] {
         var out: [ReplayInput] = []
         var sawStdin = false
         for arg in arguments {
             if arg == "-" {
-                guard !sawStdin else { throw ReplayInputError(argument: arg, message: "standard input given twice") }
+                guard !sawStdin else {
+                    throw ReplayInputError(
+                        .standardInputTwice, argument: arg, message: "standard input (-) given twice")
+                }
                 sawStdin = true
                 out.append(.standardInput)
             } else if isGlob(arg) {
                 let matches = Glob.expand(arg).sorted()
                 guard !matches.isEmpty else {
-                    throw ReplayInputError(argument: arg, message: "the pattern matches no file")
+                    throw ReplayInputError(.noMatch, argument: arg, message: "no recordings found matching \(arg)")
                 }
                 out += matches.map { .file($0) }
             } else if FileKind.of(arg) == .directory {
                 var found: [String] = []
                 Glob.walk(arg) { path, kind in
                     if kind == .regular, recordingSuffixes.contains(where: { path.hasSuffix($0) }) { found.append(path) }
+                }
+                guard !found.isEmpty else {
+                    throw ReplayInputError(.emptyDirectory, argument: arg, message: "no recordings found under \(arg)")
                 }
                 out += found.sorted().map { .file($0) }
             } else {

@@ -290,6 +290,7 @@ public final class ReplayPipeline: @unchecked Sendable {
             r.retries = state.retries
             r.errors.insert(contentsOf: state.errors, at: 0)
             r.interrupted = interrupted
+            r.stoppedByIOError = state.stoppedByIOError
         }
     }
 

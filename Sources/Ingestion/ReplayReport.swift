@@ -15,6 +15,10 @@ public struct ReplayFileResult: Sendable, Hashable {
     public var errors: [String]
     /// Whether the replay was cancelled before this input was read to its end.
     public var interrupted: Bool
+    /// Whether an I/O error ended this input: it could not be opened, or a read failed for good
+    /// (after the retries of ``ReplayOptions/retry``). Damage in the bytes (framing, payloads, a
+    /// corrupt zstd frame) is not an I/O error.
+    public var stoppedByIOError = false
 
     /// Whether the input failed (any error).
     public var failed: Bool { !errors.isEmpty }
@@ -76,6 +80,8 @@ public struct ReplayReport: Sendable {
     public var failedFiles: [ReplayFileResult] { files.filter(\.failed) }
     /// Whether any input failed.
     public var hasFailures: Bool { files.contains(where: \.failed) }
+    /// Whether an I/O error ended any input (``ReplayFileResult/stoppedByIOError``).
+    public var hasIOErrors: Bool { files.contains(where: \.stoppedByIOError) }
     /// Total messages read.
     public var messages: UInt64 { messagesByKind.values.reduce(0, +) }
     /// Sum of the stores' distinct chunks.

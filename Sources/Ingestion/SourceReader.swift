@@ -28,6 +28,8 @@ struct SourceReader {
         @exclusivity(unchecked) var messages: UInt64 = 0
         @exclusivity(unchecked) var retries = 0
         @exclusivity(unchecked) var errors: [String] = []
+        /// An I/O error (``RRD/ByteSourceError/Code/io``) ended the source (set once, on failure).
+        var stoppedByIOError = false
         @exclusivity(unchecked) var stop = false
         @exclusivity(unchecked) var sawEnd = false
         @exclusivity(unchecked) var ended = false
@@ -115,6 +117,7 @@ struct SourceReader {
         }
         func fail(_ error: ByteSourceError, _ source: any IngestSource) {
             submitBatch()
+            if error.code == .io { state.stoppedByIOError = true }
             state.errors.append(
                 "\(label): \(error) after \(source.bytesRead) bytes"
                     + (failures > 0 ? " and \(failures) retries" : "")
@@ -136,6 +139,7 @@ struct SourceReader {
                         continue
                     }
                     if transient(error) { continue }
+                    if error.code == .io { state.stoppedByIOError = true }
                     state.errors.append("\(label): \(error)")
                     hub.report(RRDError(error, source: label, offset: 0))
                     return

@@ -37,24 +37,41 @@ enum PayloadCheck {
     case damaged(RRDError)
 }
 
+/// What reading one input found.
+struct ScanResult {
+    /// Damage in the bytes (framing, payloads), reported as error events.
+    var damaged = false
+    /// An I/O error ended the reading (``RRD/RRDError/Code/io``, after some input was read).
+    var ioError = false
+    /// Bytes read up to the end of the last complete unit (stream header, message or footer).
+    var bytesConsumed: UInt64 = 0
+
+    /// The exit status this input calls for.
+    var status: IngestExitStatus {
+        ioError ? .ioError : (damaged ? .damagedInput : .success)
+    }
+}
+
 /// Reads one input and reports every event in order; each `ArrowMsg` comes with the check of its
-/// payload (what `print` and `stats` both need). An input that cannot be opened is reported as
-/// an error at offset 0.
+/// payload (what `print` and `stats` both need).
 ///
-/// - Returns: whether anything was damaged, and how many bytes were read up to the end of the
-///   last complete unit (stream header, message or footer).
-@discardableResult
+/// - Returns: whether anything was damaged or an I/O error ended the reading, and how many bytes
+///   were read up to the end of the last complete unit.
+/// - Throws: the ``RRD/RRDError`` (``RRD/RRDError/Code/io``) of an input that cannot be opened or
+///   read at all; `body` was not called.
 func scanInput(
     _ path: String, options: ReaderOptions, _ body: (StreamEvent, PayloadCheck?) -> Void
-) -> (damaged: Bool, bytesConsumed: UInt64) {
-    var damaged = false
-    var reader: RRDReader
-    do {
-        reader = try RRDReader(path: path, options: options)
-    } catch {
-        body(.error(error), nil)
-        return (true, 0)
-    }
+) throws(RRDError) -> ScanResult {
+    var reader = try RRDReader(path: path, options: options)
+    return scanInput(&reader, path: path, options: options, body)
+}
+
+/// Reads `reader` to its end (see ``scanInput(_:options:_:)``); the seam tests use with a source
+/// of their own.
+func scanInput(
+    _ reader: inout RRDReader, path: String, options: ReaderOptions, _ body: (StreamEvent, PayloadCheck?) -> Void
+) -> ScanResult {
+    var result = ScanResult()
     while let event = reader.next() {
         switch event {
         case .message(let m):
@@ -69,14 +86,14 @@ func scanInput(
                             uncompressedBytes: ipc.count, rows: entries.last?.rowCount ?? 0, chunkId: id,
                             isStatic: isStatic))
                 } catch {
-                    damaged = true
+                    result.damaged = true
                     body(event, .damaged(error))
                 }
             } else {
                 body(event, nil)
             }
-        case .error:
-            damaged = true
+        case .error(let e):
+            if e.code == .io { result.ioError = true } else { result.damaged = true }
             body(event, nil)
         case .streamHeader(let h, let offset) where h.isNewerThanKnown:
             printError(
@@ -87,7 +104,14 @@ func scanInput(
             body(event, nil)
         }
     }
-    return (damaged, reader.bytesConsumed)
+    result.bytesConsumed = reader.bytesConsumed
+    return result
+}
+
+/// The one line for an input that cannot be opened (or read at all): `ingest COMMAND: PATH: cannot
+/// open: No such file or directory`. Nothing else is shown for that input.
+func reportUnreadable(_ command: String, _ error: RRDError) {
+    printError("ingest \(command): \(error.source): \(error.message)")
 }
 
 /// Buffered standard output (one `fwrite` per 64 KiB rather than one per line).

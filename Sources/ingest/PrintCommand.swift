@@ -12,7 +12,14 @@ struct PrintCommand: ParsableCommand {
         discussion: """
             Every ArrowMsg payload is decompressed (checking its declared size) and its Arrow IPC framing \
             is walked; damage is reported as an Error line at the message's offset and reading continues \
-            with the next message. Exits with status 1 when any input was damaged.
+            with the next message. An input that cannot be opened is one line on stderr; the others are \
+            still read. Exit status: 0 clean, 1 damaged, 2 usage error, 3 I/O error ('ingest help').
+
+            Examples:
+              ingest print recording.rrd            one line per header, message, footer
+              ingest print -v recording.rrd         also decode each chunk
+              ingest print --json a.rrd b.rrd.zst   JSON lines, each with its "file"
+              cat recording.rrd | ingest print -    standard input
             """
     )
 
@@ -28,36 +35,63 @@ struct PrintCommand: ParsableCommand {
 
     mutating func run() throws {
         var out = OutputBuffer()
-        var damaged = false
+        var status = IngestExitStatus.success
         for path in input.files {
-            let tag = input.files.count > 1 ? path : nil
-            let bad = Self.lines(
-                path: path, json: input.json, verbose: verbose, file: tag, options: input.readerOptions
-            ) { out.line($0) }
-            if bad {
+            var reader: RRDReader
+            do {
+                reader = try RRDReader(path: path, options: input.readerOptions)
+            } catch {
                 out.flush()
-                printError("ingest print: \(path): damaged input (see the Error lines)")
+                reportUnreadable("print", error)
+                status.raise(IngestExitStatus.of(error))
+                continue
             }
-            damaged = damaged || bad
+            let tag = input.files.count > 1 ? path : nil
+            let result = Self.lines(
+                reader: &reader, path: path, json: input.json, verbose: verbose, file: tag,
+                options: input.readerOptions
+            ) { out.line($0) }
+            if result != .success {
+                out.flush()
+                let what = result == .ioError ? "an I/O error stopped reading" : "damaged input"
+                printError("ingest print: \(path): \(what) (see the Error lines)")
+            }
+            status.raise(result)
         }
         out.flush()
-        if damaged { throw ExitCode(1) }
+        try status.exit()
     }
 
-    /// Produces the output lines for one input; returns whether it was damaged.
+    /// Produces the output lines for one input; returns the exit status it calls for: damage
+    /// (``IngestExitStatus/damagedInput``) or an I/O error (``IngestExitStatus/ioError``). An input that cannot
+    /// be opened gives no lines, only one line on stderr (`ingest print: PATH: cannot open: …`).
     ///
     /// - Parameter file: added as a `"file"` key (JSON) or a prefix (text) when several inputs are listed.
     @discardableResult
     static func lines(
         path: String, json: Bool, verbose: Bool = false, file: String? = nil, options: ReaderOptions = .init(),
         _ emit: (String) -> Void
-    )
-        -> Bool
-    {
+    ) -> IngestExitStatus {
+        var reader: RRDReader
+        do {
+            reader = try RRDReader(path: path, options: options)
+        } catch {
+            reportUnreadable("print", error)
+            return IngestExitStatus.of(error)
+        }
+        return lines(reader: &reader, path: path, json: json, verbose: verbose, file: file, options: options, emit)
+    }
+
+    /// The lines of what `reader` reads (see ``lines(path:json:verbose:file:options:_:)``; `run()`
+    /// and tests with a source of their own use it).
+    static func lines(
+        reader: inout RRDReader, path: String, json: Bool, verbose: Bool = false, file: String? = nil,
+        options: ReaderOptions = .init(), _ emit: (String) -> Void
+    ) -> IngestExitStatus {
         // An inspector: the chunk as the bytes hold it (no migration of old schemas).
         let decoder = verbose ? ChunkDecoder(migratesSchemas: false) : nil
         var chunkDamaged = false
-        let damaged = scanInput(path, options: options) { event, check in
+        var status = scanInput(&reader, path: path, options: options) { event, check in
             var chunkLines: [String] = []
             var objects = objects(event, check)
             // -v: the chunk behind an intact payload, decoded completely (a decode error is damage too).
@@ -81,8 +115,9 @@ struct PrintCommand: ParsableCommand {
                     if i == 0 { chunkLines.forEach(emit) }
                 }
             }
-        }.damaged
-        return damaged || chunkDamaged
+        }.status
+        if chunkDamaged { status.raise(.damagedInput) }
+        return status
     }
 
     /// The `-v` fields of a decoded chunk.

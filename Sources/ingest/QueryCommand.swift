@@ -22,7 +22,19 @@ struct QueryCommand: ParsableCommand {
             to the first store (in order of appearance) holding data for the entity. Negative times are \
             written --at=-1 and --range=-5..3. With --json: latest-at and static print one object \
             {"found", "time", "row_id", "value"}; a range prints one object {"time", "row_id", "value"} \
-            per row in (time, RowId) order, and nothing when no row matches.
+            per row in (time, RowId) order, and nothing when no row matches. The answer is printed even \
+            when an input was damaged or could not be opened (one line on stderr each). Exit status: 0 \
+            clean, 1 damaged, 2 usage error or a --store no input holds, 3 I/O error ('ingest help').
+
+            Examples:
+              ingest query scalars.rrd --entity /plot/sin --component Scalars:scalars \\
+                  --timeline frame --at 10
+              ingest query scalars.rrd --entity /plot/sin --component Scalars:scalars \\
+                  --timeline frame --range=15..44 --json
+              ingest query text_logs.rrd --entity /docs/readme \\
+                  --component TextDocument:text --static
+              ingest query a.rrd b.rrd --store fixture-points3d --entity /world/points \\
+                  --component Points3D:positions --timeline frame --at=-1
             """
     )
 
@@ -100,7 +112,7 @@ struct QueryCommand: ParsableCommand {
         for file in report.files {
             for error in file.errors { printError(error) }
         }
-        let damaged = report.hasFailures
+        var status = IngestExitStatus.of(report)
         let stores = pipeline.hub.allStores
         let target: ChunkStore<Chunk>?
         if let store {
@@ -108,16 +120,17 @@ struct QueryCommand: ParsableCommand {
                 let match = stores.first(where: { $0.storeId.description == store || $0.storeId.recordingId == store })
             else {
                 let known = stores.map(\.storeId.description).joined(separator: ", ")
+                status.raise(.usage)
                 printError("no store \(store) in the input; stores: \(known)")
-                throw ExitCode.failure
+                throw ExitCode(status.rawValue)
             }
             target = match.chunkStore
         } else {
             target = pipeline.hub.store(holding: entity)?.chunkStore
         }
         for line in json ? query.jsonLines(in: target) : query.textLines(in: target) { print(line) }
-        // The answer is printed either way; damaged input is reported on stderr and in the status.
-        if damaged { throw ExitCode.failure }
+        // The answer is printed either way; damaged or unreadable input is reported on stderr and in the status.
+        try status.exit()
     }
 
     private func printError(_ message: String) {

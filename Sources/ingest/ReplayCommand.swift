@@ -42,8 +42,18 @@ struct ReplayCommand: ParsableCommand {
             Inputs are files, directories (every .rrd/.rbl/.rrd.zst below), glob patterns expanded by the \
             program (quote them; ** matches any depth) and - for stdin. Files are read in parallel; a store \
             spanning files is fed in the order given. Progress goes to stderr, the summary to stdout. \
-            Ctrl-C stops reading and still prints the summary. Exit status: 0 when every file was read \
-            without error, 1 when any file failed, 130 when interrupted.
+            Ctrl-C stops reading and still prints the summary. A directory without recordings, or a \
+            pattern that matches nothing, is a usage error: nothing is read. Exit status: 0 when every \
+            file was read without error, 1 when a file was damaged, 2 usage error or no recording \
+            found, 3 when a file could not be opened or read, 130 when interrupted ('ingest help').
+
+            Examples:
+              ingest replay recording.rrd                       one file, live progress
+              ingest replay --json -q 'logs/**/*.rrd'           every match, JSON summary
+              ingest replay --reader-threads 1 a.rrd b.rrd      keep the given order
+              ingest replay --follow --idle-timeout 30 live.rrd    a file being written
+              ingest replay --compact --memory-budget 1000000000 big.rrd
+              ingest replay --pace recorded recording.rrd       at the recorded rate
             """
     )
 
@@ -150,18 +160,15 @@ struct ReplayCommand: ParsableCommand {
     }
 
     /// Runs the replay; `progressWrite`/`output` default to stderr/stdout (tests capture them).
-    /// - Returns: the report and the exit status.
+    /// - Returns: the report and the exit status (``IngestExitStatus/of(_:)``).
+    /// - Throws: ``Ingestion/ReplayInputError`` when an argument names no recording (a directory
+    ///   without any, a pattern that matches nothing): nothing was read.
     func execute(
         cancellation: ReplayCancellation = replayInterrupt, progressMode: ProgressDisplay.Mode? = nil,
         progressWrite: ((String) -> Void)? = nil, keepAlive: Bool = false, output: (String) -> Void = { print($0) }
     ) throws -> (report: ReplayReport, status: Int32) {
         let logger = makeLogger(label: "ingest.replay", level: logLevel)
-        let expanded: [ReplayInput]
-        do {
-            expanded = try ReplayInput.expand(inputs)
-        } catch {
-            throw ValidationError(error.description)
-        }
+        let expanded = try ReplayInput.expand(inputs)
         logger.info("replaying \(expanded.count) input(s) with \(readerThreads) reader thread(s)")
         let pipeline = ReplayPipeline(
             inputs: expanded,
@@ -185,8 +192,7 @@ struct ReplayCommand: ParsableCommand {
         output(json ? report.json : report.text)
         // The process ends next: freeing every stored chunk one by one would only cost time.
         if keepAlive { _ = Unmanaged.passRetained(pipeline) } else { pipeline.hub.shutdown(drain: false) }
-        let status: Int32 = report.hasFailures ? 1 : (report.interrupted ? 130 : 0)
-        return (report, status)
+        return (report, IngestExitStatus.of(report).rawValue)
     }
 
     func run() throws {
@@ -196,7 +202,18 @@ struct ReplayCommand: ParsableCommand {
             replayInterrupt.cancel()
             signal(SIGINT, SIG_DFL)
         }
-        let (_, status) = try execute(keepAlive: true)
+        // A parent may have started us with SIGINT blocked (a blocked mask survives exec): unblock it,
+        // or Ctrl-C would never reach the handler. Threads started later inherit this mask.
+        var interrupt = sigset_t()
+        sigemptyset(&interrupt)
+        sigaddset(&interrupt, SIGINT)
+        pthread_sigmask(SIG_UNBLOCK, &interrupt, nil)
+        let status: Int32
+        do {
+            (_, status) = try execute(keepAlive: true)
+        } catch let error as ReplayInputError {
+            try IngestExitStatus.failUsage("replay", error.description)
+        }
         if status != 0 { throw ExitCode(status) }
     }
 

@@ -9,8 +9,15 @@ struct StatsCommand: ParsableCommand {
         abstract: "Summarize recordings: messages by kind, stores, chunks, rows, bytes, footer status.",
         discussion: """
             Like print, every ArrowMsg payload is decompressed and its Arrow IPC framing walked; damaged \
-            chunks are listed under errors and not counted as chunks. Exits with status 1 when any input \
-            was damaged. With --json: one JSON object per input, one per line.
+            chunks are listed under errors and not counted as chunks. With --json: one JSON object per \
+            input, one per line. An input that cannot be opened is one line on stderr and has no \
+            summary; the others are still read. Exit status: 0 clean, 1 damaged, 2 usage error, 3 I/O \
+            error ('ingest help').
+
+            Examples:
+              ingest stats recording.rrd                       summary of one recording
+              ingest stats --json logs/*.rrd                   one JSON object per file
+              ingest stats --max-message-size 1048576 x.rrd    refuse larger messages
             """
     )
 
@@ -18,9 +25,17 @@ struct StatsCommand: ParsableCommand {
 
     mutating func run() throws {
         var out = OutputBuffer()
-        var damaged = false
+        var status = IngestExitStatus.success
         for path in input.files {
-            let stats = Self.collect(path: path, options: input.readerOptions)
+            let stats: Stats
+            do {
+                stats = try Self.collect(path: path, options: input.readerOptions)
+            } catch {
+                out.flush()
+                reportUnreadable("stats", error)
+                status.raise(IngestExitStatus.of(error))
+                continue
+            }
             if input.json {
                 out.line(stats.json.serialized())
             } else {
@@ -28,19 +43,28 @@ struct StatsCommand: ParsableCommand {
             }
             if !stats.errors.isEmpty {
                 out.flush()
-                printError("ingest stats: \(path): damaged input (\(stats.errors.count) error(s))")
+                let what = stats.status == .ioError ? "an I/O error stopped reading" : "damaged input"
+                printError("ingest stats: \(path): \(what) (\(stats.errors.count) error(s))")
             }
-            damaged = damaged || !stats.errors.isEmpty
+            status.raise(stats.status)
         }
         out.flush()
-        if damaged { throw ExitCode(1) }
+        try status.exit()
     }
 
     /// Reads one input and gathers its statistics.
-    static func collect(path: String, options: ReaderOptions = .init()) -> Stats {
+    /// - Throws: the ``RRD/RRDError`` of an input that cannot be opened.
+    static func collect(path: String, options: ReaderOptions = .init()) throws(RRDError) -> Stats {
+        var reader = try RRDReader(path: path, options: options)
+        return collect(reader: &reader, path: path, options: options)
+    }
+
+    /// Gathers the statistics of what `reader` reads (a seam for tests).
+    static func collect(reader: inout RRDReader, path: String, options: ReaderOptions = .init()) -> Stats {
         var stats = Stats(file: path)
-        let (_, consumed) = scanInput(path, options: options) { event, check in stats.add(event, check) }
-        stats.bytesConsumed = consumed
+        let result = scanInput(&reader, path: path, options: options) { event, check in stats.add(event, check) }
+        stats.bytesConsumed = result.bytesConsumed
+        stats.status = result.status
         return stats
     }
 }
@@ -84,6 +108,8 @@ struct Stats {
     /// Offset just after the last complete stream header, message or footer (the file size when intact).
     var bytesConsumed: UInt64 = 0
     var errors: [RRDError] = []
+    /// What reading the input calls for: ``IngestExitStatus/ioError`` when an I/O error ended it.
+    var status = IngestExitStatus.success
 
     init(file: String) { self.file = file }
 

@@ -20,7 +20,15 @@ struct VerifyCommand: ParsableCommand {
             "num_rows", "is_static", "timelines": {NAME: {"arrow_type", "min", "max", "sorted"}}, \
             "components": {COLUMN: ARROW_TYPE}}; damage as {"kind": "Error", "offset": N, "error": TEXT}. \
             Chunks are shown as the bytes hold them; --migrated adds the view after the migration of old \
-            schemas that replay and query apply (JSON: "migrated": {"entity_path", "components"}).
+            schemas that replay and query apply (JSON: "migrated": {"entity_path", "components"}). An \
+            input that cannot be opened is one line on stderr; the others are still verified. Exit \
+            status: 0 when every chunk is sound, 1 damaged, 2 usage error, 3 I/O error ('ingest help').
+
+            Examples:
+              ingest verify recording.rrd                  one summary line per file
+              ingest verify --json recording.rrd           one JSON object per chunk
+              ingest verify --migrated old-0.23.rrd        what migration changes
+              ingest verify --timing --repeat 5 big.rrd    decode throughput on stderr
             """
     )
 
@@ -44,6 +52,9 @@ struct VerifyCommand: ParsableCommand {
     @Option(name: .customLong("repeat"), help: "Decode each file this many times (with --timing, for stable figures).")
     var repetitions: Int = 1
 
+    /// Parses and validates `args` (the seam the tests use).
+    static func arguments(_ args: [String]) throws -> VerifyCommand { try parse(args) }
+
     func validate() throws {
         if files.isEmpty { throw ValidationError("Give at least one file.") }
         if files.filter({ $0 == "-" }).count > 1 { throw ValidationError("Standard input (-) can be read only once.") }
@@ -59,11 +70,20 @@ struct VerifyCommand: ParsableCommand {
     }
 
     func run() throws {
-        var sound = true
+        var status = IngestExitStatus.success
         var totals = Throughput()
         for path in files {
             for pass in 0..<repetitions {
-                if !verify(path, quiet: pass > 0, totals: &totals) { sound = false }
+                var reader: RRDReader
+                do {
+                    reader = try RRDReader(path: path)
+                } catch {
+                    // One line, no summary; the other files are still verified.
+                    reportUnreadable("verify", error)
+                    status.raise(IngestExitStatus.of(error))
+                    break
+                }
+                status.raise(verify(&reader, path: path, quiet: pass > 0, totals: &totals))
             }
         }
         if timing {
@@ -73,7 +93,7 @@ struct VerifyCommand: ParsableCommand {
                 + "\(String(Int(mb / max(totals.seconds, 1e-9)))) MB/s, \(String(Int(Double(totals.chunks) / max(totals.seconds, 1e-9)))) chunks/s\n"
             _ = line.withCString { write(2, $0, strlen($0)) }
         }
-        if !sound { throw ExitCode.failure }
+        try status.exit()
     }
 
     /// Decode time and volume, summed over files and passes.
@@ -83,11 +103,14 @@ struct VerifyCommand: ParsableCommand {
         var seconds = 0.0
     }
 
-    /// Verifies one file; returns whether it was sound. `quiet` suppresses output (repeat passes).
-    private func verify(_ path: String, quiet: Bool, totals: inout Throughput) -> Bool {
+    /// Verifies what `reader` reads; returns the exit status it calls for (``IngestExitStatus/success``
+    /// when every chunk was sound and the framing had no damage). `quiet` suppresses output (repeat
+    /// passes).
+    func verify(_ reader: inout RRDReader, path: String, quiet: Bool, totals: inout Throughput) -> IngestExitStatus {
         var chunks = 0
         var rows = 0
         var errors = 0
+        var status = IngestExitStatus.success
         func report(_ offset: UInt64, _ text: String) {
             errors += 1
             if quiet { return }
@@ -97,13 +120,6 @@ struct VerifyCommand: ParsableCommand {
             } else {
                 print("\(path): at byte \(offset): \(text)")
             }
-        }
-        var reader: RRDReader
-        do {
-            reader = try RRDReader(path: path)
-        } catch {
-            report(error.offset, error.message)
-            return false
         }
         // An inspector: chunks as the bytes hold them; `--migrated` decodes each again as replay does.
         let decoder = ChunkDecoder(migratesSchemas: false)
@@ -138,9 +154,11 @@ struct VerifyCommand: ParsableCommand {
                 } catch {
                     let id = msg.chunkId.map { " " + $0.description } ?? ""
                     report(framed.offset, "ArrowMsg\(id): \(error.message)")
+                    status.raise(.damagedInput)
                 }
             case .error(let e):
                 report(e.offset, e.message)
+                status.raise(IngestExitStatus.of(e))
             case .streamHeader, .streamFooter:
                 break
             }
@@ -150,7 +168,7 @@ struct VerifyCommand: ParsableCommand {
                 "\(path): \(chunks) chunk(s), \(rows) row(s) verified" + (errors == 0 ? ", OK" : ", \(errors) error(s)")
             )
         }
-        return errors == 0
+        return status
     }
 
     /// What the migration changed in a chunk (nil: nothing): `raw → migrated` per entity path and

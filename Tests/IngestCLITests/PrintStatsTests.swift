@@ -14,11 +14,11 @@ private func parse(_ line: String) throws -> [String: Any] {
 
 private func u64(_ any: Any?) -> UInt64? { (any as? NSNumber)?.uint64Value }
 
-/// `print --json` lines of a fixture, and whether it was reported damaged.
-private func printJSON(_ name: String) -> (lines: [String], damaged: Bool) {
+/// `print --json` lines of a fixture, and the exit status it calls for.
+private func printJSON(_ name: String) -> (lines: [String], status: IngestExitStatus) {
     var lines: [String] = []
-    let damaged = PrintCommand.lines(path: Fixtures.rrdPath(name), json: true) { lines.append($0) }
-    return (lines, damaged)
+    let status = PrintCommand.lines(path: Fixtures.rrdPath(name), json: true) { lines.append($0) }
+    return (lines, status)
 }
 
 private func storeMatches(_ json: Any?, _ expected: [String: Any]) -> Bool {
@@ -35,7 +35,7 @@ struct PrintStatsTests {
     @Test("print --json: stream headers, offsets, kinds, lengths, chunk ids, stores, errors", arguments: names)
     func printMatches(name: String) throws {
         let expected = Fixtures.expectation(name)
-        let (lines, damaged) = printJSON(name)
+        let (lines, status) = printJSON(name)
         let objects = try lines.map(parse)
         let streams = try #require(expected["streams"] as? [[String: Any]])
         let stores = try #require(expected["stores"] as? [[String: Any]])
@@ -80,7 +80,7 @@ struct PrintStatsTests {
         let refErrors = try #require((expected["reference_reader"] as? [String: Any])?["errors"] as? [[String: Any]])
         #expect(errors.map { u64($0["offset"]) } == refErrors.map { u64($0["offset"]) })
         for e in errors { #expect(!(e["error"] as? String ?? "").isEmpty) }
-        #expect(damaged == !(expected["expect_valid"] as? Bool ?? true))
+        #expect(status == ((expected["expect_valid"] as? Bool ?? true) ? .success : .damagedInput))
         let offsets = objects.compactMap { u64($0["offset"]) }
         #expect(offsets == offsets.sorted(), "file order")
     }
@@ -88,7 +88,7 @@ struct PrintStatsTests {
     @Test("stats --json: totals, stores, activations, validity", arguments: names)
     func statsMatch(name: String) throws {
         let expected = Fixtures.expectation(name)
-        let stats = StatsCommand.collect(path: Fixtures.rrdPath(name))
+        let stats = try StatsCommand.collect(path: Fixtures.rrdPath(name))
         let o = try parse(stats.json.serialized())
         let totals = try #require(expected["totals"] as? [String: Any])
         let ours = try #require(o["totals"] as? [String: Any])

@@ -10,8 +10,8 @@ struct PrintVerboseTests {
     func verboseMatches(name: String) throws {
         let expected = Fixtures.expectation(name)
         var lines: [String] = []
-        let damaged = PrintCommand.lines(path: Fixtures.rrdPath(name), json: true, verbose: true) { lines.append($0) }
-        #expect(damaged == !(expected["expect_valid"] as? Bool ?? true))
+        let status = PrintCommand.lines(path: Fixtures.rrdPath(name), json: true, verbose: true) { lines.append($0) }
+        #expect(status == ((expected["expect_valid"] as? Bool ?? true) ? .success : .damagedInput))
 
         let objects = try lines.map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
         let decoded = objects.filter { $0["kind"] as? String == "ArrowMsg" && $0["entity_path"] != nil }

@@ -111,7 +111,7 @@ struct QueryCommandTests {
         #expect(err2.contains("ingest query: -: at byte 1714: truncated ArrowMsg payload"), "\(err2)")
     }
 
-    @Test("--store picks the store by recording id or full id; an unknown one lists the stores, exit status 1")
+    @Test("--store picks the store by recording id or full id; an unknown one lists the stores, exit status 2")
     func storeSelection() throws {
         let path = Fixtures.rrdPath("two_recordings_concat.rrd")
         let stores = Fixtures.expectation("two_recordings_concat.rrd")["stores"] as! [[String: Any]]
@@ -126,7 +126,7 @@ struct QueryCommandTests {
             #expect(byRecording == byFull)
         }
         let (status, out, err) = try IngestBinaryTests.run(["query", path, "--store", "nope"] + args)
-        #expect(status == 1)
+        #expect(status == 2)  // no input holds the store: "no input found" in the exit-status table
         #expect(out.isEmpty)
         #expect(err.contains("ingest query: no store nope in the input; stores: "))
         for s in stores { #expect(err.contains(s["recording_id"] as! String)) }
