@@ -14,6 +14,15 @@ let syncSettings: [SwiftSetting] = swiftSettings + [
     .define("SYNCHRONOUS_INGESTION", .when(traits: ["SynchronousIngestion"]))
 ]
 
+/// The live-ingestion server (`IngestServer`, `ingest serve`): only with the `LiveServer` trait, so
+/// the core builds (and their CI stages) never compile gRPC, SwiftNIO and BoringSSL.
+let liveSettings: [SwiftSetting] = syncSettings + [.define("LIVE_SERVER", .when(traits: ["LiveServer"]))]
+
+/// A dependency of the live server's targets, present only with the `LiveServer` trait.
+func live(_ product: String, _ package: String) -> Target.Dependency {
+    .product(name: product, package: package, condition: .when(traits: ["LiveServer"]))
+}
+
 let package = Package(
     name: "StoreIngest",
     products: [
@@ -21,13 +30,20 @@ let package = Package(
         .library(
             name: "StoreIngest", targets: ["StoreIngest", "Ingestion", "Store", "Chunks", "ArrowIPC", "RRD", "IngestCore"]),
         .library(name: "IngestTestSupport", targets: ["IngestTestSupport"]),
+        // The gRPC endpoint the Rerun SDK streams to (empty without the `LiveServer` trait).
+        .library(name: "IngestServer", targets: ["IngestServer"]),
         .executable(name: "ingest", targets: ["ingest"]),
     ],
     traits: [
         .trait(
             name: "SynchronousIngestion",
             description: "No worker threads: every submit decodes inline (the analogue of the reference's WASM mode)."
-        )
+        ),
+        .trait(
+            name: "LiveServer",
+            description:
+                "The gRPC server the Rerun SDK connects to (IngestServer, `ingest serve`): builds grpc-swift, SwiftNIO and BoringSSL."
+        ),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -38,6 +54,10 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", exact: "0.2.0"),
         // `swift package generate-documentation` (DocC) and argument-parser's `generate-manual`.
         .package(url: "https://github.com/swiftlang/swift-docc-plugin.git", from: "1.5.0"),
+        // The live server only (trait LiveServer): resolved always, built only with the trait.
+        .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.4.1"),
     ],
     targets: [
         // C system libraries.
@@ -81,15 +101,31 @@ let package = Package(
         .target(
             name: "IngestTestSupport", dependencies: ["IngestCore", "Ingestion", "RRD", "Chunks", "Store", "CLZ4"], swiftSettings: syncSettings),
 
+        // The gRPC server of live ingestion (`MessageProxyService`): generated messages and stubs under
+        // Generated/ (from Proto/, scripts/generate-protos.sh server), each call a source of the pipeline.
+        // Without the LiveServer trait its sources compile to nothing.
+        .target(
+            name: "IngestServer",
+            dependencies: [
+                "IngestCore", "RRD", "Store", "Ingestion",
+                live("GRPCCore", "grpc-swift-2"),
+                live("GRPCNIOTransportHTTP2Posix", "grpc-swift-nio-transport"),
+                live("GRPCProtobuf", "grpc-swift-protobuf"),
+                live("SwiftProtobuf", "swift-protobuf"),
+            ],
+            exclude: ["Proto"],
+            swiftSettings: liveSettings
+        ),
+
         // The command-line tool.
         .executableTarget(
             name: "ingest",
             dependencies: [
-                "IngestCore", "RRD", "ArrowIPC", "Chunks", "Store", "Ingestion",
+                "IngestCore", "RRD", "ArrowIPC", "Chunks", "Store", "Ingestion", "IngestServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            swiftSettings: syncSettings
+            swiftSettings: liveSettings
         ),
 
         // Test support (locates Fixtures/ from #filePath, reads EXPECTED.json).
@@ -128,6 +164,19 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: syncSettings
+        ),
+        // The live server: its own gRPC client, and the real SDK (a venv) driving `ingest serve` and the library.
+        .testTarget(
+            name: "IngestServerTests",
+            dependencies: [
+                "IngestCore", "Ingestion", "IngestServer", "RRD", "Store", "StoreIngest", "IngestTestSupport",
+                "FixtureSupport",
+                live("GRPCCore", "grpc-swift-2"),
+                live("GRPCNIOTransportHTTP2Posix", "grpc-swift-nio-transport"),
+                live("GRPCProtobuf", "grpc-swift-protobuf"),
+                live("SwiftProtobuf", "swift-protobuf"),
+            ],
+            swiftSettings: liveSettings
         ),
         .testTarget(
             name: "IngestCLITests", dependencies: ["ingest", "IngestCore", "Ingestion", "RRD", "CZstd", "FixtureSupport"],

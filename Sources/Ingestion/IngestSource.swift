@@ -12,7 +12,7 @@ import RRD
 /// - ``RRDStreamSource`` frames the bytes of any ``RRD/ByteSource`` (a file, stdin, zstd, a growing
 ///   file, memory) with a ``RRD/StreamDecoder``.
 /// - A source of messages that are framed already (a live gRPC `WriteMessages` call: `LogMsg`s without
-///   RRD framing) conforms directly: each pull hands out ``RRD/StreamEvent/message(_:)`` events (an
+///   RRD framing, see ``LiveIngestion``) conforms directly: each pull hands out ``RRD/StreamEvent/message(_:)`` events (an
 ///   offset of its own choosing, e.g. the message's index) and returns how many; a message that does not
 ///   decode is an ``RRD/StreamEvent/error(_:)``.
 ///
@@ -40,6 +40,16 @@ public protocol IngestSource: AnyObject {
 
     /// Whether more may arrive after a pull returned 0 (a file being written); `false`: 0 is the end.
     var canGrow: Bool { get }
+
+    /// Whether the loop submits what each pull handed out before pulling again (a live source,
+    /// whose next pull may wait for its peer: what it handed out must not wait with it); `false`
+    /// (the default): batches fill across pulls.
+    var submitsEachPull: Bool { get }
+}
+
+extension IngestSource {
+    /// Batches fill across pulls.
+    public var submitsEachPull: Bool { false }
 }
 
 /// The RRD stream framed from any ``RRD/ByteSource``: the pipeline's framing stage.

@@ -92,13 +92,14 @@ struct SourceReader {
     /// waited for; `open` is called again after transient errors.
     func read(open: () throws(ByteSourceError) -> any IngestSource, afterBatch: () -> Void) {
         func sink(_ event: consuming StreamEvent) { handle(event, afterBatch) }
-        readLoop(open, sink)
+        readLoop(open, sink, afterBatch)
         submitBatch()
         afterBatch()
     }
 
     private func readLoop(
-        _ open: () throws(ByteSourceError) -> any IngestSource, _ sink: (consuming StreamEvent) -> Void
+        _ open: () throws(ByteSourceError) -> any IngestSource, _ sink: (consuming StreamEvent) -> Void,
+        _ afterBatch: () -> Void
     ) {
         var lastBytesAt = clock.now()
         var source: (any IngestSource)?
@@ -156,6 +157,10 @@ struct SourceReader {
             }
             failures = 0
             if n > 0 {
+                if current.submitsEachPull {
+                    submitBatch()
+                    afterBatch()
+                }
                 lastBytesAt = clock.now()
                 noteBytes(current.bytesConsumed)
                 if current.isExhausted { break }

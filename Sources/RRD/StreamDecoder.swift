@@ -94,17 +94,9 @@ public struct StreamDecoder {
     /// Whether the last End message completes its stream without a footer: an empty body, from a
     /// writer that puts no footer after it (SDKs before 0.28).
     private var endIsFooterless: Bool { !streamWritesFooter && (endPayload?.isEmpty ?? true) }
-    /// Application ids learnt from SetStoreInfo: the `ArrowMsg`s and activations of 0.23/0.24
-    /// recordings lack theirs.
-    private var legacyIds = LegacyStoreIds()
-    /// The store id of the last `ArrowMsg` or `SetStoreInfo` (`storeIdMemo.id`): the next `ArrowMsg`'s
-    /// id is this very value (the same box) when equal, so ids compare by pointer downstream; with
-    /// the field bytes it came from, when it came from an `ArrowMsg`.
-    private var storeIdMemo = MessageDecoding.StoreIdMemo()
-    /// One value (box) per store id met so far: every message of a store carries the same one.
-    private var canonicalIds = Set<StoreId>()
-    /// The last legacy `ArrowMsg` id (no application id) and the id it was completed to.
-    private var lastCompleted: (raw: StoreId, completed: StoreId)?
+    /// The payload decoding, with the store-id state it keeps across messages (canonical ids, legacy
+    /// ids completed from their store's `SetStoreInfo`).
+    private var payloads: MessagePayloadDecoder
 
     /// Offset just after the last complete unit (stream header, message or stream footer).
     public private(set) var bytesConsumed: UInt64 = 0
@@ -122,6 +114,7 @@ public struct StreamDecoder {
     public init(source: String, options: ReaderOptions = .init()) {
         self.source = source
         self.options = options
+        payloads = MessagePayloadDecoder(source: source)
         small.reserveCapacity(StreamFooterInfo.size)
     }
 
@@ -624,101 +617,18 @@ public struct StreamDecoder {
         }
     }
 
-    /// The value (box) every message of the store `id` carries. Only a speed-up (equal ids compare
-    /// equal either way), so an input with very many store ids just starts the set over.
-    private mutating func canonical(_ id: StoreId) -> StoreId {
-        if canonicalIds.count >= Self.maxCanonicalIds { canonicalIds.removeAll(keepingCapacity: true) }
-        return canonicalIds.insert(id).memberAfterInsert
-    }
-
-    /// Bound of ``canonicalIds`` (inputs hold a handful of stores; a fuzzed one may claim millions).
-    static let maxCanonicalIds = 1 << 12
-
-    /// The id of a message without an application id (0.23/0.24), completed from the `SetStoreInfo`
-    /// of its store (``LegacyStoreIds``), as the store's one value; as it is when no such
-    /// `SetStoreInfo` came before it.
-    private mutating func completed(_ raw: StoreId) -> StoreId {
-        if let last = lastCompleted, last.raw.isIdentical(to: raw) || last.raw == raw { return last.completed }
-        guard let full = legacyIds.complete(raw) else { return canonical(raw) }
-        let id = canonical(full)
-        lastCompleted = (raw, id)
-        return id
-    }
-
     private mutating func completeMessage(kind: MessageKind, payload: ByteSlice, _ sink: (consuming StreamEvent) -> Void) {
         let offset = unitStart
         unitStart = position
         bytesConsumed = position
         phase = .boundary
+        if kind == .end {
+            endOffset = offset
+            endPayload = payload
+            phase = .footerPeek
+        }
         do throws(RRDError) {
-            let message: Message
-            switch kind {
-            case .arrowMsg:
-                let decoded: (message: ArrowMsg, hasApplicationId: Bool, decodedStoreIdField: Range<Int>?)
-                do {
-                    decoded = try MessageDecoding.decodeArrowMsg(payload, memo: &storeIdMemo)
-                } catch {
-                    throw RRDError(
-                        .badProtobuf, source: source, offset: offset,
-                        "ArrowMsg payload (\(payload.count) bytes) is not a valid protobuf message: \(error.message) at payload byte \(error.position)"
-                    )
-                }
-                var msg = decoded.message
-                let hasApplicationId = decoded.hasApplicationId
-                // The decoder returns the previous id itself when equal; otherwise make it the
-                // store's one value, so ids compare by pointer downstream.
-                if !msg.storeId.isIdentical(to: storeIdMemo.id) { msg.storeId = canonical(msg.storeId) }
-                if let decodedField = decoded.decodedStoreIdField {
-                    storeIdMemo.bytes.removeAll(keepingCapacity: true)
-                    payload.withUnsafeBytes { storeIdMemo.bytes.append(contentsOf: $0[decodedField]) }
-                    storeIdMemo.isValid = true
-                    storeIdMemo.hasApplicationId = hasApplicationId
-                } else if !msg.storeId.isIdentical(to: storeIdMemo.id) {
-                    storeIdMemo.isValid = false
-                }
-                storeIdMemo.id = msg.storeId
-                if !hasApplicationId { msg.storeId = completed(msg.storeId) }
-                message = .arrowMsg(msg)
-            case .end:
-                endOffset = offset
-                endPayload = payload
-                phase = .footerPeek
-                message = .end(footerPayload: payload)
-            case .blueprintActivationCommand:
-                var decoded: (command: BlueprintActivationCommand, hasApplicationId: Bool)
-                do {
-                    decoded = try payload.withUnsafeBytes { (b) throws(ProtobufError) in
-                        var r = ProtobufReader(b)
-                        return try MessageDecoding.decodeBlueprintActivationCommand(&r)
-                    }
-                } catch {
-                    throw RRDError(
-                        .badProtobuf, source: source, offset: offset,
-                        "BlueprintActivationCommand payload (\(payload.count) bytes) is not a valid protobuf message: \(error.message) at payload byte \(error.position)"
-                    )
-                }
-                decoded.command.blueprintId =
-                    decoded.hasApplicationId
-                    ? canonical(decoded.command.blueprintId) : completed(decoded.command.blueprintId)
-                message = .blueprintActivationCommand(decoded.command)
-            default:
-                switch try MessageDecoding.decode(kind: kind, payload: payload, source: source, offset: offset) {
-                case .setStoreInfo(var info):
-                    let id = canonical(info.info.storeId)
-                    info.info.storeId = id
-                    if !id.isIdentical(to: storeIdMemo.id) {
-                        storeIdMemo.id = id
-                        storeIdMemo.isValid = false
-                    }
-                    if !id.applicationId.isEmpty {
-                        legacyIds.learn(from: info.info)
-                        lastCompleted = nil
-                    }
-                    message = .setStoreInfo(info)
-                case let other:
-                    message = other
-                }
-            }
+            let message = try payloads.decode(kind: kind, payload: payload, offset: offset)
             sink(.message(FramedMessage(offset: offset, length: UInt64(payload.count), message: message)))
         } catch {
             sink(.error(error))

@@ -18,7 +18,7 @@ struct Ingest: ParsableCommand {
 
             \(IngestExitStatus.table)
             """,
-        subcommands: [PrintCommand.self, StatsCommand.self, VerifyCommand.self, ReplayCommand.self, QueryCommand.self]
+        subcommands: [PrintCommand.self, StatsCommand.self, VerifyCommand.self, ReplayCommand.self, QueryCommand.self, ServeCommand.self]
     )
 }
 

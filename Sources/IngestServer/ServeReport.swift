@@ -1,0 +1,175 @@
+#if LIVE_SERVER
+import IngestCore
+import Ingestion
+import Store
+
+/// What a server received and what its hub made of it (``IngestServer/report(sourceErrors:)``):
+/// the summary `ingest serve` prints when it stops, as text or JSON (the layout of `ingest
+/// replay`'s where the figures are the same).
+public struct ServeReport: Sendable {
+    /// The version of ``json``'s layout.
+    public static let schemaVersion = 1
+
+    /// One store of the hub.
+    public struct Store: Sendable, Hashable {
+        public var storeId: StoreId
+        /// Distinct chunk ids received, their rows, the chunk store's approximate bytes, chunks held
+        /// (after compaction and the memory budget), chunks received twice, `ArrowMsg`s that did not
+        /// decode, messages admitted.
+        public var chunks: Int
+        public var rows: Int
+        public var bytes: Int
+        public var chunksInStore: Int
+        public var duplicates: Int
+        public var decodeErrors: Int
+        public var messages: UInt64
+    }
+
+    /// The URL clients were given.
+    public var url: String
+    /// The server's figures when the report was made.
+    public var server: ServerStatistics
+    /// Messages received, by kind name (`SetStoreInfo`, `ArrowMsg`, `BlueprintActivationCommand`).
+    public var messagesByKind: [String: UInt64]
+    /// Every store, in first-seen order.
+    public var stores: [Store]
+    /// Errors that belong to no store (empty and malformed requests, a refused submit), in order per call.
+    public var sourceErrors: [SourceErrorItem]
+    /// Submit-to-output latency over every store.
+    public var latency: LatencySummary
+    /// Time the calls' reading threads spent blocked on full store queues (summed over stores).
+    public var blockedNanoseconds: UInt64
+    /// Whether the synchronous build ran it.
+    public var synchronous: Bool
+
+    /// Sum of the stores' distinct chunks and rows.
+    public var chunks: Int { stores.reduce(0) { $0 + $1.chunks } }
+    public var rows: Int { stores.reduce(0) { $0 + $1.rows } }
+    /// Whether anything was damaged: a malformed request or a chunk that did not decode.
+    public var hasErrors: Bool { !sourceErrors.isEmpty || stores.contains { $0.decodeErrors > 0 } || server.errors > 0 }
+
+    private static let kinds = ["SetStoreInfo", "ArrowMsg", "BlueprintActivationCommand"]
+    private var seconds: Double { Double(server.uptimeNanoseconds) / 1e9 }
+    private func perSecond(_ n: UInt64) -> Double { seconds > 0 ? Double(n) / seconds : 0 }
+    private static func ms(_ ns: UInt64) -> JSONValue { .fixed(Double(ns) / 1e6, digits: 3) }
+
+    /// One JSON document:
+    /// ```
+    /// {"schema_version": 1, "url": "rerun+http://127.0.0.1:9876/proxy", "synchronous": false,
+    ///  "server": {"connections": N, "calls": N, "requests": N, "bytes": N, "errors": N, "tables": N,
+    ///             "readers_dropped": N, "uptime_seconds": X},
+    ///  "messages": {"total": N, "SetStoreInfo": N, "ArrowMsg": N, "BlueprintActivationCommand": N},
+    ///  "chunks": N, "rows": N,
+    ///  "stores": [{"kind", "application_id", "recording_id", "chunks", "rows", "bytes", "chunks_in_store",
+    ///              "duplicates", "decode_errors", "messages"}...],
+    ///  "errors": [{"source", "offset", "message"}...],
+    ///  "latency_ms": {"p50": X, "p99": X, "max": X},
+    ///  "throughput": {"messages_per_second": X, "megabytes_per_second": X},
+    ///  "backpressure_blocked_seconds": X}
+    /// ```
+    /// (`offset` of an error is the request's index in its call.)
+    public var json: String {
+        var messages: JSONObject = ["total": .uint(messagesByKind.values.reduce(0, +))]
+        for k in Self.kinds { messages[k] = .uint(messagesByKind[k] ?? 0) }
+        let document: JSONObject = [
+            "schema_version": .int(Int64(Self.schemaVersion)),
+            "url": .string(url),
+            "synchronous": .bool(synchronous),
+            "server": .object([
+                "connections": .int(Int64(server.connections.count)), "calls": .int(Int64(server.calls)),
+                "requests": .uint(server.messages), "bytes": .uint(server.bytes), "errors": .uint(server.errors),
+                "tables": .uint(server.tables), "readers_dropped": .uint(server.droppedReaders),
+                "uptime_seconds": .fixed(seconds, digits: 3),
+            ]),
+            "messages": .object(messages),
+            "chunks": .int(Int64(chunks)),
+            "rows": .int(Int64(rows)),
+            "stores": .array(
+                stores.map { st -> JSONValue in
+                    var store = st.storeId.jsonFields
+                    store.merge([
+                        "chunks": .int(Int64(st.chunks)), "rows": .int(Int64(st.rows)), "bytes": .int(Int64(st.bytes)),
+                        "chunks_in_store": .int(Int64(st.chunksInStore)), "duplicates": .int(Int64(st.duplicates)),
+                        "decode_errors": .int(Int64(st.decodeErrors)), "messages": .uint(st.messages),
+                    ])
+                    return .object(store)
+                }),
+            "errors": .array(
+                sourceErrors.map { e in
+                    .object([
+                        "source": .string(e.source), "offset": .uint(e.error.offset), "message": .string(e.error.message),
+                    ])
+                }),
+            "latency_ms": .object([
+                "p50": Self.ms(latency.p50Nanoseconds), "p99": Self.ms(latency.p99Nanoseconds),
+                "max": Self.ms(latency.maxNanoseconds),
+            ]),
+            "throughput": .object([
+                "messages_per_second": .fixed(perSecond(server.messages), digits: 1),
+                "megabytes_per_second": .fixed(perSecond(server.bytes) / 1e6, digits: 3),
+            ]),
+            "backpressure_blocked_seconds": .fixed(Double(blockedNanoseconds) / 1e9, digits: 3),
+        ]
+        return document.serialized(.document)
+    }
+
+    /// A human-readable summary (several lines, no trailing newline).
+    public var text: String {
+        var lines: [String] = []
+        lines.append(
+            "served \(url) for \(JSONText.fixed(seconds, digits: 1)) s: \(server.connections.count) connections, "
+                + "\(server.calls) calls, \(server.messages) requests (\(server.bytes) bytes), \(server.errors) bad")
+        let kinds = Self.kinds.map { "\(messagesByKind[$0] ?? 0) \($0)" }.joined(separator: ", ")
+        lines.append("messages: \(messagesByKind.values.reduce(0, +)) (\(kinds))")
+        lines.append("chunks: \(chunks), rows: \(rows), stores: \(stores.count)")
+        if !stores.isEmpty {
+            let header = ["kind", "application", "recording", "chunks", "rows", "bytes", "dups", "bad"]
+            var rows = [header]
+            for st in stores {
+                rows.append([
+                    st.storeId.kind.description, st.storeId.applicationId, st.storeId.recordingId, "\(st.chunks)",
+                    "\(st.rows)", "\(st.bytes)", "\(st.duplicates)", "\(st.decodeErrors)",
+                ])
+            }
+            var widths = header.map(\.count)
+            for r in rows { for (i, c) in r.enumerated() { widths[i] = max(widths[i], c.count) } }
+            for r in rows {
+                var line = " "
+                for (i, c) in r.enumerated() {
+                    let pad = String(repeating: " ", count: widths[i] - c.count)
+                    line += " " + (i < 3 ? c + pad : pad + c)
+                }
+                lines.append(line)
+            }
+        }
+        for e in sourceErrors { lines.append("  error: \(e.source): \(e.error.message)") }
+        lines.append(
+            "\(JSONText.fixed(perSecond(server.messages), digits: 1)) msg/s, "
+                + "\(JSONText.fixed(perSecond(server.bytes) / 1e6, digits: 3)) MB/s; latency p50 "
+                + "\(JSONText.fixed(Double(latency.p50Nanoseconds) / 1e6, digits: 3)) ms, p99 "
+                + "\(JSONText.fixed(Double(latency.p99Nanoseconds) / 1e6, digits: 3)) ms; blocked on backpressure "
+                + "\(JSONText.fixed(Double(blockedNanoseconds) / 1e9, digits: 3)) s"
+                + (synchronous ? " (synchronous build)" : ""))
+        return lines.joined(separator: "\n")
+    }
+}
+
+extension IngestServer {
+    /// The summary of what the server received and its hub holds now. `sourceErrors` are the hub's
+    /// per-source errors the caller polled (``Ingestion/StoreHub/pollSourceError()``: polling takes
+    /// them, so the caller decides who sees them).
+    public func report(sourceErrors: [SourceErrorItem]) -> ServeReport {
+        let hubStats = hub.statistics
+        let stores = hubStats.stores.map { st in
+            ServeReport.Store(
+                storeId: st.storeId, chunks: st.distinctChunks, rows: st.rows, bytes: st.chunkStore.approximateBytes,
+                chunksInStore: st.chunkStore.chunks, duplicates: st.duplicateChunks, decodeErrors: st.decodeErrors,
+                messages: st.admitted)
+        }
+        return ServeReport(
+            url: boundAddress?.url ?? "", server: statistics, messagesByKind: messageCounts, stores: stores,
+            sourceErrors: sourceErrors, latency: hubStats.latency, blockedNanoseconds: hubStats.producerBlockedNanoseconds,
+            synchronous: StoreHub.isSynchronous)
+    }
+}
+#endif

@@ -1,0 +1,3 @@
+#if LIVE_SERVER
+import IngestServer
+#endif
