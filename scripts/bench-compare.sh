@@ -2,7 +2,7 @@
 # End-to-end comparison of `ingest replay` (release build) with the Rerun SDK's in-process store load
 # (`py_load.py store`, see ../shared/bench/ANCHORS.md), on generated recordings of three shapes.
 #
-#   scripts/bench-compare.sh [--size 50mb|500mb] [--shapes scalars,mixed,points] [--runs N]
+#   scripts/bench-compare.sh [--size 50mb|500mb] [--shapes scalars,mixed,points] [--runs N] [--baseline BIN]
 #
 # Per shape, in one run and alternating: N timings of each side, medians, the ratios, peak RSS
 # (`/usr/bin/time -f %M`), our CPU use, and the machine's ceilings (page-cache read of the file; LZ4
@@ -20,19 +20,24 @@
 #   BENCH_RRD_DIR   where the recordings are generated (default: $BENCH_WORK/rrd; reused when present)
 #   BENCH_SHARED    the shared bench tools (default: <repo>/../shared/bench)
 #   BENCH_INGEST    an `ingest` binary to use instead of building one (release, .build-bench-release)
+#
+# --baseline BIN: an earlier `ingest` build (e.g. of the previous commit), timed in the same run,
+# alternating with ours, for a before/after table (in-process wall, CPU and RSS medians, ratios).
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 size=50mb
 shapes=scalars,mixed,points
 runs=3
+baseline=
 
-usage() { sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,25p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
     case "$1" in
         --size) size=$2; shift 2 ;;
         --shapes) shapes=$2; shift 2 ;;
         --runs) runs=$2; shift 2 ;;
+        --baseline) baseline=$2; shift 2 ;;
         -h|--help) usage; exit 0 ;;
         *) echo "unknown argument: $1" >&2; usage >&2; exit 2 ;;
     esac
@@ -110,11 +115,12 @@ timed() {
 ours_cmd=("$ingest" replay --json ${keep_flag:+"$keep_flag"})
 
 rows=()
+before_after=()
 for s in "${shape_list[@]}"; do
     file=$rrd_dir/${s}_$size.rrd
     bytes=$(stat -c %s "$file")
     cat "$file" >/dev/null  # page cache
-    : >"$tmp/ours.$s"; : >"$tmp/anchor.$s"; : >"$tmp/ourc.$s"; : >"$tmp/collect.$s"; : >"$tmp/import.$s"
+    : >"$tmp/ours.$s"; : >"$tmp/anchor.$s"; : >"$tmp/ourc.$s"; : >"$tmp/collect.$s"; : >"$tmp/import.$s"; : >"$tmp/base.$s"
     for ((i = 1; i <= runs; i++)); do
         log "$s run $i/$runs"
         if ((i % 2)); then
@@ -123,6 +129,10 @@ for s in "${shape_list[@]}"; do
         else
             timed "$tmp/anchor.$s" "$py" "$shared/py_load.py" store "$file"
             timed "$tmp/ours.$s" "${ours_cmd[@]}" "$file"
+        fi
+        if [ -n "$baseline" ]; then
+            timed "$tmp/base.$s" "$baseline" replay --json "$file"
+            timed "$tmp/ours.$s" "${ours_cmd[@]}" "$file"  # a second run of ours, right after the baseline's
         fi
         timed "$tmp/import.$s" "$py" "$shared/py_load.py" import
         if [ -n "$compact_flag" ]; then
@@ -147,6 +157,15 @@ for s in "${shape_list[@]}"; do
         oc=$(grep -o '"wall": [0-9.]*' "$tmp/ourc.$s.out" | awk '{print $2}' | median)
         cc=$(grep -o '"load_s": [0-9.]*' "$tmp/collect.$s.out" | awk '{print $2}' | median)
         compact_cell=$(awk -v a="$oc" -v b="$cc" 'BEGIN {printf "%.3f vs %.3f s (%.1f×)", a, b, b / a}')
+    fi
+
+    if [ -n "$baseline" ]; then
+        base_s=$(grep -o '"wall": [0-9.]*' "$tmp/base.$s.out" | awk '{print $2}' | median)
+        base_cpu=$(awk '{print $4}' "$tmp/base.$s" | median)
+        base_rss=$(awk '{print $2}' "$tmp/base.$s" | median)
+        before_after+=("$(awk -v s="${s}_$size" -v b="$base_s" -v o="$ours_s" -v bc="$base_cpu" -v oc="$ours_cpu_s" \
+            -v br="$base_rss" -v orss="$ours_rss" 'BEGIN {
+            printf "| %s | %.3f s | %.3f s | %.3f | %.2f s | %.2f s | %.3f | %.0f MB | %.0f MB |", s, b, o, o / b, bc, oc, oc / bc, br / 1024, orss / 1024 }')")
     fi
 
     # Ceilings: page-cache read (median of 3), LZ4 hot and retain (median of 3 each).
@@ -187,3 +206,11 @@ echo
 echo "| file | size | chunks | uncompressed | ingest replay | anchor store | speed-up | whole process (speed-up) | CPU s ours / anchor | RSS ours | RSS anchor | our CPU | ceilings: read / LZ4 hot / LZ4 retain | ours ÷ retain | --compact vs collect |"
 echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
 printf '%s\n' "${rows[@]}"
+if [ -n "$baseline" ]; then
+    echo
+    echo "### Before / after: \`$baseline\` vs this build, same run, alternating"
+    echo
+    echo "| file | wall before | wall after | after/before | CPU before | CPU after | after/before | RSS before | RSS after |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    printf '%s\n' "${before_after[@]}"
+fi

@@ -59,30 +59,23 @@ public struct ArrowArray: Sendable {
         values: Range<Int>, data: Range<Int>, children: [ArrowArray], variadicBuffers: [Range<Int>] = [],
         dictionaryIndexType: ArrowType? = nil, dictionarySegments: [ArrowArray] = []
     ) {
-        self.type = type
-        self.length = length
-        self.nullCount = nullCount
-        self.storage = storage
-        self.validity = validity
-        self.values = values.lowerBound
-        self.valuesCount = values.count
-        self.data = data.lowerBound
-        self.dataCount = data.count
-        self.children = children
-        if variadicBuffers.isEmpty && dictionaryIndexType == nil && dictionarySegments.isEmpty {
-            extras = nil
-        } else {
-            extras = Extras(
-                variadicBuffers: variadicBuffers, dictionaryIndexType: dictionaryIndexType,
-                dictionarySegments: dictionarySegments)
-        }
+        let noExtras = variadicBuffers.isEmpty && dictionaryIndexType == nil && dictionarySegments.isEmpty
+        self.init(
+            plainType: type, length: length, nullCount: nullCount, storage: storage, validity: validity,
+            values: values, data: data, children: children,
+            extras: noExtras
+                ? nil
+                : Extras(
+                    variadicBuffers: variadicBuffers, dictionaryIndexType: dictionaryIndexType,
+                    dictionarySegments: dictionarySegments))
     }
 
-    /// An array without view buffers or a dictionary (no ``Extras``): what a ``LoadPlan`` builds.
+    /// An array without view buffers or a dictionary (no ``Extras``, unless given): what a
+    /// ``LoadPlan`` builds.
     @inline(__always)
     init(
         plainType type: ArrowType, length: Int, nullCount: Int, storage: ByteStorage, validity: Int,
-        values: Range<Int>, data: Range<Int>, children: [ArrowArray]
+        values: Range<Int>, data: Range<Int>, children: [ArrowArray], extras: Extras? = nil
     ) {
         self.type = type
         self.length = length
@@ -94,7 +87,7 @@ public struct ArrowArray: Sendable {
         self.data = data.lowerBound
         self.dataCount = data.count
         self.children = children
-        extras = nil
+        self.extras = extras
     }
 
     /// Whether slot `i` is null. Null-typed arrays are all null; unions have no validity of their own.

@@ -35,13 +35,14 @@ public struct ReplaySummary: Sendable {
         let document: JSONObject = [
             "messages": .int(Int64(messages)),
             "stores": .array(
-                stores.map { st in
-                    .object([
-                        "kind": .string(st.storeId.kind.description),
-                        "application_id": .string(st.storeId.applicationId),
-                        "recording_id": .string(st.storeId.recordingId), "chunks": .int(Int64(st.chunks)),
-                        "rows": .int(Int64(st.rows)), "decode_errors": .int(Int64(st.decodeErrors)),
-                    ])
+                stores.map { st -> JSONValue in
+                    var store = st.storeId.jsonFields
+                    store.merge(
+                        [
+                            "chunks": .int(Int64(st.chunks)), "rows": .int(Int64(st.rows)),
+                            "decode_errors": .int(Int64(st.decodeErrors)),
+                        ])
+                    return .object(store)
                 }),
             "errors": .array(
                 sourceErrors.map { e in

@@ -136,15 +136,16 @@ public struct ReplayReport: Sendable {
             "chunks": .int(Int64(chunks)),
             "rows": .int(Int64(rows)),
             "stores": .array(
-                stores.map { st in
-                    .object([
-                        "kind": .string(st.storeId.kind.description),
-                        "application_id": .string(st.storeId.applicationId),
-                        "recording_id": .string(st.storeId.recordingId), "chunks": .int(Int64(st.chunks)),
-                        "rows": .int(Int64(st.rows)), "bytes": .int(Int64(st.bytes)),
-                        "chunks_in_store": .int(Int64(st.chunksInStore)), "duplicates": .int(Int64(st.duplicates)),
-                        "decode_errors": .int(Int64(st.decodeErrors)), "messages": .uint(st.messages),
-                    ])
+                stores.map { st -> JSONValue in
+                    var store = st.storeId.jsonFields
+                    store.merge(
+                        [
+                            "chunks": .int(Int64(st.chunks)),
+                            "rows": .int(Int64(st.rows)), "bytes": .int(Int64(st.bytes)),
+                            "chunks_in_store": .int(Int64(st.chunksInStore)), "duplicates": .int(Int64(st.duplicates)),
+                            "decode_errors": .int(Int64(st.decodeErrors)), "messages": .uint(st.messages),
+                        ])
+                    return .object(store)
                 }),
             "bytes": .object(["read": .uint(bytesRead), "decompressed": .uint(bytesDecompressed)]),
             "throughput": .object([

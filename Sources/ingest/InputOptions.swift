@@ -117,12 +117,7 @@ func printError(_ text: String) {
 
 extension StoreId {
     /// `{"kind": ..., "application_id": ..., "recording_id": ...}`.
-    var json: JSONValue {
-        .object([
-            "kind": .string(kind.description), "application_id": .string(applicationId),
-            "recording_id": .string(recordingId),
-        ])
-    }
+    var json: JSONValue { .object(jsonFields) }
 }
 
 extension PayloadCompression {

@@ -173,3 +173,14 @@ package struct JSONObject: Hashable, Sendable, ExpressibleByDictionaryLiteral {
         }
     }
 }
+
+extension StoreId {
+    /// `"kind"`, `"application_id"`, `"recording_id"`: how every JSON output names a store (the key
+    /// names of `EXPECTED.json`), as an object or as the first fields of a larger one.
+    package var jsonFields: JSONObject {
+        [
+            "kind": .string(kind.description), "application_id": .string(applicationId),
+            "recording_id": .string(recordingId),
+        ]
+    }
+}
