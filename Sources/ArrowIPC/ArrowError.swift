@@ -1,4 +1,4 @@
-/// An error reading an Arrow IPC stream: what was wrong, where (byte offset in the stream and, for
+/// An error reading (or writing) an Arrow IPC stream: what was wrong, where (byte offset in the stream and, for
 /// array data, the column path), and what was expected versus found.
 ///
 /// `code` is an opaque, extensible value compared with `==`; `message` is for people.
@@ -6,7 +6,7 @@ public struct ArrowError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The kind of problem.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Wrapped: Hashable, Sendable {
-            case truncated, malformed, unsupported, invalidData, decompression, tooLarge
+            case truncated, malformed, unsupported, invalidData, decompression, tooLarge, compression
         }
         private let wrapped: Wrapped
         private init(_ w: Wrapped) { wrapped = w }
@@ -23,6 +23,8 @@ public struct ArrowError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let decompression = Code(.decompression)
         /// A size or nesting depth above a reader limit.
         public static let tooLarge = Code(.tooLarge)
+        /// A compressor (LZ4 frame / zstd) failed while writing a body (``ArrowIPCWriter``).
+        public static let compression = Code(.compression)
 
         public var description: String { "\(wrapped)" }
     }

@@ -140,6 +140,13 @@ public struct DictionaryEncoding: Sendable, Hashable {
     public var indexType: ArrowType
     /// Whether the dictionary order is meaningful.
     public var isOrdered: Bool
+
+    /// Creates an encoding.
+    public init(id: Int64, indexType: ArrowType, isOrdered: Bool) {
+        self.id = id
+        self.indexType = indexType
+        self.isOrdered = isOrdered
+    }
 }
 
 /// One field of a schema or a nested type: name, type, nullability, metadata, dictionary encoding.

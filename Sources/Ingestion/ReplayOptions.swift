@@ -108,4 +108,19 @@ public struct ReplayProgress: Sendable, Hashable {
     public var elapsedNanoseconds: UInt64
     /// Whether this is the last report (everything read and ingested).
     public var isFinal: Bool
+
+    /// A snapshot with these figures (displays of other long runs, such as a rewrite, reuse the form).
+    public init(
+        filesTotal: Int, filesDone: Int, filesFailed: Int, bytesRead: UInt64, bytesTotal: UInt64, messages: UInt64,
+        elapsedNanoseconds: UInt64, isFinal: Bool
+    ) {
+        self.filesTotal = filesTotal
+        self.filesDone = filesDone
+        self.filesFailed = filesFailed
+        self.bytesRead = bytesRead
+        self.bytesTotal = bytesTotal
+        self.messages = messages
+        self.elapsedNanoseconds = elapsedNanoseconds
+        self.isFinal = isFinal
+    }
 }

@@ -18,7 +18,10 @@ struct Ingest: ParsableCommand {
 
             \(IngestExitStatus.table)
             """,
-        subcommands: [PrintCommand.self, StatsCommand.self, VerifyCommand.self, ReplayCommand.self, QueryCommand.self, ServeCommand.self]
+        subcommands: [
+            PrintCommand.self, StatsCommand.self, VerifyCommand.self, ReplayCommand.self, QueryCommand.self,
+            MergeCommand.self, FilterCommand.self, RouteCommand.self, OptimizeCommand.self, ServeCommand.self,
+        ]
     )
 }
 
