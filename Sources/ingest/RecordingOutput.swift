@@ -112,7 +112,7 @@ struct RecordingOutputOptions: ParsableArguments {
             "summaries_from_manifests": .int(Int64(report.summariesFromManifests)),
             "messages_written": .object(Self.counts(report.messagesWritten)),
             "bytes_written": .uint(report.bytesWritten),
-            "stores": .array(report.stores.map { $0.jsonValue }),
+            "stores": .array(report.stores.map { $0.json }),
             "seconds": .double(Double(report.wallNanoseconds) / 1e9),
         ]
         for (k, v) in extra.sorted(by: { $0.key < $1.key }) { object[k] = v }
@@ -138,11 +138,6 @@ struct RecordingOutputOptions: ParsableArguments {
         }
         return report.hasDamage ? WriteExitStatus.damaged : 0
     }
-}
-
-extension StoreId {
-    /// `{"kind", "application_id", "recording_id"}`.
-    var jsonValue: JSONValue { json }
 }
 
 extension ProgressDisplay {
