@@ -91,14 +91,7 @@ extension RecordingRewrite {
             writer.discard()
             throw error
         }
-        report.chunksWritten = writer.chunksWritten
-        report.rowsWritten = writer.rowsWritten
-        report.bytesWritten = writer.bytesWritten
-        let counts = writer.messageCounts
-        for k in MessageKind.allCases where counts[Int(k.rawValue)] > 0 {
-            report.messagesWritten[k.description] = counts[Int(k.rawValue)]
-        }
-        report.wallNanoseconds = MonotonicClock.now() &- t0
+        report.recordWritten(by: writer, since: t0)
         progress?(
             RewriteProgress(
                 bytesRead: replay.bytesRead, bytesTotal: replay.bytesRead, inputsDone: inputs.count,

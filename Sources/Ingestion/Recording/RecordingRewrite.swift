@@ -38,6 +38,20 @@ public struct RewriteProgress: Sendable {
     public var isFinal: Bool
 }
 
+extension RewriteReport {
+    /// Takes what `writer` wrote (chunks, rows, bytes, messages by kind) and the wall time since `start`.
+    mutating func recordWritten(by writer: RecordingWriter, since start: UInt64) {
+        chunksWritten = writer.chunksWritten
+        rowsWritten = writer.rowsWritten
+        bytesWritten = writer.bytesWritten
+        let counts = writer.messageCounts
+        for k in MessageKind.allCases where counts[Int(k.rawValue)] > 0 {
+            messagesWritten[k.description] = counts[Int(k.rawValue)]
+        }
+        wallNanoseconds = MonotonicClock.now() &- start
+    }
+}
+
 /// What a rewrite read and wrote.
 public struct RewriteReport: Sendable {
     /// One input.
@@ -166,14 +180,7 @@ struct Rewriter {
             writer.discard()
             throw error
         }
-        report.chunksWritten = writer.chunksWritten
-        report.rowsWritten = writer.rowsWritten
-        report.bytesWritten = writer.bytesWritten
-        let counts = writer.messageCounts
-        for k in MessageKind.allCases where counts[Int(k.rawValue)] > 0 {
-            report.messagesWritten[k.description] = counts[Int(k.rawValue)]
-        }
-        report.wallNanoseconds = MonotonicClock.now() &- t0
+        report.recordWritten(by: writer, since: t0)
         options.progress?(
             RewriteProgress(
                 bytesRead: bytesDone, bytesTotal: bytesTotal, inputsDone: inputs.count, inputsTotal: inputs.count,
