@@ -73,6 +73,10 @@ let package = Package(
         .target(name: "RRD", dependencies: ["IngestCore", "CLZ4", "CZstd"], swiftSettings: swiftSettings),
         .target(name: "ArrowIPC", dependencies: ["IngestCore", "CLZ4", "CZstd"], swiftSettings: swiftSettings),
 
+        // Parquet files of our own (Thrift compact metadata, pages, levels, dictionaries, zstd): the
+        // format layer of dataframe export. No threads, no Foundation.
+        .target(name: "Parquet", dependencies: ["IngestCore", "CZstd"], swiftSettings: swiftSettings),
+
         // Chunk model built from a record batch (from an uncompressed Arrow IPC payload: no RRD).
         .target(name: "Chunks", dependencies: ["IngestCore", "ArrowIPC"], swiftSettings: swiftSettings),
 
@@ -133,6 +137,7 @@ let package = Package(
         .target(name: "FixtureSupport", dependencies: ["CZstd"], path: "Tests/FixtureSupport", swiftSettings: swiftSettings),
 
         .testTarget(name: "IngestCoreTests", dependencies: ["IngestCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "ParquetTests", dependencies: ["Parquet"], swiftSettings: swiftSettings),
         .testTarget(
             name: "RRDTests",
             // Ingestion and ArrowIPC for the payload checks (decompression + IPC framing walk) of the damage tests.
