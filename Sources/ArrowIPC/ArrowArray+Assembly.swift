@@ -7,9 +7,14 @@ extension ArrowArray {
     /// (see the type's notes on which buffer `values` and `data` mean for each type).
     ///
     /// - Parameters:
+    ///   - type: the array's Arrow type.
+    ///   - length: the number of slots.
+    ///   - nullCount: how many of them are null.
+    ///   - storage: the memory holding every buffer of this array (children may use other storages).
     ///   - validity: the byte offset of the validity bitmap in `storage`, or nil when every slot is valid.
     ///   - values: the byte range of the values (or offsets) buffer.
     ///   - data: the byte range of the data buffer (binary/string bytes), empty when unused.
+    ///   - children: the child arrays of nested types (list values, struct fields), empty otherwise.
     /// - Precondition: every range lies inside `storage`, and offsets index inside the children/data.
     public init(
         assembling type: ArrowType, length: Int, nullCount: Int, storage: ByteStorage, validity: Int?,

@@ -2,7 +2,7 @@ import IngestCore
 
 /// A zero-copy view of one Arrow array inside a decoded record batch.
 ///
-/// It holds a reference to the immutable ``IngestCore/ByteStorage`` of the message body plus byte offsets of
+/// It holds a reference to the immutable ``/IngestCore/ByteStorage`` of the message body plus byte offsets of
 /// its buffers; pointers are formed only inside accessors. Every buffer length, offset, child
 /// length, union type id and dictionary index was checked when the batch was read, so accessors
 /// with an index in `0..<length` never read outside the storage.
@@ -10,7 +10,7 @@ import IngestCore
 /// Buffers by type (`values`/`data` below): fixed width → values; Binary/Utf8 (and Large) →
 /// values = offsets, data = bytes; List/Map (and Large) → values = offsets; ListView → values =
 /// offsets, data = sizes; dense Union → values = type ids, data = offsets; sparse Union → values =
-/// type ids; views → values = 16-byte views plus ``variadicBuffers``; dictionary → values = indices.
+/// type ids; views → values = 16-byte views plus `variadicBuffers`; dictionary → values = indices.
 ///
 /// - Complexity: all accessors are O(1) except dictionary lookups across delta segments (O(segments)).
 public struct ArrowArray: Sendable {

@@ -17,10 +17,10 @@ import IngestCore
 /// Decoded schemas are cached, keyed by the schema message's metadata bytes, so the tiny chunks of a
 /// recording (which repeat the same schema) pay for flatbuffer parsing once: a message whose schema
 /// bytes equal the previous one's outside the metadata value strings is not walked at all, and a
-/// schema of common types loads its batches through a precomputed ``LoadPlan``. Not thread-safe:
+/// schema of common types loads its batches through a precomputed load plan. Not thread-safe:
 /// use one reader per thread.
 ///
-/// Limits: nesting depth 64 (``SchemaDecoding``), decompressed body at most
+/// Limits: nesting depth 64 (schema decoding), decompressed body at most
 /// ``maxDecompressedBodySize`` bytes, array lengths at most 2^40 slots, at most ``maxColumns`` columns,
 /// ``maxRows`` rows and ``maxDictionaryLength`` dictionary values (deltas included); above a limit,
 /// ``ArrowError/Code/tooLarge``.

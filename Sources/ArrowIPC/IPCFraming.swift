@@ -4,7 +4,7 @@
 /// two judge the same bytes by the same rules.
 ///
 /// One message: the continuation marker `FF FF FF FF`, an int32 LE metadata size, that many bytes
-/// of flatbuffer `Message` (read with ``FBTable``, bounds-checked), then `Message.bodyLength` bytes
+/// of flatbuffer `Message` (read with `FBTable`, bounds-checked), then `Message.bodyLength` bytes
 /// of body. The metadata size `0` is the end-of-stream marker `FF FF FF FF 00 00 00 00`. The
 /// pre-0.15 framing without the continuation marker is not accepted (rrd-format §8.1: it does not
 /// occur). Writers pad the metadata so that the body starts 8-byte aligned and pad the body to a

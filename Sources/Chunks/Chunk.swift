@@ -478,7 +478,7 @@ public struct Chunk: @unchecked Sendable {
     }
 
     /// An estimate of the memory this chunk keeps alive: the Arrow storage it retains
-    /// (``ArrowIPC/ArrowRecordBatch/retainedByteCount``: for a small chunk the record-batch body and
+    /// (``/ArrowIPC/ArrowRecordBatch/retainedByteCount``: for a small chunk the record-batch body and
     /// schema metadata its decoder copied out of the payload, for a large one the whole decompressed
     /// payload, schema included, for a merged chunk its fresh buffers), its row ids and row order, and a fixed allowance for
     /// the chunk's own objects (``modelOverheadBytes`` plus ``columnOverheadBytes`` per column).

@@ -34,7 +34,7 @@ public final class ChunkDecoder {
     // code that could reach the decoder again. The other properties are off the per-chunk path (or
     // the optimizer drops their checks): none of them measured a difference.
 
-    /// Check every string value's UTF-8 too (``ArrowStreamReader/read(_:validateFully:)``).
+    /// Check every string value's UTF-8 too (``/ArrowIPC/ArrowStreamReader/read(_:validateFully:)``).
     @exclusivity(unchecked) public var validateFully = false
     /// Whether chunks written by older SDKs get today's column names, entity paths and schema
     /// metadata (``SchemaMigration``; default `true`, as 0.41's reader does on load). `false` keeps
@@ -43,7 +43,7 @@ public final class ChunkDecoder {
     /// layouts are of one view (and a constant needs no exclusivity check per chunk).
     public let migratesSchemas: Bool
     /// Payloads of at most this many bytes are compacted: the chunk keeps a copy of the record
-    /// batch's body and the schema metadata in the decoder's arena (``bodyArena``) instead of the
+    /// batch's body and the schema metadata in the decoder's own arena instead of the
     /// whole decompressed payload (of which the schema is about half for a tiny chunk), so the
     /// payload's memory is released (and recycled by the arena it came from) as soon as the message
     /// is dropped. Larger payloads are borrowed without copying. 0 turns compaction off.
@@ -162,8 +162,11 @@ public final class ChunkDecoder {
     /// Decodes an uncompressed Arrow IPC stream holding one chunk, viewing `storage` (never compacted).
     ///
     /// - Parameters:
+    ///   - storage: the Arrow IPC stream (schema, dictionaries, one record batch); the chunk's
+    ///     columns view it, so it lives as long as the chunk.
     ///   - chunkIdHint: `ArrowMsg.chunk_id`, used when the schema lacks `rerun:id`.
     ///   - isStaticHint: `ArrowMsg.is_static`, compared with the columns (a mismatch is a warning).
+    /// - Returns: the chunk, its rows sorted by row id.
     /// - Throws: ``ChunkError`` as ``decode(ipc:chunkIdHint:isStaticHint:)-(ByteSlice,_,_)`` does.
     public func decode(
         ipc storage: ByteStorage, chunkIdHint: ChunkId? = nil, isStaticHint: Bool? = nil

@@ -63,7 +63,7 @@ public struct ComponentColumn: Sendable {
     }
 
     /// The cell of `row` as JSON text, as pyarrow's `to_pylist()` renders it (see
-    /// ``ArrowIPC/ArrowArray/jsonValue(at:options:)``); `null` for a null cell.
+    /// ``/ArrowIPC/ArrowArray/jsonValue(at:options:)``); `null` for a null cell.
     public func jsonValue(at row: Int, options: JSONRenderOptions = .python) -> String {
         column.jsonValue(at: physicalRow(row), options: options)
     }

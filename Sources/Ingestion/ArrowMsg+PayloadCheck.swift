@@ -5,7 +5,7 @@ import RRD
 
 extension ArrowMsg {
     /// Decompresses the payload (checking the declared size) and walks its Arrow IPC framing with
-    /// ``ArrowIPC/IPCFraming/check(_:)``, which runs the framing rules of the chunk decoder's reader:
+    /// ``/ArrowIPC/IPCFraming/check(_:)``, which runs the framing rules of the chunk decoder's reader:
     /// framing damage this finds, a fully validating decode (`ingest verify`) finds too.
     ///
     /// What `ingest print`/`stats` do with every chunk: it finds damage inside a well-framed message
@@ -17,8 +17,8 @@ extension ArrowMsg {
     ///   - offset: the file offset of the message header: every error is reported there.
     ///   - maxSize: a cap on the decompressed size.
     /// - Returns: the decompressed Arrow IPC stream and its messages (the last is the record batch).
-    /// - Throws: ``RRD/RRDError/Code/decompression``, ``RRD/RRDError/Code/tooLarge`` or
-    ///   ``RRD/RRDError/Code/badPayload``; for framing damage the text gives the position inside the
+    /// - Throws: ``/RRD/RRDError/Code/decompression``, ``/RRD/RRDError/Code/tooLarge`` or
+    ///   ``/RRD/RRDError/Code/badPayload``; for framing damage the text gives the position inside the
     ///   payload (`Arrow IPC framing at payload byte N: …`).
     public func checkedIPCPayload(
         source: String, offset: UInt64, maxSize: UInt64 = 1 << 31
@@ -43,7 +43,7 @@ extension ArrowMsg {
 extension ArrowMsg {
     /// The chunk id and static flag of this message's chunk: its own fields, or where it lacks them
     /// (rerun-sdk 0.23 writes neither, 0.24 no `is_static`) what the schema of its decompressed
-    /// payload says (``Chunks/ChunkDecoder/identity(ofIPC:)``: the schema message only, no record
+    /// payload says (``/Chunks/ChunkDecoder/identity(ofIPC:)``: the schema message only, no record
     /// batch). A field the schema cannot give stays nil.
     ///
     /// - Parameter ipc: the decompressed payload (``checkedIPCPayload(source:offset:maxSize:)``'s).

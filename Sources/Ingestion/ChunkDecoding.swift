@@ -40,17 +40,17 @@ public struct IngestConfiguration: Sendable {
     /// stores of which few are live at a time. Ignored in the synchronous build (no threads).
     public var workerIdleTimeout: Duration?
     /// How each store's ``EntityDb/chunkStore`` indexes: compaction on insert and the memory budget
-    /// (``ChunkStoreConfiguration/default``: neither, which is how the reference's store load runs).
+    /// (``/Store/ChunkStoreConfiguration/default``: neither, which is how the reference's store load runs).
     public var chunkStore: ChunkStoreConfiguration
     /// Whether chunks written by older SDKs are migrated to today's schema before they are stored
-    /// and handed out (``Chunks/SchemaMigration``: today's column names, entity paths and schema
+    /// and handed out (``/Chunks/SchemaMigration``: today's column names, entity paths and schema
     /// metadata, as 0.41's reader gives them). Default `true`; `false` keeps them as the bytes hold
     /// them (`ingest replay --no-migrate`). Chunks of today's SDK are the same either way.
     public var migratesSchemas: Bool
     /// A decoder factory set by tests (gates, injected failures); nil: the standard decoder.
     private var decoderFactory: (@Sendable () -> any ChunkDecoding)?
     /// Makes each worker's decoder (the seam tests use for gates and injected failures). Unless set,
-    /// a ``Chunks/ChunkDecoder`` that migrates as ``migratesSchemas`` says (read when the worker starts).
+    /// a ``/Chunks/ChunkDecoder`` that migrates as ``migratesSchemas`` says (read when the worker starts).
     package var makeDecoder: @Sendable () -> any ChunkDecoding {
         get {
             if let decoderFactory { return decoderFactory }

@@ -132,8 +132,8 @@ public final class EntityDb: Sendable {
 
     /// Returns once every message submitted before the call has come out (its output is ready
     /// to poll, or it was discarded by a shutdown). Returns at once in the synchronous build.
-    /// With batched compaction (``ChunkStoreConfiguration/Compaction/mergeBatch`` above 1) it then
-    /// makes the merges that wait (``ChunkStore/compactPending()``, on the calling thread, so the
+    /// With batched compaction (``/Store/ChunkStoreConfiguration/Compaction/mergeBatch`` above 1) it then
+    /// makes the merges that wait (``/Store/ChunkStore/compactPending()``, on the calling thread, so the
     /// chunk store's subscribers hear of them there).
     /// - Note: Never call it from this store's insert hook.
     public func flush() {
@@ -177,7 +177,7 @@ public final class EntityDb: Sendable {
     /// inserts every decoded chunk here, in admission order, before that chunk's output item is
     /// published: when an item has come out, its chunk (and every earlier one) can be queried.
     /// Queries are safe from any thread while ingestion runs.
-    /// - Note: Treat it as read-only while the store ingests (``ChunkStore/remove(chunkId:)`` for
+    /// - Note: Treat it as read-only while the store ingests (``/Store/ChunkStore/remove(chunkId:)`` for
     ///   garbage collection is fine); chunks inserted here directly bypass the engine's counters.
     public var chunkStore: ChunkStore<Chunk> { core.chunkStore }
 }

@@ -25,7 +25,7 @@ public struct IngestError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let wrongStore = Code(.wrongStore)
         /// An `ArrowMsg` that did not decode into a chunk (an output item, in the message's place).
         public static let decode = Code(.decode)
-        /// An error of the stream layer (``RRDError``) that belongs to no store.
+        /// An error of the stream layer (``/RRD/RRDError``) that belongs to no store.
         public static let stream = Code(.stream)
 
         public var description: String { "\(wrapped)" }

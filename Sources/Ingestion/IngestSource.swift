@@ -9,24 +9,24 @@ import RRD
 /// ``canGrow``; then it calls ``finish(into:)``. Every event goes the same way whatever the source:
 /// store routing, the reader-side decompression policy, batches into the stores' queues.
 ///
-/// - ``RRDStreamSource`` frames the bytes of any ``RRD/ByteSource`` (a file, stdin, zstd, a growing
-///   file, memory) with a ``RRD/StreamDecoder``.
+/// - ``RRDStreamSource`` frames the bytes of any ``/RRD/ByteSource`` (a file, stdin, zstd, a growing
+///   file, memory) with a ``/RRD/StreamDecoder``.
 /// - A source of messages that are framed already (a live gRPC `WriteMessages` call: `LogMsg`s without
-///   RRD framing, see ``LiveIngestion``) conforms directly: each pull hands out ``RRD/StreamEvent/message(_:)`` events (an
+///   RRD framing, see ``LiveIngestion``) conforms directly: each pull hands out ``/RRD/StreamEvent/message(_:)`` events (an
 ///   offset of its own choosing, e.g. the message's index) and returns how many; a message that does not
-///   decode is an ``RRD/StreamEvent/error(_:)``.
+///   decode is an ``/RRD/StreamEvent/error(_:)``.
 ///
 /// Used by one thread at a time.
 public protocol IngestSource: AnyObject {
     /// Hands the events of what the input holds now to `sink`, in order.
     /// - Returns: how much input was taken (bytes, or messages for a source of framed messages);
     ///   0 when nothing is there now: at the end, or, for a source that ``canGrow``, not yet.
-    /// - Throws: ``RRD/ByteSourceError``; after a transient one the loop pulls again (the source keeps its state).
+    /// - Throws: ``/RRD/ByteSourceError``; after a transient one the loop pulls again (the source keeps its state).
     func pull(into sink: (consuming StreamEvent) -> Void) throws(ByteSourceError) -> Int
 
     /// Ends the input after a pull returned 0 and the loop stops waiting: hands out what the source
-    /// still holds, and reports a unit cut short as an ``RRD/StreamEvent/error(_:)`` event.
-    /// - Throws: ``RRD/ByteSourceError`` when the input's own format ends cut short (an unfinished zstd frame).
+    /// still holds, and reports a unit cut short as an ``/RRD/StreamEvent/error(_:)`` event.
+    /// - Throws: ``/RRD/ByteSourceError`` when the input's own format ends cut short (an unfinished zstd frame).
     func finish(into sink: (consuming StreamEvent) -> Void) throws(ByteSourceError)
 
     /// Whether the source will hand out nothing more (it stopped at damage it does not recover from).
@@ -52,13 +52,13 @@ extension IngestSource {
     public var submitsEachPull: Bool { false }
 }
 
-/// The RRD stream framed from any ``RRD/ByteSource``: the pipeline's framing stage.
+/// The RRD stream framed from any ``/RRD/ByteSource``: the pipeline's framing stage.
 ///
-/// Its reading policy is the pipeline's: input is read into blocks of ``RRD/ReaderOptions/readBlockSize``
-/// that are read into again once nothing references them (``IngestCore/ReadBlockRecycler``: most are
+/// Its reading policy is the pipeline's: input is read into blocks of ``/RRD/ReaderOptions/readBlockSize``
+/// that are read into again once nothing references them (``/IngestCore/ReadBlockRecycler``: most are
 /// free again at once, as payloads are decompressed on the reading thread), and the rest of a large
 /// payload (from half a block on) is read straight into the storage it is assembled in
-/// (``RRD/StreamDecoder/readPayload(limit:_:_:)``), not into a block that would only be copied there.
+/// (``/RRD/StreamDecoder/readPayload(limit:_:_:)``), not into a block that would only be copied there.
 ///
 /// ```swift
 /// let source = RRDStreamSource(try ByteSources.open(path: "a.rrd.zst"), name: "a.rrd.zst")

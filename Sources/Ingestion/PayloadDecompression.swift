@@ -6,7 +6,7 @@ import RRD
 /// side calls ``decompressOnReader(_:)`` for every `ArrowMsg` it reads (``SourceReader``, the pipeline's
 /// reading loop, whatever the source: ``ReplayPipeline``, ``StoreHub/replay(files:readerOptions:onOutput:)``,
 /// ``StoreHub/ingest(_:label:options:)``, `ingest query`); the store's worker gets every payload through ``workerPayload(of:arena:maxSize:)``
-/// (by ``Chunks/ChunkDecoder/decode(_:arena:)``), as do the other decoders of messages (pacing, the CLI).
+/// (by ``/Chunks/ChunkDecoder/decode(_:arena:)``), as do the other decoders of messages (pacing, the CLI).
 ///
 /// The policy:
 /// - The reading thread decompresses an LZ4 payload of at most ``readerLimit`` uncompressed bytes
@@ -81,7 +81,7 @@ struct PayloadDecompression {
     /// The worker's part: the uncompressed Arrow IPC payload of `msg`, decompressing into `arena`
     /// (the worker's own; `nil`: a buffer of its own) what the reading side left compressed.
     ///
-    /// - Throws: ``Chunks/ChunkError`` with the reason: an encoding that is not Arrow IPC, or the
+    /// - Throws: ``/Chunks/ChunkError`` with the reason: an encoding that is not Arrow IPC, or the
     ///   decompression's message (corrupt LZ4 data, a declared size above `maxSize`, an unknown
     ///   compression, an uncompressed payload whose size disagrees with `uncompressed_size`).
     static func workerPayload(
@@ -123,10 +123,10 @@ struct ReaderArenas {
 extension ChunkDecoder {
     /// Decodes one `ArrowMsg` into a chunk the way a store's worker does: an LZ4 payload is
     /// decompressed (into `arena` when given; at most 2 GiB), then the Arrow IPC stream decoded
-    /// with ``decode(ipc:chunkIdHint:isStaticHint:)-(ByteSlice,_,_)`` and the message's chunk id and
+    /// with ``/Chunks/ChunkDecoder/decode(ipc:chunkIdHint:isStaticHint:)-(ByteSlice,_,_)`` and the message's chunk id and
     /// is-static flag as hints.
     ///
-    /// - Throws: ``ChunkError``: for a payload that is not Arrow IPC or does not decompress (the
+    /// - Throws: ``/Chunks/ChunkError``: for a payload that is not Arrow IPC or does not decompress (the
     ///   decompression's message), and whatever the Arrow IPC decode throws.
     public func decode(_ message: ArrowMsg, arena: SlabArena? = nil) throws(ChunkError) -> Chunk {
         let payload = try PayloadDecompression.workerPayload(of: message, arena: arena)

@@ -59,7 +59,7 @@ public struct ReplayOptions: Sendable {
     /// The clock for retries, follow polling and pacing.
     public var clock: any ReplayClock
     /// Makes each input's byte source (tests inject sources that fail or grow; wrap one in
-    /// ``RRD/ZstdByteSource`` to decompress it). `nil` (the default): ``RRD/ByteSources/open(path:)`` of
+    /// ``/RRD/ZstdByteSource`` to decompress it). `nil` (the default): ``/RRD/ByteSources/open(path:)`` of
     /// the input's description: files and stdin, zstd-compressed ones (magic `28 B5 2F FD`) decompressed
     /// as they are read. Every source is read by the same loop: transient errors are retried, and with
     /// ``follow`` a source that can grow (a regular file, compressed or not) is followed.

@@ -19,7 +19,7 @@ import Synchronization
 /// pipeline.hub.shutdown(drain: true)
 /// ```
 ///
-/// Each input is opened one way (``RRD/ByteSources/open(path:)``: a file or stdin, zstd detected by
+/// Each input is opened one way (``/RRD/ByteSources/open(path:)``: a file or stdin, zstd detected by
 /// its magic, or what ``ReplayOptions/openSource`` makes), framed by an ``RRDStreamSource``, and read
 /// by the one reading loop (retries, `follow`, pacing; see ``IngestSource``).
 ///

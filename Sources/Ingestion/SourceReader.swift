@@ -28,7 +28,7 @@ struct SourceReader {
         @exclusivity(unchecked) var messages: UInt64 = 0
         @exclusivity(unchecked) var retries = 0
         @exclusivity(unchecked) var errors: [String] = []
-        /// An I/O error (``RRD/ByteSourceError/Code/io``) ended the source (set once, on failure).
+        /// An I/O error (``/RRD/ByteSourceError/Code/io``) ended the source (set once, on failure).
         var stoppedByIOError = false
         @exclusivity(unchecked) var stop = false
         @exclusivity(unchecked) var sawEnd = false
@@ -54,7 +54,7 @@ struct SourceReader {
     static let batchSize = 64
     /// A submit that took longer than this waited for room in the store's queue (``submitBatch()``).
     private static let blockedSubmitNanoseconds: UInt64 = 50_000
-    /// Pre-faulted slabs to keep ready while the reader waits on a store (``IngestCore/SpareSlabs``): 16 MiB.
+    /// Pre-faulted slabs to keep ready while the reader waits on a store (``/IngestCore/SpareSlabs``): 16 MiB.
     private static let spareSlabs = 4
 
     let hub: StoreHub

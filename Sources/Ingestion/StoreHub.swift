@@ -8,7 +8,7 @@ public struct SourceErrorItem: Sendable {
     public var source: String
     /// 0, 1, 2, … per source, in the order the errors were reported.
     public var sequence: UInt64
-    /// The error (``IngestError/Code/stream`` wraps an ``RRDError``).
+    /// The error (``IngestError/Code/stream`` wraps an ``/RRD/RRDError``).
     public var error: IngestError
 }
 

@@ -61,7 +61,7 @@ struct InputState<Worker>: ~Copyable {
     /// The admitted messages not yet taken by the executor, oldest first.
     private(set) var ring: InputRing
     /// Payload bytes in ``ring``: what the byte bound counts, and what the chunk store's memory
-    /// budget counts (the one count, shared with the store: ``Store/ChunkStore/queuedByteCount``).
+    /// budget counts (the one count, shared with the store: ``/Store/ChunkStore/queuedByteCount``).
     /// Written only here, under the input lock; the store reads it lock-free.
     let queued: QueuedByteCount
     /// Payload bytes in ``ring``.

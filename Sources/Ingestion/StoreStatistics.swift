@@ -86,7 +86,7 @@ public struct StoreStatistics: Sendable, Hashable {
     public var bytesIn: UInt64
     /// Output items published so far (polled or not): the messages out.
     public var messagesOut: UInt64
-    /// Bytes of the output items published so far (each decoded chunk counts its ``Chunk/byteSize``,
+    /// Bytes of the output items published so far (each decoded chunk counts its ``/Chunks/Chunk/byteSize``,
     /// see ``readyOutputBytes``).
     public var bytesOut: UInt64
     /// Messages handled so far: output published, or discarded by a shutdown.
@@ -99,7 +99,7 @@ public struct StoreStatistics: Sendable, Hashable {
     public var queuedBytes: Int
     /// Output items waiting to be polled.
     public var readyOutputs: Int
-    /// Bytes the ready output items keep alive (each decoded chunk counts its ``Chunk/byteSize``:
+    /// Bytes the ready output items keep alive (each decoded chunk counts its ``/Chunks/Chunk/byteSize``:
     /// its decompressed payload, or the compact copy a small chunk keeps, plus its model): memory
     /// the unbounded output queue holds until polled.
     public var readyOutputBytes: Int
@@ -131,7 +131,7 @@ public struct StoreStatistics: Sendable, Hashable {
     public var decodeErrors: Int
     /// Queued messages dropped by a discarding shutdown.
     public var discarded: UInt64
-    /// The chunk store's own figures (its ``ChunkStoreStatistics/duplicatesSkipped`` counts
+    /// The chunk store's own figures (its ``/Store/ChunkStoreStatistics/duplicatesSkipped`` counts
     /// inserts of a chunk id it holds now).
     public var chunkStore: ChunkStoreStatistics
 

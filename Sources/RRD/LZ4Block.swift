@@ -31,11 +31,14 @@ extension ArrowMsg {
     ///
     /// - Parameters:
     ///   - maxSize: a cap on `uncompressedSize` (input controls it; nothing larger is allocated).
+    ///   - source: the input's name, for the error.
+    ///   - offset: the message's byte offset in the input, for the error.
     ///   - arena: where to put the decompressed bytes: a slice of one of its slabs (see
-    ///     ``IngestCore/SlabArena``); `nil` (the default) allocates a storage of their own.
+    ///     ``/IngestCore/SlabArena``); `nil` (the default) allocates a storage of their own.
     /// - Throws: ``RRDError/Code/decompression`` when the LZ4 data is corrupt or does not produce the
     ///   declared size, ``RRDError/Code/tooLarge`` over `maxSize`, ``RRDError/Code/badPayload`` for an
     ///   unknown compression; `source`/`offset` are copied into the error.
+    /// - Returns: the uncompressed Arrow IPC stream.
     public func decompressedPayload(
         maxSize: UInt64 = 1 << 31, source: String = "", offset: UInt64 = 0, arena: SlabArena? = nil
     ) throws(RRDError) -> ByteSlice {

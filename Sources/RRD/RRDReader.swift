@@ -14,7 +14,7 @@ import IngestCore
 /// streamed through libzstd (``ZstdDetectingByteSource``), and offsets are then offsets in the
 /// decompressed stream. Memory stays bounded by the block size plus the largest message (and the
 /// blocks that payloads still referenced by the caller keep alive). A block is read into again
-/// once no event or payload of it is referenced any more (see ``IngestCore/ReadBlockRecycler``).
+/// once no event or payload of it is referenced any more (see ``/IngestCore/ReadBlockRecycler``).
 /// It reads to the current end once: following a growing file and retrying failed reads are the
 /// ingestion pipeline's (`ReplayPipeline`).
 public struct RRDReader {

@@ -118,7 +118,7 @@ public struct StreamDecoder {
         small.reserveCapacity(StreamFooterInfo.size)
     }
 
-    /// Feeds the next piece of input, copying it (feed a ``IngestCore/ByteSlice`` to avoid the copy).
+    /// Feeds the next piece of input, copying it (feed a ``/IngestCore/ByteSlice`` to avoid the copy).
     public mutating func feed(_ bytes: UnsafeRawBufferPointer, _ sink: (consuming StreamEvent) -> Void) {
         if isStopped || bytes.isEmpty {
             position += UInt64(bytes.count)

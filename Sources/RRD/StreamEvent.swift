@@ -20,7 +20,7 @@ public struct ReaderOptions: Sendable, Hashable {
     public var verifyFooterChecksum: Bool
     /// Bytes read from the file (or produced by zstd) at a time (default 1 MiB). Payloads are
     /// slices of these blocks, so a retained payload keeps its block alive; a block nothing
-    /// references any more is read into again (see ``IngestCore/ReadBlockRecycler``).
+    /// references any more is read into again (see ``/IngestCore/ReadBlockRecycler``).
     public var readBlockSize: Int
     /// After a framing error, whether to skip ahead to the next `RRF2` stream header and go on
     /// decoding there (default `true`): a damaged stream in a concatenation of streams then costs only

@@ -69,7 +69,7 @@ public struct StreamHeader: Hashable, Sendable {
     /// End with an empty body and nothing after it.
     public var writesStreamFooter: Bool { (version.major, version.minor) >= (0, 28) }
 
-    /// Whether the writer's major.minor is newer than ``RRDVersion/newestKnown`` (worth a warning;
+    /// Whether the writer's major.minor is newer than `RRDVersion.newestKnown` (worth a warning;
     /// patch releases do not change the format).
     public var isNewerThanKnown: Bool {
         (version.major, version.minor) > (RRDVersion.newestKnown.major, RRDVersion.newestKnown.minor)

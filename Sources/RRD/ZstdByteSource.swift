@@ -2,7 +2,7 @@ import CZstd
 
 /// A ``ByteSource`` decorator that decompresses zstd: reads compressed bytes from another source
 /// and hands out the decompressed stream (any number of concatenated frames), through libzstd's
-/// streaming API, so memory stays bounded by its input buffer (``ZSTD_DStreamInSize``, 128 KiB)
+/// streaming API, so memory stays bounded by its input buffer (`ZSTD_DStreamInSize()`, 128 KiB)
 /// whatever the size of the input.
 ///
 /// Reads wait for nothing: when the inner source has no bytes now, a read returns what could be

@@ -5,10 +5,10 @@ import IngestCore
 /// names (`Chunk+IndexAccess.swift` in `Chunks`). Rows are in RowId order (the decoder sorts them); time
 /// ranges and sortedness were computed once at decode time.
 extension Chunk: StorableChunk {
-    /// ``Chunk/concatenate(_:_:id:)``: fresh Arrow buffers holding both chunks' rows.
+    /// ``/Chunks/Chunk/concatenate(_:_:id:)``: fresh Arrow buffers holding both chunks' rows.
     public static func concatenated(_ a: Chunk, _ b: Chunk, id: ChunkId) -> Chunk? { concatenate(a, b, id: id) }
 
-    /// ``Chunk/concatenate(_:id:)``: one copy of every chunk's rows into fresh Arrow buffers.
+    /// ``/Chunks/Chunk/concatenate(_:id:)``: one copy of every chunk's rows into fresh Arrow buffers.
     public static func concatenated(_ chunks: [Chunk], id: ChunkId) -> Chunk? { concatenate(chunks, id: id) }
 }
 

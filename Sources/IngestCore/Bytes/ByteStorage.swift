@@ -59,10 +59,13 @@ public final class ByteStorage: @unchecked Sendable {
     /// The memory is not zero-filled (a measured 5% of small-chunk decoding): the initializer must
     /// write every byte that readers will read.
     /// - Parameters:
+    ///   - count: the number of bytes, at least 0.
     ///   - alignment: of the first byte, a power of two; 64 (Arrow's buffer alignment) by default.
     ///     Blocks of a byte stream (read blocks, payloads being assembled) ask for 16, `malloc`'s
     ///     own: above it every allocation takes the aligned-allocation path, which held 7–11 MB
     ///     more resident memory in replays of mixed_500mb.
+    ///   - initializer: called once, before the initializer returns, with the `count` bytes to fill;
+    ///     the pointer does not outlive the call.
     /// - Throws: what `initializer` throws; the memory is then freed.
     public init<E: Error>(
         count: Int, alignment: Int = 64,

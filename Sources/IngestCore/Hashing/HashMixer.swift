@@ -1,5 +1,5 @@
 /// The engine's one 64-bit mixer: ids (``Tuid``, ``ChunkId``, ``RowId``) and the byte hash
-/// (``ByteHasher``) finish through it, and every ``PositionTable`` takes its bucket bits from it.
+/// (``ByteHasher``) finish through it, and every `PositionTable` takes its bucket bits from it.
 ///
 /// No per-process random seed and no SipHash: the tables only need a good spread (SipHash showed
 /// at several percent of the small-chunk profile, with a few id look-ups per chunk), and the keys

@@ -24,7 +24,7 @@ public struct Tuid: Hashable, Comparable, Sendable, CustomStringConvertible {
     }
 
     /// The id's 64-bit hash: both halves through ``HashMixer/mix(_:_:)``. What every table of ids
-    /// hashes with (``PositionTable`` buckets, `Set`/`Dictionary` through ``_rawHashValue(seed:)``).
+    /// hashes with (`PositionTable` buckets, `Set`/`Dictionary` through `_rawHashValue(seed:)`).
     @inlinable
     public var hash64: UInt64 { HashMixer.mix(timeNs, inc) }
 

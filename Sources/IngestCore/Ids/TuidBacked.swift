@@ -30,7 +30,7 @@ extension TuidBacked {
     @inlinable
     public func hash(into hasher: inout Hasher) { tuid.hash(into: &hasher) }
 
-    /// The TUID's ``Tuid/_rawHashValue(seed:)`` (no SipHash for sets and dictionaries of ids).
+    /// The TUID's `Tuid._rawHashValue(seed:)` (no SipHash for sets and dictionaries of ids).
     @inlinable
     public func _rawHashValue(seed: Int) -> Int { tuid._rawHashValue(seed: seed) }
 }

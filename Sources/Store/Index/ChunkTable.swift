@@ -4,7 +4,7 @@ import IngestCore
 /// became of every id the store no longer holds (``DepartedIds``); and the distinct ids it was
 /// offered. The other facets refer to a chunk by its slot.
 struct ChunkTable<C: StorableChunk> {
-    /// Chunks by slot; nil for free slots. (A decoded ``Chunks/Chunk`` is one reference: storing it
+    /// Chunks by slot; nil for free slots. (A decoded ``/Chunks/Chunk`` is one reference: storing it
     /// as it is costs no box.)
     private(set) var slots: [C?] = []
     private var freeSlots: [Int32] = []

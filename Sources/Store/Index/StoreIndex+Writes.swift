@@ -61,7 +61,7 @@ extension StoreIndex {
         return report
     }
 
-    /// Indexes a chunk known to be valid and not held (`hash`: its id's ``IngestCore/ChunkId/hash64``).
+    /// Indexes a chunk known to be valid and not held (`hash`: its id's ``/IngestCore/ChunkId/hash64``).
     mutating func place(_ chunk: C, hash: UInt64) {
         let isStatic = chunk.isStaticData
         let slot = chunks.hold(chunk, hash: hash, isStatic: isStatic)
