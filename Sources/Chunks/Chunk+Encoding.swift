@@ -15,7 +15,7 @@ extension Chunk {
     /// The schema metadata is ``schemaMetadata`` with `rerun:id` and `rerun:entity_path` set to this
     /// chunk's.
     ///
-    /// - Parameter droppingTimelines: timelines (by name) left out; a chunk left without timelines is
+    /// - Parameter dropped: timelines (by name) left out; a chunk left without timelines is
     ///   static (``RecordBatchParts/isStatic``), as `rerun rrd filter --drop-timeline` makes it.
     public func recordBatchParts(droppingTimelines dropped: Set<String> = []) -> RecordBatchParts {
         let batch = recordBatch
@@ -135,7 +135,7 @@ extension Chunk {
     }
 
     /// This chunk as an Arrow IPC stream (see ``recordBatchParts(droppingTimelines:)``).
-    /// - Throws: ``ArrowIPC/ArrowError`` from the writer (a column type it cannot write).
+    /// - Throws: ``/ArrowIPC/ArrowError`` from the writer (a column type it cannot write).
     public func encodedIPC(
         droppingTimelines dropped: Set<String> = [], compression: ArrowIPCWriter.BodyCompression = .none
     ) throws(ArrowError) -> [UInt8] {

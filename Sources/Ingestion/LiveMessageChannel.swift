@@ -14,7 +14,7 @@ import RRD
 ///
 /// Memory: at most ``Limits/bytes`` of payloads (or ``Limits/messages`` messages; a single larger
 /// message is let in alone) wait here, plus what the reading thread took last (at most one
-/// ``takeLimit`` of messages) while it waits to submit them.
+/// `takeLimit` of messages) while it waits to submit them.
 ///
 /// Thread-safe; one sender at a time is the usual case (several are served in arrival order).
 public final class LiveMessageChannel: Sendable {
@@ -211,7 +211,7 @@ public final class LiveMessageChannel: Sendable {
     }
 
     /// Stops the channel from the reading side: drops what is queued, wakes and refuses senders
-    /// (``SendResult/closed``), and wakes a reader blocked in ``take(into:)``.
+    /// (``SendResult/closed``), and wakes a reader blocked in `take(into:)`.
     public func close() {
         let resumed: [CheckedContinuation<Void, Never>] = state.withLock { s in
             s.closed = true

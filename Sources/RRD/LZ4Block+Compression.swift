@@ -7,7 +7,9 @@ extension LZ4Block {
     /// Compresses `source` into an LZ4 block (no frame, no size prefix: what `ArrowMsg.payload` holds
     /// when `compression == .lz4`).
     ///
-    /// - Parameter destination: at least ``compressBound(_:)`` bytes.
+    /// - Parameters:
+    ///   - source: the bytes to compress.
+    ///   - destination: at least ``compressBound(_:)`` bytes.
     /// - Returns: the compressed size, or nil when the input is larger than ``maxSize`` or does not fit.
     public static func compress(_ source: UnsafeRawBufferPointer, into destination: UnsafeMutableRawBufferPointer)
         -> Int?

@@ -6,7 +6,7 @@ import IngestCore
 /// share, so both give the same ``Message`` values for the same bytes.
 ///
 /// What it keeps across messages:
-/// - Store ids: every message of a store carries the same ``IngestCore/StoreId`` value (the same
+/// - Store ids: every message of a store carries the same ``/IngestCore/StoreId`` value (the same
 ///   box), so ids compare by pointer downstream; an `ArrowMsg` whose store-id field has the bytes of
 ///   the previous one's is not decoded again.
 /// - Legacy ids: a message whose `StoreId` lacks the application id (0.23/0.24) gets the one of its

@@ -75,7 +75,7 @@ public final class RRDWriter {
     private var finished = false
     /// Compression scratch, grown to the largest bound needed.
     private var scratch: UnsafeMutableRawBufferPointer?
-    /// Messages written, by kind (indexed by ``MessageKind/rawValue``: End, SetStoreInfo, ArrowMsg,
+    /// Messages written, by kind (indexed by `MessageKind.rawValue`: End, SetStoreInfo, ArrowMsg,
     /// BlueprintActivationCommand).
     public private(set) var messageCounts = [Int](repeating: 0, count: 4)
 

@@ -4,7 +4,7 @@ import IngestCore
 import RRD
 
 /// One store's footer manifest read back from a recording (rrd-format.md §11): a row per chunk with
-/// where its `ArrowMsg` payload lies and what ``Chunks/ChunkSummary`` it has, plus the store's union schema.
+/// where its `ArrowMsg` payload lies and what ``/Chunks/ChunkSummary`` it has, plus the store's union schema.
 ///
 /// ```swift
 /// if let manifests = try FooterManifest.read(path: "big.rrd") {
@@ -34,10 +34,10 @@ public struct FooterManifest: Sendable {
     /// Component types and emptiness by (entity, descriptor), from the schema.
     private let componentTypes: [SorbetColumn.Kind: SorbetColumn]
 
-    /// Reads every manifest of the footer at the end of `path` (see ``RRD/TrailingFooter/read(path:maxPayload:)``).
+    /// Reads every manifest of the footer at the end of `path` (see ``/RRD/TrailingFooter/read(path:maxPayload:)``).
     /// - Returns: nil when the file has no usable footer (none, a concatenation of streams, a bad
     ///   checksum) or the footer does not decode as manifests: callers then read the whole file.
-    /// - Throws: ``RRD/RRDError/Code/io`` when the file cannot be read.
+    /// - Throws: ``/RRD/RRDError/Code/io`` when the file cannot be read.
     public static func read(path: String) throws(RRDError) -> [FooterManifest]? {
         guard let footer = try TrailingFooter.read(path: path) else { return nil }
         return try? decode(footer.payload, fileSize: footer.payloadOffset)

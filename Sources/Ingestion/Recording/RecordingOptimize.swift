@@ -11,7 +11,7 @@ extension RecordingRewrite {
         maxBytes: 2 << 20, maxRows: 65_536, maxRowsIfUnsorted: 8_192, mergeBatch: 32)
 
     /// Loads `inputs` into chunk stores through the ingestion pipeline with `compaction` on insert
-    /// (``Store/ChunkStore``'s compaction), then writes every store to `writer` and finishes it: per
+    /// (``/Store/ChunkStore``'s compaction), then writes every store to `writer` and finishes it: per
     /// store its first `SetStoreInfo`, its chunks (by entity, then first row id; every chunk encoded
     /// again, merged ones with fresh chunk ids), then its blueprint activations.
     ///

@@ -3,8 +3,8 @@ import Chunks
 import IngestCore
 import RRD
 
-/// Writes a recording: an ``RRD/RRDWriter`` plus the footer manifest of every store that gets chunks,
-/// built as the chunks go out (``ManifestBuilder``), so a written file is a complete 0.41 recording
+/// Writes a recording: an ``/RRD/RRDWriter`` plus the footer manifest of every store that gets chunks,
+/// built as the chunks go out (`ManifestBuilder`), so a written file is a complete 0.41 recording
 /// (`rerun rrd verify` checks its footer).
 ///
 /// ```swift
@@ -15,13 +15,13 @@ import RRD
 /// try writer.finish()                                  // End with the footer, renamed into place
 /// ```
 ///
-/// A chunk's manifest row comes from a ``Chunks/ChunkSummary``: the caller's (read from an input's
+/// A chunk's manifest row comes from a ``/Chunks/ChunkSummary``: the caller's (read from an input's
 /// manifest, or made from the chunk it encodes), or made here by decoding the payload (LZ4, Arrow IPC,
 /// chunk conventions) when the caller has none. A payload that does not decode is not written (the
-/// output would not load) and the write throws ``RRD/RRDError/Code/badPayload``.
+/// output would not load) and the write throws ``/RRD/RRDError/Code/badPayload``.
 ///
 /// Memory: one message at a time plus the manifest rows (a few integers per chunk, timeline and
-/// component). Not thread-safe; ``RecordingSink`` shares one between threads.
+/// component). Not thread-safe; `RecordingSink` shares one between threads.
 public final class RecordingWriter {
     private let writer: RRDWriter
     private var manifest = ManifestBuilder()
@@ -34,7 +34,7 @@ public final class RecordingWriter {
     public private(set) var rowsWritten = 0
 
     /// A writer to `path` (through a temporary file in its folder, renamed into place by ``finish()``).
-    /// - Throws: ``RRD/RRDError/Code/io``.
+    /// - Throws: ``/RRD/RRDError/Code/io``.
     public init(path: String, options: RRDWriter.Options = RRDWriter.Options()) throws(RRDError) {
         writer = try RRDWriter(path: path, options: options)
     }
@@ -50,13 +50,13 @@ public final class RecordingWriter {
     public var options: RRDWriter.Options { writer.options }
     /// Bytes of the stream so far.
     public var bytesWritten: UInt64 { writer.bytesWritten }
-    /// Messages written, indexed by ``RRD/MessageKind/rawValue``.
+    /// Messages written, indexed by `MessageKind.rawValue`.
     public var messageCounts: [Int] { writer.messageCounts }
     /// The destination's name.
     public var destinationName: String { writer.destinationName }
 
     /// Writes a message of any kind as it is; an End message is not written (``finish()`` writes
-    /// the stream's own). An `ArrowMsg` goes through ``write(_:summary:)``.
+    /// the stream's own). An `ArrowMsg` goes through `write(_:summary:)`.
     public func write(_ message: Message) throws(RRDError) {
         switch message {
         case .setStoreInfo(let info): try writer.write(info)
@@ -75,12 +75,15 @@ public final class RecordingWriter {
     /// Writes an `ArrowMsg` with its payload as it is, and its manifest row from `summary` (decoding
     /// the payload when nil).
     ///
-    /// - Parameter checksPayload: with a `summary`, whether an LZ4 payload is still decompressed (into
-    ///   a reused buffer, then dropped) to check that it is intact: a summary read from a manifest
-    ///   vouches for what the chunk holds, not for its bytes. Without a summary the payload is decoded
-    ///   anyway.
-    /// - Throws: ``RRD/RRDError/Code/badPayload`` (nothing written) when the payload does not decode,
-    ///   ``RRD/RRDError/Code/io`` when writing fails.
+    /// - Parameters:
+    ///   - msg: the message, written as it is.
+    ///   - summary: the chunk's manifest row, when known (from a manifest); nil: read from the payload.
+    ///   - checksPayload: with a `summary`, whether an LZ4 payload is still decompressed (into
+    ///     a reused buffer, then dropped) to check that it is intact: a summary read from a manifest
+    ///     vouches for what the chunk holds, not for its bytes. Without a summary the payload is decoded
+    ///     anyway.
+    /// - Throws: ``/RRD/RRDError/Code/badPayload`` (nothing written) when the payload does not decode,
+    ///   ``/RRD/RRDError/Code/io`` when writing fails.
     public func write(_ msg: ArrowMsg, summary: ChunkSummary? = nil, checksPayload: Bool = true) throws(RRDError) {
         let s: ChunkSummary
         if let summary {
@@ -99,10 +102,10 @@ public final class RecordingWriter {
         record(s, store: msg.storeId, written: written, uncompressedSize: msg.uncompressedSize)
     }
 
-    /// Writes `chunk` encoded again (``Chunks/Chunk/encodedIPC(droppingTimelines:compression:)``),
+    /// Writes `chunk` encoded again (``/Chunks/Chunk/encodedIPC(droppingTimelines:compression:)``),
     /// LZ4-compressed as the options say, to store `store`.
-    /// - Throws: ``RRD/RRDError/Code/badPayload`` when the chunk cannot be encoded (a column type the
-    ///   Arrow writer does not write), ``RRD/RRDError/Code/io``.
+    /// - Throws: ``/RRD/RRDError/Code/badPayload`` when the chunk cannot be encoded (a column type the
+    ///   Arrow writer does not write), ``/RRD/RRDError/Code/io``.
     public func write(
         _ chunk: Chunk, store: StoreId, droppingTimelines dropped: Set<String> = [],
         bodyCompression: ArrowIPCWriter.BodyCompression = .none
@@ -162,7 +165,7 @@ public final class RecordingWriter {
 
     /// Writes the End message with the footer manifests and the stream footer, then makes the file
     /// complete (renamed into place when writing to a path).
-    /// - Throws: ``RRD/RRDError/Code/io``; a destination path keeps its old content.
+    /// - Throws: ``/RRD/RRDError/Code/io``; a destination path keeps its old content.
     public func finish() throws(RRDError) {
         let manifests: [MessageEncoding.Manifest]
         do {
@@ -174,7 +177,7 @@ public final class RecordingWriter {
         try writer.finish(manifests: manifests)
     }
 
-    /// Stops without publishing (see ``RRD/RRDWriter/discard()``).
+    /// Stops without publishing (see ``/RRD/RRDWriter/discard()``).
     public func discard() { writer.discard() }
 
     /// Writes what is buffered.
