@@ -9,12 +9,7 @@ struct ProtobufWriter {
     init(capacity: Int = 64) { bytes.reserveCapacity(capacity) }
 
     mutating func varint(_ value: UInt64) {
-        var v = value
-        while v >= 0x80 {
-            bytes.append(UInt8(truncatingIfNeeded: v) | 0x80)
-            v >>= 7
-        }
-        bytes.append(UInt8(v))
+        bytes.appendVarint(value)
     }
 
     mutating func tag(_ field: UInt64, _ wire: WireType) { varint(field << 3 | UInt64(wire.rawValue)) }

@@ -1,3 +1,5 @@
+import IngestCore
+
 /// Parquet's RLE / bit-packing hybrid encoding, for definition and repetition levels and dictionary
 /// indices.
 ///
@@ -97,11 +99,6 @@ struct HybridRLEEncoder {
     }
 
     private mutating func varint(_ value: UInt64) {
-        var v = value
-        while v >= 0x80 {
-            bytes.append(UInt8(truncatingIfNeeded: v) | 0x80)
-            v >>= 7
-        }
-        bytes.append(UInt8(v))
+        bytes.appendVarint(value)
     }
 }

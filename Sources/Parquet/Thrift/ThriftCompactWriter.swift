@@ -1,3 +1,5 @@
+import IngestCore
+
 /// The Thrift compact protocol, write side: what Parquet's file metadata and page headers are
 /// encoded in.
 ///
@@ -128,11 +130,6 @@ struct ThriftCompactWriter {
     }
 
     mutating func varint(_ value: UInt64) {
-        var v = value
-        while v >= 0x80 {
-            bytes.append(UInt8(truncatingIfNeeded: v) | 0x80)
-            v >>= 7
-        }
-        bytes.append(UInt8(v))
+        bytes.appendVarint(value)
     }
 }
