@@ -26,6 +26,7 @@ public struct ArrowError: Error, Hashable, Sendable, CustomStringConvertible {
         /// A compressor (LZ4 frame / zstd) failed while writing a body (``ArrowIPCWriter``).
         public static let compression = Code(.compression)
 
+        /// The constant's name (`malformed`, `invalidData`, …), for logs and tests.
         public var description: String { "\(wrapped)" }
     }
 

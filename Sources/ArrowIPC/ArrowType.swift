@@ -1,6 +1,13 @@
 /// Time units of Arrow temporal types.
 public enum TimeUnit: Int16, Sendable, Hashable {
-    case second = 0, millisecond = 1, microsecond = 2, nanosecond = 3
+    /// Seconds (`Schema.fbs` value 0).
+    case second = 0
+    /// Milliseconds (value 1).
+    case millisecond = 1
+    /// Microseconds (value 2).
+    case microsecond = 2
+    /// Nanoseconds (value 3): the unit of Rerun's `log_time` timeline.
+    case nanosecond = 3
 
     /// `s`, `ms`, `us`, `ns` as pyarrow prints them.
     public var symbol: String {
@@ -15,34 +22,87 @@ public enum TimeUnit: Int16, Sendable, Hashable {
 
 /// Units of the Arrow `Interval` type.
 public enum IntervalUnit: Int16, Sendable, Hashable {
-    case yearMonth = 0, dayTime = 1, monthDayNano = 2
+    /// A number of months: one `Int32` (value 0).
+    case yearMonth = 0
+    /// Days and milliseconds: two `Int32`s (value 1).
+    case dayTime = 1
+    /// Months, days and nanoseconds: `Int32`, `Int32`, `Int64` (value 2).
+    case monthDayNano = 2
 }
 
 /// Dense or sparse union.
 public enum UnionMode: Int16, Sendable, Hashable {
-    case sparse = 0, dense = 1
+    /// Every child array has the union's length; the type-id buffer picks the child per slot
+    /// (value 0).
+    case sparse = 0
+    /// Children are packed; an `Int32` offsets buffer gives each slot's index in its child
+    /// (value 1).
+    case dense = 1
 }
 
 /// An Arrow logical type, as read from `Schema.fbs`. Nested types carry their child fields.
 public indirect enum ArrowType: Sendable, Hashable, CustomStringConvertible {
+    /// Every value is null; the array has no buffers.
     case null
+    /// Booleans, one bit per value.
     case bool
     /// Integer of 8, 16, 32 or 64 bits.
     case int(bitWidth: Int, signed: Bool)
-    case float16, float32, float64
+    /// IEEE 754 half precision (pyarrow's `halffloat`).
+    case float16
+    /// IEEE 754 single precision (`float`).
+    case float32
+    /// IEEE 754 double precision (`double`).
+    case float64
+    /// A fixed-point decimal: `precision` digits, `scale` of them after the point, stored as a
+    /// two's-complement integer of `bitWidth` bits (32, 64, 128 or 256).
     case decimal(precision: Int, scale: Int, bitWidth: Int)
-    case date32, date64
-    case time32(TimeUnit), time64(TimeUnit)
+    /// Days since the Unix epoch, `Int32`.
+    case date32
+    /// Milliseconds since the Unix epoch, `Int64`.
+    case date64
+    /// Time of day in seconds or milliseconds, `Int32`.
+    case time32(TimeUnit)
+    /// Time of day in microseconds or nanoseconds, `Int64`.
+    case time64(TimeUnit)
+    /// An instant as an `Int64` count of the unit since the Unix epoch; `timezone` is the schema's
+    /// zone name or offset, `nil` when it has none (an empty one included).
     case timestamp(TimeUnit, timezone: String?)
+    /// An elapsed time as an `Int64` count of the unit.
     case duration(TimeUnit)
+    /// A calendar interval in the unit's layout (see ``IntervalUnit``).
     case interval(IntervalUnit)
-    case binary, largeBinary, utf8, largeUtf8, binaryView, utf8View
+    /// Variable-length bytes with `Int32` offsets.
+    case binary
+    /// Variable-length bytes with `Int64` offsets.
+    case largeBinary
+    /// UTF-8 text with `Int32` offsets (pyarrow's `string`).
+    case utf8
+    /// UTF-8 text with `Int64` offsets (`large_string`).
+    case largeUtf8
+    /// Variable-length bytes as 16-byte views: short values inline, longer ones in data buffers.
+    case binaryView
+    /// UTF-8 text as 16-byte views (`string_view`).
+    case utf8View
+    /// Byte strings of the given width each.
     case fixedSizeBinary(Int)
-    case list(ArrowField), largeList(ArrowField), listView(ArrowField), largeListView(ArrowField)
+    /// Lists of the child field with `Int32` offsets.
+    case list(ArrowField)
+    /// Lists of the child field with `Int64` offsets.
+    case largeList(ArrowField)
+    /// Lists of the child field as `Int32` offsets and sizes (views may overlap or be out of order).
+    case listView(ArrowField)
+    /// Lists of the child field as `Int64` offsets and sizes.
+    case largeListView(ArrowField)
+    /// Lists of exactly the given number of child values each (Rerun's `Vec3D` is
+    /// `fixed_size_list<item: float not null>[3]`).
     case fixedSizeList(ArrowField, Int)
+    /// A struct: one child array per field, all of the struct's length.
     case structure([ArrowField])
     /// `entries` is the struct field `entries: struct<key, value>`.
     case map(entries: ArrowField, keysSorted: Bool)
+    /// A union of the child fields; `typeIds[i]` is the type id that selects child `i` (distinct,
+    /// in 0..<128; the child's index when the schema gives none).
     case union(UnionMode, [ArrowField], typeIds: [Int32])
     /// A type this reader does not decode (e.g. run-end encoded): kept raw with its union tag.
     case unsupported(tag: UInt8, name: String)

@@ -6,5 +6,6 @@ public struct ChunkError: Error, Hashable, Sendable, CustomStringConvertible {
     public var message: String
     /// Creates an error with a message.
     public init(_ message: String) { self.message = message }
+    /// The ``message`` itself.
     public var description: String { message }
 }

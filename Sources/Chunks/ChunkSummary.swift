@@ -10,11 +10,14 @@ import IngestCore
 public struct ChunkSummary: Sendable, Hashable {
     /// One timeline: its name, Arrow type (`int64`, `timestamp(ns)`, `duration(ns)`) and range.
     public struct TimelineRange: Sendable, Hashable {
+        /// The timeline's name (`log_time`, `frame_nr`, …).
         public var name: String
+        /// The Arrow type of its time column.
         public var type: ArrowType
         /// Smallest and largest time; nil for a chunk without rows.
         public var range: ClosedRange<Int64>?
 
+        /// A timeline entry with the given fields.
         public init(name: String, type: ArrowType, range: ClosedRange<Int64>?) {
             self.name = name
             self.type = type
@@ -24,10 +27,14 @@ public struct ChunkSummary: Sendable, Hashable {
 
     /// A component column: `rerun:archetype`, `rerun:component`, `rerun:component_type`.
     public struct Descriptor: Sendable, Hashable, Comparable {
+        /// `rerun:archetype` (`rerun.archetypes.Points3D`), `nil` for a column outside an archetype.
         public var archetype: String?
+        /// `rerun:component` (`Points3D:positions`): what identifies the column within its chunk.
         public var component: String
+        /// `rerun:component_type` (`rerun.components.Position3D`), `nil` when the column has none.
         public var componentType: String?
 
+        /// A descriptor with the given fields.
         public init(archetype: String?, component: String, componentType: String?) {
             self.archetype = archetype
             self.component = component
@@ -54,9 +61,13 @@ public struct ChunkSummary: Sendable, Hashable {
 
     /// A component's rows on one timeline: their time range (nil when none) and count.
     public struct ComponentRange: Sendable, Hashable {
+        /// Smallest and largest time, on this timeline, of the rows where the component is not null;
+        /// nil when no row holds it.
         public var range: ClosedRange<Int64>?
+        /// How many rows hold the component (a non-null cell); the same on every timeline.
         public var rows: Int
 
+        /// A range with the given fields.
         public init(range: ClosedRange<Int64>?, rows: Int) {
             self.range = range
             self.rows = rows
@@ -65,6 +76,7 @@ public struct ChunkSummary: Sendable, Hashable {
 
     /// One component column.
     public struct Component: Sendable, Hashable {
+        /// Which component the column holds.
         public var descriptor: Descriptor
         /// The column's Arrow type (a list).
         public var type: ArrowType
@@ -73,6 +85,7 @@ public struct ChunkSummary: Sendable, Hashable {
         /// One per ``ChunkSummary/timelines`` entry (empty for a static chunk).
         public var perTimeline: [ComponentRange]
 
+        /// A component entry with the given fields.
         public init(descriptor: Descriptor, type: ArrowType, isSemanticallyEmpty: Bool, perTimeline: [ComponentRange]) {
             self.descriptor = descriptor
             self.type = type
@@ -81,14 +94,20 @@ public struct ChunkSummary: Sendable, Hashable {
         }
     }
 
+    /// The chunk's id.
     public var chunkId: ChunkId
     /// The escaped entity path (`rerun:entity_path`).
     public var entityPath: String
+    /// Whether the chunk has no timelines (its data is static: valid at every time).
     public var isStatic: Bool
+    /// The chunk's row count.
     public var numRows: Int
+    /// The chunk's timelines, in the chunk's column order (empty for a static chunk).
     public var timelines: [TimelineRange]
+    /// The chunk's component columns, in the chunk's column order.
     public var components: [Component]
 
+    /// A summary with the given fields, taken as they are (a manifest read back builds one so).
     public init(
         chunkId: ChunkId, entityPath: String, isStatic: Bool, numRows: Int, timelines: [TimelineRange],
         components: [Component]

@@ -52,6 +52,7 @@ public struct EntityPath: Hashable, Sendable, Comparable, CustomStringConvertibl
         return parts
     }
 
+    /// The ``escaped`` form, as Rerun prints entity paths.
     public var description: String { escaped }
 
     /// Orders by the escaped string.

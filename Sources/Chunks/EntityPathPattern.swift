@@ -41,5 +41,6 @@ public struct EntityPathPattern: Sendable, Hashable, CustomStringConvertible {
         return match(p.dropFirst(), s.dropFirst())
     }
 
+    /// The pattern ``text`` as given.
     public var description: String { text }
 }

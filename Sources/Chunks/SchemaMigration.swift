@@ -116,18 +116,25 @@ public enum SchemaMigration {
         public var name: String
         /// Applies to chunks of a version older than this one.
         public var before: SorbetVersion
+        /// Which columns it applies to.
         public var match: Match
+        /// What it does to them.
         public var rewrite: Rewrite
+        /// Where the rule comes from.
         public var evidence: Evidence
     }
 
     /// One rename of an entity path.
     public struct EntityPathRule: Sendable {
+        /// A short name (README table, test names).
         public var name: String
         /// Applies to chunks of a version older than this one.
         public var before: SorbetVersion
+        /// The escaped entity path it renames (matched exactly, not as a prefix).
         public var from: String
+        /// The escaped entity path such chunks get instead.
         public var to: String
+        /// Where the rule comes from.
         public var evidence: Evidence
     }
 

@@ -12,8 +12,11 @@
 ///
 /// ``SchemaMigration`` applies the rules of every version after a chunk's.
 public struct SorbetVersion: Comparable, Hashable, Sendable, CustomStringConvertible {
+    /// The major number (0 so far).
     public var major: UInt8
+    /// The minor number.
     public var minor: UInt8
+    /// The patch number.
     public var patch: UInt8
 
     /// A version from its three numbers.
@@ -74,7 +77,9 @@ public struct SorbetVersion: Comparable, Hashable, Sendable, CustomStringConvert
         )
     }
 
+    /// Orders by major, minor, then patch.
     public static func < (a: SorbetVersion, b: SorbetVersion) -> Bool { a.code < b.code }
 
+    /// `MAJOR.MINOR.PATCH`, as `sorbet:version` spells it.
     public var description: String { "\(major).\(minor).\(patch)" }
 }

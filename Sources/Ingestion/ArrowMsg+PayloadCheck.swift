@@ -3,6 +3,8 @@ import Chunks
 import IngestCore
 import RRD
 
+/// What the ingestion layer adds to an RRD chunk message: checks and identity that need both the RRD
+/// payload and its Arrow IPC contents, so they live above both modules.
 extension ArrowMsg {
     /// Decompresses the payload (checking the declared size) and walks its Arrow IPC framing with
     /// ``/ArrowIPC/IPCFraming/check(_:)``, which runs the framing rules of the chunk decoder's reader:
@@ -40,6 +42,7 @@ extension ArrowMsg {
     }
 }
 
+/// The chunk identity of a message, completed from its payload's schema where the message lacks it.
 extension ArrowMsg {
     /// The chunk id and static flag of this message's chunk: its own fields, or where it lacks them
     /// (rerun-sdk 0.23 writes neither, 0.24 no `is_static`) what the schema of its decompressed

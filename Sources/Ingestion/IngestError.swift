@@ -28,6 +28,7 @@ public struct IngestError: Error, Hashable, Sendable, CustomStringConvertible {
         /// An error of the stream layer (``/RRD/RRDError``) that belongs to no store.
         public static let stream = Code(.stream)
 
+        /// The constant's name (`decode`, `stream`, …), for logs and tests.
         public var description: String { "\(wrapped)" }
     }
 
@@ -56,5 +57,6 @@ public struct IngestError: Error, Hashable, Sendable, CustomStringConvertible {
         self.init(.stream, source: error.source, offset: error.offset, error.message, underlying: error)
     }
 
+    /// `SOURCE: at byte OFFSET: CODE: MESSAGE`.
     public var description: String { "\(source): at byte \(offset): \(code): \(message)" }
 }

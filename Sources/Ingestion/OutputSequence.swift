@@ -19,6 +19,7 @@ protocol OutputSource<Item>: Sendable {
 /// iterating task is cancelled. Items are taken from the same queues as `poll`: iterate from one
 /// task, or share the items between consumers.
 public struct OutputItems<Element: Sendable>: AsyncSequence, Sendable {
+    /// Iterating never throws: errors are items (``IngestEvent/error(_:)``), not failures.
     public typealias Failure = Never
     let source: any OutputSource<Element>
 
@@ -27,6 +28,7 @@ public struct OutputItems<Element: Sendable>: AsyncSequence, Sendable {
 
     /// Takes items as they come out.
     public struct Iterator: AsyncIteratorProtocol {
+        /// ``next()`` never throws.
         public typealias Failure = Never
         let source: any OutputSource<Element>
 

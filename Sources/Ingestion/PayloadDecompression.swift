@@ -120,6 +120,8 @@ struct ReaderArenas {
     }
 }
 
+/// Decoding straight from an RRD message, as a store's worker does (decompression included), for
+/// callers outside the engine: tools and tests.
 extension ChunkDecoder {
     /// Decodes one `ArrowMsg` into a chunk the way a store's worker does: an LZ4 payload is
     /// decompressed (into `arena` when given; at most 2 GiB), then the Arrow IPC stream decoded

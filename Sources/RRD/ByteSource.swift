@@ -66,6 +66,7 @@ public struct ByteSourceError: Error, Sendable, Hashable, CustomStringConvertibl
         /// The input ended inside a unit of the source's format (an unfinished zstd frame).
         public static let truncated = Code(.truncated)
 
+        /// The constant's name (`io`, `decompression`, `truncated`).
         public var description: String { "\(wrapped)" }
     }
 

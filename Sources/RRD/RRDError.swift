@@ -3,6 +3,8 @@
 ///
 /// `code` is an opaque, extensible value compared with `==`; `message` is for people.
 public struct RRDError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// What kind of damage: compare with `==` against the constants below (`switch` cannot be
+    /// exhaustive, so new codes can be added without breaking callers).
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Wrapped: Hashable, Sendable {
             case notRRD, incompatibleVersion, badStreamHeader, truncated, unknownMessageKind, badProtobuf,
@@ -37,9 +39,11 @@ public struct RRDError: Error, Hashable, Sendable, CustomStringConvertible {
         /// The source could not be read.
         public static let io = Code(.io)
 
+        /// The constant's name (`truncated`, `checksumMismatch`, …), for logs and tests.
         public var description: String { "\(wrapped)" }
     }
 
+    /// What kind of damage (for programs; ``message`` is for people).
     public var code: Code
     /// Name of the input (a path, `-` for stdin, or a caller-chosen label).
     public var source: String
@@ -48,6 +52,8 @@ public struct RRDError: Error, Hashable, Sendable, CustomStringConvertible {
     /// What was expected and what was found.
     public var message: String
 
+    /// An error of kind `code` found at byte `offset` of `source`, with `message` saying what was
+    /// expected and what was found.
     public init(_ code: Code, source: String, offset: UInt64, _ message: String) {
         self.code = code
         self.source = source
@@ -55,5 +61,6 @@ public struct RRDError: Error, Hashable, Sendable, CustomStringConvertible {
         self.message = message
     }
 
+    /// `SOURCE: at byte OFFSET: MESSAGE`, the form the CLI prints.
     public var description: String { "\(source): at byte \(offset): \(message)" }
 }

@@ -16,7 +16,9 @@ public struct EncodedManifest: Sendable {
     public var sorbetSchemaSHA256: ByteSlice
     /// `data.payload`: the Arrow IPC stream of the per-chunk record batch, compressed per `dataCompression`.
     public var data: ByteSlice
+    /// How ``data`` is compressed (`data.compression`).
     public var dataCompression: PayloadCompression
+    /// The size in bytes ``data`` must decompress to (`data.uncompressed_size`).
     public var dataUncompressedSize: UInt64
 
     /// The data stream, decompressed (at most `maxSize` bytes).

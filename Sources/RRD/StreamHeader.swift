@@ -1,61 +1,24 @@
-/// The writer's crate version from a stream header: `[major, minor, patch, meta]`.
+/// The name ``StreamHeader/Version`` had before it moved into ``StreamHeader``; kept so existing code
+/// compiles.
 ///
-/// `meta` is 0 for releases; otherwise its top two bits are a tag (`01` = `-rc.N`, `10` =
-/// `-alpha.N`, `11` = `-alpha.N+dev`) and its low six bits `N`.
-public struct RRDVersion: Hashable, Sendable, Comparable, CustomStringConvertible {
-    /// Major version (0 for every release so far).
-    public var major: UInt8
-    /// Minor version (41 for 0.41.0).
-    public var minor: UInt8
-    /// Patch version.
-    public var patch: UInt8
-    /// Pre-release tag and number (0 for releases).
-    public var meta: UInt8
-
-    /// A version from its four bytes.
-    public init(major: UInt8, minor: UInt8, patch: UInt8, meta: UInt8 = 0) {
-        self.major = major
-        self.minor = minor
-        self.patch = patch
-        self.meta = meta
-    }
-
-    /// Orders by major, minor, patch, then `meta` (a coarse order for pre-releases).
-    public static func < (a: RRDVersion, b: RRDVersion) -> Bool {
-        (a.major, a.minor, a.patch, a.meta) < (b.major, b.minor, b.patch, b.meta)
-    }
-
-    /// `0.41.0`, `0.24.0-rc.2`, `0.25.0-alpha.1`, `0.25.0-alpha.1+dev`.
-    public var description: String {
-        let base = "\(major).\(minor).\(patch)"
-        let n = meta & 0x3F
-        switch meta >> 6 {
-        case 1: return base + "-rc.\(n)"
-        case 2: return base + "-alpha.\(n)"
-        case 3: return base + "-alpha.\(n)+dev"
-        default: return base
-        }
-    }
-
-    /// The oldest version whose streams this reader understands (protobuf serializer).
-    public static let oldestSupported = RRDVersion(major: 0, minor: 23, patch: 0)
-
-    /// The newest writer version the format spec was checked against; newer streams are read,
-    /// but callers should warn (see ``StreamHeader/isNewerThanKnown``).
-    public static let newestKnown = RRDVersion(major: 0, minor: 41, patch: 0)
-}
+/// Why it moved: the compiler's symbol-graph extraction (Swift 6.3) silently drops every declaration
+/// whose name is the module's name followed by `Version…` (`RRDVersion` and `RRDVersionX` vanish from
+/// the RRD symbol graph, `RRDVer` does not), so a top-level `RRDVersion` had no documentation page and
+/// no link target. This alias is dropped the same way, which is harmless: the type it names is
+/// documented under its nested name.
+public typealias RRDVersion = StreamHeader.Version
 
 /// The 12-byte header that opens every RRD stream (`RRF2`, version, compression, serializer).
 public struct StreamHeader: Hashable, Sendable {
     /// The writer's version.
-    public var version: RRDVersion
+    public var version: Version
     /// `0` = off, `1` = LZ4. Informational only: each `ArrowMsg` carries its own compression.
     public var compression: UInt8
     /// `2` = protobuf, the only value accepted.
     public var serializer: UInt8
 
     /// A header with the given fields (use ``parse(_:source:offset:)`` to read one).
-    public init(version: RRDVersion, compression: UInt8, serializer: UInt8) {
+    public init(version: Version, compression: UInt8, serializer: UInt8) {
         self.version = version
         self.compression = compression
         self.serializer = serializer
@@ -69,10 +32,10 @@ public struct StreamHeader: Hashable, Sendable {
     /// End with an empty body and nothing after it.
     public var writesStreamFooter: Bool { (version.major, version.minor) >= (0, 28) }
 
-    /// Whether the writer's major.minor is newer than `RRDVersion.newestKnown` (worth a warning;
+    /// Whether the writer's major.minor is newer than ``Version/newestKnown`` (worth a warning;
     /// patch releases do not change the format).
     public var isNewerThanKnown: Bool {
-        (version.major, version.minor) > (RRDVersion.newestKnown.major, RRDVersion.newestKnown.minor)
+        (version.major, version.minor) > (Version.newestKnown.major, Version.newestKnown.minor)
     }
 
     /// Size of the header in bytes.
@@ -103,8 +66,8 @@ public struct StreamHeader: Hashable, Sendable {
                 .notRRD, source: source, offset: offset,
                 "not an RRD stream: expected FourCC \"RRF2\", found \"\(printable(magic))\"")
         }
-        let version = RRDVersion(major: b[4], minor: b[5], patch: b[6], meta: b[7])
-        guard version >= RRDVersion.oldestSupported else {
+        let version = Version(major: b[4], minor: b[5], patch: b[6], meta: b[7])
+        guard version >= Version.oldestSupported else {
             throw RRDError(
                 .incompatibleVersion, source: source, offset: offset + 4,
                 "recording from an old, incompatible Rerun version: expected version >= 0.23.0, found \(version)")
@@ -125,6 +88,55 @@ public struct StreamHeader: Hashable, Sendable {
                 "reserved stream header bytes: expected 00 00, found \(hex(b[10])) \(hex(b[11]))")
         }
         return StreamHeader(version: version, compression: b[8], serializer: b[9])
+    }
+}
+
+extension StreamHeader {
+    /// The writer's crate version from a stream header: `[major, minor, patch, meta]`.
+    ///
+    /// `meta` is 0 for releases; otherwise its top two bits are a tag (`01` = `-rc.N`, `10` =
+    /// `-alpha.N`, `11` = `-alpha.N+dev`) and its low six bits `N`.
+    public struct Version: Hashable, Sendable, Comparable, CustomStringConvertible {
+        /// Major version (0 for every release so far).
+        public var major: UInt8
+        /// Minor version (41 for 0.41.0).
+        public var minor: UInt8
+        /// Patch version.
+        public var patch: UInt8
+        /// Pre-release tag and number (0 for releases).
+        public var meta: UInt8
+
+        /// A version from its four bytes.
+        public init(major: UInt8, minor: UInt8, patch: UInt8, meta: UInt8 = 0) {
+            self.major = major
+            self.minor = minor
+            self.patch = patch
+            self.meta = meta
+        }
+
+        /// Orders by major, minor, patch, then `meta` (a coarse order for pre-releases).
+        public static func < (a: Version, b: Version) -> Bool {
+            (a.major, a.minor, a.patch, a.meta) < (b.major, b.minor, b.patch, b.meta)
+        }
+
+        /// `0.41.0`, `0.24.0-rc.2`, `0.25.0-alpha.1`, `0.25.0-alpha.1+dev`.
+        public var description: String {
+            let base = "\(major).\(minor).\(patch)"
+            let n = meta & 0x3F
+            switch meta >> 6 {
+            case 1: return base + "-rc.\(n)"
+            case 2: return base + "-alpha.\(n)"
+            case 3: return base + "-alpha.\(n)+dev"
+            default: return base
+            }
+        }
+
+        /// The oldest version whose streams this reader understands (protobuf serializer).
+        public static let oldestSupported = Version(major: 0, minor: 23, patch: 0)
+
+        /// The newest writer version the format spec was checked against; newer streams are read,
+        /// but callers should warn (see ``StreamHeader/isNewerThanKnown``).
+        public static let newestKnown = Version(major: 0, minor: 41, patch: 0)
     }
 }
 

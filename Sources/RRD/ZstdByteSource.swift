@@ -116,6 +116,9 @@ public final class ZstdByteSource: ByteSource {
         return output.pos
     }
 
+    /// Ends the inner source's input, then checks that the compressed input did not stop inside a
+    /// zstd frame.
+    ///
     /// - Throws: ``ByteSourceError/Code/truncated`` when the input ends inside a frame, and what the
     ///   inner source's `finishInput` throws.
     /// - Returns: `false`: what libzstd held was flushed by the reads that returned 0.
@@ -167,6 +170,10 @@ public final class ZstdDetectingByteSource: ByteSource {
         return zstd != nil
     }
 
+    /// Reads decompressed bytes once the input is known to be zstd, the input's own bytes otherwise
+    /// (the first ones kept for the decision included); 0 while fewer than four bytes have arrived
+    /// and the decision waits.
+    /// - Throws: the inner source's errors, and ``ZstdByteSource``'s for compressed input.
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws(ByteSourceError) -> Int {
         if let zstd { return try zstd.read(into: buffer) }
         if !decided {

@@ -69,16 +69,22 @@ public struct GarbageCollectionRecord: Hashable, Sendable {
     public var firstEventId: UInt64
     /// How many chunks had been inserted into the store (``ChunkStoreStatistics/chunksInserted``) when it ran.
     public var afterInserts: Int
-    /// Chunk bytes plus external and queued bytes before and after.
+    /// Chunk bytes plus external and queued bytes when it started (above ``budget``, or it would
+    /// not have run).
     public var bytesBefore: Int
+    /// The same sum when it finished: at most ``budget`` unless static chunks (never dropped), the
+    /// external bytes or the queued bytes alone exceed it.
     public var bytesAfter: Int
     /// The budget it enforced.
     public var budget: Int
-    /// Chunks, rows and chunk bytes dropped.
+    /// Chunks dropped (whole temporal chunks, smallest first RowId first).
     public var chunksDropped: Int
+    /// Rows of the dropped chunks.
     public var rowsDropped: Int
+    /// Approximate byte size of the dropped chunks (what the budget counts for them).
     public var bytesDropped: Int
-    /// The smallest and largest first-RowId of the dropped chunks (nil when nothing could be dropped).
+    /// The smallest first-RowId of the dropped chunks (nil when nothing could be dropped).
     public var oldestDroppedRowId: RowId?
+    /// The largest first-RowId of the dropped chunks (nil when nothing could be dropped).
     public var newestDroppedRowId: RowId?
 }

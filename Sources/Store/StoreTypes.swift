@@ -9,6 +9,7 @@ public struct StoreError: Error, Hashable, Sendable, CustomStringConvertible {
         private init(_ wrapped: Wrapped) { self.wrapped = wrapped }
         /// The chunk's RowIds are not in ascending order.
         public static let rowsNotSorted = Code(.rowsNotSorted)
+        /// The constant's name (`rowsNotSorted`).
         public var description: String {
             switch wrapped {
             case .rowsNotSorted: "rowsNotSorted"
@@ -27,6 +28,7 @@ public struct StoreError: Error, Hashable, Sendable, CustomStringConvertible {
         self.message = message
     }
 
+    /// `CODE: MESSAGE`.
     public var description: String { "\(code): \(message)" }
 }
 
@@ -152,9 +154,11 @@ public struct ChunkStoreStatistics: Hashable, Sendable {
     public var queuedBytes = 0
     /// Garbage collections that ran (since creation).
     public var garbageCollections = 0
-    /// Chunks, rows and bytes the garbage collector dropped (since creation).
+    /// Chunks the garbage collector dropped (since creation).
     public var chunksCollected = 0
+    /// Rows of those chunks (the sum of ``GarbageCollectionRecord/rowsDropped``).
     public var rowsCollected = 0
+    /// Approximate bytes of those chunks (the sum of ``GarbageCollectionRecord/bytesDropped``).
     public var bytesCollected = 0
 }
 

@@ -25,8 +25,9 @@ public struct ReadBlockRecycler {
     public let blockSize: Int
     /// The block handed out last (and still referenced by this recycler).
     private var last: ByteStorage?
-    /// Blocks handed out so far, and how many of them were refilled rather than allocated.
+    /// Blocks handed out so far by ``fill(_:)``.
     public private(set) var blocksHandedOut = 0
+    /// How many of ``blocksHandedOut`` were the previous block refilled rather than a new allocation.
     public private(set) var blocksReused = 0
 
     /// A recycler of blocks of `blockSize` bytes (at least 1).

@@ -3,11 +3,17 @@
 /// Mirrors the protobuf enum `rerun.common.v1alpha1.StoreKind`. Unknown wire values are kept
 /// (proto3 enums are open), so a newer writer's kind is carried instead of rejected.
 public struct StoreKind: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    /// The protobuf wire value: 0 unspecified, 1 recording, 2 blueprint; any other value is an
+    /// unknown kind carried as is.
     public var rawValue: UInt64
+    /// The kind with this wire value; never fails, unknown values included.
     public init(rawValue: UInt64) { self.rawValue = rawValue }
 
+    /// Wire value 0: a writer that did not say (proto3's default).
     public static let unspecified = StoreKind(rawValue: 0)
+    /// Wire value 1: a recording store (what `.rrd` files hold).
     public static let recording = StoreKind(rawValue: 1)
+    /// Wire value 2: a blueprint store (what `.rbl` files hold: the viewer's layout).
     public static let blueprint = StoreKind(rawValue: 2)
 
     /// `recording`, `blueprint`, `unspecified`, or `unknown(N)`: the names used in `EXPECTED.json`.
@@ -50,20 +56,24 @@ public struct StoreId: Hashable, Sendable, CustomStringConvertible {
 
     @usableFromInline var box: Box
 
+    /// An id of the given kind, application and recording; computes its hash once, here.
     public init(kind: StoreKind, applicationId: String, recordingId: String) {
         box = Box(kind: kind, applicationId: applicationId, recordingId: recordingId)
     }
 
+    /// Recording or blueprint. Setting it allocates a new box (the old one may be shared).
     public var kind: StoreKind {
         @inlinable get { box.kind }
         set { box = Box(kind: newValue, applicationId: box.applicationId, recordingId: box.recordingId) }
     }
 
+    /// The application id the SDK was given (`rr.init("my_app")`); setting it allocates a new box.
     public var applicationId: String {
         @inlinable get { box.applicationId }
         set { box = Box(kind: box.kind, applicationId: newValue, recordingId: box.recordingId) }
     }
 
+    /// The recording id (a UUID unless the SDK was given one); setting it allocates a new box.
     public var recordingId: String {
         @inlinable get { box.recordingId }
         set { box = Box(kind: box.kind, applicationId: box.applicationId, recordingId: newValue) }
@@ -73,6 +83,8 @@ public struct StoreId: Hashable, Sendable, CustomStringConvertible {
     @inlinable
     public func isIdentical(to other: StoreId) -> Bool { box === other.box }
 
+    /// Whether all three fields are equal: one pointer comparison when both share a box, else the
+    /// cached hashes first, then the fields.
     @inlinable
     public static func == (lhs: StoreId, rhs: StoreId) -> Bool {
         if lhs.box === rhs.box { return true }
@@ -80,6 +92,7 @@ public struct StoreId: Hashable, Sendable, CustomStringConvertible {
             && lhs.box.recordingId == rhs.box.recordingId && lhs.box.applicationId == rhs.box.applicationId
     }
 
+    /// Feeds the hash computed at construction to `hasher`: O(1), whatever the strings' lengths.
     @inlinable
     public func hash(into hasher: inout Hasher) { hasher.combine(box.hash) }
 

@@ -4,20 +4,26 @@
 ///
 /// Ordering is by `timeNs`, then `inc`: the byte order of the big-endian Arrow encoding.
 public struct Tuid: Hashable, Comparable, Sendable, CustomStringConvertible {
+    /// The high half: approximate wall-clock nanoseconds since the Unix epoch when the id was made.
     public var timeNs: UInt64
+    /// The low half: the writer's per-thread counter, which tells apart ids made in the same
+    /// nanosecond.
     public var inc: UInt64
 
+    /// The TUID with these two halves.
     @inlinable
     public init(timeNs: UInt64, inc: UInt64) {
         self.timeNs = timeNs
         self.inc = inc
     }
 
+    /// Whether both halves are equal.
     @inlinable
     public static func == (lhs: Tuid, rhs: Tuid) -> Bool {
         lhs.timeNs == rhs.timeNs && lhs.inc == rhs.inc
     }
 
+    /// Orders by `timeNs`, then `inc`.
     @inlinable
     public static func < (lhs: Tuid, rhs: Tuid) -> Bool {
         (lhs.timeNs, lhs.inc) < (rhs.timeNs, rhs.inc)

@@ -28,11 +28,14 @@ public struct RewriteOptions {
 
 /// How far a rewrite is.
 public struct RewriteProgress: Sendable {
-    /// Input bytes read so far, and the total of the regular input files (0 when unknown).
+    /// Input bytes read so far.
     public var bytesRead: UInt64
+    /// The total size of the regular input files, taken when the rewrite starts (stdin and other
+    /// non-regular inputs count 0; 0 when none is regular).
     public var bytesTotal: UInt64
-    /// Inputs finished, of all.
+    /// Inputs finished.
     public var inputsDone: Int
+    /// Inputs in all.
     public var inputsTotal: Int
     /// Whether this is the last call.
     public var isFinal: Bool
@@ -56,9 +59,11 @@ extension RewriteReport {
 public struct RewriteReport: Sendable {
     /// One input.
     public struct Input: Sendable {
+        /// The input as given (`-` for stdin).
         public var path: String
         /// Bytes up to the end of the last complete unit read.
         public var bytesRead: UInt64
+        /// Messages read from it (every kind, End included).
         public var messages: Int
         /// Damage found (each with source and offset); the messages around it were still used.
         public var errors: [String]
@@ -66,14 +71,22 @@ public struct RewriteReport: Sendable {
         public var usedManifest: Bool
     }
 
+    /// One entry per input, in the order read.
     public var inputs: [Input] = []
-    /// Chunks read, written, written encoded again, dropped (filtered out, duplicates, damaged).
+    /// Chunks read.
     public var chunksRead = 0
+    /// Chunks written to the output.
     public var chunksWritten = 0
+    /// Rows of the chunks written.
     public var rowsWritten = 0
+    /// Chunks written encoded again rather than copied as they were: `filter` without some
+    /// timelines, `optimize`'s compacted chunks.
     public var chunksReencoded = 0
+    /// Chunks left out by `filter` (an entity that matched `--drop-entity`).
     public var chunksFiltered = 0
+    /// Chunks `merge` left out because the store already had a chunk of that id.
     public var duplicateChunks = 0
+    /// Chunks left out because their payload was damaged (each also in its input's ``Input/errors``).
     public var damagedChunks = 0
     /// Chunks whose manifest row came from an input's footer manifest.
     public var summariesFromManifests = 0
@@ -81,6 +94,7 @@ public struct RewriteReport: Sendable {
     public var activationsDropped = 0
     /// Messages written by kind (`SetStoreInfo`, `ArrowMsg`, `BlueprintActivationCommand`, `End`).
     public var messagesWritten: [String: Int] = [:]
+    /// Size of the output in bytes: the whole stream, its End message and stream footer included.
     public var bytesWritten: UInt64 = 0
     /// Stores that got messages, in order.
     public var stores: [StoreId] = []
