@@ -41,6 +41,37 @@ public struct ServeReport: Sendable {
     public var blockedNanoseconds: UInt64
     /// Whether the synchronous build ran it.
     public var synchronous: Bool
+    /// What `--save` wrote (nil: nothing was saved).
+    public var saved: Saved?
+
+    /// The recording `ingest serve --save` wrote of everything received.
+    public struct Saved: Sendable, Hashable {
+        /// The file.
+        public var path: String
+        /// Messages written (store infos, chunks, blueprint activations), chunks and their rows, and
+        /// the file's size in bytes.
+        public var messages: Int
+        public var chunks: Int
+        public var rows: Int
+        public var bytes: UInt64
+        /// `ArrowMsg`s left out because their payload does not decode (the file would not load).
+        public var skipped: Int
+        /// Why the file could not be written (nil: it was); it then keeps its old content, if any.
+        public var failure: String?
+
+        /// A summary of a save.
+        public init(
+            path: String, messages: Int, chunks: Int, rows: Int, bytes: UInt64, skipped: Int, failure: String?
+        ) {
+            self.path = path
+            self.messages = messages
+            self.chunks = chunks
+            self.rows = rows
+            self.bytes = bytes
+            self.skipped = skipped
+            self.failure = failure
+        }
+    }
 
     /// Sum of the stores' distinct chunks and rows.
     public var chunks: Int { stores.reduce(0) { $0 + $1.chunks } }
@@ -65,13 +96,14 @@ public struct ServeReport: Sendable {
     ///  "errors": [{"source", "offset", "message"}...],
     ///  "latency_ms": {"p50": X, "p99": X, "max": X},
     ///  "throughput": {"messages_per_second": X, "megabytes_per_second": X},
-    ///  "backpressure_blocked_seconds": X}
+    ///  "backpressure_blocked_seconds": X,
+    ///  "saved": {"path", "messages", "chunks", "rows", "bytes", "skipped", "error"}}   (with --save only)
     /// ```
     /// (`offset` of an error is the request's index in its call.)
     public var json: String {
         var messages: JSONObject = ["total": .uint(messagesByKind.values.reduce(0, +))]
         for k in Self.kinds { messages[k] = .uint(messagesByKind[k] ?? 0) }
-        let document: JSONObject = [
+        var document: JSONObject = [
             "schema_version": .int(Int64(Self.schemaVersion)),
             "url": .string(url),
             "synchronous": .bool(synchronous),
@@ -110,6 +142,13 @@ public struct ServeReport: Sendable {
             ]),
             "backpressure_blocked_seconds": .fixed(Double(blockedNanoseconds) / 1e9, digits: 3),
         ]
+        if let saved {
+            document["saved"] = .object([
+                "path": .string(saved.path), "messages": .int(Int64(saved.messages)),
+                "chunks": .int(Int64(saved.chunks)), "rows": .int(Int64(saved.rows)), "bytes": .uint(saved.bytes),
+                "skipped": .int(Int64(saved.skipped)), "error": saved.failure.map { .string($0) } ?? .null,
+            ])
+        }
         return document.serialized(.document)
     }
 
@@ -150,6 +189,15 @@ public struct ServeReport: Sendable {
                 + "\(JSONText.fixed(Double(latency.p99Nanoseconds) / 1e6, digits: 3)) ms; blocked on backpressure "
                 + "\(JSONText.fixed(Double(blockedNanoseconds) / 1e9, digits: 3)) s"
                 + (synchronous ? " (synchronous build)" : ""))
+        if let saved {
+            if let failure = saved.failure {
+                lines.append("not saved to \(saved.path): \(failure)")
+            } else {
+                lines.append(
+                    "saved \(saved.messages) messages (\(saved.chunks) chunks, \(saved.rows) rows, \(saved.bytes) bytes) "
+                        + "to \(saved.path)" + (saved.skipped > 0 ? "; \(saved.skipped) undecodable chunks left out" : ""))
+            }
+        }
         return lines.joined(separator: "\n")
     }
 }
@@ -158,7 +206,7 @@ extension IngestServer {
     /// The summary of what the server received and its hub holds now. `sourceErrors` are the hub's
     /// per-source errors the caller polled (``Ingestion/StoreHub/pollSourceError()``: polling takes
     /// them, so the caller decides who sees them).
-    public func report(sourceErrors: [SourceErrorItem]) -> ServeReport {
+    public func report(sourceErrors: [SourceErrorItem], saved: ServeReport.Saved? = nil) -> ServeReport {
         let hubStats = hub.statistics
         let stores = hubStats.stores.map { st in
             ServeReport.Store(
@@ -169,7 +217,7 @@ extension IngestServer {
         return ServeReport(
             url: boundAddress?.url ?? "", server: statistics, messagesByKind: messageCounts, stores: stores,
             sourceErrors: sourceErrors, latency: hubStats.latency, blockedNanoseconds: hubStats.producerBlockedNanoseconds,
-            synchronous: StoreHub.isSynchronous)
+            synchronous: StoreHub.isSynchronous, saved: saved)
     }
 }
 #endif

@@ -3,7 +3,7 @@
 tests and benchmark of StoreIngest.
 
 The same workload goes to a gRPC endpoint (`rr.connect_grpc`, as an app streaming to a viewer) or to
-a file (`rr.save`), so a test can compare what a server received with `rerun rrd stats` (or a replay)
+a file (`rr.save`), or to both at once (`--tee`: the same chunks, ids included), so a test can compare what a server received with `rerun rrd stats` (or a replay)
 of the file. Chunking is made deterministic: the batcher flushes on a row count only (no time tick,
 no byte threshold), so both sinks get the same chunks in the same order.
 
@@ -31,6 +31,7 @@ def main() -> int:
     sink = p.add_mutually_exclusive_group(required=True)
     sink.add_argument("--url", help="connect_grpc URL, e.g. rerun+http://127.0.0.1:9876/proxy")
     sink.add_argument("--save", help="rr.save to this .rrd file instead")
+    p.add_argument("--tee", help="with --url: also rr.save the same stream to this file (one batcher, so the very same chunks)")
     p.add_argument("--app", default="storeingest_live_test", help="application id")
     p.add_argument("--recording-id", default="live-rec-1", help="recording id (the store's)")
     p.add_argument("--shape", choices=["scalars", "points", "mixed"], default="scalars")
@@ -48,7 +49,9 @@ def main() -> int:
         flush_tick=1e6, flush_num_bytes=1 << 62, flush_num_rows=a.batch_rows, chunk_max_rows_if_unsorted=1 << 30
     )
     rec = rr.RecordingStream(a.app, recording_id=a.recording_id, batcher_config=batcher)
-    if a.url:
+    if a.url and a.tee:
+        rec.set_sinks(rr.GrpcSink(a.url), rr.FileSink(a.tee))
+    elif a.url:
         rec.connect_grpc(a.url)
     else:
         rec.save(a.save)
