@@ -91,6 +91,13 @@ struct ServeCommand: ParsableCommand {
     func run() throws {
         #if LIVE_SERVER
         ReplayCommand.setAllocatorPolicy()
+        // A parent may have started us with these blocked (a thread of libdispatch's pool spawning us
+        // passes its mask on, all signals blocked): unblock them before any thread inherits the mask.
+        var stopSignals = sigset_t()
+        sigemptyset(&stopSignals)
+        sigaddset(&stopSignals, SIGINT)
+        sigaddset(&stopSignals, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &stopSignals, nil)
         // Ctrl-C / SIGTERM: stop accepting, ingest what was received, print the summary. A second one kills.
         signal(SIGINT) { sig in
             serveStopSignal.store(sig, ordering: .relaxed)
