@@ -34,7 +34,8 @@ def main() -> int:
     p.add_argument("--tee", help="with --url: also rr.save the same stream to this file (one batcher, so the very same chunks)")
     p.add_argument("--app", default="storeingest_live_test", help="application id")
     p.add_argument("--recording-id", default="live-rec-1", help="recording id (the store's)")
-    p.add_argument("--shape", choices=["scalars", "points", "mixed"], default="scalars")
+    p.add_argument("--shape", choices=["scalars", "points", "mixed", "replay"], default="scalars")
+    p.add_argument("--file", help="replay: the .rrd whose first recording's chunks are sent as they are (rr.send_chunks)")
     p.add_argument("--rows", type=int, default=2000, help="scalar rows (scalars, mixed)")
     p.add_argument("--entities", type=int, default=4, help="scalar entities the rows are spread over")
     p.add_argument("--clouds", type=int, default=4, help="point clouds (points, mixed)")
@@ -74,6 +75,10 @@ def main() -> int:
             rec.set_time("step", sequence=i)
             rec.log(f"plot/s{i % a.entities}", rr.Scalars(np.sin(i / 50.0)))
             tick()
+    if a.shape == "replay":
+        from rerun.chunk import RrdReader
+
+        rr.send_chunks(RrdReader(a.file).stream(), recording=rec)
     if a.shape in ("points", "mixed"):
         for c in range(a.clouds):
             rec.set_time("step", sequence=c)
