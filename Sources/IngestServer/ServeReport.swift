@@ -10,29 +10,14 @@ public struct ServeReport: Sendable {
     /// The version of ``json``'s layout.
     public static let schemaVersion = 1
 
-    /// One store of the hub.
-    public struct Store: Sendable, Hashable {
-        public var storeId: StoreId
-        /// Distinct chunk ids received, their rows, the chunk store's approximate bytes, chunks held
-        /// (after compaction and the memory budget), chunks received twice, `ArrowMsg`s that did not
-        /// decode, messages admitted.
-        public var chunks: Int
-        public var rows: Int
-        public var bytes: Int
-        public var chunksInStore: Int
-        public var duplicates: Int
-        public var decodeErrors: Int
-        public var messages: UInt64
-    }
-
     /// The URL clients were given.
     public var url: String
     /// The server's figures when the report was made.
     public var server: ServerStatistics
     /// Messages received, by kind name (`SetStoreInfo`, `ArrowMsg`, `BlueprintActivationCommand`).
     public var messagesByKind: [String: UInt64]
-    /// Every store, in first-seen order.
-    public var stores: [Store]
+    /// Every store, in first-seen order (the lines of `ingest replay`'s summary).
+    public var stores: [ReplayStoreReport]
     /// Errors that belong to no store (empty and malformed requests, a refused submit), in order per call.
     public var sourceErrors: [SourceErrorItem]
     /// Submit-to-output latency over every store.
@@ -116,16 +101,7 @@ public struct ServeReport: Sendable {
             "messages": .object(messages),
             "chunks": .int(Int64(chunks)),
             "rows": .int(Int64(rows)),
-            "stores": .array(
-                stores.map { st -> JSONValue in
-                    var store = st.storeId.jsonFields
-                    store.merge([
-                        "chunks": .int(Int64(st.chunks)), "rows": .int(Int64(st.rows)), "bytes": .int(Int64(st.bytes)),
-                        "chunks_in_store": .int(Int64(st.chunksInStore)), "duplicates": .int(Int64(st.duplicates)),
-                        "decode_errors": .int(Int64(st.decodeErrors)), "messages": .uint(st.messages),
-                    ])
-                    return .object(store)
-                }),
+            "stores": .array(stores.map(\.json)),
             "errors": .array(
                 sourceErrors.map { e in
                     .object([
@@ -161,26 +137,7 @@ public struct ServeReport: Sendable {
         let kinds = Self.kinds.map { "\(messagesByKind[$0] ?? 0) \($0)" }.joined(separator: ", ")
         lines.append("messages: \(messagesByKind.values.reduce(0, +)) (\(kinds))")
         lines.append("chunks: \(chunks), rows: \(rows), stores: \(stores.count)")
-        if !stores.isEmpty {
-            let header = ["kind", "application", "recording", "chunks", "rows", "bytes", "dups", "bad"]
-            var rows = [header]
-            for st in stores {
-                rows.append([
-                    st.storeId.kind.description, st.storeId.applicationId, st.storeId.recordingId, "\(st.chunks)",
-                    "\(st.rows)", "\(st.bytes)", "\(st.duplicates)", "\(st.decodeErrors)",
-                ])
-            }
-            var widths = header.map(\.count)
-            for r in rows { for (i, c) in r.enumerated() { widths[i] = max(widths[i], c.count) } }
-            for r in rows {
-                var line = " "
-                for (i, c) in r.enumerated() {
-                    let pad = String(repeating: " ", count: widths[i] - c.count)
-                    line += " " + (i < 3 ? c + pad : pad + c)
-                }
-                lines.append(line)
-            }
-        }
+        lines += ReplayStoreReport.table(stores, decodeErrorColumn: true)
         for e in sourceErrors { lines.append("  error: \(e.source): \(e.error.message)") }
         lines.append(
             "\(JSONText.fixed(perSecond(server.messages), digits: 1)) msg/s, "
@@ -208,12 +165,7 @@ extension IngestServer {
     /// them, so the caller decides who sees them).
     public func report(sourceErrors: [SourceErrorItem], saved: ServeReport.Saved? = nil) -> ServeReport {
         let hubStats = hub.statistics
-        let stores = hubStats.stores.map { st in
-            ServeReport.Store(
-                storeId: st.storeId, chunks: st.distinctChunks, rows: st.rows, bytes: st.chunkStore.approximateBytes,
-                chunksInStore: st.chunkStore.chunks, duplicates: st.duplicateChunks, decodeErrors: st.decodeErrors,
-                messages: st.admitted)
-        }
+        let stores = hubStats.stores.map(ReplayStoreReport.init)
         return ServeReport(
             url: boundAddress?.url ?? "", server: statistics, messagesByKind: messageCounts, stores: stores,
             sourceErrors: sourceErrors, latency: hubStats.latency, blockedNanoseconds: hubStats.producerBlockedNanoseconds,
