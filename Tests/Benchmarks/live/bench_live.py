@@ -84,10 +84,10 @@ def workload_args(name: str, replay_file: str, scale: float) -> list:
     raise ValueError(name)
 
 
-def run_one(server: str, workload: list, py: str, ingest: str, rerun: str) -> dict:
+def run_one(server: str, workload: list, py: str, ingest: str, rerun: str, ingest_args: list) -> dict:
     port = free_port()
     if server == "ingest":
-        cmd = [ingest, "serve", "--port", str(port), "--json", "--quiet"]
+        cmd = [ingest, "serve", "--port", str(port), "--json", "--quiet"] + ingest_args
     else:
         cmd = [rerun, "--serve-grpc", "--port", str(port)]
     env = dict(os.environ, RUST_LOG="warn")
@@ -125,6 +125,7 @@ def main() -> int:
     p.add_argument("--workloads", default="scalars,points,replay")
     p.add_argument("--ingest", default=os.path.join(ROOT, ".build-live", "release", "ingest"))
     p.add_argument("--replay-file", default="/work/bench/rrd/mixed_50mb.rrd")
+    p.add_argument("--ingest-args", default="", help="more options of ingest serve, e.g. '--history-bytes 0'")
     p.add_argument("--scale", type=float, default=1.0, help="scale the scalars and points workloads (a quick look: 0.1)")
     p.add_argument("--venv", default=os.environ.get("BENCH_VENV", "/work/bench/venv"))
     a = p.parse_args()
@@ -137,7 +138,7 @@ def main() -> int:
         for w in a.workloads.split(","):
             order = ["ingest", "rerun"] if r % 2 == 0 else ["rerun", "ingest"]
             for server in order:
-                res = run_one(server, workload_args(w, a.replay_file, a.scale), py, a.ingest, rerun)
+                res = run_one(server, workload_args(w, a.replay_file, a.scale), py, a.ingest, rerun, a.ingest_args.split())
                 results.setdefault((w, server), []).append(res)
                 print(f"round {r + 1} {w:8} {server:6} wall {res['wall']:7.3f} s  peak RSS {res['rss']:7.1f} MB", file=sys.stderr)
 
