@@ -174,7 +174,7 @@ let package = Package(
         .testTarget(
             name: "IngestServerTests",
             dependencies: [
-                "IngestCore", "Ingestion", "IngestServer", "RRD", "Store", "StoreIngest", "IngestTestSupport",
+                "IngestCore", "Ingestion", "IngestServer", "RRD", "Chunks", "Store", "StoreIngest", "IngestTestSupport",
                 "FixtureSupport",
                 live("GRPCCore", "grpc-swift-2"),
                 live("GRPCNIOTransportHTTP2Posix", "grpc-swift-nio-transport"),

@@ -3,6 +3,7 @@ import GRPCCore
 import GRPCNIOTransportHTTP2Posix
 import IngestCore
 import Ingestion
+import RRD
 import Synchronization
 
 /// The gRPC endpoint the Rerun SDK streams to: `rr.connect_grpc("rerun+http://HOST:PORT/proxy")`
@@ -101,10 +102,18 @@ public final class IngestServer: Sendable {
     private let bound = Locked<BoundAddress?>(nil)
 
     /// A server feeding `hub`; nothing listens before ``start(host:port:)``.
-    public init(hub: StoreHub, configuration: Configuration = Configuration()) {
+    /// - Parameter messageTap: sees every message received, decoded but with its payload as it came
+    ///   (an `ArrowMsg` still compressed), on the reading thread of its call, in the order of that
+    ///   call, before it is submitted to its store (see
+    ///   ``Ingestion/StoreHub/startLiveIngestion(label:limits:options:tap:)``): `ingest serve --save`
+    ///   records the stream with it.
+    public init(
+        hub: StoreHub, configuration: Configuration = Configuration(),
+        messageTap: (@Sendable (Message) -> Void)? = nil
+    ) {
         self.hub = hub
         self.configuration = configuration
-        core = ServerCore(hub: hub, configuration: configuration)
+        core = ServerCore(hub: hub, configuration: configuration, messageTap: messageTap)
     }
 
     /// Starts listening on `host` (an IPv4 or IPv6 address; `localhost` is 127.0.0.1) and `port`

@@ -24,9 +24,13 @@ final class ServerCore: Sendable {
     /// Set by ``IngestServer/stop(drain:gracePeriod:)``: whether open calls keep what they received.
     private let stopping = Locked<Bool?>(nil)
 
-    init(hub: StoreHub, configuration: IngestServer.Configuration) {
+    /// What every call's reading thread shows each decoded message (``IngestServer/init(hub:configuration:messageTap:)``).
+    let messageTap: (@Sendable (Message) -> Void)?
+
+    init(hub: StoreHub, configuration: IngestServer.Configuration, messageTap: (@Sendable (Message) -> Void)?) {
         self.hub = hub
         self.configuration = configuration
+        self.messageTap = messageTap
         messages = FanOut(
             limits: .init(historyBytes: configuration.historyBytes, readerBytes: configuration.readerBufferBytes))
         tables = FanOut(
@@ -98,7 +102,7 @@ extension ServerCore {
         let peer = context.remotePeer
         let record = registry.openCall(peer: peer)
         defer { registry.closeCall(record, peer: peer) }
-        let live = hub.startLiveIngestion(label: record.label, limits: configuration.callBuffer)
+        let live = hub.startLiveIngestion(label: record.label, limits: configuration.callBuffer, tap: messageTap)
         record.ingestion.withLock { $0 = live }
 
         var index: UInt64 = 0

@@ -10,29 +10,14 @@ public struct ServeReport: Sendable {
     /// The version of ``json``'s layout.
     public static let schemaVersion = 1
 
-    /// One store of the hub.
-    public struct Store: Sendable, Hashable {
-        public var storeId: StoreId
-        /// Distinct chunk ids received, their rows, the chunk store's approximate bytes, chunks held
-        /// (after compaction and the memory budget), chunks received twice, `ArrowMsg`s that did not
-        /// decode, messages admitted.
-        public var chunks: Int
-        public var rows: Int
-        public var bytes: Int
-        public var chunksInStore: Int
-        public var duplicates: Int
-        public var decodeErrors: Int
-        public var messages: UInt64
-    }
-
     /// The URL clients were given.
     public var url: String
     /// The server's figures when the report was made.
     public var server: ServerStatistics
     /// Messages received, by kind name (`SetStoreInfo`, `ArrowMsg`, `BlueprintActivationCommand`).
     public var messagesByKind: [String: UInt64]
-    /// Every store, in first-seen order.
-    public var stores: [Store]
+    /// Every store, in first-seen order (the lines of `ingest replay`'s summary).
+    public var stores: [ReplayStoreReport]
     /// Errors that belong to no store (empty and malformed requests, a refused submit), in order per call.
     public var sourceErrors: [SourceErrorItem]
     /// Submit-to-output latency over every store.
@@ -41,6 +26,37 @@ public struct ServeReport: Sendable {
     public var blockedNanoseconds: UInt64
     /// Whether the synchronous build ran it.
     public var synchronous: Bool
+    /// What `--save` wrote (nil: nothing was saved).
+    public var saved: Saved?
+
+    /// The recording `ingest serve --save` wrote of everything received.
+    public struct Saved: Sendable, Hashable {
+        /// The file.
+        public var path: String
+        /// Messages written (store infos, chunks, blueprint activations), chunks and their rows, and
+        /// the file's size in bytes.
+        public var messages: Int
+        public var chunks: Int
+        public var rows: Int
+        public var bytes: UInt64
+        /// `ArrowMsg`s left out because their payload does not decode (the file would not load).
+        public var skipped: Int
+        /// Why the file could not be written (nil: it was); it then keeps its old content, if any.
+        public var failure: String?
+
+        /// A summary of a save.
+        public init(
+            path: String, messages: Int, chunks: Int, rows: Int, bytes: UInt64, skipped: Int, failure: String?
+        ) {
+            self.path = path
+            self.messages = messages
+            self.chunks = chunks
+            self.rows = rows
+            self.bytes = bytes
+            self.skipped = skipped
+            self.failure = failure
+        }
+    }
 
     /// Sum of the stores' distinct chunks and rows.
     public var chunks: Int { stores.reduce(0) { $0 + $1.chunks } }
@@ -65,13 +81,14 @@ public struct ServeReport: Sendable {
     ///  "errors": [{"source", "offset", "message"}...],
     ///  "latency_ms": {"p50": X, "p99": X, "max": X},
     ///  "throughput": {"messages_per_second": X, "megabytes_per_second": X},
-    ///  "backpressure_blocked_seconds": X}
+    ///  "backpressure_blocked_seconds": X,
+    ///  "saved": {"path", "messages", "chunks", "rows", "bytes", "skipped", "error"}}   (with --save only)
     /// ```
     /// (`offset` of an error is the request's index in its call.)
     public var json: String {
         var messages: JSONObject = ["total": .uint(messagesByKind.values.reduce(0, +))]
         for k in Self.kinds { messages[k] = .uint(messagesByKind[k] ?? 0) }
-        let document: JSONObject = [
+        var document: JSONObject = [
             "schema_version": .int(Int64(Self.schemaVersion)),
             "url": .string(url),
             "synchronous": .bool(synchronous),
@@ -84,16 +101,7 @@ public struct ServeReport: Sendable {
             "messages": .object(messages),
             "chunks": .int(Int64(chunks)),
             "rows": .int(Int64(rows)),
-            "stores": .array(
-                stores.map { st -> JSONValue in
-                    var store = st.storeId.jsonFields
-                    store.merge([
-                        "chunks": .int(Int64(st.chunks)), "rows": .int(Int64(st.rows)), "bytes": .int(Int64(st.bytes)),
-                        "chunks_in_store": .int(Int64(st.chunksInStore)), "duplicates": .int(Int64(st.duplicates)),
-                        "decode_errors": .int(Int64(st.decodeErrors)), "messages": .uint(st.messages),
-                    ])
-                    return .object(store)
-                }),
+            "stores": .array(stores.map(\.json)),
             "errors": .array(
                 sourceErrors.map { e in
                     .object([
@@ -110,6 +118,13 @@ public struct ServeReport: Sendable {
             ]),
             "backpressure_blocked_seconds": .fixed(Double(blockedNanoseconds) / 1e9, digits: 3),
         ]
+        if let saved {
+            document["saved"] = .object([
+                "path": .string(saved.path), "messages": .int(Int64(saved.messages)),
+                "chunks": .int(Int64(saved.chunks)), "rows": .int(Int64(saved.rows)), "bytes": .uint(saved.bytes),
+                "skipped": .int(Int64(saved.skipped)), "error": saved.failure.map { .string($0) } ?? .null,
+            ])
+        }
         return document.serialized(.document)
     }
 
@@ -122,26 +137,7 @@ public struct ServeReport: Sendable {
         let kinds = Self.kinds.map { "\(messagesByKind[$0] ?? 0) \($0)" }.joined(separator: ", ")
         lines.append("messages: \(messagesByKind.values.reduce(0, +)) (\(kinds))")
         lines.append("chunks: \(chunks), rows: \(rows), stores: \(stores.count)")
-        if !stores.isEmpty {
-            let header = ["kind", "application", "recording", "chunks", "rows", "bytes", "dups", "bad"]
-            var rows = [header]
-            for st in stores {
-                rows.append([
-                    st.storeId.kind.description, st.storeId.applicationId, st.storeId.recordingId, "\(st.chunks)",
-                    "\(st.rows)", "\(st.bytes)", "\(st.duplicates)", "\(st.decodeErrors)",
-                ])
-            }
-            var widths = header.map(\.count)
-            for r in rows { for (i, c) in r.enumerated() { widths[i] = max(widths[i], c.count) } }
-            for r in rows {
-                var line = " "
-                for (i, c) in r.enumerated() {
-                    let pad = String(repeating: " ", count: widths[i] - c.count)
-                    line += " " + (i < 3 ? c + pad : pad + c)
-                }
-                lines.append(line)
-            }
-        }
+        lines += ReplayStoreReport.table(stores, decodeErrorColumn: true)
         for e in sourceErrors { lines.append("  error: \(e.source): \(e.error.message)") }
         lines.append(
             "\(JSONText.fixed(perSecond(server.messages), digits: 1)) msg/s, "
@@ -150,6 +146,15 @@ public struct ServeReport: Sendable {
                 + "\(JSONText.fixed(Double(latency.p99Nanoseconds) / 1e6, digits: 3)) ms; blocked on backpressure "
                 + "\(JSONText.fixed(Double(blockedNanoseconds) / 1e9, digits: 3)) s"
                 + (synchronous ? " (synchronous build)" : ""))
+        if let saved {
+            if let failure = saved.failure {
+                lines.append("not saved to \(saved.path): \(failure)")
+            } else {
+                lines.append(
+                    "saved \(saved.messages) messages (\(saved.chunks) chunks, \(saved.rows) rows, \(saved.bytes) bytes) "
+                        + "to \(saved.path)" + (saved.skipped > 0 ? "; \(saved.skipped) undecodable chunks left out" : ""))
+            }
+        }
         return lines.joined(separator: "\n")
     }
 }
@@ -158,18 +163,13 @@ extension IngestServer {
     /// The summary of what the server received and its hub holds now. `sourceErrors` are the hub's
     /// per-source errors the caller polled (``Ingestion/StoreHub/pollSourceError()``: polling takes
     /// them, so the caller decides who sees them).
-    public func report(sourceErrors: [SourceErrorItem]) -> ServeReport {
+    public func report(sourceErrors: [SourceErrorItem], saved: ServeReport.Saved? = nil) -> ServeReport {
         let hubStats = hub.statistics
-        let stores = hubStats.stores.map { st in
-            ServeReport.Store(
-                storeId: st.storeId, chunks: st.distinctChunks, rows: st.rows, bytes: st.chunkStore.approximateBytes,
-                chunksInStore: st.chunkStore.chunks, duplicates: st.duplicateChunks, decodeErrors: st.decodeErrors,
-                messages: st.admitted)
-        }
+        let stores = hubStats.stores.map(ReplayStoreReport.init)
         return ServeReport(
             url: boundAddress?.url ?? "", server: statistics, messagesByKind: messageCounts, stores: stores,
             sourceErrors: sourceErrors, latency: hubStats.latency, blockedNanoseconds: hubStats.producerBlockedNanoseconds,
-            synchronous: StoreHub.isSynchronous)
+            synchronous: StoreHub.isSynchronous, saved: saved)
     }
 }
 #endif

@@ -39,14 +39,17 @@ public final class LiveIngestion: Sendable {
     /// Numbers reading threads: `ingest-l-<n>`.
     private static let counter = Atomic<Int>(0)
 
-    fileprivate init(hub: StoreHub, label: String, limits: LiveMessageChannel.Limits, options: ReplayOptions) {
+    fileprivate init(
+        hub: StoreHub, label: String, limits: LiveMessageChannel.Limits, options: ReplayOptions,
+        tap: (@Sendable (Message) -> Void)?
+    ) {
         channel = LiveMessageChannel(limits: limits)
         self.label = label
         cancellation = options.cancellation
         let n = Self.counter.add(1, ordering: .relaxed).newValue % 1_000_000
         let channel = channel
         let thread = WorkerThread(name: "ingest-l-\(n)") { [self] in
-            let source = LiveChannelSource(channel: channel, name: label)
+            let source = LiveChannelSource(channel: channel, name: label, tap: tap)
             let result = hub.ingest(source, label: label, options: options)
             // Reading stopped (the end, a shut-down hub, a cancel): senders must not wait for it.
             channel.close()
@@ -102,11 +105,15 @@ extension StoreHub {
     ///   - limits: how much may wait in the channel before senders are suspended.
     ///   - options: the reading loop's ``ReplayOptions/cancellation`` (``LiveIngestion/cancel()``
     ///     trips it) and ``ReplayOptions/clock``; following, retries and pacing do not apply.
+    ///   - tap: called on the reading thread with each message of the input once decoded (an
+    ///     `ArrowMsg` still as it came, compressed), in the input's order, before it is submitted:
+    ///     to record the input as received (`ingest serve --save`). It runs before the message's
+    ///     submit, so a slow tap holds the input back like a full queue does.
     public func startLiveIngestion(
         label: String, limits: LiveMessageChannel.Limits = LiveMessageChannel.Limits(),
-        options: ReplayOptions = ReplayOptions()
+        options: ReplayOptions = ReplayOptions(), tap: (@Sendable (Message) -> Void)? = nil
     ) -> LiveIngestion {
-        LiveIngestion(hub: self, label: label, limits: limits, options: options)
+        LiveIngestion(hub: self, label: label, limits: limits, options: options, tap: tap)
     }
 }
 

@@ -232,16 +232,19 @@ public final class LiveMessageChannel: Sendable {
 /// The reading side of a ``LiveMessageChannel`` as an ``IngestSource``: each pull takes what the
 /// channel holds (blocking while it is empty) and decodes the payloads on the reading thread with a
 /// ``RRD/MessagePayloadDecoder``, as an RRD input's are (the same ids, the same legacy completion,
-/// the same errors), each message's offset being its index in the input.
+/// the same errors), each message's offset being its index in the input. A `tap` sees each decoded
+/// message on the reading thread, in the input's order, before it goes to its store.
 final class LiveChannelSource: IngestSource {
     private let channel: LiveMessageChannel
+    private let tap: (@Sendable (Message) -> Void)?
     private var payloads: MessagePayloadDecoder
     private var units = Deque<LiveMessageChannel.Unit>()
     /// Units taken so far: the next one's index.
     private(set) var bytesRead: UInt64 = 0
 
-    init(channel: LiveMessageChannel, name: String) {
+    init(channel: LiveMessageChannel, name: String, tap: (@Sendable (Message) -> Void)? = nil) {
         self.channel = channel
+        self.tap = tap
         payloads = MessagePayloadDecoder(source: name)
     }
 
@@ -255,6 +258,7 @@ final class LiveChannelSource: IngestSource {
             case .message(let kind, let payload):
                 do throws(RRDError) {
                     let message = try payloads.decode(kind: kind, payload: payload, offset: index)
+                    tap?(message)
                     sink(.message(FramedMessage(offset: index, length: UInt64(payload.count), message: message)))
                 } catch {
                     sink(.error(error))

@@ -203,10 +203,7 @@ public final class ReplayPipeline: @unchecked Sendable {
             blocked += st.producerBlockedNanoseconds
             decode += st.decodeNanoseconds
             insert += st.insertNanoseconds
-            return ReplayStoreReport(
-                storeId: db.storeId, chunks: st.distinctChunks, rows: st.rows,
-                bytes: st.chunkStore.approximateBytes, chunksInStore: st.chunkStore.chunks,
-                duplicates: st.duplicateChunks, decodeErrors: st.decodeErrors, messages: st.admitted)
+            return ReplayStoreReport(st)
         }
         var kinds: [String: UInt64] = [:]
         for k in [MessageKind.end, .setStoreInfo, .arrowMsg, .blueprintActivationCommand] {

@@ -1,5 +1,6 @@
 import IngestCore
 import RRD
+import Store
 
 /// How one input of a replay ended.
 public struct ReplayFileResult: Sendable, Hashable {
@@ -24,7 +25,8 @@ public struct ReplayFileResult: Sendable, Hashable {
     public var failed: Bool { !errors.isEmpty }
 }
 
-/// One store after a replay.
+/// One store after a replay, or in `ingest serve`'s summary (``init(_:)`` makes it from the store's
+/// statistics; both summaries render it alike).
 public struct ReplayStoreReport: Sendable, Hashable {
     /// The store.
     public var storeId: StoreId
@@ -42,6 +44,56 @@ public struct ReplayStoreReport: Sendable, Hashable {
     public var decodeErrors: Int
     /// Messages admitted to the store.
     public var messages: UInt64
+}
+
+extension ReplayStoreReport {
+    /// The report line of the store `statistics` describe.
+    public init(_ statistics: StoreStatistics) {
+        self.init(
+            storeId: statistics.storeId, chunks: statistics.distinctChunks, rows: statistics.rows,
+            bytes: statistics.chunkStore.approximateBytes, chunksInStore: statistics.chunkStore.chunks,
+            duplicates: statistics.duplicateChunks, decodeErrors: statistics.decodeErrors,
+            messages: statistics.admitted)
+    }
+
+    /// The store as a member of a summary's `stores` array: `kind`, `application_id`,
+    /// `recording_id`, `chunks`, `rows`, `bytes`, `chunks_in_store`, `duplicates`, `decode_errors`,
+    /// `messages`.
+    package var json: JSONValue {
+        var store = storeId.jsonFields
+        store.merge([
+            "chunks": .int(Int64(chunks)), "rows": .int(Int64(rows)), "bytes": .int(Int64(bytes)),
+            "chunks_in_store": .int(Int64(chunksInStore)), "duplicates": .int(Int64(duplicates)),
+            "decode_errors": .int(Int64(decodeErrors)), "messages": .uint(messages),
+        ])
+        return .object(store)
+    }
+
+    /// The stores as a text table (a header line, then one line per store; nothing for no store):
+    /// kind, application, recording, chunks, rows, bytes, duplicates, and with `decodeErrorColumn`
+    /// the chunks that did not decode.
+    package static func table(_ stores: [ReplayStoreReport], decodeErrorColumn: Bool) -> [String] {
+        guard !stores.isEmpty else { return [] }
+        let header = ["kind", "application", "recording", "chunks", "rows", "bytes", "dups"] + (decodeErrorColumn ? ["bad"] : [])
+        var rows = [header]
+        for st in stores {
+            rows.append(
+                [
+                    st.storeId.kind.description, st.storeId.applicationId, st.storeId.recordingId, "\(st.chunks)",
+                    "\(st.rows)", "\(st.bytes)", "\(st.duplicates)",
+                ] + (decodeErrorColumn ? ["\(st.decodeErrors)"] : []))
+        }
+        var widths = header.map(\.count)
+        for r in rows { for (i, c) in r.enumerated() { widths[i] = max(widths[i], c.count) } }
+        return rows.map { r in
+            var line = " "
+            for (i, c) in r.enumerated() {
+                let pad = String(repeating: " ", count: widths[i] - c.count)
+                line += " " + (i < 3 ? c + pad : pad + c)
+            }
+            return line
+        }
+    }
 }
 
 /// Everything a ``ReplayPipeline`` run did. ``json`` and ``text`` render it.
@@ -141,18 +193,7 @@ public struct ReplayReport: Sendable {
             "messages": .object(messages),
             "chunks": .int(Int64(chunks)),
             "rows": .int(Int64(rows)),
-            "stores": .array(
-                stores.map { st -> JSONValue in
-                    var store = st.storeId.jsonFields
-                    store.merge(
-                        [
-                            "chunks": .int(Int64(st.chunks)),
-                            "rows": .int(Int64(st.rows)), "bytes": .int(Int64(st.bytes)),
-                            "chunks_in_store": .int(Int64(st.chunksInStore)), "duplicates": .int(Int64(st.duplicates)),
-                            "decode_errors": .int(Int64(st.decodeErrors)), "messages": .uint(st.messages),
-                        ])
-                    return .object(store)
-                }),
+            "stores": .array(stores.map(\.json)),
             "bytes": .object(["read": .uint(bytesRead), "decompressed": .uint(bytesDecompressed)]),
             "throughput": .object([
                 "messages_per_second": .fixed(perSecond(self.messages), digits: 1),
@@ -182,26 +223,7 @@ public struct ReplayReport: Sendable {
         let kinds = Self.kindOrder.map { "\(messagesByKind[$0] ?? 0) \($0)" }.joined(separator: ", ")
         lines.append("messages: \(messages) (\(kinds))")
         lines.append("chunks: \(chunks), rows: \(rows), stores: \(stores.count)")
-        if !stores.isEmpty {
-            let header = ["kind", "application", "recording", "chunks", "rows", "bytes", "dups"]
-            var rows = [header]
-            for st in stores {
-                rows.append([
-                    st.storeId.kind.description, st.storeId.applicationId, st.storeId.recordingId, "\(st.chunks)",
-                    "\(st.rows)", "\(st.bytes)", "\(st.duplicates)",
-                ])
-            }
-            var widths = header.map(\.count)
-            for r in rows { for (i, c) in r.enumerated() { widths[i] = max(widths[i], c.count) } }
-            for r in rows {
-                var line = " "
-                for (i, c) in r.enumerated() {
-                    let pad = String(repeating: " ", count: widths[i] - c.count)
-                    line += " " + (i < 3 ? c + pad : pad + c)
-                }
-                lines.append(line)
-            }
-        }
+        lines += ReplayStoreReport.table(stores, decodeErrorColumn: false)
         lines.append(
             "bytes: \(bytesRead) read, \(bytesDecompressed) decompressed; "
                 + "\(Self.fixed(perSecond(messages))) msg/s, \(Self.fixed(perSecond(bytesRead) / 1e6, 3)) MB/s")

@@ -2,6 +2,7 @@
 import ArgumentParser
 import IngestCore
 import Ingestion
+import RRD
 import Store
 import Synchronization
 
@@ -22,8 +23,14 @@ struct ServeCommand: ParsableCommand {
             Prints the URL the SDK connects to (rerun+http://HOST:PORT/proxy) as the first line of stdout, \
             then live figures on stderr (a progress line on a terminal: clients, stores, messages/s, MB/s, \
             queue depths). Ctrl-C or SIGTERM stops accepting, ingests everything received, and prints the \
-            summary (text, or JSON with --json) on stdout. Exit status: 0, or 1 when a request or a chunk \
-            was damaged. Needs a build with the LiveServer package trait (swift build --traits LiveServer).
+            summary (text, or JSON with --json) on stdout. --save FILE.rrd also writes everything received, \
+            as it came, to one recording (with each store's footer manifest) once the server stopped. \
+            Exit status: 0, 1 when a request or a chunk was damaged, 3 when --save could not write. Needs a \
+            build with the LiveServer package trait (swift build --traits LiveServer).
+
+            Examples:
+              ingest serve                                  # then rr.connect_grpc("rerun+http://127.0.0.1:9876/proxy")
+              ingest serve --port 0 --save received.rrd --json
             """
     )
 
@@ -32,6 +39,9 @@ struct ServeCommand: ParsableCommand {
 
     @Option(name: .long, help: "Port to listen on (0: a free port, printed in the URL).")
     var port = 9876
+
+    @Option(name: .long, help: "Write everything received to this recording (.rrd) as well.")
+    var save: String?
 
     @Option(
         name: .long,
@@ -81,6 +91,13 @@ struct ServeCommand: ParsableCommand {
     func run() throws {
         #if LIVE_SERVER
         ReplayCommand.setAllocatorPolicy()
+        // A parent may have started us with these blocked (a thread of libdispatch's pool spawning us
+        // passes its mask on, all signals blocked): unblock them before any thread inherits the mask.
+        var stopSignals = sigset_t()
+        sigemptyset(&stopSignals)
+        sigaddset(&stopSignals, SIGINT)
+        sigaddset(&stopSignals, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &stopSignals, nil)
         // Ctrl-C / SIGTERM: stop accepting, ingest what was received, print the summary. A second one kills.
         signal(SIGINT) { sig in
             serveStopSignal.store(sig, ordering: .relaxed)
@@ -109,8 +126,21 @@ struct ServeCommand: ParsableCommand {
         stopRequested: () -> Bool, output: (String) -> Void = { print($0) }, progressWrite: ((String) -> Void)? = nil
     ) throws -> Int32 {
         let hub = StoreHub(configuration: ingestConfiguration)
+        let recorder: ServeRecorder?
+        if let save {
+            do {
+                recorder = try ServeRecorder(path: save)
+            } catch {
+                printError("ingest serve: --save: \(error)")
+                return 3
+            }
+        } else {
+            recorder = nil
+        }
+        var tap: (@Sendable (Message) -> Void)?
+        if let recorder { tap = { recorder.record($0) } }
         let server = IngestServer(
-            hub: hub, configuration: IngestServer.Configuration(historyBytes: historyBytes))
+            hub: hub, configuration: IngestServer.Configuration(historyBytes: historyBytes), messageTap: tap)
         let address: IngestServer.BoundAddress
         do {
             address = try blockingWait { [host, port] in try await server.start(host: host, port: port) }
@@ -142,10 +172,11 @@ struct ServeCommand: ParsableCommand {
         _ = drain()
         var sourceErrors: [SourceErrorItem] = []
         while let e = hub.pollSourceError() { sourceErrors.append(e) }
-        let report = server.report(sourceErrors: sourceErrors)
+        let report = server.report(sourceErrors: sourceErrors, saved: recorder?.finish())
         output(json ? report.json : report.text)
         // The process ends next: freeing every stored chunk one by one would only cost time.
         _ = Unmanaged.passRetained(hub)
+        if report.saved?.failure != nil { return 3 }
         return report.hasErrors || errors > 0 ? 1 : 0
     }
     #endif

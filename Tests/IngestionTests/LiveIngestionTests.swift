@@ -79,6 +79,39 @@ struct LiveIngestionTests {
         file.shutdown(drain: true)
     }
 
+    @Test("a tap sees every message decoded, in the order sent, the payloads as they came, before its output")
+    func tapSeesEveryMessageInOrder() async throws {
+        let path = Fixtures.rrdPath("recording_with_blueprint.rrd")
+        let (messages, _) = try RawMessage.read(path: path)
+        let sent = messages.filter { $0.kind != .end }
+        let seen = Locked<[(kind: MessageKind, payload: ByteSlice?, outputsBefore: Int)]>([])
+        let hub = StoreHub()
+        let live = hub.startLiveIngestion(label: "tapped") { message in
+            let out = hub.statistics.messagesOut
+            var payload: ByteSlice?
+            if case .arrowMsg(let a) = message { payload = a.payload }
+            seen.withLock { $0.append((message.kind, payload, Int(out))) }
+        }
+        for m in sent { #expect(await live.channel.send(kind: m.kind, payload: m.payload) == .accepted) }
+        live.channel.finish()
+        #expect(await live.result().errors.isEmpty)
+        await hub.flushed()
+        let taps = seen.withLock { $0 }
+        #expect(taps.map(\.kind) == sent.map(\.kind))
+        // Each message is tapped before its own output exists: at most the messages before it are out.
+        #expect(taps.enumerated().allSatisfy { i, t in t.outputsBefore <= i })
+        let arrowPayloads = zip(taps, sent).filter { $0.0.kind == .arrowMsg }
+        #expect(!arrowPayloads.isEmpty)
+        for (tap, m) in arrowPayloads {
+            // The ArrowMsg's payload is a slice of the protobuf message that was sent (not decompressed).
+            let tapped = try #require(tap.payload)
+            #expect(tapped.count < m.payload.count)
+            #expect(tapped.withUnsafeBytes { t in m.payload.withUnsafeBytes { p in
+                t.baseAddress! >= p.baseAddress! && t.baseAddress! + t.count <= p.baseAddress! + p.count } })
+        }
+        hub.shutdown(drain: true)
+    }
+
     @Test("0.23 store ids are completed from their SetStoreInfo, as in a file: one store per recording")
     func legacyIdsCompleted() async throws {
         let hub = StoreHub()

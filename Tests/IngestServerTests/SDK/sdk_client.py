@@ -3,7 +3,7 @@
 tests and benchmark of StoreIngest.
 
 The same workload goes to a gRPC endpoint (`rr.connect_grpc`, as an app streaming to a viewer) or to
-a file (`rr.save`), so a test can compare what a server received with `rerun rrd stats` (or a replay)
+a file (`rr.save`), or to both at once (`--tee`: the same chunks, ids included), so a test can compare what a server received with `rerun rrd stats` (or a replay)
 of the file. Chunking is made deterministic: the batcher flushes on a row count only (no time tick,
 no byte threshold), so both sinks get the same chunks in the same order.
 
@@ -31,9 +31,11 @@ def main() -> int:
     sink = p.add_mutually_exclusive_group(required=True)
     sink.add_argument("--url", help="connect_grpc URL, e.g. rerun+http://127.0.0.1:9876/proxy")
     sink.add_argument("--save", help="rr.save to this .rrd file instead")
+    p.add_argument("--tee", help="with --url: also rr.save the same stream to this file (one batcher, so the very same chunks)")
     p.add_argument("--app", default="storeingest_live_test", help="application id")
     p.add_argument("--recording-id", default="live-rec-1", help="recording id (the store's)")
-    p.add_argument("--shape", choices=["scalars", "points", "mixed"], default="scalars")
+    p.add_argument("--shape", choices=["scalars", "points", "mixed", "replay"], default="scalars")
+    p.add_argument("--file", help="replay: the .rrd whose first recording's chunks are sent as they are (rr.send_chunks)")
     p.add_argument("--rows", type=int, default=2000, help="scalar rows (scalars, mixed)")
     p.add_argument("--entities", type=int, default=4, help="scalar entities the rows are spread over")
     p.add_argument("--clouds", type=int, default=4, help="point clouds (points, mixed)")
@@ -48,7 +50,9 @@ def main() -> int:
         flush_tick=1e6, flush_num_bytes=1 << 62, flush_num_rows=a.batch_rows, chunk_max_rows_if_unsorted=1 << 30
     )
     rec = rr.RecordingStream(a.app, recording_id=a.recording_id, batcher_config=batcher)
-    if a.url:
+    if a.url and a.tee:
+        rec.set_sinks(rr.GrpcSink(a.url), rr.FileSink(a.tee))
+    elif a.url:
         rec.connect_grpc(a.url)
     else:
         rec.save(a.save)
@@ -71,6 +75,10 @@ def main() -> int:
             rec.set_time("step", sequence=i)
             rec.log(f"plot/s{i % a.entities}", rr.Scalars(np.sin(i / 50.0)))
             tick()
+    if a.shape == "replay":
+        from rerun.chunk import RrdReader
+
+        rr.send_chunks(RrdReader(a.file).stream(), recording=rec)
     if a.shape in ("points", "mixed"):
         for c in range(a.clouds):
             rec.set_time("step", sequence=c)

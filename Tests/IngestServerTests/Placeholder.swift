@@ -1,3 +1,0 @@
-#if LIVE_SERVER
-import IngestServer
-#endif
