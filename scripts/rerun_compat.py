@@ -11,6 +11,8 @@ byte-for-byte concatenation of several:
     the SDK first, and the store lists must be equal);
   - an output without chunks has no manifest, which `rrd verify` rejects on Rerun's own output too: then verify
     must fail on both alike and pass with `--check-footers false` on ours;
+  - `ingest replay INPUTS --save OUT` (what was ingested) passes `rrd verify` and `rrd compare --unordered` with
+    Rerun's merge of the inputs;
   - the SDK's chunk count and `rerun rrd stats`' chunk and row counts of our output equal our `--json` summary's;
   - for optimize, the SDK's dataframe view (`ChunkStore.reader`, every timeline of the schema and the static
     view, all entities) of every recording store of our output equals that of the input (Rerun's merge of the
@@ -278,6 +280,19 @@ def case(ingest, rerun, work, label, inputs, fixture=None):
         if ok:
             compare_outputs(ingest, rerun, out, ref, f"{work}/split{n}", name)
         check_counts(rerun, out, summary, name)
+
+    name = f"{label} replay --save"
+    out = f"{work}/saved.rrd"
+    p = run([ingest, "replay", "-q", "--reader-threads", "1", *inputs, "--save", out])
+    check(p.returncode == 0, f"{name}: ingest exit 0 {p.stderr.strip()[-400:]}")
+    if p.returncode == 0:
+        totals = json.loads(run([ingest, "stats", "--json", out]).stdout)["totals"]
+        summary = {"chunks_written": totals["chunks"], "rows_written": totals["rows"]}
+        ref = f"{work}/merge0.ref.rrd"  # Rerun's merge of the same inputs: what a replay ingests
+        verify(rerun, out, summary, ref if os.path.exists(ref) else None, name)
+        check_counts(rerun, out, summary, name)
+        if os.path.exists(ref):
+            compare_outputs(ingest, rerun, out, ref, f"{work}/split-saved", name)
 
     name = f"{label} optimize"
     out, ref = f"{work}/optimize.rrd", f"{work}/optimize.input.rrd"

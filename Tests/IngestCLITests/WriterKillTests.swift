@@ -1,5 +1,6 @@
 @preconcurrency import Glibc
 import FixtureSupport
+import IngestCore
 import Foundation
 import RRD
 import Testing
@@ -184,5 +185,55 @@ private struct SeededGenerator: RandomNumberGenerator {
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
+    }
+}
+
+@Suite("ingest replay --save")
+struct ReplaySaveCommandTests {
+    /// Per store, the chunk ids of a file in order (a repeated id once), and its footers' verdicts.
+    static func chunkIds(_ path: String) throws -> (ids: [StoreId: [ChunkId]], footers: [Bool], errors: Int) {
+        var reader = try RRDReader(path: path)
+        var ids: [StoreId: [ChunkId]] = [:]
+        var footers: [Bool] = []
+        var errors = 0
+        while let event = reader.next() {
+            switch event {
+            case .message(let m):
+                if case .arrowMsg(let a) = m.message, let id = a.chunkId, !(ids[a.storeId] ?? []).contains(id) {
+                    ids[a.storeId, default: []].append(id)
+                }
+            case .streamFooter(let f, _): footers.append(f.crcOK)
+            case .error: errors += 1
+            case .streamHeader: break
+            }
+        }
+        return (ids, footers, errors)
+    }
+
+    @Test("the saved file holds every store's chunks in order, one checked footer; the exit status is the replay's")
+    func save() throws {
+        let dir = try WriterKillTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let names = ["points3d.rrd", "recording_with_blueprint.rrd", "text_logs.rrd"]
+        let out = dir + "/saved.rrd"
+        let r = try runIngest(["replay", "-q", "--reader-threads", "1", "--save", out] + names.map(Fixtures.rrdPath))
+        #expect(r.status == 0, "\(r.err)")
+        var expected: [StoreId: [ChunkId]] = [:]
+        for name in names {
+            for (store, ids) in try Self.chunkIds(Fixtures.rrdPath(name)).ids {
+                for id in ids where !(expected[store] ?? []).contains(id) { expected[store, default: []].append(id) }
+            }
+        }
+        let saved = try Self.chunkIds(out)
+        #expect(saved.errors == 0 && saved.footers == [true])
+        #expect(saved.ids == expected)
+        // A damaged input: status 1, and what was readable is saved.
+        let damaged = try runIngest(["replay", "-q", "--save", out, Fixtures.rrdPath("corrupt_truncated.rrd")])
+        #expect(damaged.status == 1)
+        #expect(try Self.chunkIds(out).footers == [true])
+        // A folder that does not exist: status 3, nothing replayed.
+        let unwritable = try runIngest(["replay", "-q", "--save", dir + "/no/such/dir/x.rrd", Fixtures.rrdPath(names[0])])
+        #expect(unwritable.status == 3)
+        #expect(unwritable.err.contains("x.rrd"))
     }
 }

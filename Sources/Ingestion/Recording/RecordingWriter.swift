@@ -21,7 +21,7 @@ import RRD
 /// output would not load) and the write throws ``/RRD/RRDError/Code/badPayload``.
 ///
 /// Memory: one message at a time plus the manifest rows (a few integers per chunk, timeline and
-/// component). Not thread-safe; `RecordingSink` shares one between threads.
+/// component). Not thread-safe; ``RecordingSink`` shares one between threads (behind a lock).
 public final class RecordingWriter {
     private let writer: RRDWriter
     private var manifest = ManifestBuilder()
