@@ -2,6 +2,13 @@
 """Checks `ingest merge|filter|route|optimize` output against the real Rerun 0.41 tools.
 
 Usage: rerun_compat.py INGEST RERUN WORKDIR [--only NAME]
+       rerun_compat.py --ci [--release]     (the CI stage: finds or makes the venv, builds `ingest`, runs all)
+
+--ci: uses the venv in $RERUN_VENV (or $BENCH_VENV, or /work/bench/venv, or .build/rerun-venv, created there with
+pip when none has rerun-sdk 0.41.0), puts `datafusion==54.0.0` (rerun-sdk's `catalog` extra, which the dataframe
+checks need) on the path from .build/rerun-compat-pydeps when the venv lacks it, builds `ingest` (debug, or
+release with --release), and runs every check in a temporary folder. When no venv can be had (no python3 venv
+module, no pip, no network) it prints why and exits 0: the stage is skipped, not failed.
 
 For every well-formed fixture of Fixtures/rrd (alone), for several fixtures given together, and for a
 byte-for-byte concatenation of several:
@@ -27,15 +34,17 @@ import os
 import subprocess
 import sys
 
-import rerun.chunk as rc
+rc = None  # rerun.chunk, imported by main() (the --ci mode starts without the SDK on the path)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXTURES = os.path.join(ROOT, "Fixtures", "rrd")
 
 failures = []
+checks = [0]
 
 
 def check(ok, what):
+    checks[0] += 1
     print(("ok   " if ok else "FAIL ") + what, flush=True)
     if not ok:
         failures.append(what)
@@ -319,7 +328,78 @@ def case(ingest, rerun, work, label, inputs, fixture=None):
                 check(same, f"{name}: {k[2]} dataframe view on {index or 'static'}" + detail)
 
 
+SDK_VERSION = "0.41.0"
+DATAFUSION = "datafusion==54.0.0"
+
+
+def has_sdk(python, extra_path=None):
+    env = dict(os.environ)
+    if extra_path:
+        env["PYTHONPATH"] = extra_path
+    code = f"import rerun, sys; sys.exit(rerun.__version__ != {SDK_VERSION!r})"
+    try:
+        return subprocess.run([python, "-c", code], env=env, capture_output=True).returncode == 0
+    except OSError:
+        return False
+
+
+def skip(why):
+    print(f"rerun_compat: SKIPPED: {why}", flush=True)
+    sys.exit(0)
+
+
+def ci(release):
+    """Finds or makes a venv with the SDK, builds `ingest`, and re-runs this script under that venv."""
+    import shutil
+    import tempfile
+    import time
+    t0 = time.monotonic()
+    build = os.path.join(ROOT, ".build")
+    candidates = [os.environ.get("RERUN_VENV"), os.environ.get("BENCH_VENV"), "/work/bench/venv",
+                  os.path.join(build, "rerun-venv")]
+    venv = next((v for v in candidates if v and has_sdk(os.path.join(v, "bin", "python"))), None)
+    if venv is None:
+        venv = os.path.join(build, "rerun-venv")
+        print(f"rerun_compat: creating {venv} with rerun-sdk=={SDK_VERSION}", flush=True)
+        if run([sys.executable, "-m", "venv", venv]).returncode != 0:
+            skip("cannot create a venv (python3 -m venv failed)")
+        p = run([os.path.join(venv, "bin", "pip"), "install", "--quiet", f"rerun-sdk=={SDK_VERSION}", DATAFUSION])
+        if p.returncode != 0 or not has_sdk(os.path.join(venv, "bin", "python")):
+            skip("cannot install rerun-sdk with pip: " + p.stderr.strip()[-300:])
+    python = os.path.join(venv, "bin", "python")
+    rerun = os.path.join(venv, "bin", "rerun")
+    if not os.access(rerun, os.X_OK):
+        skip(f"{venv} has no `rerun` CLI")
+    pydeps = os.path.join(build, "rerun-compat-pydeps")
+    probe = [python, "-c", "import datafusion"]
+    env = dict(os.environ, PYTHONPATH=pydeps)
+    if subprocess.run(probe, env=env, capture_output=True).returncode != 0:
+        # Into a folder of our own, without its dependencies: the venv's pyarrow stays the one in use.
+        p = run([python, "-m", "pip", "install", "--quiet", "--no-deps", "--target", pydeps, DATAFUSION])
+        if p.returncode != 0 or subprocess.run(probe, env=env, capture_output=True).returncode != 0:
+            skip(f"cannot install {DATAFUSION} (the SDK's dataframe API needs it): " + p.stderr.strip()[-300:])
+    configuration = "release" if release else "debug"
+    print(f"rerun_compat: venv {venv}; building ingest ({configuration})", flush=True)
+    b = subprocess.run(["swift", "build", "-c", configuration, "--product", "ingest"], cwd=ROOT)
+    if b.returncode != 0:
+        print("rerun_compat: FAIL: swift build failed", flush=True)
+        sys.exit(1)
+    ingest = os.path.join(build, configuration, "ingest")
+    work = tempfile.mkdtemp(prefix="rerun-compat-")
+    try:
+        r = subprocess.run([python, os.path.abspath(__file__), ingest, rerun, work], env=env)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"rerun_compat: {time.monotonic() - t0:.0f} s", flush=True)
+    sys.exit(r.returncode)
+
+
 def main():
+    global rc
+    if "--ci" in sys.argv:
+        ci("--release" in sys.argv)
+    import rerun.chunk
+    rc = rerun.chunk
     ingest, rerun, work = sys.argv[1:4]
     only = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv else None
     expected = json.load(open(os.path.join(FIXTURES, "EXPECTED.json")))
@@ -337,7 +417,7 @@ def main():
         if only and only != label:
             continue
         case(ingest, rerun, os.path.join(work, label.replace(".", "_")), label, inputs, fixture)
-    print(f"{len(failures)} failure(s)")
+    print(f"{checks[0]} checks, {len(failures)} failure(s)")
     sys.exit(1 if failures else 0)
 
 
