@@ -237,6 +237,12 @@ struct RecordingRewriteReadBackTests {
         let beforeIds = Set(before.arrowMsgs.compactMap(\.chunkId))
         #expect(after.arrowMsgs.count <= beforeIds.count)
         #expect(report.chunksWritten == after.arrowMsgs.count)
+        #expect(report.chunksCopied + report.chunksReencoded == report.chunksWritten)
+        // A chunk the compaction left alone is copied from the input, payload bytes as they were.
+        let inputPayloads = Dictionary(
+            before.arrowMsgs.map { ($0.chunkId!, payloadBytes($0)) }, uniquingKeysWith: { a, _ in a })
+        let copied = after.arrowMsgs.filter { m in inputPayloads[m.chunkId!] == payloadBytes(m) }
+        #expect(copied.count >= report.chunksCopied)
 
         // The chunk store's answers: every question of QUERIES.json on this fixture, asked of stores loaded
         // from our output, is answered as the SDK answered it on the input (row ids and times included).

@@ -75,6 +75,8 @@ public struct RewriteReport: Sendable {
     public var chunksFiltered = 0
     public var duplicateChunks = 0
     public var damagedChunks = 0
+    /// Optimize: chunks the compaction left alone, copied from their input as they were.
+    public var chunksCopied = 0
     /// Chunks whose manifest row came from an input's footer manifest.
     public var summariesFromManifests = 0
     /// Blueprint activations left out (`route --recording-id` with several inputs).
