@@ -258,4 +258,21 @@ struct ReplayCommand: ParsableCommand {
         let mTopPad: Int32 = -2  // M_TOP_PAD
         _ = unsafeBitCast(symbol, to: Mallopt.self)(mTopPad, 64 << 20)
     }
+
+    /// ``setAllocatorPolicy()`` plus what `ingest optimize` needs: it encodes one chunk after another
+    /// into buffers of about a megabyte, which glibc would `mmap`, fault in and `munmap` one by one.
+    /// Up to 64 MiB they come from the heap (`M_MMAP_THRESHOLD`) and freed memory is kept for the
+    /// next (`M_TRIM_THRESHOLD` 256 MiB). Measured on mixed_500mb (393 chunks encoded, 2 alternating
+    /// runs each, loaded machine): 3.02 / 3.09 s → 2.00 / 1.89 s, system time 1.4 → 0.7 s, peak RSS
+    /// unchanged (850 → 845 MB).
+    static func setEncodingAllocatorPolicy() {
+        setAllocatorPolicy()
+        typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return }
+        let mallopt = unsafeBitCast(symbol, to: Mallopt.self)
+        let mTrimThreshold: Int32 = -1  // M_TRIM_THRESHOLD
+        let mMmapThreshold: Int32 = -3  // M_MMAP_THRESHOLD
+        _ = mallopt(mMmapThreshold, 64 << 20)
+        _ = mallopt(mTrimThreshold, 256 << 20)
+    }
 }

@@ -12,8 +12,10 @@ extension RecordingRewrite {
 
     /// Loads `inputs` into chunk stores through the ingestion pipeline with `compaction` on insert
     /// (``/Store/ChunkStore``'s compaction), then writes every store to `writer` and finishes it: per
-    /// store its first `SetStoreInfo`, its chunks (by entity, then first row id; every chunk encoded
-    /// again, merged ones with fresh chunk ids), then its blueprint activations.
+    /// store its first `SetStoreInfo`, its chunks (by entity, then first row id; merged ones encoded
+    /// with fresh chunk ids, the ones the compaction left alone copied from their input file as they
+    /// were, unless they were migrated from an old schema, came from stdin or their compression is
+    /// not the writer's), then its blueprint activations.
     ///
     /// Memory: the whole recording, as the stores hold it (as `rerun rrd optimize` does).
     public static func optimize(
