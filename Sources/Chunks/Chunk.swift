@@ -436,6 +436,9 @@ public struct Chunk: @unchecked Sendable {
         }
         set { storage = storage.with { $0.schemaMetadata = newValue } }
     }
+    /// Whether the columns were migrated from an older SDK's schema (``SchemaMigration``): the
+    /// payload the chunk was decoded from then says something else than the chunk.
+    public var isMigrated: Bool { storage.fields.pointee.layout.migratedFrom != nil }
     /// The decoded record batch (raw columns in physical row order).
     public var recordBatch: ArrowRecordBatch {
         get { storage.fields.pointee.recordBatch }

@@ -60,6 +60,7 @@ struct OptimizeCommand: ParsableCommand {
     }
 
     func run() throws {
+        ReplayCommand.setEncodingAllocatorPolicy()
         let writer = try output.makeWriter(command: "optimize", inputs: files)
         let display = output.progressDisplay(inputs: files)
         let options = output.rewriteOptions(progress: display)

@@ -54,6 +54,7 @@ struct ReplayCommand: ParsableCommand {
               ingest replay --follow --idle-timeout 30 live.rrd    a file being written
               ingest replay --compact --memory-budget 1000000000 big.rrd
               ingest replay --pace recorded recording.rrd       at the recorded rate
+              ingest replay --save all.rrd 'logs/*.rrd'         and save what was ingested
             """
     )
 
@@ -98,6 +99,11 @@ struct ReplayCommand: ParsableCommand {
             entity paths) instead of migrating them to today's schema, as the Rerun 0.41 reader does.
             """)
     var noMigrate = false
+
+    @Option(
+        name: .long,
+        help: "Save what was ingested (every store's infos, chunks and activations, in order) as a recording.")
+    var save: String?
 
     @Flag(name: .long, help: "Follow growing files: wait for them to appear and grow; stop at End or when idle.")
     var follow = false
@@ -177,9 +183,30 @@ struct ReplayCommand: ParsableCommand {
                 chunkStore: ChunkStoreConfiguration(compaction: compact ? .batched : nil, memoryBudget: memoryBudget),
                 migratesSchemas: !noMigrate),
             options: replayOptions(cancellation: cancellation))
+        var sink: RecordingSink?
+        if let save {
+            do {
+                sink = try RecordingSink(path: save)
+            } catch {
+                printError("ingest replay: \(error)")
+                throw ExitCode(IngestExitStatus.ioError.rawValue)
+            }
+        }
         let display = ProgressDisplay(mode: quiet ? .off : progressMode, write: progressWrite)
-        let report = pipeline.run(progress: { display.show($0) })
+        let report = pipeline.run(
+            progress: { display.show($0) },
+            onOutput: { db, item in sink?.write(item, store: db.storeId) })
         display.finish()
+        var saveFailed = false
+        if let sink, let save {
+            do {
+                try sink.finish()
+                logger.info("saved \(sink.chunksWritten) chunks (\(sink.bytesWritten) bytes) to \(save)")
+            } catch {
+                printError("ingest replay: --save \(save): \(error)")
+                saveFailed = true
+            }
+        }
         for f in report.files {
             if f.failed {
                 logger.error("\(f.input): failed: \(f.errors.joined(separator: "; "))")
@@ -192,7 +219,8 @@ struct ReplayCommand: ParsableCommand {
         output(json ? report.json : report.text)
         // The process ends next: freeing every stored chunk one by one would only cost time.
         if keepAlive { _ = Unmanaged.passRetained(pipeline) } else { pipeline.hub.shutdown(drain: false) }
-        return (report, IngestExitStatus.of(report).rawValue)
+        let status = IngestExitStatus.of(report)
+        return (report, saveFailed ? max(status, .ioError).rawValue : status.rawValue)
     }
 
     func run() throws {
@@ -229,5 +257,22 @@ struct ReplayCommand: ParsableCommand {
         guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return }
         let mTopPad: Int32 = -2  // M_TOP_PAD
         _ = unsafeBitCast(symbol, to: Mallopt.self)(mTopPad, 64 << 20)
+    }
+
+    /// ``setAllocatorPolicy()`` plus what `ingest optimize` needs: it encodes one chunk after another
+    /// into buffers of about a megabyte, which glibc would `mmap`, fault in and `munmap` one by one.
+    /// Up to 64 MiB they come from the heap (`M_MMAP_THRESHOLD`) and freed memory is kept for the
+    /// next (`M_TRIM_THRESHOLD` 256 MiB). Measured on mixed_500mb (393 chunks encoded, 2 alternating
+    /// runs each, loaded machine): 3.02 / 3.09 s → 2.00 / 1.89 s, system time 1.4 → 0.7 s, peak RSS
+    /// unchanged (850 → 845 MB).
+    static func setEncodingAllocatorPolicy() {
+        setAllocatorPolicy()
+        typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return }
+        let mallopt = unsafeBitCast(symbol, to: Mallopt.self)
+        let mTrimThreshold: Int32 = -1  // M_TRIM_THRESHOLD
+        let mMmapThreshold: Int32 = -3  // M_MMAP_THRESHOLD
+        _ = mallopt(mMmapThreshold, 64 << 20)
+        _ = mallopt(mTrimThreshold, 256 << 20)
     }
 }

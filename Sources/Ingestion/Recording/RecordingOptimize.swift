@@ -12,8 +12,10 @@ extension RecordingRewrite {
 
     /// Loads `inputs` into chunk stores through the ingestion pipeline with `compaction` on insert
     /// (``/Store/ChunkStore``'s compaction), then writes every store to `writer` and finishes it: per
-    /// store its first `SetStoreInfo`, its chunks (by entity, then first row id; every chunk encoded
-    /// again, merged ones with fresh chunk ids), then its blueprint activations.
+    /// store its first `SetStoreInfo`, its chunks (by entity, then first row id; merged ones encoded
+    /// with fresh chunk ids, the ones the compaction left alone copied from their input file as they
+    /// were, unless they were migrated from an old schema, came from stdin or their compression is
+    /// not the writer's), then its blueprint activations.
     ///
     /// Memory: the whole recording, as the stores hold it (as `rerun rrd optimize` does).
     public static func optimize(
@@ -28,6 +30,10 @@ extension RecordingRewrite {
         var infos: [StoreId: SetStoreInfo] = [:]
         var activations: [StoreId: [BlueprintActivationCommand]] = [:]
         var order: [StoreId] = []
+        // Where each chunk came from (input path, message offset): a chunk the compaction left alone is
+        // copied from its input instead of being encoded and compressed again.
+        let paths = Set(inputs.filter { $0 != "-" })
+        var origins: [ChunkId: (path: String, offset: UInt64)] = [:]
         let progress = options.progress
         let replay = pipeline.run(
             progress: { p in
@@ -46,8 +52,11 @@ extension RecordingRewrite {
                 case .activation(let command):
                     activations[db.storeId, default: []].append(command)
                     if !order.contains(db.storeId) { order.append(db.storeId) }
-                case .chunk:
+                case .chunk(let chunk):
                     if !order.contains(db.storeId) { order.append(db.storeId) }
+                    if paths.contains(item.source), origins[chunk.id] == nil {
+                        origins[chunk.id] = (item.source, item.offset)
+                    }
                 case .error:
                     break
                 }
@@ -62,6 +71,8 @@ extension RecordingRewrite {
         }
         report.chunksRead = replay.stores.reduce(0) { $0 + $1.chunks }
         var fresh = FreshChunkIds()
+        var copier = ChunkCopier()
+        defer { copier.close() }
         do throws(RRDError) {
             for id in order {
                 guard let db = pipeline.hub.store(id) else { continue }
@@ -75,6 +86,15 @@ extension RecordingRewrite {
                 for var chunk in chunks {
                     // Compacted chunks carry store-local ids (time half all ones): give them real TUIDs.
                     if chunk.id.tuid.timeNs == .max { chunk.id = fresh.next() }
+                    if !chunk.isMigrated, let origin = origins[chunk.id],
+                        let msg = copier.message(path: origin.path, offset: origin.offset, chunkId: chunk.id, store: id),
+                        msg.compression == (writer.options.compression == .none ? .none : .lz4)
+                    {
+                        // Decoded once already (when it was ingested): its payload is intact.
+                        try writer.write(msg, summary: ChunkSummary(chunk), checksPayload: false)
+                        report.chunksCopied += 1
+                        continue
+                    }
                     do {
                         try writer.write(chunk, store: id)
                         report.chunksReencoded += 1
@@ -97,6 +117,65 @@ extension RecordingRewrite {
                 bytesRead: replay.bytesRead, bytesTotal: replay.bytesRead, inputsDone: inputs.count,
                 inputsTotal: inputs.count, isFinal: true))
         return report
+    }
+}
+
+/// Reads back the `ArrowMsg` at a message offset of an input file (`pread`, one descriptor per file).
+///
+/// The message returned views the copier's buffer: use it before the next call.
+struct ChunkCopier {
+    private var descriptors: [String: Int32] = [:]
+    private var buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
+    /// The borrowing storages' owner (the buffer itself is freed by ``close()``).
+    private let keepAlive = Owner()
+    private final class Owner: Sendable {}
+
+    /// The `ArrowMsg` whose 16-byte header is at `offset` in `path`, if it is there and is chunk `chunkId` of `store`.
+    mutating func message(path: String, offset: UInt64, chunkId: ChunkId, store: StoreId) -> ArrowMsg? {
+        let fd: Int32
+        if let known = descriptors[path] {
+            fd = known
+        } else {
+            fd = open(path, O_RDONLY | O_CLOEXEC)
+            descriptors[path] = fd
+        }
+        guard fd >= 0 else { return nil }
+        var header = (UInt64(0), UInt64(0))
+        guard withUnsafeMutableBytes(of: &header, { readFully(fd, $0, at: offset) }) else { return nil }
+        let kind = UInt64(littleEndian: header.0)
+        let length = UInt64(littleEndian: header.1)
+        guard kind == MessageKind.arrowMsg.rawValue, length <= UInt64(Int.max) else { return nil }
+        // One buffer for every copy: the message is written before the next one is read (fresh
+        // memory per payload cost a page fault per 4 KiB on points_500mb).
+        if buffer.count < Int(length) {
+            buffer.deallocate()
+            buffer = .allocate(byteCount: max(Int(length), 2 * buffer.count), alignment: 64)
+        }
+        let bytes = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<Int(length)])
+        guard readFully(fd, bytes, at: offset + 16) else { return nil }
+        let storage = ByteStorage(unsafeBorrowing: UnsafeRawBufferPointer(bytes), owner: keepAlive)
+        guard case .arrowMsg(let msg)? = try? MessageDecoding.decode(kind: .arrowMsg, payload: ByteSlice(storage)),
+            msg.chunkId == chunkId, msg.storeId == store
+        else { return nil }
+        return msg
+    }
+
+    mutating func close() {
+        for fd in descriptors.values where fd >= 0 { _ = Glibc.close(fd) }
+        descriptors = [:]
+        buffer.deallocate()
+        buffer = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+    }
+
+    private func readFully(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) -> Bool {
+        var done = 0
+        while done < buffer.count {
+            let n = pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { return false }
+            done += n
+        }
+        return true
     }
 }
 

@@ -88,6 +88,8 @@ public struct RewriteReport: Sendable {
     public var duplicateChunks = 0
     /// Chunks left out because their payload was damaged (each also in its input's ``Input/errors``).
     public var damagedChunks = 0
+    /// Optimize: chunks the compaction left alone, copied from their input as they were.
+    public var chunksCopied = 0
     /// Chunks whose manifest row came from an input's footer manifest.
     public var summariesFromManifests = 0
     /// Blueprint activations left out (`route --recording-id` with several inputs).

@@ -21,7 +21,7 @@ import RRD
 /// output would not load) and the write throws ``/RRD/RRDError/Code/badPayload``.
 ///
 /// Memory: one message at a time plus the manifest rows (a few integers per chunk, timeline and
-/// component). Not thread-safe; `ingest serve --save` shares one between calls behind a lock.
+/// component). Not thread-safe; ``RecordingSink`` and `ingest serve --save` share one between threads behind a lock.
 public final class RecordingWriter {
     private let writer: RRDWriter
     private var manifest = ManifestBuilder()
