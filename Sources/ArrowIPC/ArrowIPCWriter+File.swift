@@ -18,6 +18,9 @@ extension ArrowIPCWriter {
         var batchBlocks: [(Int64, Int32, Int64)] = []
         /// Appends one message and returns its block (offset, metadata length with prefix, body length).
         func block(_ header: Header, _ body: [UInt8]) -> (Int64, Int32, Int64) {
+            // Every block starts 8-aligned (readers refuse others): bodies are padded to 8.
+            var body = body
+            body += [UInt8](repeating: 0, count: (8 - body.count % 8) % 8)
             let start = out.count
             appendMessage(&out, header: header, body: body)
             return (Int64(start), Int32(out.count - start - body.count), Int64(body.count))

@@ -94,8 +94,9 @@ def read(path):
     }
 
 
-for path in sys.argv[1:]:
-    try:
-        print(json.dumps(read(path)))
-    except Exception as e:  # one unreadable file is reported, the others still read
-        print(json.dumps({"file": path, "error": f"{type(e).__name__}: {e}"}))
+if __name__ == "__main__":
+    for path in sys.argv[1:]:
+        try:
+            print(json.dumps(read(path)))
+        except Exception as e:  # one unreadable file is reported, the others still read
+            print(json.dumps({"file": path, "error": f"{type(e).__name__}: {e}"}))
