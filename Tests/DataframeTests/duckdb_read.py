@@ -6,8 +6,8 @@ Runs `read_parquet('DIR/**/*.parquet', hive_partitioning = true, union_by_name =
 recording: {"application_id", "recording_id", "columns": [NAME...], "rows": [[CELL...]...]}, the columns being that
 recording's file's own (the union adds the other recordings' columns as nulls), the cells rendered as read_parquet.py
 renders them (through DuckDB's Arrow result, temporal values as integers). Then one line
-{"aggregates": [[application_id, recording_id, rows, non_null_cells], ...]} ordered by recording id: the answers the
-Spark test must reproduce.
+{"aggregates": [[application_id, recording_id, rows, non_null_cells, scalar_sum], ...]} ordered by recording id (the
+sum is of the first value of every `…:Scalars:scalars` cell): the answers the Spark test must reproduce.
 """
 
 import glob
@@ -46,7 +46,10 @@ for recording, names in sorted(files.items()):
 columns = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
 components = [c for c in columns if c.startswith("/")]
 non_null = " + ".join(f'(CASE WHEN "{c}" IS NULL THEN 0 ELSE 1 END)' for c in components) or "0"
+# And the sum of the first scalar of every Scalars:scalars cell ("how large did the signals get").
+scalars = [c for c in components if c.endswith(":Scalars:scalars")]
+scalar_sum = " + ".join(f'coalesce(list_extract("{c}", 1), 0)' for c in scalars) or "0"
 rows = con.execute(
-    f"SELECT application_id, recording_id, count(*), sum({non_null}) FROM {source} "
+    f"SELECT application_id, recording_id, count(*), sum({non_null}), sum({scalar_sum}) FROM {source} "
     "GROUP BY application_id, recording_id ORDER BY recording_id").fetchall()
-print(json.dumps({"aggregates": [[a, r, int(n), int(c or 0)] for a, r, n, c in rows]}))
+print(json.dumps({"aggregates": [[a, r, int(n), int(c or 0), float(x or 0)] for a, r, n, c, x in rows]}))
