@@ -322,6 +322,23 @@ enum Shredder {
         }
     }
 
+    /// The fixed-width values of `slots` (little-endian, as Arrow and Parquet store them), read from
+    /// the values buffer directly: the leaf loop of big numeric columns (point clouds, images).
+    static func loads<S: Sequence<Int>, T: BitwiseCopyable>(_ array: ArrowArray, _ slots: S, _: T.Type) -> [T] {
+        array.withUnsafeBuffers { values, _ in
+            let width = MemoryLayout<T>.size
+            let count = values.count / width
+            var out: [T] = []
+            out.reserveCapacity(slots.underestimatedCount)
+            for s in slots {
+                // Slots come from validated offsets; the check keeps a bad one an empty read, not a trap.
+                guard s < count else { continue }
+                out.append(values.loadUnaligned(fromByteOffset: s * width, as: T.self))
+            }
+            return out
+        }
+    }
+
     /// The values of `slots` of a plain (not dictionary-encoded) leaf array.
     static func plainLeaf<S: Sequence<Int>>(_ type: ArrowType, _ name: String, _ array: ArrowArray, _ slots: S)
         throws(ParquetError) -> ParquetValues
@@ -329,9 +346,15 @@ enum Shredder {
         switch type {
         case .null: return .int32([])
         case .bool: return .boolean(slots.map { array.bool(at: $0) })
-        case .int(64, true): return .int64(slots.map { array.value(at: $0, as: Int64.self) })
+        case .float32: return .float(loads(array, slots, Float.self))
+        case .float64: return .double(loads(array, slots, Double.self))
+        case .int(64, true), .time64, .timestamp(.millisecond, _), .timestamp(.microsecond, _),
+            .timestamp(.nanosecond, _), .duration:
+            return .int64(loads(array, slots, Int64.self))
+        case .int(32, true), .date32, .time32(.millisecond): return .int32(loads(array, slots, Int32.self))
+        case .int(32, false): return .int32(loads(array, slots, UInt32.self).map { Int32(bitPattern: $0) })
         case .int(64, false): return .int64(slots.map { Int64(bitPattern: array.value(at: $0, as: UInt64.self)) })
-        case .int, .date32, .time32(.millisecond):
+        case .int:
             return .int32(slots.map { Int32(truncatingIfNeeded: array.int64(at: $0)) })
         case .time32:
             return .int32(slots.map { Int32(truncatingIfNeeded: array.int64(at: $0) &* 1000) })
@@ -342,9 +365,6 @@ enum Shredder {
                 return Int32(truncatingIfNeeded: days)
             })
         case .timestamp(.second, _): return .int64(slots.map { array.value(at: $0, as: Int64.self) &* 1000 })
-        case .time64, .timestamp, .duration: return .int64(slots.map { array.value(at: $0, as: Int64.self) })
-        case .float32: return .float(slots.map { array.value(at: $0, as: Float.self) })
-        case .float64: return .double(slots.map { array.value(at: $0, as: Double.self) })
         case .float16:
             var data: [UInt8] = []
             for s in slots {

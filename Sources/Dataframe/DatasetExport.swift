@@ -115,11 +115,13 @@ public enum DatasetExport {
         return (timelines.sorted().first, true)
     }
 
-    /// Writes `store` (the store `id`) as its part file below `directory`.
+    /// Writes `store` (the store `id`) as its part file below `directory`; `parallelFor` shreds and
+    /// encodes a row group's columns at once (``ArrowParquetWriter/parallelFor``).
     /// - Returns: nil when the store lacks `options.timeline`.
-    public static func write(_ store: ChunkStore<Chunk>, id: StoreId, to directory: String, options: Options)
-        throws(ExportError) -> WrittenFile?
-    {
+    public static func write(
+        _ store: ChunkStore<Chunk>, id: StoreId, to directory: String, options: Options,
+        parallelFor: ParquetParallelFor? = nil
+    ) throws(ExportError) -> WrittenFile? {
         let timelines = store.timelines().map(\.name)
         let (index, exported) = self.index(options, timelines: timelines)
         guard exported else { return nil }
@@ -144,7 +146,7 @@ public enum DatasetExport {
                     keyValueMetadata: [
                         ("rerun:application_id", id.applicationId), ("rerun:recording_id", id.recordingId),
                         ("rerun:index", index ?? ""),
-                    ])
+                    ], parallelFor: parallelFor)
             case .arrow:
                 // One record batch: the dataframe's arrays as they are (no copy into slices).
                 let bytes: [UInt8]

@@ -182,12 +182,20 @@ struct ExportCommand: ParsableCommand {
         _ ids: [StoreId], hub: StoreHub, to directory: String, options: DatasetExport.Options, threads: Int
     ) -> [Outcome] {
         let results = Mutex<[Outcome?]>([Outcome?](repeating: nil, count: ids.count))
+        #if SYNCHRONOUS_INGESTION
+        let parallelFor: ParquetParallelFor? = nil
+        #else
+        // Within a store, its columns are shredded and encoded on every core (one store is the common case).
+        let parallelFor: ParquetParallelFor? = { count, body in
+            DispatchQueue.concurrentPerform(iterations: count, execute: body)
+        }
+        #endif
         let body: @Sendable (Int) -> Void = { i in
             let id = ids[i]
             let outcome: Outcome
             guard let store = hub.store(id)?.chunkStore else { return }
             do throws(DatasetExport.ExportError) {
-                if let file = try DatasetExport.write(store, id: id, to: directory, options: options) {
+                if let file = try DatasetExport.write(store, id: id, to: directory, options: options, parallelFor: parallelFor) {
                     outcome = .written(id, file)
                 } else {
                     outcome = .skipped(id, "no timeline \(options.timeline ?? "")")

@@ -1,4 +1,5 @@
 import ArrowIPC
+import Dispatch
 import Chunks
 import Dataframe
 import FixtureSupport
@@ -29,7 +30,11 @@ struct ExportTests {
         for file in SDKReaderTests.wellFormed {
             let (stores, _) = loadStores(paths: [Fixtures.rrdPath(file)])
             for (id, store) in stores.stores where id.kind == .recording && store.statistics.chunks > 0 {
-                let written = try #require(try DatasetExport.write(store, id: id, to: dir.path, options: options))
+                // Columns shredded and encoded on several threads, as `ingest export` does.
+                let written = try #require(
+                    try DatasetExport.write(
+                        store, id: id, to: dir.path, options: options,
+                        parallelFor: { DispatchQueue.concurrentPerform(iterations: $0, execute: $1) }))
                 files[id.recordingId] = written
             }
         }
