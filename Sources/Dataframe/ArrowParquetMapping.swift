@@ -263,24 +263,59 @@ enum Shredder {
     /// The entries one level down a list-like array: each present entry's items (the first keeps the
     /// entry's repetition level, the others repeat at this depth); an empty list ends at this level.
     static func expand(_ array: ArrowArray, _ levels: Levels, rep: Int) -> Levels {
-        var out = Levels()
-        out.reserve(max(levels.count, array.children.first?.length ?? 0))
-        let repeated = UInt8(rep + 1)
-        for i in 0..<levels.count {
+        // Two passes: the entries' count, then the levels written into exactly sized arrays (the
+        // hot loop of big nested columns: point clouds, image bytes).
+        let n = levels.count
+        var ranges = [Range<Int>](repeating: 0..<0, count: n)
+        var total = 0
+        for i in 0..<n {
             let s = levels.slot[i]
-            guard s >= 0 else {
-                out.append(rep: levels.rep[i], def: levels.def[i], slot: -1)
-                continue
+            if s >= 0 {
+                let r = array.valueRange(at: Int(s))
+                ranges[i] = r
+                total += max(r.count, 1)
+            } else {
+                total += 1
             }
-            let range = array.valueRange(at: Int(s))
-            if range.isEmpty {
-                out.append(rep: levels.rep[i], def: levels.def[i], slot: -1)
-                continue
-            }
-            let d = levels.def[i] + 1
-            out.append(rep: levels.rep[i], def: d, slot: Int32(range.lowerBound))
-            for child in (range.lowerBound + 1)..<range.upperBound { out.append(rep: repeated, def: d, slot: Int32(child)) }
         }
+        let repeated = UInt8(rep + 1)
+        var outRep = [UInt8](repeating: 0, count: total)
+        var outDef = [UInt8](repeating: 0, count: total)
+        var outSlot = [Int32](repeating: -1, count: total)
+        outRep.withUnsafeMutableBufferPointer { rep in
+            outDef.withUnsafeMutableBufferPointer { def in
+                outSlot.withUnsafeMutableBufferPointer { slot in
+                    var k = 0
+                    for i in 0..<n {
+                        let r = ranges[i]
+                        if levels.slot[i] < 0 || r.isEmpty {
+                            // A null or an empty list ends at this level.
+                            rep[k] = levels.rep[i]
+                            def[k] = levels.def[i]
+                            k += 1
+                            continue
+                        }
+                        let d = levels.def[i] + 1
+                        rep[k] = levels.rep[i]
+                        def[k] = d
+                        slot[k] = Int32(r.lowerBound)
+                        k += 1
+                        var child = r.lowerBound + 1
+                        while child < r.upperBound {
+                            rep[k] = repeated
+                            def[k] = d
+                            slot[k] = Int32(child)
+                            k += 1
+                            child += 1
+                        }
+                    }
+                }
+            }
+        }
+        var out = Levels()
+        out.rep = outRep
+        out.def = outDef
+        out.slot = outSlot
         return out
     }
 
@@ -299,7 +334,42 @@ enum Shredder {
             }
             return result
         }
-        return try plainLeaf(field.type, field.name, array, slots.lazy.filter { $0 >= 0 }.map { Int($0) })
+        switch field.type {
+        case .float32: return .float(loads(array, slots, Float.self) { $0 })
+        case .float64: return .double(loads(array, slots, Double.self) { $0 })
+        case .int(64, true), .time64, .timestamp(.millisecond, _), .timestamp(.microsecond, _),
+            .timestamp(.nanosecond, _), .duration:
+            return .int64(loads(array, slots, Int64.self) { $0 })
+        case .int(64, false): return .int64(loads(array, slots, UInt64.self) { Int64(bitPattern: $0) })
+        case .int(32, true), .date32, .time32(.millisecond): return .int32(loads(array, slots, Int32.self) { $0 })
+        case .int(32, false): return .int32(loads(array, slots, UInt32.self) { Int32(bitPattern: $0) })
+        case .int(16, true): return .int32(loads(array, slots, Int16.self) { Int32($0) })
+        case .int(16, false): return .int32(loads(array, slots, UInt16.self) { Int32($0) })
+        case .int(8, true): return .int32(loads(array, slots, Int8.self) { Int32($0) })
+        case .int(8, false): return .int32(loads(array, slots, UInt8.self) { Int32($0) })
+        default: return try plainLeaf(field.type, field.name, array, slots.lazy.filter { $0 >= 0 }.map { Int($0) })
+        }
+    }
+
+    /// The present (slot ≥ 0) fixed-width values of `slots`, each converted by `convert`, read from
+    /// the values buffer directly (little-endian, as Arrow and Parquet store them).
+    @inline(__always)
+    static func loads<T: BitwiseCopyable, U>(_ array: ArrowArray, _ slots: [Int32], _: T.Type, _ convert: (T) -> U) -> [U] {
+        array.withUnsafeBuffers { values, _ in
+            let width = MemoryLayout<T>.size
+            let count = values.count / width
+            var out: [U] = []
+            out.reserveCapacity(slots.count)
+            slots.withUnsafeBufferPointer { slots in
+                for s in slots where s >= 0 {
+                    // Slots come from validated offsets; a bad one is left out (the writer then refuses
+                    // the column), never read out of bounds.
+                    guard Int(s) < count else { continue }
+                    out.append(convert(values.loadUnaligned(fromByteOffset: Int(s) * width, as: T.self)))
+                }
+            }
+            return out
+        }
     }
 
     /// Appends `p` to `result` (values of the same physical type).

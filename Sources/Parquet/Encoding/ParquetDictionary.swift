@@ -81,17 +81,26 @@ struct ParquetDictionary {
         -> [UInt64]? where S.Element == UInt64
     {
         var seen: [UInt64: UInt32] = [:]
+        // Values below 2^16 (bytes of images, small enums: most dictionary hits) are looked up in a
+        // flat table instead of hashed.
+        var small = [UInt32](repeating: .max, count: 1 << 16)
         var order: [UInt64] = []
         var n = 0
         for v in values {
             n += 1
-            if let index = seen[v] {
+            if v < 1 << 16 {
+                let index = small[Int(v)]
+                if index != .max {
+                    indices.append(index)
+                    continue
+                }
+            } else if let index = seen[v] {
                 indices.append(index)
                 continue
             }
             guard order.count < limit, order.count < maxEntries, !mostlyDistinct(order.count, of: n) else { return nil }
             let index = UInt32(order.count)
-            seen[v] = index
+            if v < 1 << 16 { small[Int(v)] = index } else { seen[v] = index }
             order.append(v)
             indices.append(index)
         }
