@@ -61,8 +61,9 @@ public enum DatasetExport {
         public var path: String
         /// The index timeline (nil: the static view).
         public var timeline: String?
-        /// Rows and columns of the dataframe.
+        /// Rows of the dataframe.
         public var rows: Int
+        /// Columns of the dataframe (index and component columns).
         public var columns: Int
         /// Row groups (1 for an Arrow file: one record batch).
         public var rowGroups: Int

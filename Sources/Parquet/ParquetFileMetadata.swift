@@ -17,8 +17,9 @@ public struct ParquetFileMetadata: Hashable, Sendable {
         public var numValues: Int64
         /// `null_count` of the chunk's statistics (nil when there are no statistics).
         public var nullCount: Int64?
-        /// `min_value` and `max_value`, PLAIN-encoded (nil when absent).
+        /// `min_value`, PLAIN-encoded (nil when absent).
         public var minValue: [UInt8]?
+        /// `max_value`, PLAIN-encoded (nil when absent).
         public var maxValue: [UInt8]?
         /// The compression codec's number (0 none, 6 zstd).
         public var codec: Int32
