@@ -47,7 +47,9 @@ extension ArrowIPCWriter {
                     var body = BodyBuilder(compression: compression)
                     try body.add(valueField, segment)
                     dictionaryBlocks.append(
-                        block(.dictionary(id: d.id, batch: body.batch(length: segment.length), isDelta: k > 0), body.bytes))
+                        block(
+                            .dictionary(id: d.id, batch: body.batch(length: segment.length), isDelta: k > 0), body.bytes
+                        ))
                 }
             }
             var body = BodyBuilder(compression: compression)

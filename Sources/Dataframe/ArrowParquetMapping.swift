@@ -36,10 +36,13 @@ import Parquet
 public enum ArrowParquetMapping {
     /// The Parquet node for `field`, and the Arrow field a reader restores from the file's
     /// `ARROW:schema` (the same, except where the table above says otherwise).
-    public static func node(for field: ArrowField) throws(ParquetError) -> (node: ParquetSchemaNode, stated: ArrowField) {
+    public static func node(for field: ArrowField) throws(ParquetError) -> (node: ParquetSchemaNode, stated: ArrowField)
+    {
         let repetition: ParquetRepetition = field.nullable ? .optional : .required
         var stated = field
-        func leaf(_ type: ParquetPhysicalType, _ logical: ParquetLogicalType? = nil, length: Int32? = nil)
+        func leaf(
+            _ type: ParquetPhysicalType, _ logical: ParquetLogicalType? = nil, length: Int32? = nil
+        )
             -> ParquetSchemaNode
         {
             .leaf(field.name, type, repetition, logical: logical, typeLength: length)
@@ -51,7 +54,9 @@ public enum ArrowParquetMapping {
             stated.nullable = true
         case .bool: node = leaf(.boolean)
         case .int(let w, let signed):
-            node = w == 64 ? leaf(.int64, .integer(bitWidth: 64, signed: signed))
+            node =
+                w == 64
+                ? leaf(.int64, .integer(bitWidth: 64, signed: signed))
                 : leaf(.int32, .integer(bitWidth: Int8(w), signed: signed))
         case .float16: node = leaf(.fixedLenByteArray, .float16, length: 2)
         case .float32: node = leaf(.float)
@@ -65,9 +70,11 @@ public enum ArrowParquetMapping {
         case .time32:
             node = leaf(.int32, .time(adjustedToUTC: true, unit: .milliseconds))
             stated.type = .time32(.millisecond)
-        case .time64(let u): node = leaf(.int64, .time(adjustedToUTC: true, unit: u == .microsecond ? .microseconds : .nanoseconds))
+        case .time64(let u):
+            node = leaf(.int64, .time(adjustedToUTC: true, unit: u == .microsecond ? .microseconds : .nanoseconds))
         case .timestamp(let u, let tz):
-            let unit: ParquetTimeUnit = u == .nanosecond ? .nanoseconds : u == .microsecond ? .microseconds : .milliseconds
+            let unit: ParquetTimeUnit =
+                u == .nanosecond ? .nanoseconds : u == .microsecond ? .microseconds : .milliseconds
             node = leaf(.int64, .timestamp(adjustedToUTC: tz != nil, unit: unit))
             if u == .second { stated.type = .timestamp(.millisecond, timezone: tz) }
         case .duration: node = leaf(.int64)
@@ -78,7 +85,9 @@ public enum ArrowParquetMapping {
         case .binary, .largeBinary, .binaryView: node = leaf(.byteArray)
         case .utf8, .largeUtf8, .utf8View: node = leaf(.byteArray, .string)
         case .fixedSizeBinary(let w):
-            guard w > 0 else { throw ParquetError(.unsupported, "\(field.name): fixed_size_binary[0] has no Parquet form") }
+            guard w > 0 else {
+                throw ParquetError(.unsupported, "\(field.name): fixed_size_binary[0] has no Parquet form")
+            }
             node = leaf(.fixedLenByteArray, length: Int32(w))
         case .list(let item), .largeList(let item), .listView(let item), .largeListView(let item),
             .fixedSizeList(let item, _):
@@ -95,7 +104,9 @@ public enum ArrowParquetMapping {
             default: break
             }
         case .structure(let fields):
-            guard !fields.isEmpty else { throw ParquetError(.unsupported, "\(field.name): a struct without fields has no Parquet form") }
+            guard !fields.isEmpty else {
+                throw ParquetError(.unsupported, "\(field.name): a struct without fields has no Parquet form")
+            }
             var children: [ParquetSchemaNode] = []
             var statedFields: [ArrowField] = []
             for f in fields {
@@ -113,13 +124,15 @@ public enum ArrowParquetMapping {
             key.node.name = "key"
             var value = try self.node(for: kv[1])
             value.node.name = "value"
-            node = .group(field.name, repetition, logical: .map, [.group(entries.name, .repeated, [key.node, value.node])])
+            node = .group(
+                field.name, repetition, logical: .map, [.group(entries.name, .repeated, [key.node, value.node])])
             var statedEntries = entries
-            statedEntries.type = .structure([key.stated, value.stated].enumerated().map { i, f in
-                var f = f
-                f.name = kv[i].name
-                return f
-            })
+            statedEntries.type = .structure(
+                [key.stated, value.stated].enumerated().map { i, f in
+                    var f = f
+                    f.name = kv[i].name
+                    return f
+                })
             stated.type = .map(entries: statedEntries, keysSorted: sorted)
         case .union(_, let members, _):
             guard !members.isEmpty else { throw ParquetError(.unsupported, "\(field.name): a union without members") }
@@ -134,13 +147,16 @@ public enum ArrowParquetMapping {
             node = .group(field.name, repetition, children)
             stated.type = .structure(statedFields)
         case .unsupported(_, let name):
-            throw ParquetError(.unsupported, "\(field.name): Arrow type \(name) is not decoded, so it cannot be written")
+            throw ParquetError(
+                .unsupported, "\(field.name): Arrow type \(name) is not decoded, so it cannot be written")
         }
         return (node, stated)
     }
 
     /// The Parquet schema of `schema`'s fields, and the schema a reader restores (``node(for:)``).
-    public static func schema(for schema: ArrowSchema) throws(ParquetError) -> (parquet: ParquetSchema, stated: ArrowSchema) {
+    public static func schema(
+        for schema: ArrowSchema
+    ) throws(ParquetError) -> (parquet: ParquetSchema, stated: ArrowSchema) {
         var nodes: [ParquetSchemaNode] = []
         var fields: [ArrowField] = []
         for f in schema.fields {
@@ -161,7 +177,9 @@ public enum ArrowParquetMapping {
 
     /// The leaf columns of `array` (a column of `field`) for its rows `rows`, in the order of the
     /// leaves of ``node(for:)``'s node.
-    public static func shred(_ array: ArrowArray, field: ArrowField, rows: Range<Int>) throws(ParquetError)
+    public static func shred(
+        _ array: ArrowArray, field: ArrowField, rows: Range<Int>
+    ) throws(ParquetError)
         -> [ParquetColumnData]
     {
         var levels = Levels()
@@ -208,7 +226,11 @@ enum Shredder {
         if field.nullable || { if case .null = field.type { return true } else { return false } }() {
             def += 1
             let hasNulls: Bool
-            if case .union = array.type { hasNulls = false } else { hasNulls = array.nullCount > 0 || array.type == .null }
+            if case .union = array.type {
+                hasNulls = false
+            } else {
+                hasNulls = array.nullCount > 0 || array.type == .null
+            }
             for i in 0..<levels.count where levels.slot[i] >= 0 {
                 if hasNulls && array.isNull(Int(levels.slot[i])) {
                     levels.slot[i] = -1
@@ -320,7 +342,9 @@ enum Shredder {
     }
 
     /// The present values of a leaf, in entry order.
-    static func leafValues(_ field: ArrowField, _ array: ArrowArray, _ slots: [Int32]) throws(ParquetError)
+    static func leafValues(
+        _ field: ArrowField, _ array: ArrowArray, _ slots: [Int32]
+    ) throws(ParquetError)
         -> ParquetValues
     {
         // A dictionary-encoded leaf: its values are looked up slot by slot (decoded; rare in Rerun data).
@@ -354,7 +378,9 @@ enum Shredder {
     /// The present (slot ≥ 0) fixed-width values of `slots`, each converted by `convert`, read from
     /// the values buffer directly (little-endian, as Arrow and Parquet store them).
     @inline(__always)
-    static func loads<T: BitwiseCopyable, U>(_ array: ArrowArray, _ slots: [Int32], _: T.Type, _ convert: (T) -> U) -> [U] {
+    static func loads<T: BitwiseCopyable, U>(
+        _ array: ArrowArray, _ slots: [Int32], _: T.Type, _ convert: (T) -> U
+    ) -> [U] {
         array.withUnsafeBuffers { values, _ in
             let width = MemoryLayout<T>.size
             let count = values.count / width
@@ -410,7 +436,9 @@ enum Shredder {
     }
 
     /// The values of `slots` of a plain (not dictionary-encoded) leaf array.
-    static func plainLeaf<S: Sequence<Int>>(_ type: ArrowType, _ name: String, _ array: ArrowArray, _ slots: S)
+    static func plainLeaf<S: Sequence<Int>>(
+        _ type: ArrowType, _ name: String, _ array: ArrowArray, _ slots: S
+    )
         throws(ParquetError) -> ParquetValues
     {
         switch type {
@@ -429,11 +457,12 @@ enum Shredder {
         case .time32:
             return .int32(slots.map { Int32(truncatingIfNeeded: array.int64(at: $0) &* 1000) })
         case .date64:
-            return .int32(slots.map { s in
-                let ms = array.value(at: s, as: Int64.self)
-                let days = ms >= 0 ? ms / 86_400_000 : -((-ms + 86_399_999) / 86_400_000)
-                return Int32(truncatingIfNeeded: days)
-            })
+            return .int32(
+                slots.map { s in
+                    let ms = array.value(at: s, as: Int64.self)
+                    let days = ms >= 0 ? ms / 86_400_000 : -((-ms + 86_399_999) / 86_400_000)
+                    return Int32(truncatingIfNeeded: days)
+                })
         case .timestamp(.second, _): return .int64(slots.map { array.value(at: $0, as: Int64.self) &* 1000 })
         case .float16:
             var data: [UInt8] = []

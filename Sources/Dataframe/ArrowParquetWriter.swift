@@ -22,7 +22,9 @@ public final class ArrowParquetWriter {
 
     /// A writer of `schema`'s columns to `sink`.
     /// - Throws: ``ParquetError/Code/unsupported`` for a field without a Parquet form.
-    public init(schema: ArrowSchema, options: ParquetWriterOptions = ParquetWriterOptions(), sink: any ParquetSink)
+    public init(
+        schema: ArrowSchema, options: ParquetWriterOptions = ParquetWriterOptions(), sink: any ParquetSink
+    )
         throws(ParquetError)
     {
         let (parquet, stated) = try ArrowParquetMapping.schema(for: schema)
@@ -76,7 +78,8 @@ public final class ArrowParquetWriter {
     /// Writes the footer, with `ARROW:schema` first and then `keyValueMetadata`.
     public func close(keyValueMetadata: [(String, String)] = []) throws(ParquetError) {
         try writer.close(
-            keyValueMetadata: [("ARROW:schema", ArrowParquetMapping.arrowSchemaMetadata(statedSchema))] + keyValueMetadata)
+            keyValueMetadata: [("ARROW:schema", ArrowParquetMapping.arrowSchemaMetadata(statedSchema))]
+                + keyValueMetadata)
     }
 }
 

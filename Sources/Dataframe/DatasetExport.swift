@@ -1,10 +1,10 @@
-@preconcurrency import Glibc
 import ArrowIPC
-import Synchronization
 import Chunks
+@preconcurrency import Glibc
 import IngestCore
 import Parquet
 import Store
+import Synchronization
 
 /// Exports stores as a Hive-partitioned dataset that DuckDB, Polars, pyarrow and Spark read directly:
 /// `DIR/application_id=A/recording_id=R/part-0.parquet` (or `.arrow`), one file per recording store,

@@ -1,8 +1,8 @@
-@preconcurrency import Glibc
 import ArgumentParser
 import Chunks
 import Dataframe
 import Dispatch
+@preconcurrency import Glibc
 import IngestCore
 import Ingestion
 import Parquet
@@ -74,8 +74,12 @@ struct ExportCommand: ParsableCommand {
         guard format == "parquet" || format == "arrow" else {
             throw ValidationError("--format must be parquet or arrow, got \(format)")
         }
-        guard rowGroupBytes > 0 else { throw ValidationError("--row-group-bytes must be positive, got \(rowGroupBytes)") }
-        guard threads > 0 && threads <= 1024 else { throw ValidationError("--threads must be in 1...1024, got \(threads)") }
+        guard rowGroupBytes > 0 else {
+            throw ValidationError("--row-group-bytes must be positive, got \(rowGroupBytes)")
+        }
+        guard threads > 0 && threads <= 1024 else {
+            throw ValidationError("--threads must be in 1...1024, got \(threads)")
+        }
         guard parquetCompression != nil else {
             throw ValidationError("--compression must be zstd, zstd:LEVEL (1...22) or none, got \(compression)")
         }
@@ -107,7 +111,9 @@ struct ExportCommand: ParsableCommand {
     }
 
     /// Runs the export; `output` defaults to stdout (tests capture it).
-    func execute(progressMode: ProgressDisplay.Mode? = nil, output: (String) -> Void = { print($0) }) throws
+    func execute(
+        progressMode: ProgressDisplay.Mode? = nil, output: (String) -> Void = { print($0) }
+    ) throws
         -> Int32
     {
         let started = MonotonicClock.now()
@@ -195,7 +201,9 @@ struct ExportCommand: ParsableCommand {
             let outcome: Outcome
             guard let store = hub.store(id)?.chunkStore else { return }
             do throws(DatasetExport.ExportError) {
-                if let file = try DatasetExport.write(store, id: id, to: directory, options: options, parallelFor: parallelFor) {
+                if let file = try DatasetExport.write(
+                    store, id: id, to: directory, options: options, parallelFor: parallelFor)
+                {
                     outcome = .written(id, file)
                 } else {
                     outcome = .skipped(id, "no timeline \(options.timeline ?? "")")

@@ -12,7 +12,8 @@ import Testing
 @Suite("Arrow → Parquet (pyarrow reads every golden back)")
 struct ArrowParquetTests {
     static let python = Python.with(["pyarrow.parquet"])
-    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("read_parquet.py")
+    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+        "read_parquet.py")
 
     static var goldens: [String] {
         (try? FileManager.default.contentsOfDirectory(atPath: Fixtures.arrow.path))?
@@ -116,7 +117,8 @@ struct ArrowParquetTests {
                 default: continue
                 }
                 let theirs = try #require((r["columns"] as? [String: Any])?[field.name] as? NSArray)
-                #expect(theirs.isEqual(to: expected), "\(w.name) \(field.name):\n pyarrow \(theirs)\n expected \(expected)")
+                #expect(
+                    theirs.isEqual(to: expected), "\(w.name) \(field.name):\n pyarrow \(theirs)\n expected \(expected)")
                 compared += 1
             }
             // A union becomes a struct whose only non-null member is the slot's value.
@@ -125,7 +127,9 @@ struct ArrowParquetTests {
                 let column = w.batch.columns[k]
                 let theirs = try #require((r["columns"] as? [String: Any])?[field.name] as? [Any])
                 for i in 0..<column.length {
-                    let ours = try JSONSerialization.jsonObject(with: Data("[\(column.jsonValue(at: i, options: .integers))]".utf8)) as! [Any]
+                    let ours =
+                        try JSONSerialization.jsonObject(
+                            with: Data("[\(column.jsonValue(at: i, options: .integers))]".utf8)) as! [Any]
                     let row = try #require(theirs[i] as? [String: Any], "\(w.name) row \(i)")
                     let set = row.values.filter { !($0 is NSNull) }
                     if ours[0] is NSNull {

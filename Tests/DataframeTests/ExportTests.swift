@@ -1,7 +1,7 @@
 import ArrowIPC
-import Dispatch
 import Chunks
 import Dataframe
+import Dispatch
 import FixtureSupport
 import Foundation
 import IngestCore
@@ -22,7 +22,8 @@ struct ExportTests {
 
     /// Every recording store (with chunks) of every well-formed fixture, exported below a new folder.
     static func export(format: DatasetExport.Format) throws -> (dir: URL, files: [String: DatasetExport.WrittenFile]) {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("storeingest-export-\(UUID().uuidString)")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "storeingest-export-\(UUID().uuidString)")
         // Small row groups and pages: several of each even in the fixtures.
         let options = DatasetExport.Options(
             format: format, rowGroupBytes: 64, parquet: ParquetWriterOptions(pageSize: 256))
@@ -83,11 +84,14 @@ struct ExportTests {
 
     @Test(
         "DuckDB read_parquet over DIR/**/*.parquet (hive partitions) = the SDK's reader, cell by cell",
-        .enabled(if: duckdbPython != nil, "no Python with duckdb, pyarrow, rerun-sdk 0.41 and datafusion (pip install duckdb)"))
+        .enabled(
+            if: duckdbPython != nil,
+            "no Python with duckdb, pyarrow, rerun-sdk 0.41 and datafusion (pip install duckdb)"))
     func duckdb() throws {
         let (dir, files) = try Self.export(format: .parquet)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let result = try Python.run(Self.duckdbPython!, [Self.here.appendingPathComponent("duckdb_read.py").path, dir.path])
+        let result = try Python.run(
+            Self.duckdbPython!, [Self.here.appendingPathComponent("duckdb_read.py").path, dir.path])
         try #require(result.status == 0, "duckdb failed: \(result.stderr)")
         var seen: Set<String> = []
         for line in String(decoding: result.stdout, as: UTF8.self).split(separator: "\n") {
@@ -107,7 +111,8 @@ struct ExportTests {
                 continue
             }
             Self.compare(
-                "duckdb \(recording)", columns: object["columns"] as! [String], rows: object["rows"] as! [Any], with: view)
+                "duckdb \(recording)", columns: object["columns"] as! [String], rows: object["rows"] as! [Any],
+                with: view)
         }
         #expect(seen == Set(files.keys))
         #expect(seen.count >= 15)
@@ -144,7 +149,8 @@ struct ExportTests {
                 let rows: [Any] = (0..<file.rows).map { i in names.map { columns[$0]![i] } }
                 Self.compare("pyarrow \(recording)", columns: r["names"] as! [String], rows: rows, with: view)
                 // The index column's statistics are its first and last time (rows ascend).
-                if let index = view["index"] as? String, let groups = statistics[index], let first = groups.first as? [Any],
+                if let index = view["index"] as? String, let groups = statistics[index],
+                    let first = groups.first as? [Any],
                     let last = groups.last as? [Any], let rowsOfView = view["rows"] as? [[Any]], !rowsOfView.isEmpty
                 {
                     let k = names.firstIndex(of: index)!

@@ -18,20 +18,25 @@ struct SDKReaderTests {
 
     /// The fixtures our reader decodes cleanly.
     static var wellFormed: [String] {
-        Fixtures.expectedFiles.filter { ($0["expect_valid"] as? Bool) == true && ($0["file"] as! String).hasSuffix(".rrd") }
-            .map { $0["file"] as! String }
+        Fixtures.expectedFiles.filter {
+            ($0["expect_valid"] as? Bool) == true && ($0["file"] as! String).hasSuffix(".rrd")
+        }
+        .map { $0["file"] as! String }
     }
 
     /// The SDK's views of every well-formed fixture (one script run), keyed by file name.
     nonisolated(unsafe) static let sdkViews: [String: [[String: Any]]] = {
         guard let python else { return [:] }
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("sdk_dataframe.py")
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "sdk_dataframe.py")
         guard let result = try? Python.run(python, [script.path] + wellFormed.map(Fixtures.rrdPath)),
             result.status == 0
         else { return [:] }
         var views: [String: [[String: Any]]] = [:]
         for line in String(decoding: result.stdout, as: UTF8.self).split(separator: "\n") {
-            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { continue }
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+                continue
+            }
             let file = URL(fileURLWithPath: object["file"] as! String).lastPathComponent
             views[file, default: []].append(object)
         }
@@ -83,7 +88,8 @@ struct SDKReaderTests {
                 index: view["index"] as? String,
                 contents: (view["contents"] as? String).map { [EntityPathPattern($0)] },
                 fillLatestAt: view["fill_latest_at"] as! Bool)
-            let label = "\(file) \(recording) index=\(query.index ?? "static") fill=\(query.fillLatestAt) contents=\(query.contents?.description ?? "all")"
+            let label =
+                "\(file) \(recording) index=\(query.index ?? "static") fill=\(query.fillLatestAt) contents=\(query.contents?.description ?? "all")"
             let frame = try store.dataframe(query)
             let ours = try Self.rendered(frame)
             #expect(ours.columns == view["columns"] as! [[String]], "\(label): columns")

@@ -28,7 +28,8 @@ struct SparkTests {
         .enabled(if: python != nil, "no Python with pyspark and duckdb (pip install pyspark duckdb)"),
         .enabled(if: java, "no java on PATH (Spark needs OpenJDK 17)"))
     func sparkAgreesWithDuckDB() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("storeingest-spark-\(UUID().uuidString)")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "storeingest-spark-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
         // Every fixture's recordings, each written four times under other ids: a fleet of recordings.
         var written = 0

@@ -6,7 +6,8 @@ public enum Python {
     /// The first candidate that imports every module of `modules`, or nil (the test is then skipped).
     public static func with(_ modules: [String]) -> String? {
         let candidates = [
-            ProcessInfo.processInfo.environment["STOREINGEST_PYTHON"], "/work/bench/venv/bin/python", "/usr/bin/python3",
+            ProcessInfo.processInfo.environment["STOREINGEST_PYTHON"], "/work/bench/venv/bin/python",
+            "/usr/bin/python3",
         ].compactMap { $0 }
         let probe = modules.map { "import \($0)" }.joined(separator: "; ")
         for c in candidates where FileManager.default.isExecutableFile(atPath: c) {
@@ -16,7 +17,9 @@ public enum Python {
     }
 
     /// Runs `python args…`, returning its exit status, stdout and stderr.
-    public static func run(_ python: String, _ arguments: [String], environment: [String: String]? = nil) throws
+    public static func run(
+        _ python: String, _ arguments: [String], environment: [String: String]? = nil
+    ) throws
         -> (status: Int32, stdout: Data, stderr: String)
     {
         let p = Process()

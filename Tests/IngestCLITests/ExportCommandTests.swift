@@ -6,7 +6,8 @@ import Testing
 @Suite("ingest export")
 struct ExportCommandTests {
     static func temporaryDirectory() -> String {
-        FileManager.default.temporaryDirectory.appendingPathComponent("storeingest-cli-export-\(UUID().uuidString)").path
+        FileManager.default.temporaryDirectory.appendingPathComponent("storeingest-cli-export-\(UUID().uuidString)")
+            .path
     }
 
     static func files(under dir: String) -> [String] {
@@ -60,13 +61,19 @@ struct ExportCommandTests {
     func exitStatuses() throws {
         let dir = Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let damaged = try runIngest(["export", Fixtures.rrdPath("corrupt_truncated.rrd"), Fixtures.rrdPath("points3d.rrd"), "--to", dir, "-q"])
+        let damaged = try runIngest([
+            "export", Fixtures.rrdPath("corrupt_truncated.rrd"), Fixtures.rrdPath("points3d.rrd"), "--to", dir, "-q",
+        ])
         #expect(damaged.status == 1)
         #expect(damaged.err.contains("corrupt_truncated.rrd"))
-        #expect(Self.files(under: dir).contains("application_id=rrd_fixtures/recording_id=fixture-points3d/part-0.parquet"))
-        let missing = try runIngest(["export", "/nonexistent/x.rrd", Fixtures.rrdPath("points3d.rrd"), "--to", dir, "-q"])
+        #expect(
+            Self.files(under: dir).contains("application_id=rrd_fixtures/recording_id=fixture-points3d/part-0.parquet"))
+        let missing = try runIngest([
+            "export", "/nonexistent/x.rrd", Fixtures.rrdPath("points3d.rrd"), "--to", dir, "-q",
+        ])
         #expect(missing.status == 3)
-        #expect(try runIngest(["export", Fixtures.rrdPath("points3d.rrd"), "--to", dir, "--format", "csv"]).status == 2)
+        #expect(
+            try runIngest(["export", Fixtures.rrdPath("points3d.rrd"), "--to", dir, "--format", "csv"]).status == 2)
         #expect(try runIngest(["export", Fixtures.rrdPath("points3d.rrd")]).status == 2)
         let empty = Self.temporaryDirectory()
         try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
@@ -76,7 +83,9 @@ struct ExportCommandTests {
 
     @Test("an output that cannot be created is an I/O error (3)")
     func unwritableOutput() throws {
-        let (status, _, err) = try runIngest(["export", Fixtures.rrdPath("points3d.rrd"), "--to", "/proc/storeingest-no", "-q"])
+        let (status, _, err) = try runIngest([
+            "export", Fixtures.rrdPath("points3d.rrd"), "--to", "/proc/storeingest-no", "-q",
+        ])
         #expect(status == 3)
         #expect(err.contains("cannot create"))
     }
