@@ -28,7 +28,10 @@ let package = Package(
     products: [
         // The umbrella module first (`import StoreIngest`); its modules stay importable one by one.
         .library(
-            name: "StoreIngest", targets: ["StoreIngest", "Ingestion", "Store", "Chunks", "ArrowIPC", "RRD", "IngestCore"]),
+            name: "StoreIngest",
+            targets: [
+                "StoreIngest", "Ingestion", "Store", "Chunks", "ArrowIPC", "RRD", "IngestCore", "Dataframe", "Parquet",
+            ]),
         .library(name: "IngestTestSupport", targets: ["IngestTestSupport"]),
         // The gRPC endpoint the Rerun SDK streams to (empty without the `LiveServer` trait).
         .library(name: "IngestServer", targets: ["IngestServer"]),
@@ -77,6 +80,12 @@ let package = Package(
         // format layer of dataframe export. No threads, no Foundation.
         .target(name: "Parquet", dependencies: ["IngestCore", "CZstd"], swiftSettings: swiftSettings),
 
+        // The dataframe view of a store (the SDK's `ChunkStore.reader` semantics) and its export: Arrow
+        // arrays shredded into Parquet columns, Arrow IPC files. No threads, no Foundation.
+        .target(
+            name: "Dataframe", dependencies: ["IngestCore", "ArrowIPC", "Chunks", "Store", "Parquet"],
+            swiftSettings: swiftSettings),
+
         // Chunk model built from a record batch (from an uncompressed Arrow IPC payload: no RRD).
         .target(name: "Chunks", dependencies: ["IngestCore", "ArrowIPC"], swiftSettings: swiftSettings),
 
@@ -99,7 +108,8 @@ let package = Package(
 
         // The umbrella: re-exports the public modules, so one `import StoreIngest` is enough.
         .target(
-            name: "StoreIngest", dependencies: ["IngestCore", "RRD", "ArrowIPC", "Chunks", "Store", "Ingestion"],
+            name: "StoreIngest",
+            dependencies: ["IngestCore", "RRD", "ArrowIPC", "Chunks", "Store", "Ingestion", "Parquet", "Dataframe"],
             swiftSettings: swiftSettings),
 
         .target(
@@ -125,7 +135,8 @@ let package = Package(
         .executableTarget(
             name: "ingest",
             dependencies: [
-                "IngestCore", "RRD", "ArrowIPC", "Chunks", "Store", "Ingestion", "IngestServer",
+                "IngestCore", "RRD", "ArrowIPC", "Chunks", "Store", "Ingestion", "IngestServer", "Dataframe",
+                "Parquet",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -138,6 +149,15 @@ let package = Package(
 
         .testTarget(name: "IngestCoreTests", dependencies: ["IngestCore"], swiftSettings: swiftSettings),
         .testTarget(name: "ParquetTests", dependencies: ["Parquet"], swiftSettings: swiftSettings),
+        // The dataframe view against the SDK's reader, the Parquet/Arrow export read by pyarrow, DuckDB, Spark.
+        .testTarget(
+            name: "DataframeTests",
+            dependencies: [
+                "IngestCore", "ArrowIPC", "Chunks", "Store", "Parquet", "Dataframe", "Ingestion", "IngestTestSupport",
+                "FixtureSupport",
+            ],
+            exclude: ["sdk_dataframe.py", "read_parquet.py", "duckdb_read.py", "spark_read.py"],
+            swiftSettings: syncSettings),
         .testTarget(
             name: "RRDTests",
             // Ingestion and ArrowIPC for the payload checks (decompression + IPC framing walk) of the damage tests.

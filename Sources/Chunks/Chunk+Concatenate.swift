@@ -222,14 +222,21 @@ extension Chunk {
     }
 }
 
-/// Copies slot ranges of Arrow arrays into one new array (the "take" of concatenation).
-enum Gather {
+/// Copies slot ranges of Arrow arrays into one new array (the "take" of concatenation, and of the
+/// dataframe view's columns).
+package enum Gather {
     /// Slots `lower..<upper` of source `source`, or that many null slots when `source` is negative.
-    struct Segment {
-        var source: Int
-        var lower: Int
-        var upper: Int
-        var count: Int { upper - lower }
+    package struct Segment {
+        package var source: Int
+        package var lower: Int
+        package var upper: Int
+        package var count: Int { upper - lower }
+
+        package init(source: Int, lower: Int, upper: Int) {
+            self.source = source
+            self.lower = lower
+            self.upper = upper
+        }
     }
 
     /// Byte width of a fixed-width type, nil otherwise.
@@ -257,7 +264,7 @@ enum Gather {
     }
 
     /// Whether `array` (and its children) can be gathered.
-    static func isSupported(_ array: ArrowArray) -> Bool {
+    package static func isSupported(_ array: ArrowArray) -> Bool {
         guard array.dictionaryIndexType == nil else { return false }
         switch array.type {
         case .null, .bool, .binary, .utf8, .largeBinary, .largeUtf8: return true
@@ -268,7 +275,7 @@ enum Gather {
 
     /// One new array of `length` slots holding `segments` in order (`length` = their total count).
     /// Every source must have type `type`; nil for an unsupported type.
-    static func gather(
+    package static func gather(
         type: ArrowType, sources: [ArrowArray], _ segments: [Gather.Segment], length: Int
     )
         -> ArrowArray?
@@ -403,7 +410,7 @@ enum Gather {
             }
             var children: [ArrowArray] = []
             if isList {
-                guard let childType = sources[0].children.first?.type,
+                guard let childType = type.children.first?.type,
                     let child = gather(
                         type: childType, sources: sources.map { $0.children[0] }, inner.filter { $0.count > 0 },
                         length: total)
@@ -424,7 +431,7 @@ enum Gather {
                     ? Gather.Segment(source: -1, lower: 0, upper: s.count * size)
                     : Gather.Segment(source: s.source, lower: s.lower * size, upper: s.upper * size)
             }
-            guard let childType = sources[0].children.first?.type,
+            guard let childType = type.children.first?.type,
                 let child = gather(
                     type: childType, sources: sources.map { $0.children[0] }, inner, length: length * size)
             else { return nil }
@@ -438,7 +445,7 @@ enum Gather {
             for f in fields.indices {
                 guard
                     let child = gather(
-                        type: sources[0].children[f].type, sources: sources.map { $0.children[f] }, segments,
+                        type: fields[f].type, sources: sources.map { $0.children[f] }, segments,
                         length: length)
                 else { return nil }
                 children.append(child)

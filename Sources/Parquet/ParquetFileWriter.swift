@@ -1,3 +1,4 @@
+import Synchronization
 import CZstd
 
 /// Where a ``ParquetFileWriter`` puts its bytes, in order.
@@ -12,6 +13,10 @@ public final class ParquetMemorySink: ParquetSink {
     public init() {}
     public func write(_ bytes: [UInt8]) throws(ParquetError) { self.bytes.append(contentsOf: bytes) }
 }
+
+/// Runs `body(i)` for every `i` in `0..<count`, in any order, possibly several at once; returns when all
+/// are done.
+public typealias ParquetParallelFor = @Sendable (_ count: Int, _ body: @Sendable (Int) -> Void) -> Void
 
 /// Page compression.
 public enum ParquetCompression: Hashable, Sendable {
@@ -99,6 +104,11 @@ public final class ParquetFileWriter {
     /// The number of rows written so far.
     public var rowCount: Int64 { rows }
 
+    /// Encodes a row group's column chunks at once when set: called with the number of chunks and a
+    /// body to run for each index, it may run them on several threads (`DispatchQueue.concurrentPerform`);
+    /// the chunks are then written in schema order. Nil: one after the other.
+    public var parallelFor: ParquetParallelFor?
+
     /// Writes one row group of `rows` rows; `columns` in schema order (``ParquetSchema/columns``).
     /// - Throws: ``ParquetError/Code/invalidInput`` when a column's levels or values do not add up to
     ///   `rows` rows of the schema; ``ParquetError/Code/io`` from the sink.
@@ -110,9 +120,35 @@ public final class ParquetFileWriter {
         let start = offset
         var chunks: [ParquetMetadataEncoding.ColumnChunk] = []
         var uncompressed: Int64 = 0
-        for (descriptor, column) in zip(columns, data) {
-            try Self.validate(column, descriptor, rows: rows)
-            let chunk = try writeColumnChunk(column, descriptor)
+        let descriptors = columns
+        let options = options
+        let encoded = Mutex<[Result<([UInt8], ParquetMetadataEncoding.ColumnChunk), ParquetError>?]>(
+            .init(repeating: nil, count: data.count))
+        let encode: @Sendable (Int) -> Void = { k in
+            let result: Result<([UInt8], ParquetMetadataEncoding.ColumnChunk), ParquetError>
+            do throws(ParquetError) {
+                try Self.validate(data[k], descriptors[k], rows: rows)
+                let (bytes, chunk) = try Self.encodeColumnChunk(data[k], descriptors[k], options: options)
+                result = .success((bytes, chunk))
+            } catch {
+                result = .failure(error)
+            }
+            encoded.withLock { $0[k] = result }
+        }
+        if let parallelFor, data.count > 1 {
+            parallelFor(data.count, encode)
+        } else {
+            for k in data.indices { encode(k) }
+        }
+        let results = encoded.withLock { $0 }
+        for result in results {
+            guard let result else { throw ParquetError(.invalidInput, "a column chunk was not encoded") }
+            var (bytes, chunk) = try result.get()
+            // Offsets were relative to the chunk's start.
+            chunk.dataPageOffset += offset
+            chunk.dictionaryPageOffset = chunk.dictionaryPageOffset.map { $0 + offset }
+            try emit(bytes)
+            bytes = []
             uncompressed += chunk.totalUncompressedSize
             chunks.append(chunk)
         }
@@ -188,9 +224,13 @@ public final class ParquetFileWriter {
         }
     }
 
-    private func writeColumnChunk(_ column: ParquetColumnData, _ d: ParquetColumnDescriptor) throws(ParquetError)
-        -> ParquetMetadataEncoding.ColumnChunk
-    {
+    /// One column chunk's pages, with offsets relative to the chunk's start (a pure function of its
+    /// input, so chunks can be encoded at once on several threads).
+    static func encodeColumnChunk(
+        _ column: ParquetColumnData, _ d: ParquetColumnDescriptor, options: ParquetWriterOptions
+    ) throws(ParquetError) -> (bytes: [UInt8], chunk: ParquetMetadataEncoding.ColumnChunk) {
+        var out: [UInt8] = []
+        var offset: Int64 { Int64(out.count) }
         let entries = column.definitionLevels?.count ?? column.values.count
         let dictionary = options.dictionary ? ParquetDictionary(column.values, maxSize: options.maxDictionarySize) : nil
         var uncompressedTotal: Int64 = 0
@@ -199,12 +239,12 @@ public final class ParquetFileWriter {
         if let dictionary {
             var body: [UInt8] = []
             dictionary.values.plainEncoded(into: &body)
-            let compressed = try compress(body)
+            let compressed = try compress(body, options.compression)
             let header = ParquetMetadataEncoding.dictionaryPageHeader(
                 uncompressedSize: body.count, compressedSize: compressed.count, numValues: dictionary.values.count)
             dictionaryOffset = offset
-            try emit(header)
-            try emit(compressed)
+            out.append(contentsOf: header)
+            out.append(contentsOf: compressed)
             uncompressedTotal += Int64(header.count + body.count)
         }
         let dataStart = offset
@@ -251,22 +291,24 @@ public final class ParquetFileWriter {
             } else {
                 chunkStatistics!.merge(statistics, physicalType: d.physicalType, logicalType: d.logicalType)
             }
-            let compressed = try compress(body)
+            let compressed = try compress(body, options.compression)
             let header = ParquetMetadataEncoding.dataPageHeader(
                 uncompressedSize: body.count, compressedSize: compressed.count, numValues: end - entry,
                 encoding: encoding, statistics: statistics)
-            try emit(header)
-            try emit(compressed)
+            out.append(contentsOf: header)
+            out.append(contentsOf: compressed)
             uncompressedTotal += Int64(header.count + body.count)
             entry = end
             valueIndex += values
         } while entry < entries
         var encodings: [ParquetMetadataEncoding.Encoding] = [.plain, .rle]
         if dictionary != nil { encodings.append(.rleDictionary) }
-        return .init(
+        return (
+            out,
+            .init(
             descriptor: d, encodings: encodings, codec: options.compression.codec, numValues: Int64(entries),
             totalUncompressedSize: uncompressedTotal, totalCompressedSize: offset - chunkStart, dataPageOffset: dataStart,
-            dictionaryPageOffset: dictionaryOffset, statistics: chunkStatistics)
+            dictionaryPageOffset: dictionaryOffset, statistics: chunkStatistics))
     }
 
     /// Levels of a data page v1: a 4-byte little-endian length, then the RLE/bit-packed levels.
@@ -286,8 +328,8 @@ public final class ParquetFileWriter {
         }
     }
 
-    private func compress(_ body: [UInt8]) throws(ParquetError) -> [UInt8] {
-        switch options.compression {
+    private static func compress(_ body: [UInt8], _ compression: ParquetCompression) throws(ParquetError) -> [UInt8] {
+        switch compression {
         case .none: return body
         case .zstd(let level):
             let bound = ZSTD_compressBound(body.count)

@@ -70,8 +70,18 @@ public enum ParquetValues: Hashable, Sendable {
             if v.count & 7 != 0 { out.append(byte) }
         case .int32(let v): appendLittleEndian(v, to: &out)
         case .int64(let v): appendLittleEndian(v, to: &out)
-        case .float(let v): appendLittleEndian(v.map(\.bitPattern), to: &out)
-        case .double(let v): appendLittleEndian(v.map(\.bitPattern), to: &out)
+        case .float(let v):
+            #if _endian(little)
+            v.withUnsafeBytes { out.append(contentsOf: $0) }
+            #else
+            appendLittleEndian(v.map(\.bitPattern), to: &out)
+            #endif
+        case .double(let v):
+            #if _endian(little)
+            v.withUnsafeBytes { out.append(contentsOf: $0) }
+            #else
+            appendLittleEndian(v.map(\.bitPattern), to: &out)
+            #endif
         case .byteArray(let data, let offsets):
             out.reserveCapacity(out.count + data.count + 4 * max(offsets.count - 1, 0))
             for i in 0..<max(offsets.count - 1, 0) {
@@ -86,6 +96,10 @@ public enum ParquetValues: Hashable, Sendable {
 }
 
 func appendLittleEndian<C: Collection>(_ values: C, to out: inout [UInt8]) where C.Element: FixedWidthInteger {
+    #if _endian(little)
+    // Contiguous values are their own little-endian bytes: one copy (the PLAIN pages of big columns).
+    if values.withContiguousStorageIfAvailable({ out.append(contentsOf: UnsafeRawBufferPointer($0)) }) != nil { return }
+    #endif
     let size = MemoryLayout<C.Element>.size
     out.reserveCapacity(out.count + values.count * size)
     for v in values {

@@ -7,3 +7,5 @@
 @_exported import Ingestion
 @_exported import RRD
 @_exported import Store
+@_exported import Dataframe
+@_exported import Parquet

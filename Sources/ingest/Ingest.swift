@@ -20,7 +20,8 @@ struct Ingest: ParsableCommand {
             """,
         subcommands: [
             PrintCommand.self, StatsCommand.self, VerifyCommand.self, ReplayCommand.self, QueryCommand.self,
-            MergeCommand.self, FilterCommand.self, RouteCommand.self, OptimizeCommand.self, ServeCommand.self,
+            MergeCommand.self, FilterCommand.self, RouteCommand.self, OptimizeCommand.self, ExportCommand.self,
+            ServeCommand.self,
         ]
     )
 }

@@ -39,7 +39,9 @@ struct ParquetDictionary {
                     indices.append(index)
                     continue
                 }
-                guard seen.count < limit, dictData.count + value.count + 4 * dictOffsets.count <= maxSize else { return nil }
+                guard seen.count < limit, dictData.count + value.count + 4 * dictOffsets.count <= maxSize,
+                    !Self.mostlyDistinct(seen.count, of: i + 1)
+                else { return nil }
                 let index = UInt32(seen.count)
                 seen[value] = index
                 dictData += value
@@ -56,7 +58,8 @@ struct ParquetDictionary {
                     indices.append(index)
                     continue
                 }
-                guard seen.count < limit, dictData.count + width <= maxSize else { return nil }
+                guard seen.count < limit, dictData.count + width <= maxSize, !Self.mostlyDistinct(seen.count, of: i + 1)
+                else { return nil }
                 let index = UInt32(seen.count)
                 seen[value] = index
                 dictData += value
@@ -67,20 +70,37 @@ struct ParquetDictionary {
         self.indices = indices
     }
 
+    /// Whether `distinct` new values among the first `seen` say the dictionary will not pay: past 1024
+    /// values, more than three quarters distinct (random floats, ids) stop the attempt early instead of
+    /// hashing up to half the chunk first.
+    @inline(__always)
+    static func mostlyDistinct(_ distinct: Int, of seen: Int) -> Bool { seen >= 1024 && distinct * 4 > seen * 3 }
+
     /// Distinct bit patterns in first-seen order, or `nil` past `limit` distinct or `maxEntries`.
     private static func build<S: Sequence>(_ values: S, _ limit: Int, _ maxEntries: Int, _ indices: inout [UInt32])
         -> [UInt64]? where S.Element == UInt64
     {
         var seen: [UInt64: UInt32] = [:]
+        // Values below 2^16 (bytes of images, small enums: most dictionary hits) are looked up in a
+        // flat table instead of hashed.
+        var small = [UInt32](repeating: .max, count: 1 << 16)
         var order: [UInt64] = []
+        var n = 0
         for v in values {
-            if let index = seen[v] {
+            n += 1
+            if v < 1 << 16 {
+                let index = small[Int(v)]
+                if index != .max {
+                    indices.append(index)
+                    continue
+                }
+            } else if let index = seen[v] {
                 indices.append(index)
                 continue
             }
-            guard order.count < limit, order.count < maxEntries else { return nil }
+            guard order.count < limit, order.count < maxEntries, !mostlyDistinct(order.count, of: n) else { return nil }
             let index = UInt32(order.count)
-            seen[v] = index
+            if v < 1 << 16 { small[Int(v)] = index } else { seen[v] = index }
             order.append(v)
             indices.append(index)
         }
