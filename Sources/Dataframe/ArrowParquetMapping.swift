@@ -28,7 +28,7 @@ import Parquet
 /// | map | three-level MAP (the entries' name / `key`, `value`) | the same |
 /// | dense or sparse union | group of one nullable field per member, only the slot's member set | struct of the members, all nullable |
 /// | dictionary-encoded | the value type, dictionary decoded | the same dictionary type (pyarrow re-encodes) |
-/// | run-end encoded and other undecoded types | refused (``ParquetError/Code/unsupported``) | |
+/// | run-end encoded and other undecoded types | refused (``/Parquet/ParquetError/Code/unsupported``) | |
 ///
 /// A nullable Arrow field is an optional node, a non-nullable one required (a union's members are
 /// always optional). Unions have no Parquet form: the file states the struct they became, so every

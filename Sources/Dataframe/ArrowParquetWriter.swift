@@ -21,7 +21,7 @@ public final class ArrowParquetWriter {
     private let writer: ParquetFileWriter
 
     /// A writer of `schema`'s columns to `sink`.
-    /// - Throws: ``ParquetError/Code/unsupported`` for a field without a Parquet form.
+    /// - Throws: ``/Parquet/ParquetError/Code/unsupported`` for a field without a Parquet form.
     public init(
         schema: ArrowSchema, options: ParquetWriterOptions = ParquetWriterOptions(), sink: any ParquetSink
     )
@@ -37,7 +37,7 @@ public final class ArrowParquetWriter {
     public var rowCount: Int64 { writer.rowCount }
 
     /// Shreds the columns, and encodes the column chunks, at once when set (see
-    /// ``Parquet/ParquetFileWriter/parallelFor``).
+    /// ``/Parquet/ParquetFileWriter/parallelFor``).
     public var parallelFor: ParquetParallelFor? {
         get { writer.parallelFor }
         set { writer.parallelFor = newValue }

@@ -18,7 +18,7 @@ public enum DatasetExport {
     public enum Format: String, Hashable, Sendable {
         /// Parquet (``ArrowParquetWriter``).
         case parquet
-        /// Arrow IPC file format (``ArrowIPC/ArrowIPCWriter/file(schema:batches:compression:)``).
+        /// Arrow IPC file format (``/ArrowIPC/ArrowIPCWriter/file(schema:batches:compression:)``).
         case arrow
 
         /// The file name extension.
