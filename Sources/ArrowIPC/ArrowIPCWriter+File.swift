@@ -26,35 +26,14 @@ extension ArrowIPCWriter {
             return (Int64(start), Int32(out.count - start - body.count), Int64(body.count))
         }
         for (b, batch) in batches.enumerated() {
-            guard batch.columns.count == schema.fields.count else {
+            let messages = try batchMessages(
+                schema: schema, columns: batch.columns, length: batch.length, compression: compression)
+            guard b == 0 || messages.dictionaries.isEmpty else {
                 throw ArrowError(
-                    .invalidData, "\(batch.columns.count) columns for a schema of \(schema.fields.count) fields")
+                    .unsupported, "an Arrow IPC file cannot replace dictionaries after its first record batch")
             }
-            var dictionaries: [(id: Int64, field: ArrowField, segments: [ArrowArray])] = []
-            for (field, column) in zip(schema.fields, batch.columns) {
-                try collectDictionaries(field, column, into: &dictionaries)
-            }
-            if b > 0 {
-                guard dictionaries.isEmpty else {
-                    throw ArrowError(
-                        .unsupported, "an Arrow IPC file cannot replace dictionaries after its first record batch")
-                }
-            }
-            for d in dictionaries {
-                var valueField = d.field
-                valueField.dictionary = nil
-                for (k, segment) in d.segments.enumerated() {
-                    var body = BodyBuilder(compression: compression)
-                    try body.add(valueField, segment)
-                    dictionaryBlocks.append(
-                        block(
-                            .dictionary(id: d.id, batch: body.batch(length: segment.length), isDelta: k > 0), body.bytes
-                        ))
-                }
-            }
-            var body = BodyBuilder(compression: compression)
-            for (field, column) in zip(schema.fields, batch.columns) { try body.add(field, column) }
-            batchBlocks.append(block(.recordBatch(body.batch(length: batch.length)), body.bytes))
+            for (header, body) in messages.dictionaries { dictionaryBlocks.append(block(header, body)) }
+            batchBlocks.append(block(messages.batch.header, messages.batch.body))
         }
         out += endOfStream
         // Footer: version V5, schema, dictionaries, record batches (Block: offset, metaDataLength, bodyLength).

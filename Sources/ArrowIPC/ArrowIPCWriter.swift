@@ -49,34 +49,44 @@ public enum ArrowIPCWriter {
     public static func stream(
         schema: ArrowSchema, columns: [ArrowArray], length: Int, compression: BodyCompression = .none
     ) throws(ArrowError) -> [UInt8] {
+        let messages = try batchMessages(schema: schema, columns: columns, length: length, compression: compression)
+        var out: [UInt8] = []
+        out.reserveCapacity(1024 + columns.reduce(0) { $0 + $1.bufferBytes } + 64 * 4 * columns.count)
+        appendMessage(&out, header: .schema(schema), body: [])
+        for (header, body) in messages.dictionaries { appendMessage(&out, header: header, body: body) }
+        appendMessage(&out, header: messages.batch.header, body: messages.batch.body)
+        out += endOfStream
+        return out
+    }
+
+    /// The messages of one record batch of `columns` (one per top-level field, `length` rows): the
+    /// dictionaries of its dictionary-encoded fields first (inner before outer, each segment its own
+    /// batch: the first, then deltas), then the record batch. The stream and file writers frame them.
+    static func batchMessages(
+        schema: ArrowSchema, columns: [ArrowArray], length: Int, compression: BodyCompression
+    ) throws(ArrowError) -> (dictionaries: [(header: Header, body: [UInt8])], batch: (header: Header, body: [UInt8])) {
         guard columns.count == schema.fields.count else {
             throw ArrowError(
                 .invalidData, "\(columns.count) columns for a schema of \(schema.fields.count) fields")
         }
-        var out: [UInt8] = []
-        out.reserveCapacity(1024 + columns.reduce(0) { $0 + $1.bufferBytes } + 64 * 4 * columns.count)
-        appendMessage(&out, header: .schema(schema), body: [])
-        // Dictionaries first (inner before outer), each segment its own batch: the first, then deltas.
-        var dictionaries: [(id: Int64, field: ArrowField, segments: [ArrowArray])] = []
+        var collected: [(id: Int64, field: ArrowField, segments: [ArrowArray])] = []
         for (field, column) in zip(schema.fields, columns) {
-            try collectDictionaries(field, column, into: &dictionaries)
+            try collectDictionaries(field, column, into: &collected)
         }
-        for d in dictionaries {
+        var dictionaries: [(header: Header, body: [UInt8])] = []
+        for d in collected {
             var valueField = d.field
             valueField.dictionary = nil
             for (k, segment) in d.segments.enumerated() {
                 var body = BodyBuilder(compression: compression)
                 try body.add(valueField, segment)
-                appendMessage(
-                    &out, header: .dictionary(id: d.id, batch: body.batch(length: segment.length), isDelta: k > 0),
-                    body: body.bytes)
+                dictionaries.append(
+                    (.dictionary(id: d.id, batch: body.batch(length: segment.length), isDelta: k > 0), body.bytes))
             }
         }
         var body = BodyBuilder(compression: compression)
         for (field, column) in zip(schema.fields, columns) { try body.add(field, column) }
-        appendMessage(&out, header: .recordBatch(body.batch(length: length)), body: body.bytes)
-        out += endOfStream
-        return out
+        return (dictionaries, (.recordBatch(body.batch(length: length)), body.bytes))
     }
 
     // MARK: - messages
