@@ -11,18 +11,6 @@ import Testing
 /// too, with the same row count; a stream the walk rejects the reader rejects too.
 @Suite("IPC framing walk and full reader agree on damaged payloads")
 struct FramingAgreementTests {
-    /// SplitMix64: fixed seeds, so every run tries the same variants.
-    struct Generator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-    }
 
     struct Tally: CustomStringConvertible {
         var variants = 0
@@ -81,7 +69,7 @@ struct FramingAgreementTests {
     /// (the schema message's framing and flatbuffer), of every message prefix and of the last 8
     /// bytes, and `samples` random flips anywhere.
     static func variants(
-        of original: [UInt8], everyPrefix: Bool, headBytes: Int, samples: Int, rng: inout Generator,
+        of original: [UInt8], everyPrefix: Bool, headBytes: Int, samples: Int, rng: inout SplitMix64,
         _ body: ([UInt8], String) -> Void
     ) {
         let n = original.count
@@ -137,7 +125,7 @@ struct FramingAgreementTests {
         let payloads = try Self.fixturePayloads(name)
         // Recordings without chunks (empty, or damaged before the first) have nothing to damage.
         guard !payloads.isEmpty else { return }
-        var rng = Generator(state: UInt64(name.utf8.count) &* 7919)
+        var rng = SplitMix64(seed: UInt64(name.utf8.count) &* 7919)
         var tally = Tally()
         let reader = Self.reader()
         // The intact payloads: both accept, same rows.
@@ -158,7 +146,7 @@ struct FramingAgreementTests {
     @Test("pyarrow golden streams (dictionaries, compressed bodies, every type): damaged copies")
     func goldenStreams() throws {
         var tally = Tally()
-        var rng = Generator(state: 2024)
+        var rng = SplitMix64(seed: 2024)
         let reader = Self.reader()
         for (_, file) in GoldenType.allFiles {
             let bytes = try goldenBytes(file)

@@ -14,25 +14,9 @@ import json
 import math
 import sys
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 
-
-def integer_type(t):
-    """`t` with every temporal type replaced by the integer type of its storage."""
-    if pa.types.is_timestamp(t) or pa.types.is_duration(t) or pa.types.is_date64(t) or pa.types.is_time64(t):
-        return pa.int64()
-    if pa.types.is_date32(t) or pa.types.is_time32(t):
-        return pa.int32()
-    if pa.types.is_fixed_size_list(t):
-        return pa.list_(pa.field(t.value_field.name, integer_type(t.value_type), t.value_field.nullable), t.list_size)
-    if pa.types.is_large_list(t):
-        return pa.large_list(pa.field(t.value_field.name, integer_type(t.value_type), t.value_field.nullable))
-    if pa.types.is_list(t):
-        return pa.list_(pa.field(t.value_field.name, integer_type(t.value_type), t.value_field.nullable))
-    if pa.types.is_struct(t):
-        return pa.struct([pa.field(f.name, integer_type(f.type), f.nullable) for f in t])
-    return t
+from arrow_cells import integer_type, plain
 
 
 def cells(column):
@@ -40,24 +24,6 @@ def cells(column):
     if target != column.type:
         column = column.cast(target)
     return [plain(v) for v in column.to_pylist()]
-
-
-def plain(v):
-    if v is None or isinstance(v, (bool, int, str)):
-        return v
-    if isinstance(v, bytes):
-        return "0x" + v.hex()
-    if isinstance(v, float):
-        if not math.isfinite(v):
-            return "nan" if math.isnan(v) else ("inf" if v > 0 else "-inf")
-        return v
-    if isinstance(v, list):
-        return [plain(x) for x in v]
-    if isinstance(v, tuple):
-        return [plain(x) for x in v]
-    if isinstance(v, dict):
-        return {k: plain(x) for k, x in v.items()}
-    return str(v)
 
 
 def stat_value(v):

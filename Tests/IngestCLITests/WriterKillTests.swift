@@ -115,7 +115,7 @@ struct WriterKillTests {
             #expect(completes[command]!.1.errors.isEmpty)
         }
         var killed = 0
-        var generator = SeededGenerator(seed: 0x5EED_0019)
+        var generator = SplitMix64(seed: 0x5EED_0019)
         for seed in 0..<20 {
             let command = seed % 2 == 0 ? "route" : "merge"
             let destination = dir + "/out-\(seed).rrd"
@@ -155,7 +155,7 @@ struct WriterKillTests {
             completes[command] = (try Fixtures.bytes(URL(fileURLWithPath: out)), try KillReading(out))
             #expect(completes[command]!.1.errors.isEmpty)
         }
-        var generator = SeededGenerator(seed: 0xF0_0019)
+        var generator = SplitMix64(seed: 0xF0_0019)
         var cut = 0
         for seed in 0..<20 {
             let command = seed % 2 == 0 ? "route" : "merge"
@@ -172,19 +172,6 @@ struct WriterKillTests {
 
     static func extra(_ command: String) -> [String] {
         command == "route" ? ["--recording-id", "killed"] : []
-    }
-}
-
-/// SplitMix64: the same points for a seed on every run.
-private struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 

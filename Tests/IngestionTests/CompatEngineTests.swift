@@ -95,17 +95,27 @@ struct CompatEngineTests {
             for q in questions where q["file"] as? String == file {
                 let key = CompatFixtures.storeKey(q["store"] as! [String: Any])
                 let db = try #require(hub.storeIds().first { $0.description == key }.flatMap(hub.store))
-                let lines = CompatQueries.query(q).jsonLines(in: db.chunkStore)
-                CompatQueries.check(lines, q)
+                let lines = try FixtureQuestions.query(q).jsonLines(in: db.chunkStore)
+                try FixtureQuestions.check(lines, q)
             }
             hub.shutdown(drain: true)
         }
     }
 }
 
-/// `QUERIES.json` questions as ``StoreQuery``s, and the check of an answer.
-enum CompatQueries {
-    static func query(_ q: [String: Any]) -> StoreQuery {
+/// `QUERIES.json` questions (the SDK's answers: `Fixtures/rrd`'s and the compat corpus') as
+/// ``StoreQuery``s, and the check of an answer.
+enum FixtureQuestions {
+    /// The store id of a question.
+    static func storeId(_ q: [String: Any]) -> StoreId {
+        let store = q["store"] as! [String: Any]
+        return StoreId(
+            kind: (store["kind"] as! String) == "blueprint" ? .blueprint : .recording,
+            applicationId: store["application_id"] as! String, recordingId: store["recording_id"] as! String)
+    }
+
+    /// The question as a ``StoreQuery``; a question that is none of latest-at, range and static fails.
+    static func query(_ q: [String: Any]) throws -> StoreQuery {
         let entity = q["entity"] as! String
         let component = q["component"] as! String
         if let at = q["at"] as? NSNumber {
@@ -119,18 +129,21 @@ enum CompatQueries {
                 mode: .range(
                     timeline: q["timeline"] as! String, from: range[0].int64Value, through: range[1].int64Value))
         }
+        try #require(q["static"] as? Bool == true, "\(q["id"]!): neither latest-at, range nor static")
         return StoreQuery(entity: entity, component: component, mode: .staticData)
     }
 
-    static func check(_ lines: [String], _ q: [String: Any]) {
-        let parsed = lines.map { try! JSONSerialization.jsonObject(with: Data($0.utf8), options: [.fragmentsAllowed]) }
+    /// Our answer's lines against the expected JSON (an object, or a list of row objects).
+    static func check(_ lines: [String], _ q: [String: Any], _ context: String = "") throws {
+        let parsed = try lines.map { try JSONSerialization.jsonObject(with: Data($0.utf8), options: [.fragmentsAllowed]) }
         let id = q["id"] as! String
         if let rows = q["expected"] as? [Any] {
-            #expect((parsed as NSArray).isEqual(rows as NSArray), "\(id): got \(lines)")
+            #expect((parsed as NSArray).isEqual(rows as NSArray), "\(id) \(context): got \(lines)")
         } else {
+            #expect(parsed.count == 1, "\(id) \(context)")
             #expect(
-                parsed.count == 1 && (parsed.first as? NSDictionary)?.isEqual(q["expected"] as! NSDictionary) == true,
-                "\(id): got \(lines), want \(q["expected"]!)")
+                (parsed.first as? NSDictionary)?.isEqual(q["expected"] as! NSDictionary) == true,
+                "\(id) \(context): got \(lines), want \(q["expected"]!)")
         }
     }
 }

@@ -75,50 +75,12 @@ private func temporaryPath(_ tag: String) -> String {
     FileManager.default.temporaryDirectory.appendingPathComponent("si-\(tag)-\(UUID().uuidString).rrd").path
 }
 
-/// The questions of `Fixtures/rrd/QUERIES.json` (the SDK's answers) as store queries.
+/// The questions of `Fixtures/rrd/QUERIES.json` (the SDK's answers; ``FixtureQuestions`` reads them).
 private enum Questions {
     nonisolated(unsafe) static let questions: [[String: Any]] = {
         let data = try! Data(contentsOf: Fixtures.rrd.appendingPathComponent("QUERIES.json"))
         return try! JSONSerialization.jsonObject(with: data) as! [[String: Any]]
     }()
-
-    static func storeId(_ question: [String: Any]) -> StoreId {
-        let store = question["store"] as! [String: Any]
-        return StoreId(
-            kind: (store["kind"] as! String) == "blueprint" ? .blueprint : .recording,
-            applicationId: store["application_id"] as! String, recordingId: store["recording_id"] as! String)
-    }
-
-    static func query(_ question: [String: Any]) throws -> StoreQuery {
-        let entity = question["entity"] as! String
-        let component = question["component"] as! String
-        if let at = question["at"] as? NSNumber {
-            return StoreQuery(
-                entity: entity, component: component,
-                mode: .latestAt(timeline: question["timeline"] as! String, time: at.int64Value))
-        }
-        if let range = question["range"] as? [NSNumber] {
-            return StoreQuery(
-                entity: entity, component: component,
-                mode: .range(timeline: question["timeline"] as! String, from: range[0].int64Value, through: range[1].int64Value))
-        }
-        try #require(question["static"] as? Bool == true)
-        return StoreQuery(entity: entity, component: component, mode: .staticData)
-    }
-
-    /// Our answer's lines against the expected JSON (an object, or a list of row objects).
-    static func check(_ lines: [String], _ question: [String: Any], _ context: String) throws {
-        let parsed = try lines.map { try JSONSerialization.jsonObject(with: Data($0.utf8), options: [.fragmentsAllowed]) }
-        let id = question["id"] as! String
-        if let rows = question["expected"] as? [Any] {
-            #expect((parsed as NSArray).isEqual(rows as NSArray), "\(id) \(context): got \(lines)")
-        } else {
-            #expect(parsed.count == 1, "\(id) \(context)")
-            #expect(
-                (parsed.first as? NSDictionary)?.isEqual(question["expected"] as! NSDictionary) == true,
-                "\(id) \(context): got \(lines), want \(question["expected"]!)")
-        }
-    }
 }
 
 @Suite("RRD writer: filter, route and optimize outputs read back by our reader")
@@ -251,9 +213,9 @@ struct RecordingRewriteReadBackTests {
         let load = stores.load(paths: [output])
         #expect(load.errors.isEmpty, "\(load.errors)")
         for question in questions {
-            let store = stores.store(Questions.storeId(question))
-            try Questions.check(
-                Questions.query(question).jsonLines(in: store), question, "optimized \(name)")
+            let store = stores.store(FixtureQuestions.storeId(question))
+            try FixtureQuestions.check(
+                FixtureQuestions.query(question).jsonLines(in: store), question, "optimized \(name)")
         }
     }
 

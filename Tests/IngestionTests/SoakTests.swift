@@ -96,7 +96,7 @@ enum SoakRun {
         for p in 0..<producers {
             threads.append(
                 TestThread(name: "soak-producer") {
-                    var rng = Rng(seed: seed &+ UInt64(p))
+                    var rng = SplitMix64(seed: seed &+ UInt64(p))
                     var seq: UInt64 = 0
                     while ContinuousClock.now < end {
                         // Bursts of 1...64 messages, then a pause of 0...500 µs.
@@ -177,18 +177,6 @@ enum SoakRun {
         }
         func add(_ s: Int, _ p: Int) { lock.withLock { values[s * producers + p] += 1 } }
         func get(_ s: Int, _ p: Int) -> Int { lock.withLock { values[s * producers + p] } }
-    }
-
-    struct Rng {
-        var state: UInt64
-        init(seed: UInt64) { state = seed }
-        mutating func below(_ n: Int) -> Int {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return Int((z ^ (z >> 31)) % UInt64(n))
-        }
     }
 
     static func count(_ dir: String) -> Int {

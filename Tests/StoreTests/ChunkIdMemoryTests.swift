@@ -1,3 +1,4 @@
+import FixtureSupport
 import IngestCore
 import RRD
 import Store

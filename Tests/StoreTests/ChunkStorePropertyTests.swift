@@ -1,3 +1,4 @@
+import FixtureSupport
 import RRD
 import Store
 import Testing

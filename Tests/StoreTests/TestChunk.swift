@@ -1,3 +1,4 @@
+import FixtureSupport
 import IngestCore
 import RRD
 import Store
@@ -78,19 +79,6 @@ struct TestChunk: StorableChunk, Hashable {
 
     /// The cell a query hit points at.
     static func value(_ hit: CellHit<TestChunk>) -> [Int]? { hit.chunk.columns[hit.component].cells[hit.row] }
-}
-
-/// A deterministic generator (SplitMix64) so every property test can be replayed from its seed.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }
 
 /// What a query should return, computed by brute force over every row of the distinct chunks.
