@@ -113,7 +113,7 @@ let package = Package(
             swiftSettings: swiftSettings),
 
         .target(
-            name: "IngestTestSupport", dependencies: ["IngestCore", "Ingestion", "RRD", "Chunks", "Store", "CLZ4"], swiftSettings: syncSettings),
+            name: "IngestTestSupport", dependencies: ["IngestCore", "ArrowIPC", "Ingestion", "RRD", "Chunks", "Store", "CLZ4"], swiftSettings: syncSettings),
 
         // The gRPC server of live ingestion (`MessageProxyService`): generated messages and stubs under
         // Generated/ (from Proto/, scripts/generate-protos.sh server), each call a source of the pipeline.

@@ -3,7 +3,7 @@
 ///
 /// Serialized front to back (``FlatBufferLayout``): each table's vtable right before the table, every
 /// object a table refers to after it, so every `uoffset` points forward, as the format requires.
-indirect enum FBNode {
+package indirect enum FBNode {
     /// A table: `fields[i]` is vtable slot `i`, `nil` leaves the slot absent.
     case table([FBField?])
     /// A UTF-8 string (length-prefixed, NUL-terminated).
@@ -15,7 +15,7 @@ indirect enum FBNode {
     case inline(count: Int, stride: Int, alignment: Int, bytes: [UInt8])
 
     /// An `[int]` vector.
-    static func int32s(_ values: [Int32]) -> FBNode {
+    package static func int32s(_ values: [Int32]) -> FBNode {
         var b: [UInt8] = []
         b.reserveCapacity(4 * values.count)
         for v in values { withUnsafeBytes(of: v.littleEndian) { b += $0 } }
@@ -23,7 +23,7 @@ indirect enum FBNode {
     }
 
     /// A `[long]` vector.
-    static func int64s(_ values: [Int64]) -> FBNode {
+    package static func int64s(_ values: [Int64]) -> FBNode {
         var b: [UInt8] = []
         b.reserveCapacity(8 * values.count)
         for v in values { withUnsafeBytes(of: v.littleEndian) { b += $0 } }
@@ -31,7 +31,7 @@ indirect enum FBNode {
     }
 
     /// A vector of structs of two `long`s (`FieldNode`, `Buffer`).
-    static func int64Pairs(_ pairs: [(Int64, Int64)]) -> FBNode {
+    package static func int64Pairs(_ pairs: [(Int64, Int64)]) -> FBNode {
         var b: [UInt8] = []
         b.reserveCapacity(16 * pairs.count)
         for (x, y) in pairs {
@@ -43,7 +43,7 @@ indirect enum FBNode {
 }
 
 /// One slot of an ``FBNode/table(_:)``.
-enum FBField {
+package enum FBField {
     case bool(Bool)
     case uint8(UInt8)
     case int16(Int16)
@@ -64,11 +64,11 @@ enum FBField {
 }
 
 /// Lays an ``FBNode`` tree out as flatbuffer bytes.
-struct FlatBufferLayout {
+package struct FlatBufferLayout {
     private(set) var bytes: [UInt8] = []
 
     /// The bytes of `root` (a table) with its root `uoffset` first, padded to a multiple of 8.
-    static func serialize(_ root: FBNode) -> [UInt8] {
+    package static func serialize(_ root: FBNode) -> [UInt8] {
         var w = FlatBufferLayout()
         w.bytes.reserveCapacity(512)
         w.put(UInt32(0))

@@ -1,3 +1,4 @@
+import ArrowIPC
 import CLZ4
 import IngestCore
 import RRD
@@ -108,24 +109,24 @@ public enum SyntheticChunks {
 
     // MARK: Arrow IPC
 
-    private static func keyValues(_ pairs: [(String, String)]) -> FlatField {
-        .ref(.tables(pairs.map { .table([.ref(.string($0.0)), .ref(.string($0.1))]) }))
+    private static func keyValues(_ pairs: [(String, String)]) -> FBField {
+        .ref(.vector(pairs.map { .table([.ref(.string($0.0)), .ref(.string($0.1))]) }))
     }
 
     /// A `Field` table: name, nullable, type tag + type table, children, metadata.
     private static func field(
-        _ name: String, typeTag: UInt8, type: [FlatField?], children: [FlatNode] = [], metadata: [(String, String)]
-    ) -> FlatNode {
+        _ name: String, typeTag: UInt8, type: [FBField?], children: [FBNode] = [], metadata: [(String, String)]
+    ) -> FBNode {
         .table([
-            .ref(.string(name)), .bool(true), .u8(typeTag), .ref(.table(type)), nil,
-            .ref(.tables(children)), metadata.isEmpty ? nil : keyValues(metadata),
+            .ref(.string(name)), .bool(true), .uint8(typeTag), .ref(.table(type)), nil,
+            .ref(.vector(children)), metadata.isEmpty ? nil : keyValues(metadata),
         ])
     }
 
     /// One framed IPC message: continuation marker, metadata size, metadata, body.
-    private static func ipcMessage(headerType: UInt8, header: FlatNode, body: [UInt8]) -> [UInt8] {
-        let meta = FlatBufferWriter.serialize(
-            .table([.i16(4), .u8(headerType), .ref(header), .i64(Int64(body.count))]))
+    private static func ipcMessage(headerType: UInt8, header: FBNode, body: [UInt8]) -> [UInt8] {
+        let meta = FlatBufferLayout.serialize(
+            .table([.int16(4), .uint8(headerType), .ref(header), .int64(Int64(body.count))]))
         var out: [UInt8] = [0xFF, 0xFF, 0xFF, 0xFF]
         withUnsafeBytes(of: UInt32(meta.count).littleEndian) { out += $0 }
         return out + meta + body
@@ -142,20 +143,20 @@ public enum SyntheticChunks {
         chunk: UInt64, rows: Int, valuesPerRow: Int, isStatic: Bool, withRowIds: Bool = true
     ) -> [UInt8] {
         // Schema (Arrow type tags: Int 2, FloatingPoint 3, List 12, FixedSizeBinary 15).
-        var fields: [FlatNode] = []
+        var fields: [FBNode] = []
         if withRowIds {
             fields.append(
                 field(
-                    "rerun.controls.RowId", typeTag: 15, type: [.i32(16)],
+                    "rerun.controls.RowId", typeTag: 15, type: [.int32(16)],
                     metadata: [("rerun:kind", "control")]))
         }
         if !isStatic {
             fields.append(
                 field(
-                    "frame", typeTag: 2, type: [.i32(64), .bool(true)],
+                    "frame", typeTag: 2, type: [.int32(64), .bool(true)],
                     metadata: [("rerun:kind", "index"), ("rerun:index_name", "frame")]))
         }
-        let item = field("item", typeTag: 3, type: [.i16(2)], metadata: [])
+        let item = field("item", typeTag: 3, type: [.int16(2)], metadata: [])
         fields.append(
             field(
                 "Scalar:scalars", typeTag: 12, type: [], children: [item],
@@ -163,8 +164,8 @@ public enum SyntheticChunks {
                     ("rerun:kind", "data"), ("rerun:archetype", "rerun.archetypes.Scalars"),
                     ("rerun:component", "Scalar:scalars"), ("rerun:component_type", "rerun.components.Scalar"),
                 ]))
-        let schema = FlatNode.table([
-            nil, .ref(.tables(fields)),
+        let schema = FBNode.table([
+            nil, .ref(.vector(fields)),
             keyValues([
                 ("rerun:entity_path", entityPath(chunk: chunk)), ("rerun:id", chunkId(chunk).description),
             ]),
@@ -200,10 +201,10 @@ public enum SyntheticChunks {
             body += b
             while body.count % 8 != 0 { body.append(0) }
         }
-        let batch = FlatNode.table([
-            .i64(Int64(rows)),
-            .ref(.structs(count: nodes.count, bytes: le(nodes.flatMap { [Int64($0.0), Int64($0.1)] }))),
-            .ref(.structs(count: buffers.count, bytes: specs)),
+        let batch = FBNode.table([
+            .int64(Int64(rows)),
+            .ref(.int64Pairs(nodes.map { (Int64($0.0), Int64($0.1)) })),
+            .ref(.inline(count: buffers.count, stride: 16, alignment: 8, bytes: specs)),
         ])
         stream += ipcMessage(headerType: 3, header: batch, body: body)
         stream += [0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0]
