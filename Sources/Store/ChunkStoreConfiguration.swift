@@ -43,6 +43,14 @@ public struct ChunkStoreConfiguration: Hashable, Sendable {
         /// The reference viewer's limits, up to 32 inserted chunks merged into a neighbour in one copy
         /// (what `ingest --compact` uses).
         public static let batched = Compaction(mergeBatch: 32)
+
+        /// Whether compaction within these limits can never touch `chunk`: it is over the row or the
+        /// byte limit by itself, so every merge with it, as the chunk inserted or as the neighbour,
+        /// would be over too. Such a chunk stays in the store as it was inserted (until it is removed
+        /// or collected); `ingest optimize` writes it out as soon as it arrives instead of holding it.
+        public func neverMerges<C: StorableChunk>(_ chunk: C) -> Bool {
+            chunk.numRows > maxRows || chunk.approximateByteSize > maxBytes
+        }
     }
 
     /// Compaction on insert, or nil for none (the default).

@@ -107,7 +107,7 @@ struct RecordingOutputOptions: ParsableArguments {
                 }),
             "chunks_read": .int(Int64(report.chunksRead)), "chunks_written": .int(Int64(report.chunksWritten)),
             "rows_written": .int(Int64(report.rowsWritten)), "chunks_reencoded": .int(Int64(report.chunksReencoded)),
-            "chunks_copied": .int(Int64(report.chunksCopied)),
+            "chunks_copied": .int(Int64(report.chunksCopied)), "chunks_released": .int(Int64(report.chunksReleased)),
             "chunks_filtered": .int(Int64(report.chunksFiltered)), "duplicate_chunks": .int(Int64(report.duplicateChunks)),
             "damaged_chunks": .int(Int64(report.damagedChunks)), "activations_dropped": .int(Int64(report.activationsDropped)),
             "summaries_from_manifests": .int(Int64(report.summariesFromManifests)),

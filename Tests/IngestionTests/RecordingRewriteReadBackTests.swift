@@ -219,6 +219,64 @@ struct RecordingRewriteReadBackTests {
         }
     }
 
+    @Test(
+        "optimize releases chunks over a limit as they arrive: copied from the input, in (entity, first row) order, rows kept",
+        arguments: wellFormed)
+    func optimizeReleasesChunksOverALimit(name: String) throws {
+        let input = Fixtures.rrdPath(name)
+        let output = temporaryPath("optimize-released")
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        // Every chunk with a row is over a 1-byte limit: compaction can touch none of them.
+        let limits = ChunkStoreConfiguration.Compaction(maxBytes: 1, maxRows: 65_536, maxRowsIfUnsorted: 8_192, mergeBatch: 32)
+        let report = try RecordingRewrite.optimize([input], compaction: limits, into: try RecordingWriter(path: output))
+        let before = try ReadBack(input)
+        let after = try ReadBack(output)
+        #expect(after.errors.isEmpty, "\(after.errors)")
+        #expect(after.footers == [true])
+        #expect(try after.rows() == before.rows())
+        #expect(report.chunksReencoded + report.chunksCopied == report.chunksWritten)
+        // Every temporal chunk of today's SDK with rows was written from its input, none held to the end.
+        let decoder = ChunkDecoder()
+        let inputChunks = try Dictionary(
+            before.arrowMsgs.map { ($0.chunkId!, try decoder.decode($0)) }, uniquingKeysWith: { a, _ in a })
+        #expect(report.chunksReleased == inputChunks.values.filter { !$0.isStatic && !$0.isMigrated && $0.numRows > 0 }.count)
+        // Nothing merges, so every distinct chunk is written once, and those of today's SDK as their bytes were.
+        let inputPayloads = Dictionary(
+            before.arrowMsgs.map { ($0.chunkId!, payloadBytes($0)) }, uniquingKeysWith: { a, _ in a })
+        #expect(Set(after.arrowMsgs.map(\.chunkId!)) == Set(inputPayloads.keys))
+        let chunks = try after.arrowMsgs.map { try decoder.decode($0) }
+        let lz4Inputs = Set(before.arrowMsgs.filter { $0.compression == .lz4 }.map(\.chunkId!))
+        for (msg, chunk) in zip(after.arrowMsgs, chunks) where !chunk.isMigrated && lz4Inputs.contains(chunk.id) {
+            let same = payloadBytes(msg) == inputPayloads[msg.chunkId!]
+            #expect(same, "\(name): chunk \(chunk.id) not copied")
+        }
+        // Per store, by entity then first row id, released and held chunks alike.
+        for store in Set(after.arrowMsgs.map(\.storeId)) {
+            let keys = zip(after.arrowMsgs, chunks).filter { $0.0.storeId == store && $0.1.numRows > 0 }
+                .map { ($0.1.entityPath, $0.1.rowId(at: 0)) }
+            #expect(zip(keys, keys.dropFirst()).allSatisfy { $0 < $1 }, "\(name): \(store) out of order")
+        }
+    }
+
+    @Test("optimize: a released chunk whose compression is not the writer's is encoded again; a repeated input adds nothing")
+    func optimizeReleasedEncodedAgain() throws {
+        let input = Fixtures.rrdPath("points3d.rrd")
+        let output = temporaryPath("optimize-released")
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        let limits = ChunkStoreConfiguration.Compaction(maxBytes: 1, maxRows: 65_536, maxRowsIfUnsorted: 8_192, mergeBatch: 32)
+        let report = try RecordingRewrite.optimize(
+            [input, input], compaction: limits,
+            into: try RecordingWriter(path: output, options: RRDWriter.Options(compression: .none)))
+        let before = try ReadBack(input)
+        let after = try ReadBack(output)
+        #expect(before.arrowMsgs.contains { $0.compression == .lz4 })
+        #expect(after.arrowMsgs.allSatisfy { $0.compression == .none })
+        #expect(after.arrowMsgs.count == Set(before.arrowMsgs.map(\.chunkId!)).count)
+        #expect(report.chunksReleased == report.chunksWritten)
+        #expect(report.chunksCopied == after.arrowMsgs.filter { m in before.arrowMsgs.contains { $0.chunkId == m.chunkId && $0.compression == .none } }.count)
+        #expect(try after.rows() == before.rows())
+    }
+
     @Test("optimize compacts: many small chunks become few, rows and values kept")
     func optimizeCompacts() throws {
         let input = Fixtures.rrdPath("many_small_chunks.rrd")

@@ -76,6 +76,37 @@ struct CompactionTests {
         #expect(total > 20)
     }
 
+    @Test(
+        "a chunk over a limit by itself (neverMerges) stays as inserted, whatever the order, while others merge",
+        arguments: [1, 4])
+    func overLimitChunksStay(mergeBatch: Int) throws {
+        // The generator's chunks have 1-4 rows: its 4-row chunks are over a 3-row limit.
+        let limits = ChunkStoreConfiguration.Compaction(
+            maxBytes: 10_000, maxRows: 3, maxRowsIfUnsorted: 3, mergeBatch: mergeBatch)
+        var overLimit = 0
+        var merges = 0
+        for seed in UInt64(1)...20 {
+            var generator = ChunkGenerator(seed: seed)
+            var chunks = generator.chunks(30)
+            var rng = SplitMix64(seed: seed)
+            chunks.shuffle(using: &rng)
+            let store = ChunkStore<TestChunk>(configuration: ChunkStoreConfiguration(compaction: limits))
+            for c in chunks { _ = try store.insert(c) }
+            store.compactPending()
+            merges += store.statistics.compactions
+            for c in chunks {
+                #expect(limits.neverMerges(c) == (c.numRows > limits.maxRows || c.approximateByteSize > limits.maxBytes))
+                // Static chunks and chunks without components are never merged anyway.
+                guard limits.neverMerges(c), !c.isStaticData, c.componentCount > 0 else { continue }
+                overLimit += 1
+                let kept = store.chunk(id: c.id)
+                #expect(kept?.rowIds == c.rowIds, "seed \(seed): \(c.id) was merged")
+            }
+        }
+        #expect(overLimit > 0)
+        #expect(merges > 0)
+    }
+
     @Test("a merge emits the neighbour's deletion and the merged chunk's addition; nulls fill missing columns")
     func events() throws {
         let store = ChunkStore<TestChunk>(configuration: ChunkStoreConfiguration(compaction: .reference))

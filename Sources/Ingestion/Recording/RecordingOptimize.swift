@@ -10,6 +10,9 @@ extension RecordingRewrite {
     public static let optimizeDefaults = ChunkStoreConfiguration.Compaction(
         maxBytes: 2 << 20, maxRows: 65_536, maxRowsIfUnsorted: 8_192, mergeBatch: 32)
 
+    /// The bound on a store's queued payload bytes while optimizing (64 MiB).
+    static let optimizeQueuedBytes = 64 << 20
+
     /// Loads `inputs` into chunk stores through the ingestion pipeline with `compaction` on insert
     /// (``/Store/ChunkStore``'s compaction), then writes every store to `writer` and finishes it: per
     /// store its first `SetStoreInfo`, its chunks (by entity, then first row id; merged ones encoded
@@ -17,7 +20,11 @@ extension RecordingRewrite {
     /// were, unless they were migrated from an old schema, came from stdin or their compression is
     /// not the writer's), then its blueprint activations.
     ///
-    /// Memory: the whole recording, as the stores hold it (as `rerun rrd optimize` does).
+    /// Memory: what compaction may still merge. A temporal chunk over a limit by itself
+    /// (``/Store/ChunkStoreConfiguration/Compaction/neverMerges(_:)``) that can be copied from its input
+    /// is taken out of the store as soon as it is indexed, and only its place in the output order is kept:
+    /// a recording of big chunks (point clouds, images) is not held in memory. The rest is held until
+    /// the stores are written, as `rerun rrd optimize` holds everything.
     public static func optimize(
         _ inputs: [String], compaction: ChunkStoreConfiguration.Compaction = optimizeDefaults,
         into writer: RecordingWriter, options: RewriteOptions = RewriteOptions()
@@ -25,7 +32,10 @@ extension RecordingRewrite {
         let t0 = MonotonicClock.now()
         let pipeline = ReplayPipeline(
             inputs: inputs.map { $0 == "-" ? .standardInput : .file($0) },
-            configuration: IngestConfiguration(chunkStore: ChunkStoreConfiguration(compaction: compaction)),
+            // The byte bound keeps the reader from queueing the whole file ahead of the worker (2000
+            // slots of multi-megabyte chunks would): what is released is then freed as it arrives.
+            configuration: IngestConfiguration(
+                maxQueuedBytes: optimizeQueuedBytes, chunkStore: ChunkStoreConfiguration(compaction: compaction)),
             options: ReplayOptions(readerOptions: options.reader))
         var infos: [StoreId: SetStoreInfo] = [:]
         var activations: [StoreId: [BlueprintActivationCommand]] = [:]
@@ -34,6 +44,9 @@ extension RecordingRewrite {
         // copied from its input instead of being encoded and compressed again.
         let paths = Set(inputs.filter { $0 != "-" })
         var origins: [ChunkId: (path: String, offset: UInt64)] = [:]
+        // Chunks compaction can never touch, out of the store already: copied from their input when written.
+        var released: [StoreId: [ReleasedChunk]] = [:]
+        var releasedIds: Set<ChunkId> = []
         let progress = options.progress
         let replay = pipeline.run(
             progress: { p in
@@ -56,6 +69,16 @@ extension RecordingRewrite {
                     if !order.contains(db.storeId) { order.append(db.storeId) }
                     if paths.contains(item.source), origins[chunk.id] == nil {
                         origins[chunk.id] = (item.source, item.offset)
+                        // Static chunks stay: a later one for the same component replaces them in the store.
+                        if !chunk.isStatic, !chunk.isMigrated, chunk.numRows > 0, compaction.neverMerges(chunk),
+                            db.chunkStore.remove(chunkId: chunk.id) != nil
+                        {
+                            releasedIds.insert(chunk.id)
+                            released[db.storeId, default: []].append(
+                                ReleasedChunk(
+                                    entityPath: chunk.entityPath, firstRow: chunk.rowId(at: 0), id: chunk.id,
+                                    summary: ChunkSummary(chunk), path: item.source, offset: item.offset))
+                        }
                     }
                 case .error:
                     break
@@ -79,11 +102,17 @@ extension RecordingRewrite {
                 report.stores.append(id)
                 if let info = infos[id] { try writer.write(info) }
                 _ = db.chunkStore.compactPending()
-                let chunks = db.chunkStore.allChunks().sorted {
-                    ($0.entityPath, $0.numRows > 0 ? $0.rowId(at: 0) : RowId(timeNs: 0, inc: 0))
-                        < ($1.entityPath, $1.numRows > 0 ? $1.rowId(at: 0) : RowId(timeNs: 0, inc: 0))
-                }
-                for var chunk in chunks {
+                // A released chunk seen again (the same chunk id in a later input) was stored again: a duplicate.
+                let stored: [OutputChunk] = db.chunkStore.allChunks().lazy.filter { !releasedIds.contains($0.id) }
+                    .map { .stored($0) }
+                let chunks = (stored + (released[id] ?? []).map { .released($0) }).sorted { $0.key < $1.key }
+                for item in chunks {
+                    guard case .stored(var chunk) = item else {
+                        guard case .released(let r) = item else { continue }
+                        try copyReleased(r, store: id, copier: &copier, into: writer, report: &report)
+                        report.chunksReleased += 1
+                        continue
+                    }
                     // Compacted chunks carry store-local ids (time half all ones): give them real TUIDs.
                     if chunk.id.tuid.timeNs == .max { chunk.id = fresh.next() }
                     if !chunk.isMigrated, let origin = origins[chunk.id],
@@ -117,6 +146,66 @@ extension RecordingRewrite {
                 bytesRead: replay.bytesRead, bytesTotal: replay.bytesRead, inputsDone: inputs.count,
                 inputsTotal: inputs.count, isFinal: true))
         return report
+    }
+}
+
+extension RecordingRewrite {
+    /// Writes a chunk that left the store when it was indexed, from its input: as it was when its
+    /// compression is the writer's, else decoded and encoded again.
+    /// - Throws: ``/RRD/RRDError/Code/io`` when the input no longer holds the chunk where it was read
+    ///   (changed while being optimized), or the writer's errors.
+    fileprivate static func copyReleased(
+        _ r: ReleasedChunk, store: StoreId, copier: inout ChunkCopier, into writer: RecordingWriter,
+        report: inout RewriteReport
+    ) throws(RRDError) {
+        guard let msg = copier.message(path: r.path, offset: r.offset, chunkId: r.id, store: store) else {
+            throw RRDError(
+                .io, source: r.path, offset: r.offset,
+                "chunk \(r.id) is no longer at this offset (was the input changed while it was optimized?)")
+        }
+        if msg.compression == (writer.options.compression == .none ? .none : .lz4) {
+            try writer.write(msg, summary: r.summary, checksPayload: false)
+            report.chunksCopied += 1
+            return
+        }
+        let chunk: Chunk
+        do {
+            chunk = try ChunkDecoder().decode(msg)
+        } catch {
+            throw RRDError(.io, source: r.path, offset: r.offset, "chunk \(r.id) no longer decodes: \(error)")
+        }
+        try writer.write(chunk, store: store)
+        report.chunksReencoded += 1
+    }
+}
+
+/// A chunk ``RecordingRewrite/optimize(_:compaction:into:options:)`` took out of the store when it was
+/// indexed: where it goes in the output and where its input holds it.
+private struct ReleasedChunk {
+    var entityPath: String
+    var firstRow: RowId
+    var id: ChunkId
+    var summary: ChunkSummary
+    var path: String
+    var offset: UInt64
+}
+
+/// One chunk of a store's output, in (entity, first row id) order.
+private enum OutputChunk {
+    case stored(Chunk)
+    case released(ReleasedChunk)
+
+    var key: Key {
+        switch self {
+        case .stored(let c): Key(entityPath: c.entityPath, firstRow: c.numRows > 0 ? c.rowId(at: 0) : RowId(timeNs: 0, inc: 0))
+        case .released(let r): Key(entityPath: r.entityPath, firstRow: r.firstRow)
+        }
+    }
+
+    struct Key: Comparable {
+        var entityPath: String
+        var firstRow: RowId
+        static func < (a: Key, b: Key) -> Bool { (a.entityPath, a.firstRow) < (b.entityPath, b.firstRow) }
     }
 }
 

@@ -90,6 +90,9 @@ public struct RewriteReport: Sendable {
     public var damagedChunks = 0
     /// Optimize: chunks the compaction left alone, copied from their input as they were.
     public var chunksCopied = 0
+    /// Optimize: chunks over a compaction limit by themselves, taken out of the store as they were indexed
+    /// and written from their input (copied or encoded again; each also counts there).
+    public var chunksReleased = 0
     /// Chunks whose manifest row came from an input's footer manifest.
     public var summariesFromManifests = 0
     /// Blueprint activations left out (`route --recording-id` with several inputs).
