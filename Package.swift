@@ -156,7 +156,10 @@ let package = Package(
                 "IngestCore", "ArrowIPC", "Chunks", "Store", "Parquet", "Dataframe", "Ingestion", "IngestTestSupport",
                 "FixtureSupport",
             ],
-            exclude: ["arrow_cells.py", "sdk_dataframe.py", "read_parquet.py", "duckdb_read.py", "spark_read.py"],
+            exclude: [
+                "arrow_cells.py", "sdk_dataframe.py", "read_parquet.py", "duckdb_read.py", "spark_read.py",
+                "polars_read.py",
+            ],
             swiftSettings: syncSettings),
         .testTarget(
             name: "RRDTests",

@@ -19,6 +19,8 @@ public final class ArrowParquetWriter {
     /// The schema a reader restores (``ArrowParquetMapping/node(for:)``).
     public let statedSchema: ArrowSchema
     private let writer: ParquetFileWriter
+    /// The number of Parquet leaf columns of each field.
+    private let leafCounts: [Int]
 
     /// A writer of `schema`'s columns to `sink`.
     /// - Throws: ``/Parquet/ParquetError/Code/unsupported`` for a field without a Parquet form.
@@ -31,19 +33,24 @@ public final class ArrowParquetWriter {
         self.schema = schema
         self.statedSchema = stated
         writer = try ParquetFileWriter(schema: parquet, options: options, sink: sink)
+        leafCounts = parquet.fields.map { ParquetSchema(fields: [$0]).columns.count }
     }
 
     /// The rows written so far.
     public var rowCount: Int64 { writer.rowCount }
 
-    /// Shreds the columns, and encodes the column chunks, at once when set (see
-    /// ``/Parquet/ParquetFileWriter/parallelFor``).
-    public var parallelFor: ParquetParallelFor? {
-        get { writer.parallelFor }
-        set { writer.parallelFor = newValue }
-    }
+    /// Shreds and encodes several columns at once when set (see ``/Parquet/ParquetFileWriter/parallelFor``).
+    public var parallelFor: ParquetParallelFor?
 
-    /// Writes rows `rows` of `columns` (one array per schema field) as one row group.
+    /// Arrow buffer bytes of a column shredded at once: the batches its column chunk is encoded from,
+    /// so a row group's levels and values are never in memory whole (they are several times the
+    /// Arrow bytes: a level pair and a slot per entry, values widened to 32 bits), and stay below the
+    /// size at which glibc maps and unmaps each allocation.
+    public var batchBytes = 4 << 20
+
+    /// Writes rows `rows` of `columns` (one array per schema field) as one row group: each column
+    /// shredded and encoded in batches of rows of about ``batchBytes`` (several columns at once with
+    /// ``parallelFor``).
     public func writeRowGroup(_ columns: [ArrowArray], rows: Range<Int>) throws(ParquetError) {
         guard columns.count == schema.fields.count else {
             throw ParquetError(.invalidInput, "\(columns.count) columns for a schema of \(schema.fields.count) fields")
@@ -52,27 +59,51 @@ public final class ArrowParquetWriter {
         for (field, column) in zip(fields, columns) where rows.upperBound > column.length {
             throw ParquetError(.invalidInput, "\(field.name): rows \(rows) of a column of \(column.length)")
         }
-        let shredded = Mutex<[Result<[ParquetColumnData], ParquetError>?]>(.init(repeating: nil, count: columns.count))
-        let shred: @Sendable (Int) -> Void = { k in
-            let result: Result<[ParquetColumnData], ParquetError>
+        let descriptors = writer.columnDescriptors
+        var firstLeaf = 0
+        let leaves = leafCounts.map { n in
+            defer { firstLeaf += n }
+            return firstLeaf..<(firstLeaf + n)
+        }
+        let options = writer.options
+        let batchBytes = max(batchBytes, 1)
+        let encoded = Mutex<[Result<[ParquetEncodedColumnChunk], ParquetError>?]>(.init(repeating: nil, count: columns.count))
+        let encode: @Sendable (Int) -> Void = { k in
+            let result: Result<[ParquetEncodedColumnChunk], ParquetError>
             do throws(ParquetError) {
-                result = .success(try ArrowParquetMapping.shred(columns[k], field: fields[k], rows: rows))
+                let column = columns[k]
+                var encoders = descriptors[leaves[k]].map { ParquetColumnChunkEncoder(descriptor: $0, options: options) }
+                let rowBytes = Double(column.bufferBytes) / Double(max(column.length, 1))
+                let step = max(1, Int((Double(batchBytes) / max(rowBytes, 1)).rounded(.down)))
+                var lower = rows.lowerBound
+                repeat {
+                    let batch = lower..<min(lower + step, rows.upperBound)
+                    let data = try ArrowParquetMapping.shred(column, field: fields[k], rows: batch)
+                    guard data.count == encoders.count else {
+                        throw ParquetError(.invalidInput, "\(fields[k].name): \(data.count) leaves for \(encoders.count) columns")
+                    }
+                    for j in encoders.indices { try encoders[j].append(data[j], rows: batch.count) }
+                    lower = batch.upperBound
+                } while lower < rows.upperBound
+                var chunks: [ParquetEncodedColumnChunk] = []
+                for encoder in encoders { chunks.append(try encoder.finish()) }
+                result = .success(chunks)
             } catch {
                 result = .failure(error)
             }
-            shredded.withLock { $0[k] = result }
+            encoded.withLock { $0[k] = result }
         }
         if let parallelFor, columns.count > 1 {
-            parallelFor(columns.count, shred)
+            parallelFor(columns.count, encode)
         } else {
-            for k in columns.indices { shred(k) }
+            for k in columns.indices { encode(k) }
         }
-        var data: [ParquetColumnData] = []
-        for result in shredded.withLock({ $0 }) {
-            guard let result else { throw ParquetError(.invalidInput, "a column was not shredded") }
-            data += try result.get()
+        var chunks: [ParquetEncodedColumnChunk] = []
+        for result in encoded.withLock({ $0 }) {
+            guard let result else { throw ParquetError(.invalidInput, "a column was not encoded") }
+            chunks += try result.get()
         }
-        try writer.writeRowGroup(rows: rows.count, columns: data)
+        try writer.writeRowGroup(rows: rows.count, chunks: chunks)
     }
 
     /// Writes the footer, with `ARROW:schema` first and then `keyValueMetadata`.

@@ -27,22 +27,22 @@ public struct ParquetStatistics: Hashable, Sendable {
         case .int32(let v):
             guard !v.isEmpty else { return }
             if unsigned {
-                let (lo, hi) = Self.bounds(v.lazy.map { UInt32(bitPattern: $0) })
+                let (lo, hi) = Self.bounds(v) { UInt32(bitPattern: $0) }
                 minValue = Self.littleEndian(lo)
                 maxValue = Self.littleEndian(hi)
             } else {
-                let (lo, hi) = Self.bounds(v)
+                let (lo, hi) = Self.bounds(v) { $0 }
                 minValue = Self.littleEndian(lo)
                 maxValue = Self.littleEndian(hi)
             }
         case .int64(let v):
             guard !v.isEmpty else { return }
             if unsigned {
-                let (lo, hi) = Self.bounds(v.lazy.map { UInt64(bitPattern: $0) })
+                let (lo, hi) = Self.bounds(v) { UInt64(bitPattern: $0) }
                 minValue = Self.littleEndian(lo)
                 maxValue = Self.littleEndian(hi)
             } else {
-                let (lo, hi) = Self.bounds(v)
+                let (lo, hi) = Self.bounds(v) { $0 }
                 minValue = Self.littleEndian(lo)
                 maxValue = Self.littleEndian(hi)
             }
@@ -128,29 +128,33 @@ public struct ParquetStatistics: Hashable, Sendable {
         }
     }
 
-    private static func bounds<S: Sequence>(_ values: S) -> (S.Element, S.Element) where S.Element: Comparable {
-        var it = values.makeIterator()
-        let first = it.next()!
-        var lo = first
-        var hi = first
-        while let v = it.next() {
-            if v < lo { lo = v }
-            if v > hi { hi = v }
+    @inline(__always)
+    private static func bounds<T, U: FixedWidthInteger>(_ values: [T], _ key: (T) -> U) -> (U, U) {
+        // min/max without branches, so the loop over a page's values vectorizes.
+        values.withUnsafeBufferPointer { v in
+            var lo = key(v[0])
+            var hi = lo
+            for x in v {
+                lo = min(lo, key(x))
+                hi = max(hi, key(x))
+            }
+            return (lo, hi)
         }
-        return (lo, hi)
     }
 
     private static func floatBounds<F: BinaryFloatingPoint>(_ values: [F]) -> (F, F)? {
-        var lo: F?
-        var hi: F?
-        for v in values where !v.isNaN {
-            if lo == nil || v < lo! { lo = v }
-            if hi == nil || v > hi! { hi = v }
+        values.withUnsafeBufferPointer { v in
+            guard let first = v.firstIndex(where: { !$0.isNaN }) else { return nil }
+            var l = v[first]
+            var h = v[first]
+            for x in v[first...] where !x.isNaN {
+                if x < l { l = x }
+                if x > h { h = x }
+            }
+            if l == 0 { l = -F(0) }
+            if h == 0 { h = F(0) }
+            return (l, h)
         }
-        guard var l = lo, var h = hi else { return nil }
-        if l == 0 { l = -F(0) }
-        if h == 0 { h = F(0) }
-        return (l, h)
     }
 
     private static func littleEndian<T: FixedWidthInteger>(_ v: T) -> [UInt8] {

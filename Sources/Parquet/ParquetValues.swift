@@ -37,6 +37,19 @@ public enum ParquetValues: Hashable, Sendable {
         }
     }
 
+    /// No values of `type` (`width`: the byte width of fixed-length byte arrays).
+    static func empty(_ type: ParquetPhysicalType, width: Int) -> ParquetValues {
+        switch type {
+        case .boolean: .boolean([])
+        case .int32: .int32([])
+        case .int64: .int64([])
+        case .float: .float([])
+        case .double: .double([])
+        case .byteArray: .byteArray(data: [], offsets: [0])
+        case .fixedLenByteArray: .fixedLenByteArray(data: [], width: width)
+        }
+    }
+
     /// The values `range` (indices of values) as their own value list.
     func slice(_ range: Range<Int>) -> ParquetValues {
         switch self {

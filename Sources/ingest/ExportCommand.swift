@@ -230,7 +230,9 @@ struct ExportCommand: ParsableCommand {
     }
 
     func run() throws {
-        ReplayCommand.setAllocatorPolicy()
+        // Columns are encoded in batches of a few megabytes (ArrowParquetWriter.batchBytes): the
+        // encoding policy keeps them on the heap instead of an mmap, fault-in and munmap each.
+        ReplayCommand.setEncodingAllocatorPolicy()
         let status: Int32
         do {
             status = try execute()

@@ -44,9 +44,9 @@ struct ArrowParquetTests {
     }
 
     @Test(
-        "every golden column: pyarrow restores the stated type and every value",
-        .enabled(if: python != nil, "no Python with pyarrow (set STOREINGEST_PYTHON)"))
-    func goldensReadBack() throws {
+        "every golden column: pyarrow restores the stated type and every value (columns encoded whole, or a row per batch)",
+        .enabled(if: python != nil, "no Python with pyarrow (set STOREINGEST_PYTHON)"), arguments: [4 << 20, 1])
+    func goldensReadBack(batchBytes: Int) throws {
         let dir = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         var written: [(name: String, batch: ArrowRecordBatch, stated: ArrowSchema, path: String)] = []
@@ -63,6 +63,7 @@ struct ArrowParquetTests {
                 #expect(error.code == .unsupported, "\(name): \(error)")
                 continue
             }
+            writer.batchBytes = batchBytes
             let half = batch.length / 2
             try writer.writeRowGroup(batch.columns, rows: 0..<half)
             try writer.writeRowGroup(batch.columns, rows: half..<batch.length)

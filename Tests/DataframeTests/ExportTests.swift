@@ -19,6 +19,7 @@ struct ExportTests {
     static let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     static let duckdbPython = Python.with(["duckdb", "pyarrow.parquet", "rerun", "datafusion"])
     static let pyarrowPython = Python.with(["pyarrow.parquet", "rerun", "datafusion"])
+    static let polarsPython = Python.with(["polars", "pyarrow.parquet"])
 
     /// Every recording store (with chunks) of every well-formed fixture, exported below a new folder.
     static func export(format: DatasetExport.Format) throws -> (dir: URL, files: [String: DatasetExport.WrittenFile]) {
@@ -116,6 +117,39 @@ struct ExportTests {
         }
         #expect(seen == Set(files.keys))
         #expect(seen.count >= 15)
+    }
+
+    @Test(
+        "Polars reads every Parquet file with pyarrow's values; scan_parquet of the Hive folder finds every store",
+        .enabled(if: polarsPython != nil, "no Python with polars and pyarrow (pip install polars)"))
+    func polars() throws {
+        let (dir, files) = try Self.export(format: .parquet)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let result = try Python.run(
+            Self.polarsPython!, [Self.here.appendingPathComponent("polars_read.py").path, dir.path])
+        try #require(result.status == 0, "polars failed: \(result.stderr)")
+        let byPath = Dictionary(uniqueKeysWithValues: files.values.map { ($0.path, $0) })
+        var read = 0
+        for line in String(decoding: result.stdout, as: UTF8.self).split(separator: "\n") {
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            if let scan = object["scan"] as? [[Any]] {
+                #expect(scan.count == files.count, "one group per store")
+                for row in scan {
+                    let recording = try #require(row[1] as? String)
+                    #expect(row[0] as? String == "rrd_fixtures", "the hive partition of \(recording)")
+                    #expect(row[2] as? Int == files[recording]?.rows, "rows of \(recording)")
+                }
+                continue
+            }
+            let path = try #require(object["file"] as? String)
+            let file = try #require(byPath[path], "a file we did not write: \(path)")
+            #expect(object["error"] == nil, "Polars refuses \(path): \(object["error"] ?? "")")
+            #expect(object["rows"] as? Int == file.rows, "\(path): rows")
+            #expect((object["columns"] as? [String])?.count == file.columns, "\(path): columns")
+            #expect((object["mismatches"] as? [String]) == [], "\(path): Polars and pyarrow differ")
+            read += 1
+        }
+        #expect(read == files.count)
     }
 
     @Test(
