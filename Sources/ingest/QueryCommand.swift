@@ -22,7 +22,9 @@ struct QueryCommand: ParsableCommand {
             answer are read (checked against the manifest: ids, offsets, ranges). Otherwise, or with \
             --full-read, or when any check fails, every input is replayed through the ingestion pipeline \
             (as `ingest replay` does) into one chunk store per store id (the same id in several files is \
-            one store; repeated chunks are duplicates); the answer is the same either way. --plan says \
+            one store; repeated chunks are duplicates); the answer is the same either way, but damage in \
+            chunks the manifest skips goes unseen (exit status 0: check files with --full-read or \
+            'ingest verify'). --plan says \
             which way was taken, on stderr (with --json one object {"plan": "manifest", "chunks_read", \
             "chunks_total", "bytes_read", "file_size"} or {"plan": "full-read", "reason"}). The query goes \
             to --store if given, else to the first store (in order of appearance) holding data for the entity. Negative times are \
