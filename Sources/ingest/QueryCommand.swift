@@ -17,9 +17,17 @@ struct QueryCommand: ParsableCommand {
         commandName: "query",
         abstract: "Load recordings into chunk stores and answer one latest-at, range or static query.",
         discussion: """
-            Every input is replayed through the ingestion pipeline (as `ingest replay` does) into one chunk \
-            store per store id (the same id in several files is one store; repeated chunks are duplicates). The query goes to --store if given, else \
-            to the first store (in order of appearance) holding data for the entity. Negative times are \
+            One file with a valid footer manifest (an uncompressed single-stream .rrd, as the SDK and \
+            'ingest merge' write) is answered from its manifest: only the chunks that can change the \
+            answer are read (checked against the manifest: ids, offsets, ranges). Otherwise, or with \
+            --full-read, or when any check fails, every input is replayed through the ingestion pipeline \
+            (as `ingest replay` does) into one chunk store per store id (the same id in several files is \
+            one store; repeated chunks are duplicates); the answer is the same either way, but damage in \
+            chunks the manifest skips goes unseen (exit status 0: check files with --full-read or \
+            'ingest verify'). --plan says \
+            which way was taken, on stderr (with --json one object {"plan": "manifest", "chunks_read", \
+            "chunks_total", "bytes_read", "file_size"} or {"plan": "full-read", "reason"}). The query goes \
+            to --store if given, else to the first store (in order of appearance) holding data for the entity. Negative times are \
             written --at=-1 and --range=-5..3. With --json: latest-at and static print one object \
             {"found", "time", "row_id", "value"}; a range prints one object {"time", "row_id", "value"} \
             per row in (time, RowId) order, and nothing when no row matches. The answer is printed even \
@@ -68,6 +76,12 @@ struct QueryCommand: ParsableCommand {
     @Flag(help: "Print the stable JSON form.")
     var json = false
 
+    @Flag(name: .customLong("full-read"), help: "Replay every input in full even when a footer manifest could answer.")
+    var fullRead = false
+
+    @Flag(help: "Say on stderr whether the footer manifest or a full read answered (JSON with --json).")
+    var plan = false
+
     @Flag(
         name: .customLong("no-migrate"),
         help: """
@@ -98,6 +112,37 @@ struct QueryCommand: ParsableCommand {
             mode = .staticData
         }
         let query = StoreQuery(entity: entity, component: component, mode: mode)
+        let reason: String
+        if fullRead {
+            reason = "--full-read"
+        } else if files.count != 1 || files[0] == "-" {
+            reason = files.count != 1 ? "several inputs" : "standard input"
+        } else {
+            do {
+                let index = try RecordingIndex(path: files[0])
+                let loaded = try index.load(
+                    query, store: store,
+                    configuration: ChunkStoreConfiguration(compaction: compact ? .batched : nil),
+                    migratesSchemas: !noMigrate)
+                // The process ends next: freeing every stored chunk one by one would only cost time.
+                defer { _ = loaded.chunkStore.map { Unmanaged.passRetained($0) } }
+                if plan {
+                    printPlan(
+                        json
+                            ? #"{"plan": "manifest", "chunks_read": \#(loaded.chunksRead), "chunks_total": \#(loaded.chunksTotal), "bytes_read": \#(loaded.bytesRead), "file_size": \#(loaded.fileSize)}"#
+                            : "plan: manifest, \(loaded.chunksRead) of \(loaded.chunksTotal) chunks, \(loaded.bytesRead) of \(loaded.fileSize) bytes read")
+                }
+                for line in json ? query.jsonLines(in: loaded.chunkStore) : query.textLines(in: loaded.chunkStore) {
+                    print(line)
+                }
+                return
+            } catch {
+                reason = error.reason
+            }
+        }
+        if plan {
+            printPlan(json ? #"{"plan": "full-read", "reason": \#(JSONText.quoted(reason))}"# : "plan: full read (\(reason))")
+        }
 
         // Loaded through the pipeline `replay` runs (one reader, so stores are first seen in file order).
         let pipeline = ReplayPipeline(
@@ -131,6 +176,10 @@ struct QueryCommand: ParsableCommand {
         for line in json ? query.jsonLines(in: target) : query.textLines(in: target) { print(line) }
         // The answer is printed either way; damaged or unreadable input is reported on stderr and in the status.
         try status.exit()
+    }
+
+    private func printPlan(_ line: String) {
+        fputs(line + "\n", stderr)
     }
 
     private func printError(_ message: String) {

@@ -152,6 +152,9 @@ public struct FooterManifest: Sendable {
     /// Row `row`'s uncompressed payload size.
     public func uncompressedSize(row: Int) -> UInt64 { batch.columns[uncompressedColumn].value(at: row, as: UInt64.self) }
 
+    /// Row `row`'s row count (`chunk_num_rows`).
+    public func numRows(row: Int) -> Int { Int(truncatingIfNeeded: batch.columns[rowsColumn].value(at: row, as: UInt64.self)) }
+
     /// Row `row`'s entity path.
     public func entityPath(row: Int) -> String { batch.columns[entityColumn].string(at: row) ?? "" }
 
