@@ -198,6 +198,10 @@ public final class IngestServer: Sendable {
         ]
     }
 
+    /// Wall-clock time (`CLOCK_REALTIME`, ns since 1970) of the first `WriteMessages` request
+    /// received, 0 before any.
+    public var firstRequestUnixNanoseconds: UInt64 { core.firstRequestUnixNanoseconds.load(ordering: .relaxed) }
+
     /// A snapshot of the connections and calls (cheap: a few locks, no store is touched).
     public var statistics: ServerStatistics {
         let (connections, calls, channelMessages, channelBytes) = core.registry.snapshot()
