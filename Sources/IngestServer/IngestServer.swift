@@ -18,7 +18,8 @@ import Synchronization
 /// let server = IngestServer(hub: hub)
 /// let address = try await server.start(host: "127.0.0.1", port: 0)   // 0: a free port
 /// print(address.url)                                                 // rerun+http://127.0.0.1:PORT/proxy
-/// for await output in hub.outputs { … }                              // drain as for any input
+/// // … clients stream …; drain the hub as for any input:
+/// hub.drain { db, output in … }
 /// await server.stop(drain: true)
 /// ```
 ///
