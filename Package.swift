@@ -197,8 +197,8 @@ let package = Package(
         .testTarget(
             name: "IngestServerTests",
             dependencies: [
-                "IngestCore", "Ingestion", "IngestServer", "RRD", "Chunks", "Store", "StoreIngest", "IngestTestSupport",
-                "FixtureSupport",
+                "IngestCore", "Ingestion", "IngestServer", "RRD", "ArrowIPC", "Chunks", "Store", "StoreIngest",
+                "IngestTestSupport", "FixtureSupport",
                 live("GRPCCore", "grpc-swift-2"),
                 live("GRPCNIOTransportHTTP2Posix", "grpc-swift-nio-transport"),
                 live("GRPCProtobuf", "grpc-swift-protobuf"),

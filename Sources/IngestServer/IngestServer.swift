@@ -18,7 +18,8 @@ import Synchronization
 /// let server = IngestServer(hub: hub)
 /// let address = try await server.start(host: "127.0.0.1", port: 0)   // 0: a free port
 /// print(address.url)                                                 // rerun+http://127.0.0.1:PORT/proxy
-/// for await output in hub.outputs { … }                              // drain as for any input
+/// // … clients stream …; drain the hub as for any input:
+/// hub.drain { db, output in … }
 /// await server.stop(drain: true)
 /// ```
 ///
@@ -197,6 +198,10 @@ public final class IngestServer: Sendable {
             "BlueprintActivationCommand": core.blueprintCommands.load(ordering: .relaxed),
         ]
     }
+
+    /// Wall-clock time (`CLOCK_REALTIME`, ns since 1970) of the first `WriteMessages` request
+    /// received, 0 before any.
+    public var firstRequestUnixNanoseconds: UInt64 { core.firstRequestUnixNanoseconds.load(ordering: .relaxed) }
 
     /// A snapshot of the connections and calls (cheap: a few locks, no store is touched).
     public var statistics: ServerStatistics {

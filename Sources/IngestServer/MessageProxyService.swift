@@ -21,6 +21,8 @@ final class ServerCore: Sendable {
     let setStoreInfos = Atomic<UInt64>(0)
     let arrowMsgs = Atomic<UInt64>(0)
     let blueprintCommands = Atomic<UInt64>(0)
+    /// Wall-clock time of the first `WriteMessages` request (0: none yet).
+    let firstRequestUnixNanoseconds = Atomic<UInt64>(0)
     /// Set by ``IngestServer/stop(drain:gracePeriod:)``: whether open calls keep what they received.
     private let stopping = Locked<Bool?>(nil)
 
@@ -112,6 +114,10 @@ extension ServerCore {
         do {
             receiving: for try await received in request.messages {
                 record.noteRequest(bytes: received.wireBytes)
+                if index == 0, firstRequestUnixNanoseconds.load(ordering: .relaxed) == 0 {
+                    _ = firstRequestUnixNanoseconds.compareExchange(
+                        expected: 0, desired: ProxySender.unixNanoseconds(), ordering: .relaxed)
+                }
                 defer { index += 1 }
                 switch received.content {
                 case .message(let logMsg, let bytes):

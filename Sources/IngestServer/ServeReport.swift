@@ -28,6 +28,28 @@ public struct ServeReport: Sendable {
     public var synchronous: Bool
     /// What `--save` wrote (nil: nothing was saved).
     public var saved: Saved?
+    /// When things happened and how much memory the process took (nil: not measured; `ingest serve`
+    /// measures them, a benchmark reads them).
+    public var timing: Timing?
+
+    /// Wall-clock marks (`CLOCK_REALTIME`, ns since 1970: comparable with a sender's on the same
+    /// machine) and the process's peak resident memory.
+    public struct Timing: Sendable, Hashable {
+        /// The first `WriteMessages` request received (0: none).
+        public var firstRequestUnixNanoseconds: UInt64
+        /// When the last store output was taken from the hub (0: none): the last message stored,
+        /// give or take the poll interval of the drain (20 ms when idle).
+        public var lastOutputUnixNanoseconds: UInt64
+        /// The process's peak resident set size (`getrusage` `ru_maxrss`), in bytes.
+        public var peakRSSBytes: UInt64
+
+        /// Marks as measured.
+        public init(firstRequestUnixNanoseconds: UInt64, lastOutputUnixNanoseconds: UInt64, peakRSSBytes: UInt64) {
+            self.firstRequestUnixNanoseconds = firstRequestUnixNanoseconds
+            self.lastOutputUnixNanoseconds = lastOutputUnixNanoseconds
+            self.peakRSSBytes = peakRSSBytes
+        }
+    }
 
     /// The recording `ingest serve --save` wrote of everything received.
     public struct Saved: Sendable, Hashable {
@@ -82,7 +104,8 @@ public struct ServeReport: Sendable {
     ///  "latency_ms": {"p50": X, "p99": X, "max": X},
     ///  "throughput": {"messages_per_second": X, "megabytes_per_second": X},
     ///  "backpressure_blocked_seconds": X,
-    ///  "saved": {"path", "messages", "chunks", "rows", "bytes", "skipped", "error"}}   (with --save only)
+    ///  "saved": {"path", "messages", "chunks", "rows", "bytes", "skipped", "error"},   (with --save only)
+    ///  "timing": {"first_request_unix_ns": N, "last_output_unix_ns": N, "peak_rss_bytes": N}}   (when measured)
     /// ```
     /// (`offset` of an error is the request's index in its call.)
     public var json: String {
@@ -123,6 +146,13 @@ public struct ServeReport: Sendable {
                 "path": .string(saved.path), "messages": .int(Int64(saved.messages)),
                 "chunks": .int(Int64(saved.chunks)), "rows": .int(Int64(saved.rows)), "bytes": .uint(saved.bytes),
                 "skipped": .int(Int64(saved.skipped)), "error": saved.failure.map { .string($0) } ?? .null,
+            ])
+        }
+        if let timing {
+            document["timing"] = .object([
+                "first_request_unix_ns": .uint(timing.firstRequestUnixNanoseconds),
+                "last_output_unix_ns": .uint(timing.lastOutputUnixNanoseconds),
+                "peak_rss_bytes": .uint(timing.peakRSSBytes),
             ])
         }
         return document.serialized(.document)

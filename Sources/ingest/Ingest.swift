@@ -21,7 +21,7 @@ struct Ingest: ParsableCommand {
         subcommands: [
             PrintCommand.self, StatsCommand.self, VerifyCommand.self, ReplayCommand.self, QueryCommand.self,
             MergeCommand.self, FilterCommand.self, RouteCommand.self, OptimizeCommand.self, ExportCommand.self,
-            ServeCommand.self,
+            ServeCommand.self, SendCommand.self,
         ]
     )
 }

@@ -152,8 +152,11 @@ struct ServeCommand: ParsableCommand {
 
         let display = LiveDisplay(mode: quiet ? .off : nil, write: progressWrite)
         var errors = 0
+        var lastOutput: UInt64 = 0
         func drain() -> Int {
-            hub.drain { _, item in if item.error != nil { errors += 1 } }
+            let n = hub.drain { _, item in if item.error != nil { errors += 1 } }
+            if n > 0 { lastOutput = ProxySender.unixNanoseconds() }
+            return n
         }
         var lastShown: UInt64 = 0
         while !stopRequested() {
@@ -172,7 +175,12 @@ struct ServeCommand: ParsableCommand {
         _ = drain()
         var sourceErrors: [SourceErrorItem] = []
         while let e = hub.pollSourceError() { sourceErrors.append(e) }
-        let report = server.report(sourceErrors: sourceErrors, saved: recorder?.finish())
+        var report = server.report(sourceErrors: sourceErrors, saved: recorder?.finish())
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        report.timing = ServeReport.Timing(
+            firstRequestUnixNanoseconds: server.firstRequestUnixNanoseconds, lastOutputUnixNanoseconds: lastOutput,
+            peakRSSBytes: UInt64(max(0, usage.ru_maxrss)) * 1024)
         output(json ? report.json : report.text)
         // The process ends next: freeing every stored chunk one by one would only cost time.
         _ = Unmanaged.passRetained(hub)

@@ -8,7 +8,7 @@ import Testing
 /// completion scripts, the help dump the man page is generated from.
 @Suite("ingest: help, the exit-status table, completion scripts")
 struct HelpAndCompletionTests {
-    static let subcommands = ["print", "stats", "verify", "replay", "query", "export"]
+    static let subcommands = ["print", "stats", "verify", "replay", "query", "export", "send"]
     static let tableHeader = "Exit status, the same for every command:"
 
     /// The table's lines in `text`: from the header line through the line after it that starts

@@ -68,6 +68,51 @@ struct SDKLiveTests {
         #expect(live.server.statistics.calls == 8)
     }
 
+    /// Sixty-four SDK processes at once (small recordings: the machine may have two cores), one
+    /// recording each: every store equals the SDK's own file of it (so its chunks and rows do),
+    /// `rerun rrd stats` agrees on a sample of them, and the server takes a new client afterwards.
+    @Test func sixtyFourSDKProcessesAtOnce() async throws {
+        let live = try await LiveServer.start()
+        let count = 64
+        let tees = (0..<count).map { _ in temporaryPath(".rrd") }
+        defer { for t in tees { try? FileManager.default.removeItem(atPath: t) } }
+        let started = ContinuousClock.now
+        let processes = try (0..<count).map { i in
+            try SDKRun.grpc(
+                url: live.url, tee: tees[i], recordingId: "many-\(i)",
+                ["--shape", i % 8 == 0 ? "mixed" : "scalars", "--rows", "\(100 + i)", "--entities", "\(1 + i % 3)",
+                 "--clouds", "1", "--points", "2000", "--batch-rows", "16"]
+            ).start()
+        }
+        for (i, p) in processes.enumerated() {
+            let status = await p.exitStatus(timeout: .seconds(600))
+            #expect(status == 0, "many-\(i): \(p.stderr.suffix(1000))")
+        }
+        let sent = ContinuousClock.now - started
+        // The server is alive: a new client after the 64 is served in full.
+        let after = temporaryPath(".rrd")
+        defer { try? FileManager.default.removeItem(atPath: after) }
+        try await SDKRun.grpc(url: live.url, tee: after, recordingId: "after-many").run()
+        #expect(live.server.statistics.calls == count + 1)
+        #expect(live.server.statistics.errors == 0)
+        let received = await live.stop()
+        #expect(received.count == count + 1)
+        for i in 0..<count {
+            let want = try #require(store(try fileEntries(tees[i]), recording: "many-\(i)"))
+            let got = store(received, recording: "many-\(i)")
+            #expect(got == want, "recording many-\(i)")
+            let rows = (100 + i) + (i % 8 == 0 ? 1 : 0) + 1  // scalars, the cloud, the recording properties
+            #expect(want.reduce(0) { $0 + $1.rows } == rows, "recording many-\(i)")
+            if i % 16 == 0 {
+                let reference = try SDK.referenceStats(tees[i])
+                #expect(got?.filter(\.isChunk).count == reference.chunks, "recording many-\(i)")
+                #expect(got?.reduce(0) { $0 + $1.rows } == reference.rows, "recording many-\(i)")
+            }
+        }
+        #expect(store(received, recording: "after-many") == store(try fileEntries(after), recording: "after-many"))
+        print("64 SDK processes: all exited after \(sent)")
+    }
+
     /// `kill -9` of one SDK mid-stream: its store keeps what arrived (the rows it had flushed before
     /// it died, at least), the other two SDKs' stores are complete, and the server still serves.
     @Test func killNineOfOneClient() async throws {
