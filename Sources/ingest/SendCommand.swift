@@ -32,13 +32,20 @@ struct SendCommand: ParsableCommand {
             LiveServer package trait.
 
             Examples:
-              ingest send recording.rrd                  to rerun+http://127.0.0.1:9876/proxy
+              ingest send recording.rrd                 to 127.0.0.1:9876 (SDK default)
               ingest send a.rrd b.rrd.zst --to rerun+http://10.0.0.5:9876/proxy
               ingest send --json big.rrd --to rerun+http://[::1]:9000/proxy
             """
     )
 
-    @OptionGroup var input: InputOptions
+    @Argument(help: "Recordings to send (.rrd, .rbl, zstd-compressed .zst); '-' reads stdin.")
+    var files: [String]
+
+    @Flag(name: .long, help: "Print the figures as one JSON document (with schema_version).")
+    var json = false
+
+    @Option(name: .long, help: "Largest message payload accepted, in bytes.")
+    var maxMessageSize: UInt64 = 1 << 30
 
     @Option(name: .long, help: "Where to send: rerun+http://HOST:PORT/proxy, as rr.connect_grpc takes it.")
     var to = "rerun+http://127.0.0.1:9876/proxy"
@@ -47,6 +54,8 @@ struct SendCommand: ParsableCommand {
     var quiet = false
 
     func validate() throws {
+        if files.isEmpty { throw ValidationError("Give at least one FILE ('-' for stdin).") }
+        if files.filter({ $0 == "-" }).count > 1 { throw ValidationError("stdin ('-') can be read only once.") }
         #if LIVE_SERVER
         do {
             _ = try ProxyURL(parsing: to)
@@ -61,7 +70,7 @@ struct SendCommand: ParsableCommand {
         let url = try ProxyURL(parsing: to)
         var status = IngestExitStatus.success
         var streams: [(file: String, stream: ProxyStream)] = []
-        for path in input.files {
+        for path in files {
             let bytes: ByteSlice
             do {
                 bytes = try RecordingBytes.load(path: path)
@@ -70,14 +79,14 @@ struct SendCommand: ParsableCommand {
                 status.raise(.ioError)
                 continue
             }
-            let (split, errors) = ProxyStream.split(bytes, source: path, options: input.readerOptions)
+            let (split, errors) = ProxyStream.split(bytes, source: path, options: ReaderOptions(maxMessageSize: maxMessageSize))
             for e in errors {
                 printError("ingest send: \(e)")
                 status.raise(.damagedInput)
             }
             streams += split.map { (path, $0) }
         }
-        let sender = ProxySender(url: url, maxMessageSize: Int(clamping: input.maxMessageSize) + 64)
+        let sender = ProxySender(url: url, maxMessageSize: Int(clamping: maxMessageSize) + 64)
         let batch = streams.map(\.stream)
         let reports = try blockingWait { await sender.send(batch) }
         var lines: [String] = []
@@ -86,7 +95,7 @@ struct SendCommand: ParsableCommand {
                 printError("ingest send: \(file): store \(report.storeId.description): \(failure)")
                 status.raise(.ioError)
             }
-            if !quiet && !input.json {
+            if !quiet && !json {
                 let seconds = Double(report.endedUnixNanoseconds &- report.firstSendUnixNanoseconds) / 1e9
                 lines.append(
                     "\(file): \(report.storeId.description): \(report.messages) messages, \(report.bytes) bytes in "
@@ -94,7 +103,7 @@ struct SendCommand: ParsableCommand {
             }
         }
         let total = SendTotals(reports)
-        if input.json {
+        if json {
             print(total.json(url: url, reports: reports, files: streams.map(\.file)))
         } else {
             for line in lines { print(line) }
