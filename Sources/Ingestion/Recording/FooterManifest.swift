@@ -51,7 +51,10 @@ public struct FooterManifest: Sendable {
         try MessageDecoding.decodeRrdFooter(payload).map { encoded in
             let schema = try encoded.sorbetSchema.withUnsafeBytes { (b) throws(ArrowError) in try IPCFraming.schema(b) }
             let data = try encoded.decompressedData()
-            let batch = try ArrowStreamReader().read(ByteStorage(copying: data.bytes))
+            // A decompressed payload has its storage to itself: read it in place (a 360,000-chunk
+            // manifest is tens of MB).
+            let whole = data.range == 0..<data.storage.count
+            let batch = try ArrowStreamReader().read(whole ? data.storage : ByteStorage(copying: data.bytes))
             let m = try FooterManifest(storeId: encoded.storeId, schema: schema, batch: batch)
             for row in 0..<m.count {
                 let (offset, size) = m.location(row: row)

@@ -34,8 +34,8 @@ import Store
 /// file; every chunk read sits behind an `ArrowMsg` header of the manifest's size, decodes, and has the
 /// manifest row's chunk id, entity, static flag, row count and (for the component asked about) range;
 /// no chunk read was written by an older SDK whose names the migration changes (the manifest holds the
-/// old names: one chunk per store is read up front to find out). A file that mixes SDK versions across
-/// the chunks of one store is not detected by that probe.
+/// old names: the smallest chunk of each store is read up front to find out). A file that mixes SDK
+/// versions across the chunks of one store is not detected by that probe.
 ///
 /// Store choice follows `ingest query`: a named store is the first store (in order of appearance)
 /// whose id or recording id is the name; otherwise the first store holding rows of the entity. When
@@ -127,10 +127,11 @@ public final class RecordingIndex: Sendable {
         var reading = Reading(index: self, decoder: ChunkDecoder(migratesSchemas: migratesSchemas))
         if migratesSchemas {
             // The manifest names chunks as their bytes do; a store of an older SDK's chunks is
-            // queried under the migrated names, which the manifest cannot be matched against.
+            // queried under the migrated names, which the manifest cannot be matched against. Any
+            // chunk tells the version: the smallest is the cheapest to read.
             for (k, m) in manifests.enumerated() where m.count > 0 {
-                let first = (0..<m.count).min { m.location(row: $0).offset < m.location(row: $1).offset }!
-                if try reading.chunk(manifest: k, row: first).isMigrated {
+                let smallest = (0..<m.count).min { m.location(row: $0).size < m.location(row: $1).size }!
+                if try reading.chunk(manifest: k, row: smallest).isMigrated {
                     throw Unusable("store \(m.storeId) holds chunks of an older SDK (migrated on read)")
                 }
             }
