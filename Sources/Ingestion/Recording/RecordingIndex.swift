@@ -116,6 +116,7 @@ public final class RecordingIndex: Sendable {
     /// Loads what `query` needs into a chunk store (see the type's discussion for which chunks and
     /// which checks).
     /// - Parameters:
+    ///   - query: the question (entity, component, latest-at, range or static).
     ///   - store: the store to ask (its id's description or its recording id), as `ingest query --store`.
     ///   - configuration: the chunk store's (compaction on insert never changes an answer).
     ///   - migratesSchemas: as ``IngestConfiguration/migratesSchemas``.
