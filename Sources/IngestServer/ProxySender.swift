@@ -290,13 +290,8 @@ struct WriteMessagesRequestSerializer: MessageSerializer {
     }
 
     private static func varint(_ value: UInt64) -> [UInt8] {
-        var n = value
         var out: [UInt8] = []
-        while n >= 0x80 {
-            out.append(UInt8(truncatingIfNeeded: n) | 0x80)
-            n >>= 7
-        }
-        out.append(UInt8(n))
+        out.appendVarint(value)
         return out
     }
 

@@ -26,13 +26,8 @@ struct MalformedRequestTests {
     }
 
     static func varint(_ value: Int) -> [UInt8] {
-        var n = UInt64(value)
         var out: [UInt8] = []
-        while n >= 0x80 {
-            out.append(UInt8(truncatingIfNeeded: n) | 0x80)
-            n >>= 7
-        }
-        out.append(UInt8(n))
+        out.appendVarint(UInt64(value))
         return out
     }
 
